@@ -1,0 +1,76 @@
+/**
+ * The RabbitMQ topology, declared once here so Chat (publisher) and Gateway (consumers) agree.
+ * Chat publishes every stored message to the durable fanout exchange `chat.events`; each gateway
+ * process consumes through its own exclusive, auto-delete queue bound to it.
+ */
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+
+export const EVENTS_EXCHANGE = 'chat.events';
+export const NEW_MESSAGE_PUBLICATION = 'new_message';
+export const GATEWAY_SUBSCRIPTION = 'gateway_events';
+
+const exchanges = { [EVENTS_EXCHANGE]: { type: 'fanout', options: { durable: true } } };
+
+/** Reconnect forever with a capped backoff: a broker restart must never kill a service. */
+const connectionStrategy = (url: string) => ({
+  url,
+  socketOptions: { timeout: 5_000 },
+  retry: { min: 250, max: 2_000, factor: 2, strategy: 'exponential' },
+  options: { heartbeat: 10 },
+});
+
+export interface PublisherTopologyOptions {
+  url: string;
+  /** Confirm channels kept in rascal's pool (each holds one in-flight confirmed publish). */
+  confirmPoolMax?: number;
+}
+
+/** rascal config for the Chat service: the exchange and a confirmed, persistent publication. */
+export function publisherConfig({ url, confirmPoolMax = 1 }: PublisherTopologyOptions) {
+  return {
+    vhosts: {
+      '/': {
+        connection: connectionStrategy(url),
+        exchanges,
+        publicationChannelPools: { confirmPool: { max: confirmPoolMax, min: 1, autostart: true } },
+        publications: {
+          [NEW_MESSAGE_PUBLICATION]: {
+            exchange: EVENTS_EXCHANGE,
+            confirm: true,
+            options: { persistent: true, contentType: 'application/json' },
+          },
+        },
+      },
+    },
+  };
+}
+
+/** A queue name unique to this process: POD_NAME (or hostname) plus a random suffix. */
+export function gatewayQueueName(podName?: string): string {
+  const base = (podName || hostname()).replace(/[^A-Za-z0-9_.-]/g, '-').slice(0, 100);
+  return `gateway.${base}.${randomBytes(4).toString('hex')}`;
+}
+
+export interface ConsumerTopologyOptions {
+  url: string;
+  queue: string;
+  prefetch?: number;
+}
+
+/** rascal config for a gateway: its own exclusive auto-delete queue bound to the fanout exchange. */
+export function consumerConfig({ url, queue, prefetch = 1000 }: ConsumerTopologyOptions) {
+  return {
+    vhosts: {
+      '/': {
+        connection: connectionStrategy(url),
+        exchanges,
+        queues: { [queue]: { options: { exclusive: true, autoDelete: true, durable: false } } },
+        bindings: { [`${EVENTS_EXCHANGE}-to-${queue}`]: { source: EVENTS_EXCHANGE, destination: queue, destinationType: 'queue' } },
+        subscriptions: {
+          [GATEWAY_SUBSCRIPTION]: { queue, prefetch, contentType: 'application/json', options: { noAck: false } },
+        },
+      },
+    },
+  };
+}

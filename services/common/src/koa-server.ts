@@ -1,0 +1,62 @@
+import { createServer, type Server } from 'node:http';
+import type Koa from 'koa';
+import Router from '@koa/router';
+import type { Lifecycle } from './lifecycle.js';
+import type { Logger } from './logger.js';
+import type { ServiceMetrics } from './metrics.js';
+import { errorBody } from './errors.js';
+
+export type ReadinessCheck = () => Promise<boolean> | boolean;
+
+/**
+ * `/healthz` (the process answers), `/readyz` (every dependency check passes and we are not
+ * draining) and `/metrics`. Readiness reports each check by name, so an operator sees which
+ * dependency is down.
+ */
+export function healthRouter(opts: { lifecycle: Lifecycle; metrics: ServiceMetrics; checks: Record<string, ReadinessCheck> }): Router {
+  const router = new Router();
+  router.get('/healthz', (ctx) => {
+    ctx.body = { status: 'ok' };
+  });
+  router.get('/readyz', async (ctx) => {
+    const results: Record<string, boolean> = { draining: !opts.lifecycle.closing };
+    await Promise.all(
+      Object.entries(opts.checks).map(async ([name, check]) => {
+        results[name] = await Promise.resolve()
+          .then(check)
+          .catch(() => false);
+      }),
+    );
+    const ready = Object.values(results).every(Boolean);
+    ctx.status = ready ? 200 : 503;
+    ctx.body = ready ? { status: 'ready', checks: results } : errorBody('not_ready', 'service is not ready', { checks: results });
+  });
+  router.get('/metrics', async (ctx) => {
+    ctx.type = opts.metrics.registry.contentType;
+    ctx.body = await opts.metrics.registry.metrics();
+  });
+  return router;
+}
+
+/**
+ * Listens and registers the drain: on shutdown the listener stops accepting, in-flight requests
+ * finish, idle keep-alive connections close, and whatever remains at the deadline is cut.
+ */
+export async function serveKoa(app: Koa, opts: { port: number; host?: string; lifecycle: Lifecycle; logger: Logger; drainMs: number }): Promise<Server> {
+  const server = createServer(app.callback());
+  server.keepAliveTimeout = 5_000;
+  server.requestTimeout = 30_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, opts.host, () => resolve());
+  });
+  opts.logger.info({ port: opts.port }, 'listening');
+  opts.lifecycle.onShutdown('http', async () => {
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeIdleConnections();
+    const timer = setTimeout(() => server.closeAllConnections(), opts.drainMs);
+    await closed;
+    clearTimeout(timer);
+  });
+  return server;
+}

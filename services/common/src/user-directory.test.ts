@@ -1,0 +1,55 @@
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createUserDirectory } from './user-directory.js';
+import { RequestError } from './errors.js';
+
+// A stand-in for Auth's GET /users/:username. The real route is exercised end to end by the
+// chat and gateway integration tests; this one checks caching and coalescing, which those
+// cannot observe.
+let calls = 0;
+const server = createServer((req, res) => {
+  calls++;
+  const name = decodeURIComponent(req.url!.split('/').pop()!);
+  if (req.headers.authorization !== 'Bearer svc') return void res.writeHead(401).end();
+  setTimeout(() => {
+    if (name === 'alice') res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ id: 'id-a', username: 'Alice' }));
+    else res.writeHead(404).end('{}');
+  }, 20);
+});
+await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+after(() => server.close());
+const authUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+test('a burst of lookups for one user makes one request; names are case-insensitive', async () => {
+  calls = 0;
+  let hits = 0;
+  let misses = 0;
+  const dir = createUserDirectory({ authUrl, credential: async () => 'svc', onHit: () => hits++, onMiss: () => misses++ });
+  const results = await Promise.all(Array.from({ length: 50 }, (_, i) => dir.resolve(i % 2 ? 'ALICE' : 'alice')));
+  assert.ok(results.every((u) => u?.id === 'id-a' && u.username === 'Alice'));
+  assert.equal(calls, 1);
+  assert.equal(misses, 1);
+  await dir.resolve('Alice');
+  assert.equal(calls, 1);
+  assert.ok(hits >= 1);
+});
+
+test('an unknown user resolves to null and is remembered briefly', async () => {
+  calls = 0;
+  const dir = createUserDirectory({ authUrl, credential: async () => 'svc', negativeTtlMs: 100 });
+  assert.equal(await dir.resolve('nobody'), null);
+  assert.equal(await dir.resolve('nobody'), null);
+  assert.equal(calls, 1);
+  await new Promise((r) => setTimeout(r, 150));
+  assert.equal(await dir.resolve('nobody'), null);
+  assert.equal(calls, 2);
+});
+
+test('an unreachable or failing directory is a 503, not a crash', async () => {
+  const down = createUserDirectory({ authUrl: 'http://127.0.0.1:1', credential: async () => 'svc' });
+  await assert.rejects(down.resolve('alice'), (e: unknown) => e instanceof RequestError && e.status === 503);
+  const refused = createUserDirectory({ authUrl, credential: async () => 'wrong' });
+  await assert.rejects(refused.resolve('alice'), (e: unknown) => e instanceof RequestError && e.status === 503);
+});

@@ -1,0 +1,68 @@
+import { LRUCache } from 'lru-cache';
+import { RequestError } from './errors.js';
+
+export interface DirectoryUser {
+  id: string;
+  username: string;
+}
+
+export interface UserDirectoryOptions {
+  authUrl: string;
+  /** The credential sent to Auth: a service token source. */
+  credential: () => Promise<string>;
+  max?: number;
+  ttlMs?: number;
+  /** Unknown users are remembered for less time, so a fresh registration is seen quickly. */
+  negativeTtlMs?: number;
+  timeoutMs?: number;
+  onHit?: () => void;
+  onMiss?: () => void;
+}
+
+export interface UserDirectory {
+  /** The user by name, case-insensitively; null when Auth says 404. Throws 503 when Auth is unreachable. */
+  resolve(username: string): Promise<DirectoryUser | null>;
+}
+
+const NOT_FOUND = Symbol('not-found');
+type Entry = DirectoryUser | typeof NOT_FOUND;
+
+/**
+ * Username → user resolution through Auth's `GET /users/:username`, behind an LRU+TTL cache.
+ * Concurrent misses for one name share a single request (lru-cache's fetch coalesces them),
+ * so a burst of events for one user costs one lookup.
+ */
+export function createUserDirectory(opts: UserDirectoryOptions): UserDirectory {
+  const negativeTtl = opts.negativeTtlMs ?? 2_000;
+  const cache = new LRUCache<string, Entry>({
+    max: opts.max ?? 50_000,
+    ttl: opts.ttlMs ?? 60_000,
+    fetchMethod: async (key, _stale, { options }) => {
+      opts.onMiss?.();
+      const res = await fetch(`${opts.authUrl}/users/${encodeURIComponent(key)}`, {
+        headers: { authorization: `Bearer ${await opts.credential()}` },
+        signal: AbortSignal.timeout(opts.timeoutMs ?? 3_000),
+      }).catch((err: unknown) => {
+        throw new RequestError(503, 'unavailable', `user directory unreachable: ${(err as Error).message}`);
+      });
+      if (res.status === 404) {
+        options.ttl = negativeTtl;
+        return NOT_FOUND;
+      }
+      if (!res.ok) throw new RequestError(503, 'unavailable', `user directory answered ${res.status}`);
+      const body = (await res.json()) as Partial<DirectoryUser>;
+      if (typeof body.id !== 'string' || typeof body.username !== 'string') {
+        throw new RequestError(503, 'unavailable', 'user directory answered an unexpected body');
+      }
+      return { id: body.id, username: body.username };
+    },
+  });
+  return {
+    async resolve(username) {
+      const key = username.toLowerCase();
+      if (cache.has(key)) opts.onHit?.();
+      const entry = await cache.fetch(key);
+      return entry === undefined || entry === NOT_FOUND ? null : entry;
+    },
+  };
+}
