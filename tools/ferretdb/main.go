@@ -1,0 +1,80 @@
+// Command ferretdb runs an embedded FerretDB v1.24 (SQLite backend) for local
+// development and tests. It is built by @chat/infra into tools/bin/ferretdb.
+//
+// We embed github.com/FerretDB/FerretDB/ferretdb instead of building
+// cmd/ferretdb because the latter panics without a generated version.txt
+// (upstream issue #2982).
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/FerretDB/FerretDB/ferretdb"
+)
+
+func main() {
+	listen := flag.String("listen-addr", "127.0.0.1:27017", "TCP address to listen on")
+	dir := flag.String("sqlite-dir", "", "directory for SQLite databases (created if missing); empty = in-memory")
+	level := flag.String("log-level", "warn", "log level: debug, info, warn, error")
+	grace := flag.Duration("shutdown-timeout", 500*time.Millisecond, "after SIGTERM/SIGINT, exit at the latest after this long "+
+		"(FerretDB otherwise waits ~3 s for idle client connections; SQLite commits are already durable)")
+	flag.Parse()
+
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(*level)); err != nil {
+		fmt.Fprintf(os.Stderr, "ferretdb: bad -log-level %q: %v\n", *level, err)
+		os.Exit(2)
+	}
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
+
+	sqliteURL := "file:./?mode=memory"
+	if *dir != "" {
+		abs, err := filepath.Abs(*dir)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "ferretdb: %v\n", err)
+			os.Exit(2)
+		}
+		if err := os.MkdirAll(abs, 0o755); err != nil {
+			fmt.Fprintf(os.Stderr, "ferretdb: cannot create -sqlite-dir: %v\n", err)
+			os.Exit(2)
+		}
+		sqliteURL = "file:" + strings.TrimSuffix(abs, "/") + "/"
+	}
+
+	f, err := ferretdb.New(&ferretdb.Config{
+		Listener:  ferretdb.ListenerConfig{TCP: *listen},
+		Logger:    logger,
+		Handler:   "sqlite",
+		SQLiteURL: sqliteURL,
+	})
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "ferretdb: %v\n", err)
+		os.Exit(1)
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+
+	go func() {
+		<-ctx.Done()
+		time.Sleep(*grace)
+		fmt.Fprintln(os.Stderr, "ferretdb: shutdown timeout, exiting")
+		os.Exit(0)
+	}()
+
+	fmt.Fprintf(os.Stderr, "ferretdb: listening on %s (sqlite %s), pid %d\n", f.MongoDBURI(), sqliteURL, os.Getpid())
+	if err := f.Run(ctx); err != nil {
+		fmt.Fprintf(os.Stderr, "ferretdb: %v\n", err)
+		os.Exit(1)
+	}
+	fmt.Fprintln(os.Stderr, "ferretdb: stopped")
+}

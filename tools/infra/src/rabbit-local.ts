@@ -1,0 +1,286 @@
+// Local RabbitMQ from Debian's rabbitmq-server package, run as a private node
+// (own node name, HOME/cookie, data, logs, ports) under <infraDir>/rabbitmq.
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Socket } from 'node:net';
+import { amqpProbe } from './probe.js';
+import { infraDir, instanceId, isDefaultInstance, readState, updateState, type LocalRabbitState } from './state.js';
+import { indent, log, notice, pickPort, pidAlive, pidIsOurs, run, sleep, tailFile, terminate, waitPidExit, which } from './util.js';
+
+const RABBIT_BIN_DIRS = ['/usr/lib/rabbitmq/bin'];
+
+/** The real (non-wrapper) rabbitmq-server script, or undefined. */
+export function rabbitServerBin(): string | undefined {
+  // Debian's /usr/sbin/rabbitmq-server is a wrapper that `su`s to the rabbitmq user
+  // and ignores our HOME; /usr/lib/rabbitmq/bin has the real scripts.
+  for (const d of RABBIT_BIN_DIRS) if (existsSync(join(d, 'rabbitmq-server'))) return join(d, 'rabbitmq-server');
+  if (process.env.RABBITMQ_HOME && existsSync(join(process.env.RABBITMQ_HOME, 'sbin', 'rabbitmq-server')))
+    return join(process.env.RABBITMQ_HOME, 'sbin', 'rabbitmq-server');
+  return undefined;
+}
+function ctlBin(): string {
+  const server = rabbitServerBin();
+  if (!server) throw new Error('rabbitmq-server is not installed');
+  return join(server, '..', 'rabbitmqctl');
+}
+
+/** Install Debian's rabbitmq-server when missing (root only). */
+export async function ensureRabbitInstalled(): Promise<void> {
+  if (rabbitServerBin()) return;
+  const isRoot = process.getuid?.() === 0;
+  const apt = which('apt-get');
+  if (!isRoot || !apt)
+    throw new Error(
+      `rabbitmq-server is not installed${!isRoot ? ' and we are not root' : ' and apt-get is not available'}: ` +
+        'run `sudo apt-get install rabbitmq-server` (Debian/Ubuntu), or set AMQP_URL=amqp://guest:guest@host:5672 to use an existing broker, or start a Docker engine.',
+    );
+  mkdirSync(infraDir(), { recursive: true });
+  const aptLog = join(infraDir(), 'apt-rabbitmq.log');
+  notice(`rabbitmq-server is not installed; installing it: apt-get update && apt-get install -y rabbitmq-server (log: ${aptLog})…`);
+  const t0 = Date.now();
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  const out: string[] = [];
+  for (const args of [['update'], ['install', '-y', '--no-install-recommends', 'rabbitmq-server']]) {
+    const r = await run(apt, args, { env, timeoutMs: 15 * 60_000 });
+    out.push(`$ apt-get ${args.join(' ')}\n${r.stdout}${r.stderr}`);
+    writeFileSync(aptLog, out.join('\n'));
+    if (r.code !== 0)
+      throw new Error(
+        `\`apt-get ${args.join(' ')}\` failed (exit ${r.code}${r.timedOut ? ', timed out' : ''}). See ${aptLog}:\n${indent(tailFile(aptLog, 12))}\n` +
+          'Fix the apt problem and retry, or set AMQP_URL=amqp://... to use an existing broker.',
+      );
+  }
+  if (!rabbitServerBin()) throw new Error(`apt-get installed rabbitmq-server but /usr/lib/rabbitmq/bin/rabbitmq-server is missing; see ${aptLog}`);
+  notice(`installed rabbitmq-server in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+}
+
+function rabbitDir(): string {
+  return join(infraDir(), 'rabbitmq');
+}
+export function nodeName(): string {
+  return `chat-${instanceId()}@localhost`;
+}
+
+/** Environment for rabbitmq-server and rabbitmqctl: everything private to our dir. */
+function rabbitEnv(port: number, distPort: number): NodeJS.ProcessEnv {
+  const d = rabbitDir();
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const k of Object.keys(env)) if (k.startsWith('RABBITMQ_') || k.startsWith('ERL_')) delete env[k];
+  return {
+    ...env,
+    HOME: join(d, 'home'), // Erlang cookie: <dir>/home/.erlang.cookie, shared with rabbitmqctl
+    RABBITMQ_NODENAME: nodeName(),
+    RABBITMQ_NODE_IP_ADDRESS: '127.0.0.1',
+    RABBITMQ_NODE_PORT: String(port),
+    RABBITMQ_DIST_PORT: String(distPort),
+    RABBITMQ_MNESIA_BASE: join(d, 'mnesia'),
+    RABBITMQ_LOG_BASE: join(d, 'log'),
+    RABBITMQ_CONFIG_FILE: join(d, 'rabbitmq.conf'),
+    RABBITMQ_ADVANCED_CONFIG_FILE: join(d, 'advanced.config'),
+    RABBITMQ_CONF_ENV_FILE: join(d, 'rabbitmq-env.conf'), // instead of /etc/rabbitmq/rabbitmq-env.conf
+    RABBITMQ_ENABLED_PLUGINS_FILE: join(d, 'enabled_plugins'),
+    RABBITMQ_PID_FILE: join(d, 'rabbit.pid'),
+    // Erlang distribution and epmd on loopback only.
+    ERL_EPMD_ADDRESS: '127.0.0.1',
+    RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS: '-kernel inet_dist_use_interface {127,0,0,1}',
+    RABBITMQ_CTL_ERL_ARGS: '-kernel inet_dist_use_interface {127,0,0,1}',
+  };
+}
+
+function writeConfig(port: number): void {
+  const d = rabbitDir();
+  for (const sub of ['home', 'mnesia', 'log']) mkdirSync(join(d, sub), { recursive: true });
+  writeFileSync(
+    join(d, 'rabbitmq.conf'),
+    [
+      '# generated by @chat/infra — private local broker for development and tests',
+      `listeners.tcp.1 = 127.0.0.1:${port}`,
+      'loopback_users.guest = true',
+      'disk_free_limit.absolute = 50MB',
+      'log.console = false',
+      'log.file.level = info',
+      '',
+    ].join('\n'),
+  );
+  writeFileSync(join(d, 'advanced.config'), '[].\n');
+  writeFileSync(join(d, 'rabbitmq-env.conf'), '# intentionally empty (see state.ts)\n');
+  writeFileSync(join(d, 'enabled_plugins'), '[].\n'); // no management plugin: faster start, no extra port
+  const cookie = join(d, 'home', '.erlang.cookie');
+  if (!existsSync(cookie)) {
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ';
+    const value = [...randomBytes(20)].map((b) => alphabet[b % 26]).join('');
+    writeFileSync(cookie, value, { mode: 0o400 });
+  }
+}
+
+async function ctl(st: Pick<LocalRabbitState, 'port' | 'distPort'>, args: string[], timeoutMs = 60_000) {
+  return run(ctlBin(), ['-n', nodeName(), ...args], { env: rabbitEnv(st.port, st.distPort), cwd: rabbitDir(), timeoutMs });
+}
+
+function epmdRunning(): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = new Socket();
+    const done = (v: boolean) => {
+      s.destroy();
+      resolve(v);
+    };
+    s.setTimeout(1000, () => done(false));
+    s.once('error', () => done(false));
+    s.connect(4369, '127.0.0.1', () => done(true));
+  });
+}
+
+const url = (port: number) => `amqp://guest:guest@127.0.0.1:${port}`;
+
+function readPidFile(): number | undefined {
+  try {
+    const n = Number(readFileSync(join(rabbitDir(), 'rabbit.pid'), 'utf8').trim());
+    return Number.isInteger(n) && n > 0 ? n : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Marker in beam's command line that identifies our node (its -home is our private HOME). */
+function marker(): string {
+  return join(rabbitDir(), 'home');
+}
+
+export function rabbitNodeAlive(st: LocalRabbitState | undefined): boolean {
+  return !!st && (pidIsOurs(st.pid, marker()) || pidIsOurs(st.wrapperPid, 'rabbitmq-server'));
+}
+
+async function waitAmqp(st: LocalRabbitState, timeoutMs: number, phase: string): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  let last = '';
+  while (Date.now() < end) {
+    const p = await amqpProbe('127.0.0.1', st.port, 1000);
+    if (p.ok) return;
+    last = p.reason;
+    const pid = st.pid ?? readPidFile();
+    if (!pidAlive(pid) && !pidAlive(st.wrapperPid))
+      throw new Error(
+        `RabbitMQ node ${st.nodeName} exited during ${phase}. See ${st.logFile} and ${st.startupLog}:\n${indent(tailFile(st.startupLog, 10) || tailFile(st.logFile, 10))}`,
+      );
+    await sleep(150);
+  }
+  throw new Error(
+    `RabbitMQ node ${st.nodeName} did not accept AMQP connections on 127.0.0.1:${st.port} within ${timeoutMs / 1000} s during ${phase} (${last}). ` +
+      `See the log ${st.logFile}:\n${indent(tailFile(st.logFile, 10))}`,
+  );
+}
+
+/** Healthy = node alive, app running, AMQP handshake answers. */
+export async function rabbitHealthy(st: LocalRabbitState | undefined): Promise<boolean> {
+  if (!st || st.appStopped || !rabbitNodeAlive(st)) return false;
+  return (await amqpProbe('127.0.0.1', st.port, 2000)).ok;
+}
+
+/** Start our node (or bring the app back after stopRabbit), wait for AMQP. */
+export async function startLocalRabbit(): Promise<LocalRabbitState> {
+  await ensureRabbitInstalled();
+  const prev = readState().rabbit;
+  const prevLocal = prev?.source === 'local' ? prev : undefined;
+
+  if (prevLocal && rabbitNodeAlive(prevLocal)) {
+    if (await rabbitHealthy({ ...prevLocal, appStopped: false })) {
+      const st = { ...prevLocal, appStopped: false };
+      updateState((s) => (s.rabbit = st));
+      return st;
+    }
+    // Node alive but app stopped (stopRabbit) or stuck: try start_app first.
+    const r = await ctl(prevLocal, ['start_app'], 60_000);
+    if (r.code === 0) {
+      const st = { ...prevLocal, appStopped: false };
+      await waitAmqp(st, 30_000, 'start_app');
+      updateState((s) => (s.rabbit = st));
+      return st;
+    }
+    log(`rabbitmqctl start_app failed (${(r.stderr || r.stdout).trim().split('\n')[0]}); restarting the node`);
+    await stopLocalRabbitNode(prevLocal);
+  }
+
+  const port = await pickPort([prevLocal?.port, isDefaultInstance() ? 5672 : undefined]);
+  const distPort = await pickPort([prevLocal?.distPort, port + 20000 <= 65535 ? port + 20000 : undefined], [port]);
+  if (!prevLocal && port !== 5672 && isDefaultInstance()) log(`port 5672 is taken; our RabbitMQ will use ${port}`);
+  if (prevLocal && prevLocal.port !== port) log(`RabbitMQ's previous port ${prevLocal.port} is taken now; using ${port} (the URL changes)`);
+  writeConfig(port);
+  const d = rabbitDir();
+  rmSync(join(d, 'rabbit.pid'), { force: true });
+  const startupLog = join(d, 'log', 'startup.log');
+  const logFile = join(d, 'log', `${nodeName()}.log`);
+  const epmdBefore = await epmdRunning();
+
+  const fd = openSync(startupLog, 'a');
+  let wrapperPid: number;
+  try {
+    const child = spawn(rabbitServerBin()!, [], { cwd: d, env: rabbitEnv(port, distPort), detached: true, stdio: ['ignore', fd, fd] });
+    child.unref();
+    if (!child.pid) throw new Error('could not spawn rabbitmq-server');
+    wrapperPid = child.pid;
+  } finally {
+    closeSync(fd);
+  }
+  const st: LocalRabbitState = {
+    source: 'local',
+    url: url(port),
+    port,
+    distPort,
+    nodeName: nodeName(),
+    wrapperPid,
+    home: join(d, 'home'),
+    logFile,
+    startupLog,
+    epmdStartedByUs: !epmdBefore || !!prevLocal?.epmdStartedByUs,
+    startedAt: new Date().toISOString(),
+  };
+  updateState((s) => (s.rabbit = st));
+  try {
+    await waitAmqp(st, 90_000, 'startup');
+  } catch (e) {
+    await stopLocalRabbitNode({ ...st, pid: readPidFile() });
+    throw e;
+  }
+  st.pid = readPidFile();
+  updateState((s) => (s.rabbit = st));
+  return st;
+}
+
+/** stopRabbit(): `rabbitmqctl stop_app` — connections are closed (320 CONNECTION_FORCED), new ones refused. */
+export async function stopLocalRabbitApp(st: LocalRabbitState): Promise<void> {
+  if (!rabbitNodeAlive(st)) {
+    updateState((s) => s.rabbit?.source === 'local' && (s.rabbit.appStopped = true));
+    return;
+  }
+  const r = await ctl(st, ['stop_app'], 60_000);
+  if (r.code !== 0) {
+    log(`rabbitmqctl stop_app failed (${(r.stderr || r.stdout).trim().split('\n')[0]}); stopping the node instead`);
+    await stopLocalRabbitNode(st);
+  }
+  updateState((s) => s.rabbit?.source === 'local' && (s.rabbit.appStopped = true));
+  // Make sure the listener is really gone before returning.
+  const end = Date.now() + 10_000;
+  while (Date.now() < end && (await amqpProbe('127.0.0.1', st.port, 500)).ok) await sleep(100);
+}
+
+/** Stop the whole node (graceful `rabbitmqctl stop`, then signals). */
+export async function stopLocalRabbitNode(st: LocalRabbitState): Promise<void> {
+  const pid = st.pid ?? readPidFile();
+  if (pidIsOurs(pid, marker()) || pidAlive(st.wrapperPid)) {
+    const r = await ctl(st, ['stop'], 30_000);
+    if (r.code !== 0 || (pid && !(await waitPidExit(pid, 15_000)))) {
+      if (pid && pidIsOurs(pid, marker())) await terminate(pid, 10_000);
+    }
+    if (st.wrapperPid && pidIsOurs(st.wrapperPid, 'rabbitmq-server')) await terminate(st.wrapperPid, 5_000);
+  }
+  if (st.epmdStartedByUs) {
+    // epmd was started by our node: stop it only when no other Erlang node uses it.
+    const epmd = which('epmd', ['/usr/lib/erlang/bin']);
+    if (epmd) {
+      const names = await run(epmd, ['-names'], { timeoutMs: 5000 });
+      if (names.code === 0 && !/^name /m.test(names.stdout)) await run(epmd, ['-kill'], { timeoutMs: 5000 });
+    }
+  }
+}
