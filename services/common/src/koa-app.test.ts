@@ -76,6 +76,21 @@ test('unknown routes get 404 and wrong methods 405, in the envelope', async () =
   assert.equal(m.body.error?.code, 'method_not_allowed');
 });
 
+test('undecodable bodies, forbidden keys and unknown methods get 4xx envelopes, never 500', async () => {
+  const gz = await call('/echo', { method: 'POST', headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' }, body: 'not gzip' });
+  assert.equal(gz.status, 400);
+  assert.equal(gz.body.error?.code, 'invalid_body');
+  const br = await call('/echo', { method: 'POST', headers: { 'content-type': 'application/json', 'content-encoding': 'x-custom' }, body: '{}' });
+  assert.equal(br.status, 415);
+  assert.equal(br.body.error?.code, 'unsupported_media_type');
+  const proto = await call('/echo', json('{"__proto__":{"admin":true}}'));
+  assert.equal(proto.status, 400);
+  assert.equal(proto.body.error?.code, 'invalid_json');
+  const odd = await call('/echo', { method: 'PROPFIND' });
+  assert.equal(odd.status, 501);
+  assert.equal(odd.body.error?.code, 'not_implemented');
+});
+
 test('a RequestError maps to its status, code and headers', async () => {
   const r = await call('/teapot');
   assert.equal(r.status, 418);

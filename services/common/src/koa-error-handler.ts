@@ -2,19 +2,37 @@ import type { Middleware } from 'koa';
 import type { Logger } from './logger.js';
 import { errorBody, RequestError } from './errors.js';
 
-/** Errors raised by koa-bodyparser / raw-body carry `status` and `type`; map them to the envelope. */
+/**
+ * Errors raised while reading a body (koa-bodyparser, raw-body, zlib, koa's own `ctx.throw`)
+ * carry a 4xx `status`, a `type` or a zlib `code`. They are the client's fault: map them to the
+ * envelope instead of letting them become a 500.
+ */
 function fromBodyParser(err: unknown): RequestError | undefined {
   if (typeof err !== 'object' || err === null) return undefined;
-  const e = err as { status?: number; type?: string; message?: string };
+  const e = err as { status?: number; statusCode?: number; type?: string; code?: string; message?: string };
   if (e.type === 'entity.too.large') return new RequestError(413, 'payload_too_large', 'request body is too large');
-  if (e.type === 'entity.parse.failed' || (e.status === 400 && /JSON|Unexpected/i.test(e.message ?? ''))) {
-    return new RequestError(400, 'invalid_json', 'request body is not valid JSON');
+  if (e.type === 'encoding.unsupported' || e.type === 'charset.unsupported') {
+    return new RequestError(415, 'unsupported_media_type', 'unsupported content encoding or charset');
   }
-  if (e.type === 'encoding.unsupported') return new RequestError(415, 'unsupported_media_type', 'unsupported content encoding');
   if (e.type === 'request.aborted') return new RequestError(400, 'request_aborted', 'request was aborted');
-  if (e.type === 'charset.unsupported') return new RequestError(415, 'unsupported_media_type', 'unsupported charset');
+  if (typeof e.code === 'string' && e.code.startsWith('Z_')) return new RequestError(400, 'invalid_body', 'request body does not match its content-encoding');
+  if (e.type === 'entity.parse.failed') return new RequestError(400, 'invalid_json', 'request body is not valid JSON');
+  const status = e.status ?? e.statusCode;
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    // e.g. the JSON parser refusing `__proto__` keys: still a bad body, never a 500.
+    if (status === 415) return new RequestError(415, 'unsupported_media_type', 'unsupported content encoding or charset');
+    if (status === 413) return new RequestError(413, 'payload_too_large', 'request body is too large');
+    return new RequestError(status, status === 400 ? 'invalid_json' : 'invalid_request', status === 400 ? 'request body is not valid JSON' : 'request was refused');
+  }
   return undefined;
 }
+
+/** Statuses the router (or Koa) sets without a body; they still get the envelope. */
+const BODYLESS_ERRORS: Record<number, [string, (ctx: { method: string; path: string }) => string]> = {
+  404: ['not_found', (ctx) => `no route for ${ctx.method} ${ctx.path}`],
+  405: ['method_not_allowed', (ctx) => `${ctx.method} is not allowed on ${ctx.path}`],
+  501: ['not_implemented', (ctx) => `method ${ctx.method} is not supported`],
+};
 
 /**
  * The single place errors become responses: a RequestError maps to its status and envelope,
@@ -25,11 +43,9 @@ export function koaErrorHandler(logger: Logger): Middleware {
   return async (ctx, next) => {
     try {
       await next();
-      if (ctx.status === 404 && ctx.body === undefined) {
-        throw new RequestError(404, 'not_found', `no route for ${ctx.method} ${ctx.path}`);
-      }
-      if (ctx.status === 405 && ctx.body === undefined) {
-        throw new RequestError(405, 'method_not_allowed', `${ctx.method} is not allowed on ${ctx.path}`);
+      const bodyless = BODYLESS_ERRORS[ctx.status];
+      if (bodyless && (ctx.body === undefined || ctx.body === null || typeof ctx.body === 'string')) {
+        throw new RequestError(ctx.status, bodyless[0], bodyless[1](ctx));
       }
     } catch (err) {
       const known = err instanceof RequestError ? err : fromBodyParser(err);

@@ -92,14 +92,20 @@ export async function startService(name: ServiceName, env: Record<string, string
       return res;
     },
   };
-  let dead = false;
-  void exited.then(() => (dead = true));
   try {
-    await waitFor(`${name} on ${url}${opts.readyPath ?? '/healthz'}`, async () => {
-      if (dead) throw new Error(`${name} exited early`);
-      const res = await fetch(url + (opts.readyPath ?? '/healthz')).catch(() => undefined);
-      return res?.ok === true;
-    }, opts.timeoutMs ?? 30_000, 100);
+    // Race the health poll against the process exiting, so a service that crashes at start
+    // fails the test at once with its output instead of after the whole timeout.
+    const died = exited.then((code) => {
+      throw new Error(`${name} exited early (${code})`);
+    });
+    await Promise.race([
+      died,
+      waitFor(`${name} on ${url}${opts.readyPath ?? '/healthz'}`, async () => {
+        const res = await fetch(url + (opts.readyPath ?? '/healthz')).catch(() => undefined);
+        return res?.ok === true;
+      }, opts.timeoutMs ?? 30_000, 100),
+    ]);
+    died.catch(() => {});
   } catch (err) {
     proc.kill('SIGKILL');
     throw new Error(`${(err as Error).message}\n--- ${name} output ---\n${out.slice(-4000)}`);

@@ -1,0 +1,67 @@
+import type Koa from 'koa';
+import Router from '@koa/router';
+import {
+  createKoaApp,
+  createServiceTokenVerifier,
+  healthRouter,
+  koaRequireAuth,
+  type Lifecycle,
+  type Logger,
+  type ReadinessCheck,
+  type ServiceMetrics,
+} from '@chat/common';
+import { createAuthMetrics } from './auth-metrics.js';
+import type { SigningKeySet } from './keys.js';
+import type { LoginLimiter } from './login-limiter.js';
+import { databaseUnavailable } from './middleware/database-unavailable.js';
+import type { PasswordHasher } from './passwords.js';
+import { jwksRoute } from './routes/jwks.js';
+import { loginRoute } from './routes/login.js';
+import { registerRoute } from './routes/register.js';
+import { userLookupRoute } from './routes/user-lookup.js';
+import { createLocalTokenVerifier, createTokenIssuer } from './tokens.js';
+import type { UsersRepository } from './users-repo.js';
+
+export interface AuthAppConfig {
+  issuer: string;
+  audience: string;
+  tokenTtlSeconds: number;
+  bodyLimitBytes: number;
+  serviceTokenSecret: string;
+}
+
+export interface AuthAppDeps {
+  config: AuthAppConfig;
+  users: UsersRepository;
+  limiter: LoginLimiter;
+  passwords: PasswordHasher;
+  keys: SigningKeySet;
+  logger: Logger;
+  metrics: ServiceMetrics;
+  lifecycle: Lifecycle;
+  /** Readiness checks by name (the database ping); draining is always checked. */
+  readiness: Record<string, ReadinessCheck>;
+}
+
+/** The Auth HTTP app, built from its dependencies so tests and index.ts wire it the same way. */
+export function createAuthApp(deps: AuthAppDeps): Koa {
+  const { config, logger } = deps;
+  const authMetrics = createAuthMetrics(deps.metrics.registry);
+  const app = createKoaApp({ logger, metrics: deps.metrics, bodyLimitBytes: config.bodyLimitBytes });
+  app.use(databaseUnavailable(logger));
+
+  const health = healthRouter({ lifecycle: deps.lifecycle, metrics: deps.metrics, checks: deps.readiness });
+  app.use(health.routes()).use(health.allowedMethods());
+
+  const verifyUser = createLocalTokenVerifier(deps.keys, { issuer: config.issuer, audience: config.audience });
+  const verifyService = createServiceTokenVerifier(config.serviceTokenSecret);
+  const issueToken = createTokenIssuer(deps.keys, { issuer: config.issuer, audience: config.audience, ttlSeconds: config.tokenTtlSeconds });
+
+  const router = new Router();
+  router.post('/register', registerRoute({ users: deps.users, passwords: deps.passwords, metrics: authMetrics, logger }));
+  router.post('/login', loginRoute({ users: deps.users, passwords: deps.passwords, limiter: deps.limiter, issueToken, metrics: authMetrics, logger }));
+  router.get('/users/:username', koaRequireAuth(verifyUser, verifyService), userLookupRoute({ users: deps.users }));
+  router.get('/.well-known/jwks.json', jwksRoute(deps.keys));
+  app.use(router.routes()).use(router.allowedMethods());
+  return app;
+}

@@ -1,0 +1,96 @@
+import { MongoClient } from 'mongodb';
+import { ConfigError, createLogger, createMetrics, Lifecycle, serveKoa, sleep } from '@chat/common';
+import { createAuthApp } from './app.js';
+import { loadAuthConfig, type AuthConfig } from './config.js';
+import { loadSigningKeys } from './keys.js';
+import { connectWithRetry, databaseReadiness } from './mongo-connection.js';
+import { createLoginLimiter } from './login-limiter.js';
+import { createPasswordHasher } from './passwords.js';
+import { createUsersRepository } from './users-repo.js';
+
+const PRUNE_EVERY_MS = 60_000;
+
+async function main(config: Readonly<AuthConfig>): Promise<void> {
+  const logger = createLogger({ service: 'auth', level: config.LOG_LEVEL });
+  const lifecycle = new Lifecycle(logger, config.SHUTDOWN_GRACE_MS);
+  lifecycle.installSignalHandlers();
+
+  const keys = await loadSigningKeys({
+    privateKey: config.JWT_PRIVATE_KEY,
+    previousPublicKey: config.JWT_PREVIOUS_PUBLIC_KEY,
+    production: config.NODE_ENV === 'production',
+    logger,
+  });
+
+  // A short selection timeout turns an outage into a quick 503 instead of requests hanging for
+  // the driver's default 30 s.
+  const client = new MongoClient(config.MONGO_URL, {
+    appName: 'chat-auth',
+    serverSelectionTimeoutMS: config.MONGO_TIMEOUT_MS,
+    connectTimeoutMS: config.MONGO_TIMEOUT_MS,
+  });
+  const db = client.db(config.MONGO_DB);
+  const users = createUsersRepository(db);
+  const limiter = createLoginLimiter(db, { maxFailures: config.LOGIN_MAX_FAILURES, windowSeconds: config.LOGIN_FAILURE_WINDOW_SECONDS });
+
+  // Serve (liveness) even while the database is down; readiness says so until it is up, and
+  // requests that need it get 503 meanwhile.
+  void connectWithRetry(client, { logger, retryMs: 1_000, stopped: () => lifecycle.closing })
+    .then(async (connected) => {
+      if (!connected) return;
+      await Promise.all([users.ensureIndexes(), limiter.ensureIndexes()]);
+      logger.info({ db: config.MONGO_DB }, 'database connected, indexes ready');
+    })
+    .catch((err: unknown) => logger.warn({ err }, 'creating indexes failed; retried on first use'));
+
+  const metrics = createMetrics('auth');
+  const app = createAuthApp({
+    config: {
+      issuer: config.JWT_ISSUER,
+      audience: config.JWT_AUDIENCE,
+      tokenTtlSeconds: config.JWT_TTL_SECONDS,
+      bodyLimitBytes: config.BODY_LIMIT_BYTES,
+      serviceTokenSecret: config.SERVICE_TOKEN_SECRET,
+    },
+    users,
+    limiter,
+    passwords: createPasswordHasher({ cost: config.BCRYPT_COST }),
+    keys,
+    logger,
+    metrics,
+    lifecycle,
+    readiness: {
+      // Within 1 s, under the chart's 2 s probe timeout: an outage shows as a 503 naming the
+      // check rather than as a probe timeout.
+      database: databaseReadiness(db, () => Promise.all([users.ensureIndexes(), limiter.ensureIndexes()]), 1_000),
+    },
+  });
+
+  const sweeper = setInterval(() => {
+    limiter.prune().then(
+      (n) => n > 0 && logger.debug({ deleted: n }, 'pruned expired login attempts'),
+      (err: unknown) => logger.warn({ err }, 'pruning login attempts failed'),
+    );
+  }, PRUNE_EVERY_MS);
+  sweeper.unref();
+
+  // Shutdown steps run in order: /readyz fails as soon as `closing` is set, then (optionally)
+  // we keep serving while load balancers notice, then the listener drains, then the database.
+  if (config.SHUTDOWN_DELAY_MS > 0) lifecycle.onShutdown('readiness-propagation', () => sleep(config.SHUTDOWN_DELAY_MS));
+  await serveKoa(app, { port: config.PORT, lifecycle, logger, drainMs: Math.max(0, config.SHUTDOWN_GRACE_MS - config.SHUTDOWN_DELAY_MS - 1_000) });
+  lifecycle.onShutdown('sweeper', () => clearInterval(sweeper));
+  lifecycle.onShutdown('mongo', () => client.close());
+}
+
+let config: Readonly<AuthConfig>;
+try {
+  config = loadAuthConfig();
+} catch (err) {
+  if (!(err instanceof ConfigError)) throw err;
+  createLogger({ service: 'auth' }).fatal({ variable: err.variable }, err.message);
+  process.exit(1);
+}
+main(config).catch((err: unknown) => {
+  createLogger({ service: 'auth' }).fatal({ err }, err instanceof ConfigError ? err.message : 'auth failed to start');
+  process.exit(1);
+});

@@ -1,0 +1,79 @@
+import { invalidRequest } from '@chat/common';
+
+export const USERNAME_PATTERN = /^[A-Za-z0-9_.-]{3,32}$/;
+export const PASSWORD_MIN_CHARS = 8;
+export const PASSWORD_MAX_CHARS = 256;
+
+// In a `u` regex a well-formed surrogate pair is one code point, so only unpaired halves match.
+const UNPAIRED_SURROGATE = /\p{Cs}/u;
+
+export interface Credentials {
+  username: string;
+  password: string;
+}
+
+/** A username that could have been registered. Lookups of anything else cannot match. */
+export function isValidUsername(value: string): boolean {
+  return USERNAME_PATTERN.test(value);
+}
+
+/** Usernames are unique ignoring case; this is the key that uniqueness is enforced on. */
+export function usernameKey(username: string): string {
+  return username.toLowerCase();
+}
+
+/** Length in Unicode code points, so an emoji counts as one character, not two. */
+export function codePointLength(value: string): number {
+  let n = 0;
+  for (const _ of value) n++;
+  return n;
+}
+
+/**
+ * Reads a field that must be a string. Checked before anything reaches a query, so an
+ * operator object such as `{"$ne": null}` is a 400, never a filter.
+ */
+function stringField(body: Record<string, unknown>, field: string): string {
+  const value = body[field];
+  if (value === undefined) throw invalidRequest(`${field} is required`);
+  if (typeof value !== 'string') throw invalidRequest(`${field} must be a string`);
+  return value;
+}
+
+export function usernameRuleViolation(username: string): string | undefined {
+  if (username.length < 3 || username.length > 32) return 'username must be 3 to 32 characters long';
+  if (!USERNAME_PATTERN.test(username)) return "username may contain only letters A-Z and a-z, digits, '_', '.' and '-'";
+  return undefined;
+}
+
+export function passwordRuleViolation(password: string): string | undefined {
+  const length = codePointLength(password);
+  if (length < PASSWORD_MIN_CHARS || length > PASSWORD_MAX_CHARS) {
+    return `password must be ${PASSWORD_MIN_CHARS} to ${PASSWORD_MAX_CHARS} characters long`;
+  }
+  if (UNPAIRED_SURROGATE.test(password)) return 'password must be valid Unicode text (it contains an unpaired surrogate)';
+  return undefined;
+}
+
+/** A register body: both fields present, strings, and within the rules. */
+export function parseRegistration(body: Record<string, unknown>): Credentials {
+  const username = stringField(body, 'username');
+  const password = stringField(body, 'password');
+  const violation = usernameRuleViolation(username) ?? passwordRuleViolation(password);
+  if (violation) throw invalidRequest(violation);
+  return { username, password };
+}
+
+/**
+ * A login body: both fields present and strings. The rules are not checked here: a name or
+ * password outside them simply cannot match, and answering it differently would tell an
+ * attacker more than "invalid credentials".
+ */
+export function parseLogin(body: Record<string, unknown>): Credentials {
+  return { username: stringField(body, 'username'), password: stringField(body, 'password') };
+}
+
+/** True when the password is well-formed Unicode (see passwordRuleViolation). */
+export function isWellFormedPassword(password: string): boolean {
+  return !UNPAIRED_SURROGATE.test(password);
+}

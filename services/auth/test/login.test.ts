@@ -1,0 +1,145 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { MongoClient } from 'mongodb';
+import { decodeJwt, decodeProtectedHeader } from 'jose';
+import { request, uniqueName, type RunningService } from '@chat/testkit';
+import { authStack, metricValue, post, type AuthStack } from './support.js';
+
+// This process runs with the default bcrypt cost (12), so the enumeration timing check below
+// compares real bcrypt work, as in production.
+let stack: AuthStack;
+let auth: RunningService;
+
+before(async () => {
+  stack = await authStack({ BCRYPT_COST: '' });
+  auth = await stack.start();
+});
+after(() => stack?.stop());
+
+async function register(username = uniqueName('L'), password = 'correct horse battery') {
+  const res = await post(`${auth.url}/register`, { username, password });
+  assert.equal(res.status, 201, res.text);
+  return { ...(res.body as { id: string; username: string }), password };
+}
+
+test('the default bcrypt cost is 12 (the stored hash says $2b$12$)', async () => {
+  const user = await register();
+  const client = new MongoClient(stack.mongoUrl);
+  try {
+    const doc = await client.db(stack.dbName).collection('users').findOne({ usernameLower: user.username.toLowerCase() });
+    assert.match(String(doc?.passwordHash), /^\$2b\$12\$/);
+    // The password itself is stored nowhere.
+    assert.doesNotMatch(JSON.stringify(doc), /correct horse/);
+  } finally {
+    await client.close();
+  }
+});
+
+test('a hash made at another cost is upgraded to the current cost at the next login', async () => {
+  const cheap = await stack.start({ BCRYPT_COST: '4' });
+  const username = uniqueName('rehash');
+  assert.equal((await post(`${cheap.url}/register`, { username, password: 'rehash-password' })).status, 201);
+  const client = new MongoClient(stack.mongoUrl);
+  try {
+    const users = client.db(stack.dbName).collection('users');
+    const storedHash = async () => String((await users.findOne({ usernameLower: username.toLowerCase() }))?.passwordHash);
+    assert.match(await storedHash(), /^\$2b\$04\$/);
+    assert.equal((await post(`${auth.url}/login`, { username, password: 'rehash-password' })).status, 200);
+    assert.match(await storedHash(), /^\$2b\$12\$/);
+    // Still the same password, wherever it is checked.
+    assert.equal((await post(`${auth.url}/login`, { username, password: 'rehash-password' })).status, 200);
+    assert.equal((await post(`${cheap.url}/login`, { username, password: 'wrong-password' })).status, 401);
+  } finally {
+    await client.close();
+    await cheap.stop();
+  }
+});
+
+test('login answers 200 {token, tokenType, expiresIn, user}, in any letter case of the name', async () => {
+  const user = await register(`Case_${uniqueName('x')}`);
+  const res = await post(`${auth.url}/login`, { username: user.username.toUpperCase(), password: user.password });
+  assert.equal(res.status, 200, res.text);
+  assert.deepEqual(Object.keys(res.body).sort(), ['expiresIn', 'token', 'tokenType', 'user']);
+  assert.equal(res.body.tokenType, 'Bearer');
+  assert.equal(res.body.expiresIn, 3600);
+  assert.deepEqual(res.body.user, { id: user.id, username: user.username });
+  const header = decodeProtectedHeader(res.body.token);
+  assert.equal(header.alg, 'ES256');
+  assert.equal(typeof header.kid, 'string');
+  const claims = decodeJwt(res.body.token);
+  assert.equal(claims.iss, 'chat-auth');
+  assert.equal(claims.aud, 'chat');
+  assert.equal(claims.sub, user.id);
+  assert.equal(claims.username, user.username);
+  assert.equal((claims.exp ?? 0) - (claims.iat ?? 0), 3600);
+});
+
+test('wrong password and unknown user: same status, byte-identical body, similar timing', async () => {
+  const user = await register();
+  const wrong = () => post(`${auth.url}/login`, { username: user.username, password: 'not the password' });
+  const unknown = () => post(`${auth.url}/login`, { username: uniqueName('ghost'), password: 'not the password' });
+  const a = await wrong();
+  const b = await unknown();
+  assert.equal(a.status, 401);
+  assert.equal(b.status, 401);
+  assert.equal(a.text, b.text);
+  assert.deepEqual(a.body, { error: { code: 'invalid_credentials', message: 'invalid username or password' } });
+  assert.equal(a.headers.get('content-type'), b.headers.get('content-type'));
+
+  // Interleaved samples, medians compared. Without the dummy bcrypt run an unknown name would
+  // answer ~10x faster at cost 12 (a few ms of database work against ~230 ms of bcrypt).
+  const time = async (fn: () => Promise<unknown>) => {
+    const t = performance.now();
+    await fn();
+    return performance.now() - t;
+  };
+  const wrongMs: number[] = [];
+  const unknownMs: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    wrongMs.push(await time(wrong));
+    unknownMs.push(await time(unknown));
+  }
+  const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
+  const ratio = median(unknownMs) / median(wrongMs);
+  assert.ok(ratio > 0.5 && ratio < 2, `unknown ${median(unknownMs).toFixed(0)} ms vs wrong password ${median(wrongMs).toFixed(0)} ms`);
+});
+
+test('names outside the username rules get the same 401, not a 400', async () => {
+  const known = await post(`${auth.url}/login`, { username: uniqueName('ghost'), password: 'whatever-pass' });
+  for (const username of ['a', 'has space', 'x'.repeat(40), '']) {
+    const res = await post(`${auth.url}/login`, { username, password: 'whatever-pass' });
+    assert.equal(res.status, 401, username);
+    assert.equal(res.text, known.text);
+  }
+});
+
+test('NoSQL operator bodies and non-string fields are 400, never a match', async () => {
+  await register();
+  const cases: Array<[unknown, string]> = [
+    [{ username: { $ne: null }, password: { $ne: null } }, 'username must be a string'],
+    [{ username: { $regex: '.*' }, password: 'x' }, 'username must be a string'],
+    [{ username: 'someone', password: { $ne: null } }, 'password must be a string'],
+    [{ username: 'someone', password: { $gt: '' } }, 'password must be a string'],
+    [{ username: 'someone' }, 'password is required'],
+    [{ password: 'x' }, 'username is required'],
+    [{ username: 'someone', password: 1 }, 'password must be a string'],
+  ];
+  for (const [body, message] of cases) {
+    const res = await post(`${auth.url}/login`, body);
+    assert.equal(res.status, 400, JSON.stringify(body));
+    assert.deepEqual(res.body, { error: { code: 'invalid_request', message } });
+  }
+});
+
+test('auth_login_attempts_total counts success and invalid_credentials', async () => {
+  const user = await register();
+  const ok0 = await metricValue(auth.url, 'auth_login_attempts_total', { result: 'success' });
+  const bad0 = await metricValue(auth.url, 'auth_login_attempts_total', { result: 'invalid_credentials' });
+  assert.equal((await post(`${auth.url}/login`, { username: user.username, password: user.password })).status, 200);
+  assert.equal((await post(`${auth.url}/login`, { username: user.username, password: 'wrong-password' })).status, 401);
+  assert.equal((await post(`${auth.url}/login`, { username: uniqueName('nobody'), password: 'wrong-password' })).status, 401);
+  assert.equal(await metricValue(auth.url, 'auth_login_attempts_total', { result: 'success' }), ok0 + 1);
+  assert.equal(await metricValue(auth.url, 'auth_login_attempts_total', { result: 'invalid_credentials' }), bad0 + 2);
+  const text = (await request(`${auth.url}/metrics`)).text;
+  assert.match(text, /auth_login_attempts_total\{[^}]*result="rate_limited"[^}]*\} 0/);
+});
