@@ -1,0 +1,117 @@
+{{/* vim: set filetype=mustache: */}}
+{{/*
+Container environment. Kubernetes expands $(VAR) in `value` from variables defined EARLIER in
+the same list, so the password parts (secretKeyRef) always precede the URL that uses them,
+and the password never appears in the rendered manifest.
+*/}}
+
+{{/* Variables every service reads. Takes (dict "root" $ "component" "auth"). */}}
+{{- define "chat.env.common" -}}
+{{- $root := .root }}
+{{- $v := index $root.Values .component }}
+- name: NODE_ENV
+  value: production
+- name: PORT
+  value: {{ int $v.containerPort | quote }}
+- name: LOG_LEVEL
+  value: {{ $v.logLevel | default $root.Values.logLevel | quote }}
+- name: SHUTDOWN_GRACE_MS
+  value: {{ mul (int $v.drainSeconds) 1000 | quote }}
+- name: JWT_ISSUER
+  value: {{ $root.Values.jwt.issuer | quote }}
+- name: JWT_AUDIENCE
+  value: {{ $root.Values.jwt.audience | quote }}
+- name: SERVICE_TOKEN_SECRET
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "chat.serviceToken.secretName" $root }}
+      key: {{ $root.Values.serviceToken.existingSecretKey }}
+- name: POD_NAME
+  valueFrom:
+    fieldRef:
+      fieldPath: metadata.name
+{{- end }}
+
+{{/* MONGO_URL from parts. Takes the root context. */}}
+{{- define "chat.env.mongodb" -}}
+{{- $m := .Values.mongodb }}
+{{- $query := list }}
+{{- if $m.auth.enabled }}
+{{- $query = append $query (printf "authSource=%s" $m.auth.authSource) }}
+- name: MONGO_USERNAME
+  value: {{ $m.auth.username | quote }}
+- name: MONGO_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ $m.auth.existingSecret }}
+      key: {{ $m.auth.existingSecretPasswordKey }}
+{{- end }}
+{{- with $m.options }}
+{{- $query = append $query . }}
+{{- end }}
+- name: MONGO_URL
+  value: {{ printf "mongodb://%s%s:%v/%s" (ternary "$(MONGO_USERNAME):$(MONGO_PASSWORD)@" "" $m.auth.enabled) $m.host (int $m.port) (ternary (printf "?%s" (join "&" $query)) "" (gt (len $query) 0)) | quote }}
+{{- end }}
+
+{{/* AMQP_URL from parts. Takes the root context. */}}
+{{- define "chat.env.rabbitmq" -}}
+{{- $r := .Values.rabbitmq }}
+{{- $vhost := ternary "" (printf "/%s" ($r.vhost | urlquery)) (eq $r.vhost "/") }}
+- name: AMQP_USERNAME
+  value: {{ $r.auth.username | quote }}
+- name: AMQP_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ $r.auth.existingSecret }}
+      key: {{ $r.auth.existingSecretPasswordKey }}
+- name: AMQP_URL
+  value: {{ printf "%s://$(AMQP_USERNAME):$(AMQP_PASSWORD)@%s:%v%s" $r.scheme $r.host (int $r.port) $vhost | quote }}
+{{- end }}
+
+{{- define "chat.env.auth" -}}
+{{- $v := .Values.auth }}
+{{ include "chat.env.mongodb" . | trim }}
+- name: MONGO_DB
+  value: {{ $v.mongodb.database | quote }}
+- name: JWT_PRIVATE_KEY
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "chat.jwt.secretName" . }}
+      key: {{ $v.jwt.existingSecretKey }}
+{{- with $v.jwt.previousPublicKey }}
+- name: JWT_PREVIOUS_PUBLIC_KEY
+  value: {{ . | quote }}
+{{- end }}
+- name: JWT_TTL_SECONDS
+  value: {{ int $v.jwt.ttlSeconds | quote }}
+- name: BCRYPT_COST
+  value: {{ int $v.bcryptCost | quote }}
+- name: LOGIN_MAX_FAILURES
+  value: {{ int $v.login.maxFailures | quote }}
+- name: LOGIN_FAILURE_WINDOW_SECONDS
+  value: {{ int $v.login.failureWindowSeconds | quote }}
+{{- end }}
+
+{{- define "chat.env.chat" -}}
+{{ include "chat.env.mongodb" . | trim }}
+- name: MONGO_DB
+  value: {{ .Values.chat.mongodb.database | quote }}
+{{ include "chat.env.rabbitmq" . | trim }}
+- name: AUTH_URL
+  value: {{ include "chat.component.url" (dict "root" . "component" "auth") | quote }}
+{{- end }}
+
+{{- define "chat.env.gateway" -}}
+{{- $v := .Values.gateway }}
+{{ include "chat.env.rabbitmq" . | trim }}
+- name: AUTH_URL
+  value: {{ include "chat.component.url" (dict "root" . "component" "auth") | quote }}
+- name: CHAT_URL
+  value: {{ include "chat.component.url" (dict "root" . "component" "chat") | quote }}
+- name: ALLOWED_ORIGINS
+  value: {{ join "," $v.allowedOrigins | quote }}
+- name: MAX_FRAMES_PER_SECOND
+  value: {{ int $v.maxFramesPerSecond | quote }}
+- name: REPLAY_LIMIT
+  value: {{ int $v.replayLimit | quote }}
+{{- end }}

