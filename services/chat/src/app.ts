@@ -1,0 +1,50 @@
+import type Koa from 'koa';
+import Router from '@koa/router';
+import {
+  createKoaApp,
+  healthRouter,
+  koaRequireAuth,
+  type Lifecycle,
+  type Logger,
+  type ReadinessCheck,
+  type ServiceMetrics,
+  type UserDirectory,
+  type VerifyUserToken,
+} from '@chat/common';
+import { databaseUnavailable } from './middleware/database-unavailable.js';
+import { historyRoute } from './routes/history.js';
+import { sendRoute } from './routes/send.js';
+import { syncRoute } from './routes/sync.js';
+import type { SendMessage } from './send-message.js';
+import type { Timeline } from './timeline.js';
+
+export interface ChatAppDeps {
+  bodyLimitBytes: number;
+  logger: Logger;
+  metrics: ServiceMetrics;
+  lifecycle: Lifecycle;
+  /** Verifies user tokens locally against Auth's JWKS. */
+  verifyUser: VerifyUserToken;
+  directory: UserDirectory;
+  timeline: Timeline;
+  send: SendMessage;
+  /** Readiness checks by name (database, broker); draining is always checked. */
+  readiness: Record<string, ReadinessCheck>;
+}
+
+/** The Chat HTTP app, built from its dependencies so tests and index.ts wire it the same way. */
+export function createChatApp(deps: ChatAppDeps): Koa {
+  const app = createKoaApp({ logger: deps.logger, metrics: deps.metrics, bodyLimitBytes: deps.bodyLimitBytes });
+  app.use(databaseUnavailable(deps.logger));
+
+  const health = healthRouter({ lifecycle: deps.lifecycle, metrics: deps.metrics, checks: deps.readiness });
+  app.use(health.routes()).use(health.allowedMethods());
+
+  const requireUser = koaRequireAuth(deps.verifyUser);
+  const router = new Router({ prefix: '/chat' });
+  router.post('/send', requireUser, sendRoute({ send: deps.send }));
+  router.get('/history', requireUser, historyRoute({ timeline: deps.timeline, directory: deps.directory }));
+  router.get('/sync', requireUser, syncRoute({ timeline: deps.timeline }));
+  app.use(router.routes()).use(router.allowedMethods());
+  return app;
+}

@@ -1,0 +1,117 @@
+import { MongoClient } from 'mongodb';
+import {
+  ConfigError,
+  createJwtVerifier,
+  createLogger,
+  createMetrics,
+  createServiceTokenSource,
+  createUserDirectory,
+  Lifecycle,
+  serveKoa,
+  sleep,
+} from '@chat/common';
+import { createChatApp } from './app.js';
+import { createChatMetrics } from './chat-metrics.js';
+import { loadChatConfig, type ChatConfig } from './config.js';
+import { EventPublisher } from './event-publisher.js';
+import { createMessagesRepository } from './messages-repo.js';
+import { OutboxRelay } from './outbox-relay.js';
+import { createSendMessage, type CrashPoint } from './send-message.js';
+import { createTimeline } from './timeline.js';
+
+function testCrashPoint(config: Readonly<ChatConfig>): CrashPoint | undefined {
+  const point = config.CHAT_TEST_CRASH_POINT;
+  if (point === undefined || config.NODE_ENV !== 'test') return undefined;
+  if (point !== 'after_insert' && point !== 'after_timeline') throw new ConfigError('CHAT_TEST_CRASH_POINT', 'must be after_insert or after_timeline');
+  return point;
+}
+
+async function main(config: Readonly<ChatConfig>): Promise<void> {
+  const logger = createLogger({ service: 'chat', level: config.LOG_LEVEL });
+  const lifecycle = new Lifecycle(logger, config.SHUTDOWN_GRACE_MS);
+  lifecycle.installSignalHandlers();
+  const crashPoint = testCrashPoint(config);
+  if (crashPoint) logger.warn({ crashPoint }, 'test crash hook armed');
+
+  // The driver connects lazily and reconnects by itself; a short selection timeout turns an
+  // outage into a quick 503 instead of requests hanging for the driver's default 30 s.
+  const client = new MongoClient(config.MONGO_URL, {
+    appName: 'chat',
+    serverSelectionTimeoutMS: config.MONGO_TIMEOUT_MS,
+    connectTimeoutMS: config.MONGO_TIMEOUT_MS,
+  });
+  const db = client.db(config.MONGO_DB);
+  const messages = createMessagesRepository(db);
+  const timeline = createTimeline(db);
+  const ensureIndexes = () => Promise.all([messages.ensureIndexes(), timeline.ensureIndexes()]);
+  // Serve (liveness) even when the database is down; readiness says so until it is up.
+  void ensureIndexes().then(
+    () => logger.info({ db: config.MONGO_DB }, 'database indexes ready'),
+    (err: unknown) => logger.warn({ err }, 'database not reachable yet; indexes will be created on first use'),
+  );
+
+  const metrics = createMetrics('chat');
+  const chatMetrics = createChatMetrics(metrics.registry);
+
+  const publisher = new EventPublisher({ url: config.AMQP_URL, logger, confirmTimeoutMs: config.PUBLISH_CONFIRM_TIMEOUT_MS });
+  publisher.start();
+  const relay = new OutboxRelay({
+    messages,
+    timeline,
+    publisher,
+    metrics: chatMetrics,
+    logger,
+    delayMs: config.OUTBOX_RELAY_DELAY_MS,
+    intervalMs: config.OUTBOX_RELAY_INTERVAL_MS,
+    batchMax: config.PUBLISH_BATCH_MAX,
+  });
+  relay.start();
+
+  const directory = createUserDirectory({
+    authUrl: config.AUTH_URL,
+    credential: createServiceTokenSource('chat', config.SERVICE_TOKEN_SECRET),
+    ttlMs: config.USER_CACHE_TTL_MS,
+  });
+  const verifyUser = createJwtVerifier({ jwksUrl: `${config.AUTH_URL}/.well-known/jwks.json`, issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE });
+
+  const app = createChatApp({
+    bodyLimitBytes: config.BODY_LIMIT_BYTES,
+    logger,
+    metrics,
+    lifecycle,
+    verifyUser,
+    directory,
+    timeline,
+    send: createSendMessage({ messages, timeline, relay, directory, metrics: chatMetrics, crashPoint }),
+    readiness: {
+      database: async () => {
+        await db.command({ ping: 1 }, { timeoutMS: Math.min(2_000, config.MONGO_TIMEOUT_MS) });
+        await ensureIndexes();
+        return true;
+      },
+      broker: () => publisher.ensureChannel(),
+    },
+  });
+
+  // Shutdown steps run in order: /readyz fails as soon as `closing` is set, then (optionally)
+  // we keep serving while load balancers notice, then the listener drains, then in-flight
+  // publishes are confirmed and marked, then the broker and the database close.
+  if (config.SHUTDOWN_DELAY_MS > 0) lifecycle.onShutdown('readiness-propagation', () => sleep(config.SHUTDOWN_DELAY_MS));
+  await serveKoa(app, { port: config.PORT, lifecycle, logger, drainMs: Math.max(0, config.SHUTDOWN_GRACE_MS - config.SHUTDOWN_DELAY_MS - 3_000) });
+  lifecycle.onShutdown('outbox-relay', () => relay.stop(2_000));
+  lifecycle.onShutdown('broker', () => publisher.close());
+  lifecycle.onShutdown('mongo', () => client.close());
+}
+
+let config: Readonly<ChatConfig>;
+try {
+  config = loadChatConfig();
+} catch (err) {
+  if (!(err instanceof ConfigError)) throw err;
+  createLogger({ service: 'chat' }).fatal({ variable: err.variable }, err.message);
+  process.exit(1);
+}
+main(config).catch((err: unknown) => {
+  createLogger({ service: 'chat' }).fatal({ err }, err instanceof ConfigError ? err.message : 'chat failed to start');
+  process.exit(1);
+});

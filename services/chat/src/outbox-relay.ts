@@ -1,0 +1,273 @@
+import type { ObjectId } from 'mongodb';
+import { LRUCache } from 'lru-cache';
+import type { Logger } from '@chat/common';
+import type { ChatMetrics } from './chat-metrics.js';
+import { isDatabaseOutage } from './db-errors.js';
+import type { EventSink, PublishItem } from './event-publisher.js';
+import { participants, type MessageDoc } from './message.js';
+import { buildNewMessageEvent, type TimelineSeqs } from './message-event.js';
+import type { MessagesRepository } from './messages-repo.js';
+import { appendToTimelines, timelineEntryId, type Timeline } from './timeline.js';
+
+export interface OutboxRelayOptions {
+  messages: MessagesRepository;
+  timeline: Timeline;
+  publisher: EventSink;
+  metrics: ChatMetrics;
+  logger: Logger;
+  /** Unpublished messages older than this are (re)published by the scan. */
+  delayMs: number;
+  intervalMs: number;
+  batchMax: number;
+  /** Batches of the send path in flight at once (they pipeline on one channel). */
+  maxConcurrentBatches?: number;
+  /** Beyond this many queued events the send path leaves messages to the scan. */
+  maxQueued?: number;
+}
+
+/** Send-path batches in flight at once by default; the benchmark drives the publisher the same way. */
+export const DEFAULT_MAX_CONCURRENT_BATCHES = 8;
+/** Ids per mark-published write at most. */
+const MARK_BATCH_MAX = 1_000;
+
+interface Pending {
+  doc: MessageDoc;
+  seqs: TimelineSeqs;
+}
+
+interface MarkRequest {
+  ids: ObjectId[];
+  done: () => void;
+}
+
+/**
+ * The transactional outbox, both halves of it.
+ *
+ * - `dispatch` (the send path): a freshly stored message is queued and published at once,
+ *   micro-batched with whatever else is being sent, so events arrive with low latency and
+ *   bulk confirms. It never blocks or fails the request: if the broker is down the message
+ *   simply stays unpublished.
+ * - the scan (every `intervalMs`): anything still unpublished after `delayMs` — broker down,
+ *   confirm lost, process killed between the insert and the publish — gets its missing
+ *   timeline entries (idempotent) and is published again. The same query feeds the
+ *   chat_outbox_backlog gauge.
+ *
+ * A message is marked published only after the broker confirmed it; a crash between confirm
+ * and mark means a second publish, which consumers dedupe by id. Marks go through one writer
+ * that coalesces every confirm that arrived meanwhile into one updateMany: on FerretDB an
+ * updateMany is a collection scan (measured ~130 ms for one id in 2,000 messages), so many
+ * small ones in parallel stall every insert behind them.
+ *
+ * Within one process nothing is published twice: the send path claims a message before it
+ * is inserted and keeps the claim until its publish is confirmed and marked (or abandoned to
+ * the scan), and the scan skips claimed ids as well as ids confirmed recently (its query
+ * result can be older than a concurrent mark). Across replicas, a message whose send path
+ * takes longer than `delayMs` may be published by another replica's scan too; that
+ * duplicate is harmless by contract.
+ */
+export class OutboxRelay {
+  /** Claimed by the send path or being published by the scan: the scan leaves them alone. */
+  private readonly inFlight = new Map<string, ObjectId>();
+  /** Confirmed lately, so a scan result read before the mark landed is not published again. */
+  private readonly recentlyConfirmed = new LRUCache<string, true>({ max: 200_000, ttl: 5 * 60_000 });
+  private queue: Pending[] = [];
+  private activeBatches = 0;
+  private flushScheduled = false;
+  private marks: MarkRequest[] = [];
+  private marking = false;
+  private timer: NodeJS.Timeout | undefined;
+  private scanning: Promise<void> | undefined;
+  private stopped = false;
+  private idle: Array<() => void> = [];
+  private lastScanError = '';
+  private readonly maxConcurrentBatches: number;
+  private readonly maxQueued: number;
+
+  constructor(private readonly opts: OutboxRelayOptions) {
+    this.maxConcurrentBatches = opts.maxConcurrentBatches ?? DEFAULT_MAX_CONCURRENT_BATCHES;
+    this.maxQueued = opts.maxQueued ?? 20_000;
+  }
+
+  /** Send path, before the insert: this process is about to store and publish this message. */
+  claim(id: ObjectId): void {
+    this.inFlight.set(id.toHexString(), id);
+  }
+
+  /** Send path: the claimed message will not be dispatched (not stored, a repeat, or a failure). */
+  release(id: ObjectId): void {
+    this.inFlight.delete(id.toHexString());
+  }
+
+  /** Send path: publish this stored, claimed message now. Fire-and-forget by design. */
+  dispatch(doc: MessageDoc, seqs: TimelineSeqs): void {
+    if (this.stopped || !this.opts.publisher.connected || this.queue.length >= this.maxQueued) {
+      this.release(doc._id); // left to the scan
+      return;
+    }
+    this.inFlight.set(doc._id.toHexString(), doc._id);
+    this.queue.push({ doc, seqs });
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      // One tick of coalescing: concurrent requests share a batch.
+      setImmediate(() => {
+        this.flushScheduled = false;
+        this.pump();
+      });
+    }
+  }
+
+  private pump(): void {
+    while (this.queue.length > 0 && this.activeBatches < this.maxConcurrentBatches) {
+      const batch = this.queue.splice(0, this.opts.batchMax);
+      this.activeBatches++;
+      void this.publishAndMark(batch)
+        .catch((err: unknown) => this.opts.logger.warn({ err }, 'publishing a batch failed; the relay will retry it'))
+        .finally(() => {
+          for (const { doc } of batch) this.inFlight.delete(doc._id.toHexString());
+          this.activeBatches--;
+          if (this.queue.length > 0) this.pump();
+          else if (this.activeBatches === 0) this.notifyIdle();
+        });
+    }
+  }
+
+  /** Publishes with confirms and marks the confirmed ones published; returns how many were confirmed. */
+  private async publishAndMark(batch: Pending[]): Promise<number> {
+    const items: PublishItem[] = batch.map(({ doc, seqs }) => ({ id: doc._id.toHexString(), event: buildNewMessageEvent(doc, seqs) }));
+    const confirmed = await this.opts.publisher.publish(items);
+    if (confirmed.size === 0) return 0;
+    for (const id of confirmed) this.recentlyConfirmed.set(id, true);
+    this.opts.metrics.eventsPublished.inc(confirmed.size);
+    await this.markPublished(batch.filter(({ doc }) => confirmed.has(doc._id.toHexString())).map(({ doc }) => doc._id));
+    return confirmed.size;
+  }
+
+  /** Resolves once the ids were marked (or the mark failed and was logged). */
+  private markPublished(ids: ObjectId[]): Promise<void> {
+    return new Promise((resolve) => {
+      this.marks.push({ ids, done: resolve });
+      if (!this.marking) void this.runMarks();
+    });
+  }
+
+  private async runMarks(): Promise<void> {
+    this.marking = true;
+    while (this.marks.length > 0) {
+      const requests: MarkRequest[] = [];
+      let count = 0;
+      while (this.marks.length > 0 && (count === 0 || count + this.marks[0]!.ids.length <= MARK_BATCH_MAX)) {
+        const request = this.marks.shift()!;
+        requests.push(request);
+        count += request.ids.length;
+      }
+      try {
+        await this.opts.messages.markPublished(requests.flatMap((r) => r.ids));
+      } catch (err) {
+        // Published but not marked: the scan publishes them again later; consumers dedupe by id.
+        this.opts.logger.warn({ err, count }, 'could not mark events published; they will be published again');
+      }
+      for (const request of requests) request.done();
+    }
+    this.marking = false;
+  }
+
+  start(): void {
+    this.stopped = false;
+    this.schedule(0);
+  }
+
+  private schedule(ms: number): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.scanning = this.scan().finally(() => {
+        this.scanning = undefined;
+        this.schedule(this.opts.intervalMs);
+      });
+    }, ms);
+    this.timer.unref();
+  }
+
+  /** One pass of the recovery scan (public for tests). */
+  async scan(): Promise<void> {
+    try {
+      const connected = await this.opts.publisher.ensureChannel();
+      for (;;) {
+        // One query both refreshes the backlog gauge and finds what to republish.
+        const found = await this.opts.messages.findUnpublished(this.opts.batchMax + 1);
+        const truncated = found.length > this.opts.batchMax;
+        this.opts.metrics.outboxBacklog.set(truncated ? await this.opts.messages.countUnpublished() : found.length);
+        if (!connected || this.stopped) return;
+        const olderThan = Date.now() - this.opts.delayMs;
+        // Claims and confirms are checked after the query: they may have happened while it ran.
+        const docs = found
+          .slice(0, this.opts.batchMax)
+          .filter((doc) => doc.createdAt.getTime() < olderThan && !this.inFlight.has(doc._id.toHexString()) && !this.recentlyConfirmed.has(doc._id.toHexString()));
+        if (docs.length === 0) break;
+        for (const doc of docs) this.inFlight.set(doc._id.toHexString(), doc._id);
+        let confirmed = 0;
+        try {
+          const seqs = await this.completeTimelines(docs);
+          confirmed = await this.publishAndMark(docs.map((doc) => ({ doc, seqs: seqs.get(doc._id.toHexString()) ?? {} })));
+        } finally {
+          for (const doc of docs) this.inFlight.delete(doc._id.toHexString());
+        }
+        if (confirmed > 0) this.opts.logger.info({ republished: confirmed }, 'relay published events left unpublished');
+        if (confirmed < docs.length || !truncated) break;
+      }
+      this.lastScanError = '';
+    } catch (err) {
+      // A database outage is expected to pass; log it once per streak, not every tick.
+      const message = err instanceof Error ? err.message : String(err);
+      if (message !== this.lastScanError) {
+        this.opts.logger.warn({ err, outage: isDatabaseOutage(err) }, 'outbox scan failed; retrying');
+        this.lastScanError = message;
+      }
+    }
+  }
+
+  /**
+   * The timeline entries a crash may have left out (idempotent: existing entries are found,
+   * not duplicated), so every event carries each participant's cursor.
+   */
+  private async completeTimelines(docs: MessageDoc[]): Promise<Map<string, TimelineSeqs>> {
+    const pairs = docs.flatMap((doc) => participants(doc).map(({ userId }) => ({ userId, messageId: doc._id.toHexString() })));
+    const existing = await this.opts.timeline.seqsOf(pairs);
+    const result = new Map<string, TimelineSeqs>();
+    await Promise.all(
+      docs.map(async (doc) => {
+        const id = doc._id.toHexString();
+        const known: TimelineSeqs = {};
+        let complete = true;
+        for (const { userId } of participants(doc)) {
+          const seq = existing.get(timelineEntryId(userId, id));
+          if (seq === undefined) complete = false;
+          else known[userId] = seq;
+        }
+        result.set(id, complete ? known : await appendToTimelines(this.opts.timeline, doc));
+      }),
+    );
+    return result;
+  }
+
+  private notifyIdle(): void {
+    const waiting = this.idle;
+    this.idle = [];
+    for (const resolve of waiting) resolve();
+  }
+
+  /** Stops the scan and waits (bounded) for batches in flight to be confirmed and marked. */
+  async stop(timeoutMs = 5_000): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    const drained = new Promise<void>((resolve) => {
+      if (this.activeBatches === 0 && this.queue.length === 0) resolve();
+      else this.idle.push(resolve);
+    });
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, timeoutMs);
+    });
+    await Promise.race([Promise.all([drained, this.scanning]), deadline]);
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,53 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { encodeCursor, RequestError } from '@chat/common';
+import { codePointLength, HISTORY_LIMIT, parseCursorParam, parseLimit, parseSendRequest, parseUsernameParam, SYNC_LIMIT } from './validation.js';
+
+const isBadRequest = (fn: () => unknown) => assert.throws(fn, (err: unknown) => err instanceof RequestError && err.status === 400 && err.code === 'invalid_request');
+
+test('a valid send body keeps to, text and clientMsgId exactly, and ignores other fields', () => {
+  assert.deepEqual(parseSendRequest({ to: 'Bob', text: '  hi\n', clientMsgId: 'c1', from: 'mallory' }), { to: 'Bob', text: '  hi\n', clientMsgId: 'c1' });
+  assert.deepEqual(parseSendRequest({ to: 'bob', text: 'x' }), { to: 'bob', text: 'x' });
+  assert.equal(parseSendRequest({ to: 'b', text: '😀'.repeat(4000) }).text.length, 8000, 'characters are code points');
+});
+
+test('text must be a non-blank string of 1..4000 characters of valid Unicode', () => {
+  for (const text of [undefined, null, 1, {}, [], { $gt: '' }, '', ' ', '\t\n\u00a0\u2028', 'x'.repeat(4001), '😀'.repeat(4001), 'a\udc00b']) {
+    isBadRequest(() => parseSendRequest({ to: 'bob', text }));
+  }
+});
+
+test('to and clientMsgId are type- and length-checked', () => {
+  for (const to of [undefined, null, 5, { $ne: null }, ['bob'], '', 'x'.repeat(65), '\ud800']) isBadRequest(() => parseSendRequest({ to, text: 'hi' }));
+  for (const clientMsgId of [null, 5, {}, '', 'x'.repeat(65), '\udbff']) isBadRequest(() => parseSendRequest({ to: 'bob', text: 'hi', clientMsgId }));
+  assert.equal(parseSendRequest({ to: 'bob', text: 'hi', clientMsgId: '🙂'.repeat(64) }).clientMsgId, '🙂'.repeat(64));
+});
+
+test('limits: integers within range, default when absent, a repeated parameter is refused', () => {
+  assert.equal(parseLimit(undefined, HISTORY_LIMIT), 50);
+  assert.equal(parseLimit('1', HISTORY_LIMIT), 1);
+  assert.equal(parseLimit('100', HISTORY_LIMIT), 100);
+  assert.equal(parseLimit('500', SYNC_LIMIT), 500);
+  for (const raw of ['0', '101', '-1', '1.0', '1e1', ' 5', 'abc', '', '0x10', '9999999']) isBadRequest(() => parseLimit(raw, HISTORY_LIMIT));
+  isBadRequest(() => parseLimit(['1', '2'], HISTORY_LIMIT));
+});
+
+test("cursors: the caller's own cursor gives its seq; garbage or another user's cursor is refused", () => {
+  assert.equal(parseCursorParam(undefined, 'u1', 'after'), undefined);
+  assert.equal(parseCursorParam(encodeCursor({ userId: 'u1', seq: 42 }), 'u1', 'after'), 42);
+  isBadRequest(() => parseCursorParam(encodeCursor({ userId: 'u2', seq: 42 }), 'u1', 'after'));
+  for (const raw of ['', 'nope', '$ne', Buffer.from('c1:u1:-1').toString('base64url'), Buffer.from('c2:u1:1').toString('base64url')]) {
+    isBadRequest(() => parseCursorParam(raw, 'u1', 'before'));
+  }
+  isBadRequest(() => parseCursorParam([encodeCursor({ userId: 'u1', seq: 1 })], 'u1', 'after'));
+});
+
+test('the with parameter is required and bounded', () => {
+  assert.equal(parseUsernameParam('Bob', 'with'), 'Bob');
+  for (const raw of [undefined, '', 'x'.repeat(65), '\ud800', ['a', 'b']]) isBadRequest(() => parseUsernameParam(raw, 'with'));
+});
+
+test('codePointLength counts astral characters once', () => {
+  assert.equal(codePointLength('a😀b'), 3);
+  assert.equal(codePointLength(''), 0);
+});
