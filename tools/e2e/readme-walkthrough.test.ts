@@ -1,0 +1,39 @@
+// The README's walkthrough, run exactly as written: the shell block between the
+// `walkthrough:start` and `walkthrough:end` markers is executed by bash against a real stack.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { repoRoot } from '@chat/testkit';
+import { startStack, type Stack } from './stack.ts';
+
+let stack: Stack;
+before(async () => {
+  stack = await startStack();
+});
+after(async () => {
+  await stack?.stop();
+});
+
+export function walkthroughScript(readme: string): string {
+  const m = /<!-- walkthrough:start -->\s*```(?:sh|bash)\n([\s\S]*?)```\s*<!-- walkthrough:end -->/.exec(readme);
+  if (!m) throw new Error('README.md has no walkthrough block between <!-- walkthrough:start --> and <!-- walkthrough:end -->');
+  return m[1]!;
+}
+
+test('the README walkthrough registers, logs in, connects, sends and receives', () => {
+  const script = walkthroughScript(readFileSync(join(repoRoot(), 'README.md'), 'utf8'));
+  const res = spawnSync('bash', ['-euo', 'pipefail', '-c', script], {
+    env: { ...process.env, AUTH: stack.auth.url, CHAT: stack.chat.url, GATEWAY: stack.gateway.url.replace(/^http/, 'ws') },
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  const out = `${res.stdout}\n${res.stderr}`;
+  assert.equal(res.status, 0, out);
+  // Bob's socket printed the ready frame and then Alice's message, pushed by the gateway.
+  assert.match(res.stdout, /"type":"ready"/, out);
+  assert.match(res.stdout, /"type":"new_message".*"text":"hello bob"/, out);
+  // Alice's send answered 201 with the stored message.
+  assert.match(res.stdout, /"message":\{"id":"[^"]+","from":"alice","to":"bob","text":"hello bob"/, out);
+});
