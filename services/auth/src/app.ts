@@ -9,11 +9,11 @@ import {
   type Logger,
   type ReadinessCheck,
   type ServiceMetrics,
+  koaDatabaseUnavailable,
 } from '@chat/common';
 import { createAuthMetrics } from './auth-metrics.js';
 import type { SigningKeySet } from './keys.js';
 import type { LoginLimiter } from './login-limiter.js';
-import { databaseUnavailable } from './middleware/database-unavailable.js';
 import type { PasswordHasher } from './passwords.js';
 import { jwksRoute } from './routes/jwks.js';
 import { loginRoute } from './routes/login.js';
@@ -48,7 +48,7 @@ export function createAuthApp(deps: AuthAppDeps): Koa {
   const { config, logger } = deps;
   const authMetrics = createAuthMetrics(deps.metrics.registry);
   const app = createKoaApp({ logger, metrics: deps.metrics, bodyLimitBytes: config.bodyLimitBytes });
-  app.use(databaseUnavailable(logger));
+  app.use(koaDatabaseUnavailable(logger, 'user'));
 
   const health = healthRouter({ lifecycle: deps.lifecycle, metrics: deps.metrics, checks: deps.readiness });
   app.use(health.routes()).use(health.allowedMethods());

@@ -1,9 +1,8 @@
 import { MongoClient } from 'mongodb';
-import { ConfigError, createLogger, createMetrics, Lifecycle, serveKoa, sleep } from '@chat/common';
+import { connectWithRetry, createLogger, createMetrics, databaseReadiness, Lifecycle, runService, serveKoa, sleep } from '@chat/common';
 import { createAuthApp } from './app.js';
 import { loadAuthConfig, type AuthConfig } from './config.js';
 import { loadSigningKeys } from './keys.js';
-import { connectWithRetry, databaseReadiness } from './mongo-connection.js';
 import { createLoginLimiter } from './login-limiter.js';
 import { createPasswordHasher } from './passwords.js';
 import { createUsersRepository } from './users-repo.js';
@@ -82,15 +81,4 @@ async function main(config: Readonly<AuthConfig>): Promise<void> {
   lifecycle.onShutdown('mongo', () => client.close());
 }
 
-let config: Readonly<AuthConfig>;
-try {
-  config = loadAuthConfig();
-} catch (err) {
-  if (!(err instanceof ConfigError)) throw err;
-  createLogger({ service: 'auth' }).fatal({ variable: err.variable }, err.message);
-  process.exit(1);
-}
-main(config).catch((err: unknown) => {
-  createLogger({ service: 'auth' }).fatal({ err }, err instanceof ConfigError ? err.message : 'auth failed to start');
-  process.exit(1);
-});
+runService('auth', loadAuthConfig, main);

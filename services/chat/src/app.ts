@@ -10,8 +10,8 @@ import {
   type ServiceMetrics,
   type UserDirectory,
   type VerifyUserToken,
+  koaDatabaseUnavailable,
 } from '@chat/common';
-import { databaseUnavailable } from './middleware/database-unavailable.js';
 import { historyRoute } from './routes/history.js';
 import { sendRoute } from './routes/send.js';
 import { syncRoute } from './routes/sync.js';
@@ -35,7 +35,7 @@ export interface ChatAppDeps {
 /** The Chat HTTP app, built from its dependencies so tests and index.ts wire it the same way. */
 export function createChatApp(deps: ChatAppDeps): Koa {
   const app = createKoaApp({ logger: deps.logger, metrics: deps.metrics, bodyLimitBytes: deps.bodyLimitBytes });
-  app.use(databaseUnavailable(deps.logger));
+  app.use(koaDatabaseUnavailable(deps.logger, 'message'));
 
   const health = healthRouter({ lifecycle: deps.lifecycle, metrics: deps.metrics, checks: deps.readiness });
   app.use(health.routes()).use(health.allowedMethods());

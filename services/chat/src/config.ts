@@ -1,24 +1,10 @@
-import { baseConfigSpec, env, loadConfig, serviceSecretSpec, type ConfigOf, type VarSpec } from '@chat/common';
-
-/**
- * A MongoDB connection string. `env.url` cannot be used: WHATWG URL parsing rejects the
- * multi-host form (`mongodb://a:27017,b:27017/?replicaSet=rs0`) that replica sets need.
- */
-function mongoUrl(): VarSpec<string> {
-  return {
-    doc: 'MongoDB connection string, e.g. mongodb://127.0.0.1:27017',
-    parse(raw) {
-      if (!/^mongodb(\+srv)?:\/\/\S+$/.test(raw.trim())) throw new Error('must be a mongodb:// or mongodb+srv:// connection string');
-      return raw.trim();
-    },
-  };
-}
+import { baseConfigSpec, env, loadConfig, mongoUrlSpec, serviceSecretSpec, type ConfigOf } from '@chat/common';
 
 export const chatConfigSpec = {
   ...baseConfigSpec,
   PORT: env.int({ default: 5002, min: 0, max: 65_535 }),
   SERVICE_TOKEN_SECRET: serviceSecretSpec(),
-  MONGO_URL: mongoUrl(),
+  MONGO_URL: mongoUrlSpec(),
   MONGO_DB: env.string({ default: 'chat' }),
   /** How long an operation waits for a reachable server before the request gets a 503. */
   MONGO_TIMEOUT_MS: env.int({ default: 2_000, min: 100 }),
@@ -34,8 +20,6 @@ export const chatConfigSpec = {
   PUBLISH_BATCH_MAX: env.int({ default: 500, min: 1, max: 10_000 }),
   /** A batch whose confirms have not all arrived after this is given up; its messages stay unpublished and the relay retries them. */
   PUBLISH_CONFIRM_TIMEOUT_MS: env.int({ default: 10_000, min: 100 }),
-  /** On SIGTERM, how long to keep serving with /readyz failing before the listener closes. */
-  SHUTDOWN_DELAY_MS: env.int({ default: 0, min: 0 }),
   /**
    * Test hook, honoured only when NODE_ENV=test: `after_insert` or `after_timeline` makes the
    * process exit right there, to prove the relay completes and publishes what a crash left.

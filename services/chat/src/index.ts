@@ -7,6 +7,7 @@ import {
   createServiceTokenSource,
   createUserDirectory,
   Lifecycle,
+  runService,
   serveKoa,
   sleep,
 } from '@chat/common';
@@ -103,15 +104,4 @@ async function main(config: Readonly<ChatConfig>): Promise<void> {
   lifecycle.onShutdown('mongo', () => client.close());
 }
 
-let config: Readonly<ChatConfig>;
-try {
-  config = loadChatConfig();
-} catch (err) {
-  if (!(err instanceof ConfigError)) throw err;
-  createLogger({ service: 'chat' }).fatal({ variable: err.variable }, err.message);
-  process.exit(1);
-}
-main(config).catch((err: unknown) => {
-  createLogger({ service: 'chat' }).fatal({ err }, err instanceof ConfigError ? err.message : 'chat failed to start');
-  process.exit(1);
-});
+runService('chat', loadChatConfig, main);

@@ -1,6 +1,6 @@
+import { isDuplicateKey } from '@chat/common';
 import type { Db, ObjectId } from 'mongodb';
 import type { MessageDoc } from './message.js';
-import { isDuplicateKey } from './db-errors.js';
 import { createMissingIndexes } from './indexes.js';
 
 export interface MessagesRepository {

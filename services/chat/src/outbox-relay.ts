@@ -1,8 +1,7 @@
 import type { ObjectId } from 'mongodb';
 import { LRUCache } from 'lru-cache';
-import type { Logger } from '@chat/common';
+import { isDatabaseOutage, type Logger } from '@chat/common';
 import type { ChatMetrics } from './chat-metrics.js';
-import { isDatabaseOutage } from './db-errors.js';
 import type { EventSink, PublishItem } from './event-publisher.js';
 import { participants, type MessageDoc } from './message.js';
 import { buildNewMessageEvent, type TimelineSeqs } from './message-event.js';

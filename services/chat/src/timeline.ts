@@ -1,7 +1,6 @@
 import type { Db } from 'mongodb';
 import { LRUCache } from 'lru-cache';
-import { unavailable, type ChatMessage } from '@chat/common';
-import { isDuplicateKey } from './db-errors.js';
+import { isDuplicateKey, unavailable, type ChatMessage } from '@chat/common';
 import { createMissingIndexes } from './indexes.js';
 import { KeyedSerializer } from './keyed-serializer.js';
 import { participants, toChatMessage, type MessageDoc } from './message.js';

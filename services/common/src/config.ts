@@ -97,6 +97,11 @@ export const baseConfigSpec = {
   NODE_ENV: env.string({ default: 'development' }),
   LOG_LEVEL: env.oneOf(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const, { default: 'info' }),
   SHUTDOWN_GRACE_MS: env.int({ default: 10_000, min: 0, doc: 'drain budget on SIGTERM' }),
+  /**
+   * On SIGTERM, how long to keep serving with /readyz already failing before the listener
+   * closes, so load balancers see the process leave first (in Kubernetes the preStop sleep does it).
+   */
+  SHUTDOWN_DELAY_MS: env.int({ default: 0, min: 0 }),
   BODY_LIMIT_BYTES: env.int({ default: 16 * 1024, min: 1 }),
   JWT_ISSUER: env.string({ default: 'chat-auth' }),
   JWT_AUDIENCE: env.string({ default: 'chat' }),

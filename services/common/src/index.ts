@@ -14,3 +14,4 @@ export * from './events.js';
 export * from './broker.js';
 export * from './lifecycle.js';
 export * from './koa-app.js';
+export * from './mongo.js';

@@ -1,4 +1,5 @@
-import type { Logger } from './logger.js';
+import { ConfigError } from './config.js';
+import { createLogger, type Logger } from './logger.js';
 
 export type ShutdownStep = { name: string; run: () => Promise<void> | void };
 
@@ -50,6 +51,26 @@ export class Lifecycle {
     clearTimeout(deadline);
     this.logger.info('shutdown complete');
   }
+}
+
+/**
+ * The start of every service's index.ts: load the config (a ConfigError is logged as one fatal
+ * line naming the variable, and the process exits 1), then run `main`; a start-up failure is
+ * likewise fatal rather than an unhandled rejection.
+ */
+export function runService<C>(service: string, loadConfig: () => C, main: (config: C) => Promise<void>): void {
+  let config: C;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    createLogger({ service }).fatal({ variable: err.variable }, err.message);
+    process.exit(1);
+  }
+  main(config).catch((err: unknown) => {
+    createLogger({ service }).fatal({ err }, err instanceof ConfigError ? err.message : `${service} failed to start`);
+    process.exit(1);
+  });
 }
 
 /** Resolves after `ms`. */
