@@ -1,11 +1,13 @@
 import { MongoClient } from 'mongodb';
 import {
   ConfigError,
+  connectWithRetry,
   createJwtVerifier,
   createLogger,
   createMetrics,
   createServiceTokenSource,
   createUserDirectory,
+  databaseReadiness,
   Lifecycle,
   runService,
   serveKoa,
@@ -45,11 +47,16 @@ async function main(config: Readonly<ChatConfig>): Promise<void> {
   const messages = createMessagesRepository(db);
   const timeline = createTimeline(db);
   const ensureIndexes = () => Promise.all([messages.ensureIndexes(), timeline.ensureIndexes()]);
-  // Serve (liveness) even when the database is down; readiness says so until it is up.
-  void ensureIndexes().then(
-    () => logger.info({ db: config.MONGO_DB }, 'database indexes ready'),
-    (err: unknown) => logger.warn({ err }, 'database not reachable yet; indexes will be created on first use'),
-  );
+  // Serve (liveness) even when the database is down; readiness says so until it is up. The
+  // explicit connect-with-retry matters when the database comes up after us (common at a
+  // Kubernetes rollout): the driver's lazy first connect never recovers from a failure.
+  void connectWithRetry(client, { logger, retryMs: 1_000, stopped: () => lifecycle.closing })
+    .then(async (connected) => {
+      if (!connected) return;
+      await ensureIndexes();
+      logger.info({ db: config.MONGO_DB }, 'database connected, indexes ready');
+    })
+    .catch((err: unknown) => logger.warn({ err }, 'creating indexes failed; retried on first use'));
 
   const metrics = createMetrics('chat');
   const chatMetrics = createChatMetrics(metrics.registry);
@@ -85,11 +92,7 @@ async function main(config: Readonly<ChatConfig>): Promise<void> {
     timeline,
     send: createSendMessage({ messages, timeline, relay, directory, metrics: chatMetrics, crashPoint }),
     readiness: {
-      database: async () => {
-        await db.command({ ping: 1 }, { timeoutMS: Math.min(2_000, config.MONGO_TIMEOUT_MS) });
-        await ensureIndexes();
-        return true;
-      },
+      database: databaseReadiness(db, ensureIndexes, Math.min(1_000, config.MONGO_TIMEOUT_MS)),
       broker: () => publisher.ensureChannel(),
     },
   });
