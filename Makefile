@@ -49,17 +49,17 @@ k8s-render: k8s-tools ## Render every manifest into .k8s-render/
 test: deps k8s-tools ## Install everything, start infra, typecheck, lint and run every test
 	$(INFRA) up
 	$(MAKE) --no-print-directory typecheck lint
-	eval "$$($(INFRA) up --env --quiet)"; \
+	set -a; eval "$$($(INFRA) up --env --quiet)"; set +a; \
 	  status=0; pnpm -r --workspace-concurrency=1 --no-bail --reporter=append-only test 2>&1 | tee .test-output.log || status=$$?; \
 	  node tools/summarize-tests.mjs .test-output.log && exit $$status
 
 up: deps ## Run the whole system locally (infra + auth, chat, gateway) in the foreground
 	$(INFRA) up
-	eval "$$($(INFRA) up --env --quiet)" && node --import tsx tools/dev/up.ts
+	set -a; eval "$$($(INFRA) up --env --quiet)"; set +a && node --import tsx tools/dev/up.ts
 
 bench: deps ## Benchmarks; writes bench/results/<date>.json and BENCHMARKS.md
 	$(INFRA) up
-	eval "$$($(INFRA) up --env --quiet)" && node --import tsx tools/bench/src/run.ts
+	set -a; eval "$$($(INFRA) up --env --quiet)"; set +a && node --import tsx tools/bench/src/run.ts
 
 kind: ## Create the kind cluster from k8s/kind-cluster.yaml
 	kind create cluster --config k8s/kind-cluster.yaml
