@@ -1,0 +1,147 @@
+import { gatewayQueueName, type Lifecycle, type Logger, type UserDirectory, type VerifyUserToken } from '@chat/common';
+import uWS, { type us_listen_socket } from 'uWebSockets.js';
+import { BrokerAdapter } from './broker-adapter.js';
+import { CatchUp } from './catch-up.js';
+import { createChatSyncClient, type ReadSyncPage } from './chat-sync-client.js';
+import type { GatewayConfig } from './config.js';
+import { Delivery } from './delivery.js';
+import { registerHttpRoutes } from './http-handler.js';
+import type { GatewayMetrics } from './metrics.js';
+import { SocketRegistry } from './socket-registry.js';
+import type { SyncTokenVerifier } from './sync-token-verifier.js';
+import { SocketSender } from './socket-sender.js';
+import { closeSocket } from './socket-state.js';
+import { TokenExpiry } from './token-expiry.js';
+import { createWsBehavior } from './ws-handler.js';
+
+export interface GatewayDeps {
+  config: Readonly<GatewayConfig>;
+  logger: Logger;
+  metrics: GatewayMetrics;
+  lifecycle: Lifecycle;
+  verifyUser: VerifyUserToken;
+  /** Synchronous verification with Auth's keys cached in memory (see sync-token-verifier.ts). */
+  syncVerifier?: SyncTokenVerifier;
+  directory: UserDirectory;
+  /** Reads replays from Chat; defaults to HTTP against CHAT_URL. */
+  readSyncPage?: ReadSyncPage;
+}
+
+export interface Gateway {
+  /** Listens on `port` (0 picks a free one) and resolves with the bound port. */
+  listen(port: number): Promise<number>;
+  /** Starts consuming events (retries in the background while the broker is down). */
+  startConsuming(): void;
+  /** Named readiness checks, as /readyz reports them. */
+  readiness(): Record<string, boolean>;
+  /** The SIGTERM drain; see the order below. */
+  drain(): Promise<void>;
+  readonly registry: SocketRegistry;
+  readonly queue: string;
+}
+
+/**
+ * Builds the gateway from its dependencies: one uWS app serving the WebSocket route and the
+ * health/metrics routes on a single port, a per-process broker queue, and delivery to local sockets.
+ */
+export function createGateway(deps: GatewayDeps): Gateway {
+  const { config, logger, metrics, lifecycle } = deps;
+  const registry = new SocketRegistry();
+  const sender = new SocketSender(metrics, config.MAX_BACKPRESSURE_BYTES);
+  const expiry = new TokenExpiry((ws) => closeSocket(ws, 4001, 'token_expired'));
+  const catchUp = new CatchUp({
+    sender,
+    readSyncPage: deps.readSyncPage ?? createChatSyncClient({ chatUrl: config.CHAT_URL }),
+    metrics,
+    logger,
+    replayLimit: config.REPLAY_LIMIT,
+    pageSize: config.REPLAY_PAGE_SIZE,
+    resumeWindowMs: config.RESUME_WINDOW_MS,
+    maxConcurrentReplays: config.REPLAY_CONCURRENCY,
+  });
+  const delivery = new Delivery({ registry, directory: deps.directory, sink: catchUp.deliverLive, metrics, logger });
+  const queue = gatewayQueueName(config.POD_NAME);
+  const broker = new BrokerAdapter({
+    url: config.AMQP_URL,
+    queue,
+    prefetch: config.BROKER_PREFETCH,
+    logger,
+    metrics,
+    onEvent: (event) => delivery.handle(event),
+    // Events published while this pod was not consuming are gone from its queue: fill each
+    // open socket's hole from Chat instead of waiting for the client to reconnect.
+    onResumed: () => catchUp.fillAll(registry.all()),
+  });
+  let listenSocket: us_listen_socket | undefined;
+
+  const readiness = () => ({ draining: !lifecycle.closing, broker: broker.isConsuming() });
+
+  const app = uWS.App();
+  app.ws(
+    '/*',
+    createWsBehavior({
+      allowedOrigins: config.ALLOWED_ORIGINS,
+      maxFramesPerSecond: config.MAX_FRAMES_PER_SECOND,
+      maxFrameBytes: config.MAX_FRAME_BYTES,
+      maxBackpressureBytes: config.MAX_BACKPRESSURE_BYTES,
+      idleTimeoutSeconds: config.IDLE_TIMEOUT_SECONDS,
+      verifyUser: deps.verifyUser,
+      verifyUserSync: deps.syncVerifier ? (token) => deps.syncVerifier!.verify(token) : undefined,
+      onKeyMiss: () => void deps.syncVerifier?.refresh(),
+      registry,
+      expiry,
+      sender,
+      metrics,
+      logger,
+      isDraining: () => lifecycle.closing,
+      hooks: catchUp,
+    }),
+  );
+  registerHttpRoutes(app, { metrics, readiness });
+
+  return {
+    registry,
+    queue,
+    readiness,
+    listen(port) {
+      return new Promise((resolve, reject) => {
+        app.listen(port, (socket) => {
+          if (!socket) return reject(new Error(`cannot listen on port ${port}`));
+          listenSocket = socket;
+          expiry.start();
+          const bound = uWS.us_socket_local_port(socket);
+          logger.info({ port: bound, queue }, 'listening');
+          resolve(bound);
+        });
+      });
+    },
+    startConsuming() {
+      broker.start();
+    },
+    /**
+     * Readiness is already false (the lifecycle's closing flag). Then: no new connections; no
+     * new events, and every event already taken is delivered and acked; only then are sockets
+     * closed (so nothing acked here is left undelivered to a socket that was open); finally the
+     * broker connection closes cleanly.
+     */
+    async drain() {
+      if (config.SHUTDOWN_DELAY_MS > 0) await new Promise((r) => setTimeout(r, config.SHUTDOWN_DELAY_MS));
+      if (listenSocket) {
+        uWS.us_listen_socket_close(listenSocket);
+        listenSocket = undefined;
+      }
+      await broker.stopConsuming();
+      await delivery.idle();
+      // Frames held for a resume window or behind a running replay were acked too: hand them
+      // over before closing (a replay gets a bounded wait; its client resumes from its cursor).
+      catchUp.endAllResumeWindows(registry.all());
+      await catchUp.settle(Math.min(2_000, config.SHUTDOWN_GRACE_MS / 4));
+      const sockets = registry.all();
+      for (const ws of sockets) closeSocket(ws, 1012, 'service_restart');
+      expiry.stop();
+      deps.syncVerifier?.stop();
+      logger.info({ closedSockets: sockets.length }, 'sockets closed with 1012');
+      await broker.shutdown();
+    },
+  };
+}

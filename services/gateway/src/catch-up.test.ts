@@ -1,0 +1,273 @@
+/**
+ * Ordering and catch-up rules per socket. Chat's sync is modelled in memory here (a timeline of
+ * consecutive positions, the same paging contract); test/ runs the same paths against real Chat.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { createLogger, decodeCursor, encodeCursor, type ChatMessage } from '@chat/common';
+import { CatchUp } from './catch-up.js';
+import { SyncError, type ReadSyncPage } from './chat-sync-client.js';
+import type { LiveFrame } from './delivery.js';
+import { messageFrame, messageFrameHead, parseClientFrame } from './frames.js';
+import { createGatewayMetrics } from './metrics.js';
+import { SocketSender } from './socket-sender.js';
+import { newSocketState, type GatewaySocket } from './socket-state.js';
+
+const USER = 'u1';
+const logger = createLogger({ service: 'test', level: 'silent' });
+const cursor = (seq: number) => encodeCursor({ userId: USER, seq });
+const message = (seq: number): ChatMessage => ({ id: `m${seq}`, from: 'alice', to: 'bob', text: `t${seq}`, createdAt: new Date().toISOString() });
+const live = (seq: number): LiveFrame => ({ messageId: `m${seq}`, cursor: cursor(seq), seq, frame: messageFrame(messageFrameHead(message(seq)), cursor(seq)) });
+const tick = () => new Promise((r) => setImmediate(r));
+
+/** Chat's sync over an in-memory timeline of `count` messages. */
+function timeline(count: () => number, opts: { fail?: SyncError; holeAt?: number } = {}) {
+  const reads: { after: string; limit: number }[] = [];
+  const read: ReadSyncPage = async (_token, after, limit) => {
+    reads.push({ after, limit });
+    await tick();
+    if (opts.fail) throw opts.fail;
+    const from = decodeCursor(after);
+    if (!from || from.userId !== USER) throw new SyncError('invalid_cursor', 'bad cursor');
+    const seqs: number[] = [];
+    for (let seq = from.seq + 1; seq <= count() && seqs.length < limit + 1; seq++) if (seq !== opts.holeAt) seqs.push(seq);
+    const page = seqs.slice(0, limit);
+    return { messages: page.map(message), cursor: cursor(page.at(-1) ?? from.seq), hasMore: seqs.length > limit };
+  };
+  return { read, reads };
+}
+
+function socket(since?: string) {
+  const sent: any[] = [];
+  const state = newSocketState({ id: USER, username: 'bob', exp: Math.floor(Date.now() / 1000) + 3600 }, 'token', since);
+  let closedWith: number | undefined;
+  const ws = {
+    getUserData: () => state,
+    send: (frame: string) => {
+      sent.push(JSON.parse(frame));
+      return 1;
+    },
+    getBufferedAmount: () => 0,
+    end: (code: number) => {
+      closedWith = code;
+    },
+  } as unknown as GatewaySocket;
+  return { ws, sent, state, closedWith: () => closedWith };
+}
+
+function setup(read: ReadSyncPage, opts: { replayLimit?: number; resumeWindowMs?: number; pageSize?: number } = {}) {
+  const metrics = createGatewayMetrics();
+  return new CatchUp({
+    sender: new SocketSender(metrics, 1 << 20),
+    readSyncPage: read,
+    metrics,
+    logger,
+    replayLimit: opts.replayLimit ?? 1000,
+    pageSize: opts.pageSize ?? 500,
+    resumeWindowMs: opts.resumeWindowMs ?? 0,
+    maxConcurrentReplays: 4,
+  });
+}
+
+const summary = (sent: any[]) => sent.map((f) => (f.type === 'new_message' ? `${f.message.id}${f.replayed ? 'r' : ''}` : f.type));
+const settle = async () => {
+  for (let i = 0; i < 20; i++) await tick();
+};
+
+describe('CatchUp', () => {
+  it('resume with since: replays after the cursor, then synced, then live frames without duplicates', async () => {
+    let stored = 5;
+    const { read } = timeline(() => stored, {});
+    const catchUp = setup(read, { pageSize: 2 });
+    const s = socket(cursor(2));
+    catchUp.onOpen(s.ws);
+    // Live traffic during the replay: m5 is also in the replay, m6 and m7 are new.
+    catchUp.deliverLive(s.ws, live(5));
+    stored = 7;
+    catchUp.deliverLive(s.ws, live(6));
+    catchUp.deliverLive(s.ws, live(7));
+    await settle();
+    const frames = summary(s.sent);
+    const syncedAt = frames.indexOf('synced');
+    assert.ok(syncedAt > 0);
+    const ids = s.sent.filter((f) => f.type === 'new_message').map((f) => f.message.id);
+    assert.deepEqual(ids, ['m3', 'm4', 'm5', 'm6', 'm7'], 'exactly once, in order');
+    assert.ok(s.sent.slice(0, syncedAt).every((f) => f.replayed === true));
+    assert.equal(s.sent[syncedAt].cursor, s.sent[syncedAt - 1].cursor);
+    for (const f of s.sent.filter((x) => x.type === 'new_message')) assert.equal(decodeCursor(f.cursor)!.seq, Number(f.message.id.slice(1)));
+  });
+
+  it('a resume with nothing new answers synced with the same cursor', async () => {
+    const catchUp = setup(timeline(() => 4).read);
+    const s = socket(cursor(4));
+    catchUp.onOpen(s.ws);
+    await settle();
+    assert.deepEqual(s.sent, [{ type: 'synced', cursor: cursor(4) }]);
+  });
+
+  it('fills a gap in live delivery from sync before going on', async () => {
+    const { read, reads } = timeline(() => 9);
+    const catchUp = setup(read);
+    const s = socket();
+    catchUp.deliverLive(s.ws, live(5));
+    catchUp.deliverLive(s.ws, live(8)); // 6 and 7 never arrived live
+    catchUp.deliverLive(s.ws, live(9));
+    await settle();
+    // m9 was already stored when the replay read, so it came with the replay and its live frame was a duplicate.
+    assert.deepEqual(summary(s.sent), ['m5', 'm6r', 'm7r', 'm8r', 'm9r']);
+    assert.equal(reads.length, 1);
+    catchUp.deliverLive(s.ws, live(10));
+    assert.deepEqual(summary(s.sent).at(-1), 'm10');
+    assert.equal(reads[0]!.after, cursor(5));
+  });
+
+  it('skips duplicate and stale live frames', async () => {
+    const catchUp = setup(timeline(() => 9).read);
+    const s = socket();
+    for (const seq of [1, 2, 2, 1, 3]) catchUp.deliverLive(s.ws, live(seq));
+    await settle();
+    assert.deepEqual(summary(s.sent), ['m1', 'm2', 'm3']);
+  });
+
+  it('does not loop on a hole Chat cannot fill', async () => {
+    const { read, reads } = timeline(() => 9, { holeAt: 6 });
+    const catchUp = setup(read);
+    const s = socket();
+    catchUp.deliverLive(s.ws, live(5));
+    catchUp.deliverLive(s.ws, live(7));
+    await settle();
+    assert.deepEqual(summary(s.sent).slice(0, 2), ['m5', 'm7r']);
+    assert.ok(reads.length <= 2);
+  });
+
+  it('past REPLAY_LIMIT answers resync_required, then live frames flow', async () => {
+    let stored = 30;
+    const { read } = timeline(() => stored);
+    const catchUp = setup(read, { replayLimit: 10, pageSize: 4 });
+    const s = socket(cursor(0));
+    catchUp.onOpen(s.ws);
+    stored = 31;
+    catchUp.deliverLive(s.ws, live(31));
+    await settle();
+    assert.deepEqual(summary(s.sent), ['resync_required', 'm31']);
+    catchUp.deliverLive(s.ws, live(32));
+    assert.deepEqual(summary(s.sent), ['resync_required', 'm31', 'm32']);
+  });
+
+  it('exactly REPLAY_LIMIT messages still replay', async () => {
+    const catchUp = setup(timeline(() => 10).read, { replayLimit: 10, pageSize: 3 });
+    const s = socket(cursor(0));
+    catchUp.onOpen(s.ws);
+    await settle();
+    assert.equal(s.sent.filter((f) => f.replayed).length, 10);
+    assert.equal(s.sent.at(-1)!.type, 'synced');
+  });
+
+  for (const [name, since] of [
+    ['garbage', 'not-a-cursor'],
+    ['another user\'s', encodeCursor({ userId: 'someone-else', seq: 3 })],
+  ] as const) {
+    it(`a ${name} cursor gets invalid_cursor; the socket stays open and live frames flow`, async () => {
+      const { read, reads } = timeline(() => 5);
+      const catchUp = setup(read);
+      const s = socket(since);
+      catchUp.onOpen(s.ws);
+      catchUp.deliverLive(s.ws, live(5));
+      await settle();
+      assert.equal(s.sent[0].type, 'error');
+      assert.equal(s.sent[0].error.code, 'invalid_cursor');
+      assert.deepEqual(summary(s.sent).slice(1), ['m5']);
+      assert.equal(s.closedWith(), undefined);
+      assert.equal(reads.length, 0, 'refused without asking Chat');
+    });
+  }
+
+  it('a cursor Chat refuses (400) also gets invalid_cursor', async () => {
+    const catchUp = setup(timeline(() => 5, { fail: new SyncError('invalid_cursor', 'no') }).read);
+    const s = socket(cursor(1));
+    catchUp.onOpen(s.ws);
+    await settle();
+    assert.equal(s.sent[0].error.code, 'invalid_cursor');
+    assert.equal(s.closedWith(), undefined);
+  });
+
+  it('closes with 1013 when Chat is unavailable, so the client resumes later', async () => {
+    const catchUp = setup(timeline(() => 5, { fail: new SyncError('unavailable', 'down') }).read);
+    const s = socket(cursor(1));
+    catchUp.onOpen(s.ws);
+    await settle();
+    assert.equal(s.closedWith(), 1013);
+  });
+
+  it('holds live frames for the resume window until the first frame, and a resume first frame replays', async () => {
+    const catchUp = setup(timeline(() => 6).read, { resumeWindowMs: 10_000 });
+    const s = socket();
+    catchUp.onOpen(s.ws);
+    catchUp.deliverLive(s.ws, live(6));
+    await settle();
+    assert.deepEqual(s.sent, [], 'held');
+    assert.equal(catchUp.onFrame(s.ws, parseClientFrame(new TextEncoder().encode(JSON.stringify({ type: 'resume', since: cursor(3) })).buffer as ArrayBuffer, false)), true);
+    await settle();
+    assert.deepEqual(summary(s.sent), ['m4r', 'm5r', 'm6r', 'synced']);
+    // A second resume is refused.
+    assert.equal(catchUp.onFrame(s.ws, parseClientFrame(new TextEncoder().encode(JSON.stringify({ type: 'resume', since: cursor(3) })).buffer as ArrayBuffer, false)), true);
+    assert.equal((s.sent.at(-1) as any).error.code, 'bad_frame');
+    catchUp.onClose(s.ws);
+  });
+
+  it('any other first frame ends the resume window at once', async () => {
+    const catchUp = setup(timeline(() => 6).read, { resumeWindowMs: 10_000 });
+    const s = socket();
+    catchUp.onOpen(s.ws);
+    catchUp.deliverLive(s.ws, live(6));
+    assert.equal(catchUp.onFrame(s.ws, parseClientFrame(new TextEncoder().encode('{"type":"ping"}').buffer as ArrayBuffer, false)), false);
+    assert.deepEqual(summary(s.sent), ['m6']);
+  });
+
+  it('the resume window ends by itself', async () => {
+    const catchUp = setup(timeline(() => 6).read, { resumeWindowMs: 30 });
+    const s = socket();
+    catchUp.onOpen(s.ws);
+    catchUp.deliverLive(s.ws, live(6));
+    await new Promise((r) => setTimeout(r, 80));
+    assert.deepEqual(summary(s.sent), ['m6']);
+  });
+
+  it('after a broker outage, checks every socket that has a position', async () => {
+    const { read, reads } = timeline(() => 8);
+    const catchUp = setup(read);
+    const a = socket();
+    const fresh = socket();
+    catchUp.deliverLive(a.ws, live(5));
+    catchUp.fillAll([a.ws, fresh.ws]);
+    await settle();
+    assert.deepEqual(summary(a.sent), ['m5', 'm6r', 'm7r', 'm8r']);
+    assert.deepEqual(fresh.sent, []);
+    assert.equal(reads.length, 1);
+  });
+});
+
+describe('CatchUp holds', () => {
+  it('a flood during the resume window ends the wait instead of dropping frames (even without cursors)', async () => {
+    const catchUp = setup(timeline(() => 0).read, { resumeWindowMs: 10_000, replayLimit: 5 });
+    const s = socket();
+    catchUp.onOpen(s.ws);
+    for (let i = 0; i < 12; i++) catchUp.deliverLive(s.ws, { messageId: `x${i}`, cursor: undefined, seq: undefined, frame: messageFrame(messageFrameHead({ ...message(i), id: `x${i}` }), undefined) });
+    assert.deepEqual(s.sent.map((f) => f.message.id), Array.from({ length: 12 }, (_, i) => `x${i}`));
+    catchUp.onClose(s.ws);
+  });
+
+  it('frames that overflow the hold behind a replay are read from Chat by another pass', async () => {
+    // The first read sees m2..m3; the next ones see everything up to m12.
+    const t = timeline(() => (t.reads.length <= 1 ? 3 : 12));
+    const { read, reads } = t;
+    const catchUp = setup(read, { replayLimit: 5 });
+    const s = socket(cursor(1));
+    catchUp.onOpen(s.ws);
+    for (let seq = 4; seq <= 12; seq++) catchUp.deliverLive(s.ws, live(seq)); // 9 frames, only 5 fit
+    await settle();
+    const ids = s.sent.filter((f) => f.type === 'new_message').map((f) => f.message.id);
+    assert.deepEqual(ids, Array.from({ length: 11 }, (_, i) => `m${i + 2}`), 'm2..m12 exactly once, in order');
+    assert.ok(reads.length >= 2);
+  });
+});

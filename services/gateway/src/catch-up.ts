@@ -1,0 +1,339 @@
+import { decodeCursor, encodeCursor, type ChatMessage, type Logger } from '@chat/common';
+import { SyncError, type ReadSyncPage } from './chat-sync-client.js';
+import type { LiveFrame } from './delivery.js';
+import { errorFrame, messageFrame, messageFrameHead, RESYNC_REQUIRED_FRAME, syncedFrame, type ParsedClientFrame } from './frames.js';
+import type { GatewayMetrics } from './metrics.js';
+import type { SocketSender } from './socket-sender.js';
+import { closeSocket, type GatewaySocket, type SocketState } from './socket-state.js';
+import type { SocketHooks } from './ws-handler.js';
+
+export interface CatchUpDeps {
+  sender: SocketSender;
+  readSyncPage: ReadSyncPage;
+  metrics: GatewayMetrics;
+  logger: Logger;
+  /** Most messages one replay sends; past it the client gets `resync_required`. */
+  replayLimit: number;
+  pageSize: number;
+  /** How long live frames wait after connect for a possible `resume` first frame. */
+  resumeWindowMs: number;
+  /** Sync reads in flight at once across all sockets (protects Chat from a reconnect storm). */
+  maxConcurrentReplays: number;
+}
+
+interface ReplayEntry {
+  message: ChatMessage;
+  cursor: string | undefined;
+  seq: number | undefined;
+}
+
+interface ReplayResult {
+  entries: ReplayEntry[];
+  /** Chat's cursor after the last page read. */
+  cursor: string;
+  overLimit: boolean;
+}
+
+/** A small FIFO semaphore. */
+class Limiter {
+  private active = 0;
+  private readonly queue: (() => void)[] = [];
+  private idleWaiters: (() => void)[] = [];
+
+  constructor(private readonly max: number) {}
+
+  async run<T>(task: () => Promise<T>): Promise<T> {
+    if (this.active >= this.max) await new Promise<void>((resolve) => this.queue.push(resolve));
+    this.active++;
+    try {
+      return await task();
+    } finally {
+      this.active--;
+      const next = this.queue.shift();
+      if (next) next();
+      else if (this.active === 0) for (const w of this.idleWaiters.splice(0)) w();
+    }
+  }
+
+  get busy(): boolean {
+    return this.active > 0 || this.queue.length > 0;
+  }
+
+  idle(): Promise<void> {
+    return this.busy ? new Promise((resolve) => this.idleWaiters.push(resolve)) : Promise.resolve();
+  }
+}
+
+/**
+ * Ordered, gap-free delivery per socket, and reconnect catch-up.
+ *
+ * Every message frame carries the receiving user's cursor, whose `seq` is the message's position
+ * in that user's timeline (consecutive numbers, see Chat's timeline.ts). Per socket the gateway
+ * remembers the last `seq` it sent, and enforces that frames only ever advance by one:
+ *
+ * - a live frame at or below it is a duplicate (a replay already sent it, or the outbox
+ *   published an event twice) and is skipped;
+ * - a live frame further ahead means this socket missed something (an event lost in a broker
+ *   restart, or two Chat replicas publishing out of order): the gateway holds live frames,
+ *   reads the hole from Chat's `sync` with the user's token, sends it as `replayed` frames, and
+ *   releases the held frames, deduplicated;
+ * - a resume (`since` on connect, or a first `resume` frame) is the same replay, announced with
+ *   `synced` at its end.
+ *
+ * So a client that stores the cursor of each frame it processes can always resume from it.
+ */
+export class CatchUp implements SocketHooks {
+  private readonly limiter: Limiter;
+
+  constructor(private readonly deps: CatchUpDeps) {
+    this.limiter = new Limiter(deps.maxConcurrentReplays);
+  }
+
+  /** The delivery sink: live frames enter here for each local socket. */
+  readonly deliverLive = (ws: GatewaySocket, frame: LiveFrame): void => {
+    const state = ws.getUserData();
+    if (state.closed) return;
+    if (state.held) {
+      this.hold(ws, frame);
+      return;
+    }
+    this.deliverInOrder(ws, frame, true);
+  };
+
+  onOpen(ws: GatewaySocket): void {
+    const state = ws.getUserData();
+    if (state.since !== undefined) {
+      // Resumed in the URL: a later `resume` frame is not the first frame any more.
+      state.sawFirstFrame = true;
+      this.startReplay(ws, state.since, true);
+      return;
+    }
+    if (this.deps.resumeWindowMs > 0) {
+      state.held = [];
+      state.holdTimer = setTimeout(() => this.endResumeWindow(ws), this.deps.resumeWindowMs);
+    }
+  }
+
+  onFrame(ws: GatewaySocket, parsed: ParsedClientFrame): boolean {
+    const state = ws.getUserData();
+    const first = !state.sawFirstFrame;
+    state.sawFirstFrame = true;
+    if (parsed.ok && parsed.frame.type === 'resume') {
+      if (!first) {
+        this.deps.sender.send(ws, errorFrame('bad_frame', 'resume must be the first frame on a connection'));
+        return true;
+      }
+      this.startReplay(ws, parsed.frame.since, true);
+      return true;
+    }
+    // Any other first frame: the client is not resuming, live frames flow now.
+    if (first) this.endResumeWindow(ws);
+    return false;
+  }
+
+  onClose(ws: GatewaySocket): void {
+    const state = ws.getUserData();
+    clearTimeout(state.holdTimer);
+    state.holdTimer = undefined;
+    state.held = undefined;
+  }
+
+  /**
+   * After a broker outage events may have been lost for every socket here: check each socket
+   * that has a position against Chat (sockets without one have received nothing yet; their
+   * client resumes from its own cursor).
+   */
+  fillAll(sockets: GatewaySocket[]): void {
+    let started = 0;
+    for (const ws of sockets) {
+      const state = ws.getUserData();
+      if (state.closed || state.replaying || state.held || state.lastCursor === undefined) continue;
+      this.startReplay(ws, state.lastCursor, false);
+      started++;
+    }
+    this.deps.logger.info({ sockets: started }, 'checking open sockets for events lost during the broker outage');
+  }
+
+  /** For the drain: releases resume-window holds and waits (bounded) for running replays. */
+  async settle(timeoutMs: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.limiter.idle(), new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+    clearTimeout(timer);
+    // Let the finished replays' continuations (which send and release held frames) run.
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+
+  endAllResumeWindows(sockets: GatewaySocket[]): void {
+    for (const ws of sockets) this.endResumeWindow(ws);
+  }
+
+  private endResumeWindow(ws: GatewaySocket): void {
+    const state = ws.getUserData();
+    if (state.holdTimer === undefined) return;
+    clearTimeout(state.holdTimer);
+    state.holdTimer = undefined;
+    if (!state.replaying && !state.closed) this.releaseHeld(ws, false);
+  }
+
+  private hold(ws: GatewaySocket, frame: LiveFrame): void {
+    const state = ws.getUserData();
+    if (state.held!.length < this.deps.replayLimit) {
+      state.held!.push(frame);
+      return;
+    }
+    // Bounded. While only waiting for a resume frame, a flood ends the wait: send what is held
+    // and go live. Behind a replay, whatever does not fit is in Chat and is read by another pass.
+    if (!state.replaying && state.holdTimer !== undefined) {
+      state.held!.push(frame);
+      this.endResumeWindow(ws);
+    } else {
+      state.heldOverflow = true;
+    }
+  }
+
+  private deliverInOrder(ws: GatewaySocket, frame: LiveFrame, allowGapFill: boolean): void {
+    const state = ws.getUserData();
+    if (frame.seq !== undefined && state.lastSeq !== undefined) {
+      if (frame.seq <= state.lastSeq) return;
+      if (frame.seq > state.lastSeq + 1 && allowGapFill && state.lastCursor !== undefined) {
+        state.held = [frame];
+        this.startReplay(ws, state.lastCursor, false);
+        return;
+      }
+    }
+    if (!this.deps.sender.send(ws, frame.frame)) return;
+    if (frame.seq !== undefined) {
+      state.lastSeq = frame.seq;
+      state.lastCursor = frame.cursor;
+    }
+  }
+
+  /**
+   * Sends the messages after `since` from Chat, holding live frames meanwhile. `announce`: a
+   * client-requested resume (ends with `synced`) rather than a gap the gateway found itself.
+   */
+  private startReplay(ws: GatewaySocket, since: string, announce: boolean): void {
+    const state = ws.getUserData();
+    clearTimeout(state.holdTimer);
+    state.holdTimer = undefined;
+    state.held ??= [];
+    state.replaying = true;
+    const from = decodeCursor(since);
+    if (!from || from.userId !== state.user.id) {
+      this.finishWithoutReplay(ws, 'invalid_cursor', announce);
+      return;
+    }
+    this.limiter
+      .run(() => (state.closed ? Promise.resolve(undefined) : this.readReplay(state, since, from.seq)))
+      .then(
+        (result) => {
+          if (result && !state.closed) this.applyReplay(ws, result, announce);
+        },
+        (err: unknown) => {
+          if (state.closed) return;
+          if (err instanceof SyncError && err.kind === 'invalid_cursor') return this.finishWithoutReplay(ws, 'invalid_cursor', announce);
+          this.deps.metrics.replays.inc({ result: 'failed' });
+          this.deps.logger.warn({ err, userId: state.user.id }, 'replay failed; closing the socket so the client resumes later');
+          if (err instanceof SyncError && err.kind === 'unauthorized' && state.user.exp <= Date.now() / 1000) closeSocket(ws, 4001, 'token_expired');
+          else closeSocket(ws, 1013, 'replay_unavailable');
+        },
+      );
+  }
+
+  private async readReplay(state: SocketState, since: string, sinceSeq: number): Promise<ReplayResult | undefined> {
+    const userId = state.user.id;
+    const entries: ReplayEntry[] = [];
+    let cursor = since;
+    let afterSeq = sinceSeq;
+    for (;;) {
+      const limit = Math.min(this.deps.pageSize, this.deps.replayLimit + 1 - entries.length);
+      const page = await this.deps.readSyncPage(state.token, cursor, limit);
+      if (state.closed) return undefined;
+      const end = decodeCursor(page.cursor);
+      if (!end || end.userId !== userId) throw new SyncError('unavailable', 'chat answered a cursor of another user');
+      // Timeline positions are consecutive, so a page's positions follow from where it started;
+      // checked against the page's end cursor before relying on it.
+      const consecutive = end.seq === afterSeq + page.messages.length;
+      page.messages.forEach((message, i) => {
+        let entryCursor: string | undefined;
+        const own = typeof message.cursor === 'string' ? decodeCursor(message.cursor) : undefined;
+        if (own && own.userId === userId) entryCursor = message.cursor;
+        else if (consecutive) entryCursor = encodeCursor({ userId, seq: afterSeq + i + 1 });
+        else if (i === page.messages.length - 1) entryCursor = page.cursor;
+        entries.push({ message, cursor: entryCursor, seq: entryCursor === undefined ? undefined : decodeCursor(entryCursor)?.seq });
+      });
+      cursor = page.cursor;
+      afterSeq = end.seq;
+      if (entries.length > this.deps.replayLimit) return { entries, cursor, overLimit: true };
+      if (!page.hasMore || page.messages.length === 0) return { entries, cursor, overLimit: false };
+    }
+  }
+
+  private applyReplay(ws: GatewaySocket, result: ReplayResult, announce: boolean): void {
+    const state = ws.getUserData();
+    const { sender, metrics } = this.deps;
+    if (result.overLimit) {
+      // Too far behind for a replay: the client pages history instead. Live delivery goes on,
+      // and the next live frame becomes the new starting point (no gap-fill towards the old one).
+      sender.send(ws, RESYNC_REQUIRED_FRAME);
+      metrics.replays.inc({ result: 'resync_required' });
+      state.lastSeq = undefined;
+      state.lastCursor = undefined;
+      this.releaseHeld(ws, true);
+      return;
+    }
+    for (const entry of result.entries) {
+      if (!sender.send(ws, messageFrame(messageFrameHead(entry.message), entry.cursor, true))) return;
+      if (entry.seq !== undefined) {
+        state.lastSeq = entry.seq;
+        state.lastCursor = entry.cursor;
+      }
+    }
+    // Chat's cursor is the position reached (`since` itself when nothing was new).
+    const reached = decodeCursor(result.cursor);
+    if (reached && (state.lastSeq === undefined || reached.seq >= state.lastSeq)) {
+      state.lastSeq = reached.seq;
+      state.lastCursor = result.cursor;
+    }
+    if (announce) {
+      if (!sender.send(ws, syncedFrame(result.cursor))) return;
+      metrics.replays.inc({ result: 'synced' });
+    }
+    this.releaseHeld(ws, !announce);
+  }
+
+  private finishWithoutReplay(ws: GatewaySocket, code: 'invalid_cursor', announce: boolean): void {
+    this.deps.metrics.replays.inc({ result: code });
+    if (announce) this.deps.sender.send(ws, errorFrame('invalid_cursor', 'the cursor is not valid for this user; resume from history instead'));
+    this.releaseHeld(ws, true);
+  }
+
+  /**
+   * Sends the held live frames in arrival order through the same ordering rules. If one of them
+   * opens a new gap, a new replay starts and the rest stay held behind it. `acceptFirstGap`: the
+   * first held frame is the one whose gap was just filled; if Chat had nothing for that gap, it
+   * is sent anyway rather than asking again (never loop on a hole Chat cannot fill).
+   */
+  private releaseHeld(ws: GatewaySocket, acceptFirstGap: boolean): void {
+    const state = ws.getUserData();
+    const held = state.held ?? [];
+    const overflow = state.heldOverflow;
+    state.held = undefined;
+    state.heldOverflow = false;
+    state.replaying = false;
+    for (let i = 0; i < held.length; i++) {
+      if (state.closed) return;
+      this.deliverInOrder(ws, held[i]!, !(acceptFirstGap && i === 0));
+      if (state.held) {
+        // A new replay started: keep the remaining frames behind it, in order.
+        for (let j = i + 1; j < held.length; j++) this.hold(ws, held[j]!);
+        if (overflow) state.heldOverflow = true;
+        return;
+      }
+    }
+    if (overflow && !state.closed) {
+      if (state.lastCursor !== undefined) this.startReplay(ws, state.lastCursor, false);
+      else this.deps.sender.send(ws, RESYNC_REQUIRED_FRAME);
+    }
+  }
+}

@@ -1,0 +1,46 @@
+import { baseConfigSpec, env, loadConfig, serviceSecretSpec, type ConfigOf } from '@chat/common';
+
+/**
+ * Gateway configuration. The first block is the shared env contract (README, Helm chart);
+ * the second holds gateway-specific knobs, each with a default that suits production.
+ */
+export const gatewayConfigSpec = {
+  ...baseConfigSpec,
+  PORT: env.int({ default: 5003, min: 0, max: 65_535 }),
+  SERVICE_TOKEN_SECRET: serviceSecretSpec(),
+  AMQP_URL: env.url({ default: 'amqp://guest:guest@127.0.0.1:5672', protocols: ['amqp', 'amqps'] }),
+  AUTH_URL: env.url({ default: 'http://127.0.0.1:5001', protocols: ['http', 'https'] }),
+  CHAT_URL: env.url({ default: 'http://127.0.0.1:5002', protocols: ['http', 'https'] }),
+  POD_NAME: env.optionalString({ doc: 'names this process\'s broker queue; the hostname when unset' }),
+  ALLOWED_ORIGINS: env.list({ default: [], doc: 'comma-separated Origin allowlist for upgrades; empty allows every origin' }),
+  MAX_FRAMES_PER_SECOND: env.int({ default: 50, min: 1 }),
+  REPLAY_LIMIT: env.int({ default: 1000, min: 1, doc: 'most messages a resume replays before answering resync_required' }),
+
+  /** Largest client frame accepted; a bigger one closes the socket with 1009. */
+  MAX_FRAME_BYTES: env.int({ default: 16 * 1024, min: 64, max: 1024 * 1024 }),
+  /** Bytes a socket may have queued for a slow reader before it is closed with 1013. */
+  MAX_BACKPRESSURE_BYTES: env.int({ default: 1024 * 1024, min: 1024 }),
+  /** uWS idle timeout: a socket silent this long is dropped. Automatic pings keep live peers busy. */
+  IDLE_TIMEOUT_SECONDS: env.int({ default: 60, min: 8, max: 960 }),
+  /**
+   * How long live messages are held after connect while the gateway waits for a possible
+   * `resume` first frame (any first frame, e.g. a ping, ends the wait). 0 disables the hold.
+   */
+  RESUME_WINDOW_MS: env.int({ default: 500, min: 0, max: 10_000 }),
+  /** Page size for replay reads from Chat's sync endpoint (Chat accepts 1..500). */
+  REPLAY_PAGE_SIZE: env.int({ default: 500, min: 1, max: 500 }),
+  /** Replays (sync reads from Chat) in flight at once, so a reconnect storm cannot swamp Chat. */
+  REPLAY_CONCURRENCY: env.int({ default: 32, min: 1, max: 1024 }),
+  /** Unacked broker deliveries this process holds at once. */
+  BROKER_PREFETCH: env.int({ default: 1000, min: 1, max: 65_535 }),
+  USER_CACHE_TTL_MS: env.int({ default: 60_000, min: 0 }),
+  USER_CACHE_MAX: env.int({ default: 50_000, min: 1 }),
+  /** Minimum time between two JWKS refetches caused by an unknown key id. */
+  JWKS_COOLDOWN_MS: env.int({ default: 30_000, min: 0 }),
+};
+
+export type GatewayConfig = ConfigOf<typeof gatewayConfigSpec>;
+
+export function loadGatewayConfig(source: Record<string, string | undefined> = process.env): Readonly<GatewayConfig> {
+  return loadConfig(gatewayConfigSpec, source);
+}

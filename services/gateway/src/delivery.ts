@@ -1,0 +1,115 @@
+import { decodeCursor, type Logger, type NewMessageEvent, type UserDirectory } from '@chat/common';
+import { messageFrame, messageFrameHead } from './frames.js';
+import type { GatewayMetrics } from './metrics.js';
+import type { SocketRegistry } from './socket-registry.js';
+import type { GatewaySocket } from './socket-state.js';
+
+/** One live `new_message` frame for one user's sockets. */
+export interface LiveFrame {
+  messageId: string;
+  /** This user's cursor ending at the message, when the event carried a valid one. */
+  cursor: string | undefined;
+  /** The cursor's position in this user's timeline. */
+  seq: number | undefined;
+  frame: string;
+}
+
+/** Where a live frame goes for one socket (straight to the wire, or through catch-up ordering). */
+export type LiveFrameSink = (ws: GatewaySocket, frame: LiveFrame) => void;
+
+export interface DeliveryDeps {
+  registry: SocketRegistry;
+  directory: UserDirectory;
+  sink: LiveFrameSink;
+  metrics: GatewayMetrics;
+  logger: Logger;
+}
+
+/**
+ * Turns broker events into frames on local sockets. Both participants are resolved to user ids
+ * (the sender's other devices stay in sync) through the cached user directory.
+ *
+ * Lookups for consecutive events run concurrently, but frames leave in the order events arrived:
+ * each event's delivery is chained after the previous one. The returned promise settles when the
+ * event's delivery work is done, which is when the broker adapter acks it.
+ */
+export class Delivery {
+  private tail: Promise<void> = Promise.resolve();
+
+  constructor(private readonly deps: DeliveryDeps) {}
+
+  handle(event: NewMessageEvent): Promise<void> {
+    // Every pod sees every event, and most are for nobody connected here. Chat keys the event's
+    // cursors by the participants' ids, so when none of those ids has a socket here the event
+    // is dropped without asking Auth anything.
+    const resolving = this.nobodyHere(event) ? Promise.resolve<string[]>([]) : this.participants(event);
+    resolving.catch(() => undefined); // handled below, in order; this only silences the early rejection
+    const done = this.tail
+      .then(() => resolving)
+      .then(
+        (userIds) => this.deliver(event, userIds),
+        (err: unknown) => {
+          this.deps.metrics.eventsDropped.inc({ reason: 'unresolved' });
+          this.deps.logger.warn({ err, messageId: event.message.id }, 'cannot resolve the participants of an event; dropped');
+        },
+      );
+    this.tail = done;
+    return done;
+  }
+
+  /** Settles when every event handed in so far has been delivered. */
+  idle(): Promise<void> {
+    return this.tail;
+  }
+
+  private nobodyHere(event: NewMessageEvent): boolean {
+    const { registry } = this.deps;
+    if (registry.size === 0) return true;
+    const ids = Object.keys(event.cursors);
+    return ids.length > 0 && ids.every((id) => registry.socketsOf(id) === undefined);
+  }
+
+  private async participants(event: NewMessageEvent): Promise<string[]> {
+    const { from, to } = event.message;
+    try {
+      const [sender, recipient] = await Promise.all([this.deps.directory.resolve(from), this.deps.directory.resolve(to)]);
+      const ids = new Set<string>();
+      if (sender) ids.add(sender.id);
+      if (recipient) ids.add(recipient.id);
+      return [...ids];
+    } catch (err) {
+      // Auth is unreachable. Chat keyed the event's cursors by the participants' ids, so those
+      // still route it; only an event without cursors is lost (and catch-up recovers it).
+      const ids = Object.keys(event.cursors);
+      if (ids.length > 0) return ids;
+      throw err;
+    }
+  }
+
+  private deliver(event: NewMessageEvent, userIds: string[]): void {
+    const { registry, sink, metrics } = this.deps;
+    let head: string | undefined;
+    let delivered = false;
+    for (const userId of userIds) {
+      const sockets = registry.socketsOf(userId);
+      if (!sockets || sockets.size === 0) continue;
+      head ??= messageFrameHead(event.message);
+      const raw = event.cursors[userId];
+      const decoded = raw === undefined ? undefined : decodeCursor(raw);
+      // A cursor naming another user would be a Chat bug; never hand it to this user.
+      const valid = decoded !== undefined && decoded.userId === userId;
+      const cursor = valid ? raw : undefined;
+      const frame: LiveFrame = { messageId: event.message.id, cursor, seq: valid ? decoded.seq : undefined, frame: messageFrame(head, cursor) };
+      // Closing a slow socket removes it from this set mid-loop; Set iteration tolerates that.
+      for (const ws of sockets) sink(ws, frame);
+      delivered = true;
+    }
+    if (!delivered) {
+      metrics.eventsDropped.inc({ reason: 'no_local_socket' });
+      return;
+    }
+    metrics.eventsDelivered.inc();
+    const createdAt = Date.parse(event.message.createdAt);
+    if (Number.isFinite(createdAt)) metrics.deliveryLatency.observe(Math.max(0, Date.now() - createdAt) / 1000);
+  }
+}

@@ -1,0 +1,46 @@
+/**
+ * Wiring only: configuration, logger, metrics, the token verifiers and user directory, signals.
+ * Everything with behaviour lives in app.ts and the modules it assembles.
+ */
+import { createJwtVerifier, createLogger, createServiceTokenSource, createUserDirectory, Lifecycle, runService } from '@chat/common';
+import { createGateway } from './app.js';
+import { loadGatewayConfig, type GatewayConfig } from './config.js';
+import { createGatewayMetrics } from './metrics.js';
+import { createSyncTokenVerifier } from './sync-token-verifier.js';
+
+async function main(config: Readonly<GatewayConfig>): Promise<void> {
+  const logger = createLogger({ service: 'gateway', level: config.LOG_LEVEL });
+  const metrics = createGatewayMetrics();
+  const lifecycle = new Lifecycle(logger, config.SHUTDOWN_GRACE_MS);
+  const jwks = {
+    jwksUrl: `${config.AUTH_URL}/.well-known/jwks.json`,
+    issuer: config.JWT_ISSUER,
+    audience: config.JWT_AUDIENCE,
+  };
+
+  // Upgrades are verified synchronously with Auth's keys held in memory; the shared verifier
+  // (which fetches the JWKS) covers a key that is not known here yet.
+  const verifyUser = createJwtVerifier({ ...jwks, cooldownMs: config.JWKS_COOLDOWN_MS });
+  const syncVerifier = createSyncTokenVerifier({ ...jwks, logger, cooldownMs: config.JWKS_COOLDOWN_MS });
+  syncVerifier.start();
+
+  // Events arrive with no user attached, so Auth is asked as a service (HS256 service token).
+  const directory = createUserDirectory({
+    authUrl: config.AUTH_URL,
+    credential: createServiceTokenSource('gateway', config.SERVICE_TOKEN_SECRET),
+    ttlMs: config.USER_CACHE_TTL_MS,
+    max: config.USER_CACHE_MAX,
+    onHit: () => metrics.userCacheHits.inc(),
+    onMiss: () => metrics.userCacheMisses.inc(),
+  });
+
+  const gateway = createGateway({ config, logger, metrics, lifecycle, verifyUser, syncVerifier, directory });
+  process.on('unhandledRejection', (err) => logger.error({ err }, 'unhandled rejection'));
+
+  await gateway.listen(config.PORT);
+  gateway.startConsuming();
+  lifecycle.onShutdown('gateway', () => gateway.drain());
+  lifecycle.installSignalHandlers();
+}
+
+runService('gateway', () => loadGatewayConfig(), main);

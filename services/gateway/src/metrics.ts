@@ -1,0 +1,85 @@
+import { createMetrics, type ServiceMetrics } from '@chat/common';
+import { Counter, Gauge, Histogram } from 'prom-client';
+
+/**
+ * The gateway's metric names are a contract: the Grafana dashboard reads them. Rename nothing.
+ */
+export interface GatewayMetrics extends ServiceMetrics {
+  openSockets: Gauge;
+  connectionsOpened: Counter;
+  connectionsRejected: Counter<'reason'>;
+  socketsClosed: Counter<'reason'>;
+  framesIn: Counter;
+  framesOut: Counter;
+  eventsConsumed: Counter;
+  eventsDelivered: Counter;
+  eventsDropped: Counter<'reason'>;
+  deliveryLatency: Histogram;
+  userCacheHits: Counter;
+  userCacheMisses: Counter;
+  replays: Counter<'result'>;
+  /** Hot-path counts kept in plain integers are added to `gateway_frames_out_total` at scrape. */
+  addFramesOutSource(take: () => number): void;
+}
+
+export function createGatewayMetrics(): GatewayMetrics {
+  const base = createMetrics('gateway');
+  const registers = [base.registry];
+  const framesOutSources: (() => number)[] = [];
+  return {
+    addFramesOutSource: (take) => framesOutSources.push(take),
+    ...base,
+    openSockets: new Gauge({ name: 'gateway_open_sockets', help: 'WebSocket connections currently open', registers }),
+    connectionsOpened: new Counter({ name: 'gateway_connections_opened_total', help: 'WebSocket connections accepted', registers }),
+    connectionsRejected: new Counter({
+      name: 'gateway_connections_rejected_total',
+      help: 'Upgrade requests refused, by reason',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
+    socketsClosed: new Counter({
+      name: 'gateway_sockets_closed_total',
+      help: 'Sockets closed, by reason (client, token_expired, rate_limited, frame_too_large, slow_consumer, draining, replay_unavailable)',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
+    framesIn: new Counter({ name: 'gateway_frames_in_total', help: 'Frames received from clients', registers }),
+    framesOut: new Counter({
+      name: 'gateway_frames_out_total',
+      help: 'Frames sent to clients',
+      registers,
+      collect() {
+        for (const take of framesOutSources) {
+          const n = take();
+          if (n > 0) this.inc(n);
+        }
+      },
+    }),
+    eventsConsumed: new Counter({ name: 'gateway_events_consumed_total', help: 'Broker events taken from this pod\'s queue', registers }),
+    eventsDelivered: new Counter({
+      name: 'gateway_events_delivered_total',
+      help: 'Events handed to at least one local socket',
+      registers,
+    }),
+    eventsDropped: new Counter({
+      name: 'gateway_events_dropped_total',
+      help: 'Events not delivered, by reason (no_local_socket, malformed, unresolved)',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
+    deliveryLatency: new Histogram({
+      name: 'gateway_delivery_latency_seconds',
+      help: 'Time from the message\'s createdAt to its live delivery to local sockets',
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    }),
+    userCacheHits: new Counter({ name: 'gateway_user_cache_hits_total', help: 'Username resolutions answered from the cache', registers }),
+    userCacheMisses: new Counter({ name: 'gateway_user_cache_misses_total', help: 'Username resolutions that asked Auth', registers }),
+    replays: new Counter({
+      name: 'gateway_replays_total',
+      help: 'Catch-up replays through Chat sync, by result (synced, resync_required, invalid_cursor, failed)',
+      labelNames: ['result'] as const,
+      registers,
+    }),
+  };
+}

@@ -1,0 +1,150 @@
+import { createPublicKey, verify as verifySignature, type KeyObject } from 'node:crypto';
+import { CLOCK_TOLERANCE_SECONDS, RequestError, type Logger, type TokenUser } from '@chat/common';
+
+/**
+ * Synchronous user-token verification with Auth's public keys held in memory.
+ *
+ * Why not only the shared (jose, async) verifier: uWS has a bug where a socket upgraded
+ * asynchronously inside `res.cork` is sometimes closed right after `open` (uWebSockets #1928,
+ * fixed upstream by PR #1929, not in this build; measured here at up to 20% of connects after an
+ * idle second). Upgrading synchronously inside the upgrade callback avoids it, and needs a
+ * synchronous verifier. The policy is the same as `createJwtVerifier` in @chat/common (ES256
+ * only, pinned issuer and audience, exp and sub required, the same clock tolerance); a test runs
+ * both over the same set of good and bad tokens.
+ *
+ * A token whose key is not known here yet (start-up, a rotated key) makes `verify` return
+ * undefined, and the caller falls back to the shared verifier, which refetches the JWKS.
+ */
+export interface SyncTokenVerifier {
+  /** The user; undefined when the signing key is unknown here. Throws RequestError(401) when invalid. */
+  verify(token: string): TokenUser | undefined;
+  /** Fetches the JWKS now (at most once per cooldown unless forced). */
+  refresh(force?: boolean): Promise<void>;
+  /** Starts the periodic refresh; the first fetch happens at once. */
+  start(): void;
+  stop(): void;
+  readonly keyCount: number;
+}
+
+export interface SyncTokenVerifierOptions {
+  jwksUrl: string;
+  issuer: string;
+  audience: string;
+  logger: Logger;
+  /** Periodic refetch, so a rotated key is known before the first token signed with it. */
+  refreshEveryMs?: number;
+  /** Minimum time between two fetches triggered by unknown keys. */
+  cooldownMs?: number;
+  timeoutMs?: number;
+}
+
+const unauthorized = (message: string) => new RequestError(401, 'unauthorized', message);
+
+function decodeJson(part: string): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = JSON.parse(Buffer.from(part, 'base64url').toString('utf8'));
+    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const BASE64URL = /^[A-Za-z0-9_-]+$/;
+
+export function createSyncTokenVerifier(opts: SyncTokenVerifierOptions): SyncTokenVerifier {
+  let keys = new Map<string, KeyObject>();
+  let lastFetch = 0;
+  let inFlight: Promise<void> | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  const cooldownMs = opts.cooldownMs ?? 30_000;
+
+  async function fetchKeys(): Promise<void> {
+    lastFetch = Date.now();
+    const res = await fetch(opts.jwksUrl, { signal: AbortSignal.timeout(opts.timeoutMs ?? 5_000) });
+    if (!res.ok) throw new Error(`JWKS answered ${res.status}`);
+    const body = (await res.json()) as { keys?: unknown };
+    if (!Array.isArray(body.keys)) throw new Error('JWKS has no "keys" array');
+    const next = new Map<string, KeyObject>();
+    for (const jwk of body.keys as Record<string, unknown>[]) {
+      if (jwk.kty !== 'EC' || jwk.crv !== 'P-256' || typeof jwk.kid !== 'string') continue;
+      if (jwk.alg !== undefined && jwk.alg !== 'ES256') continue;
+      if (jwk.use !== undefined && jwk.use !== 'sig') continue;
+      try {
+        next.set(jwk.kid, createPublicKey({ key: { kty: 'EC', crv: 'P-256', x: jwk.x, y: jwk.y } as never, format: 'jwk' }));
+      } catch (err) {
+        opts.logger.warn({ err, kid: jwk.kid }, 'ignoring a JWKS key that does not import');
+      }
+    }
+    keys = next;
+    opts.logger.debug({ keys: next.size }, 'JWKS loaded');
+  }
+
+  const refresh = (force = false): Promise<void> => {
+    if (inFlight) return inFlight;
+    if (!force && Date.now() - lastFetch < cooldownMs) return Promise.resolve();
+    inFlight = fetchKeys()
+      .catch((err: unknown) => opts.logger.warn({ err }, 'cannot fetch the JWKS; tokens are verified through the fallback meanwhile'))
+      .finally(() => (inFlight = undefined));
+    return inFlight;
+  };
+
+  return {
+    get keyCount() {
+      return keys.size;
+    },
+    refresh,
+    start() {
+      // Until the first key set is in, retry every couple of seconds (Auth may start later).
+      const firstLoad = () =>
+        void refresh(true).then(() => {
+          if (keys.size === 0 && timer !== undefined) setTimeout(firstLoad, 2_000).unref();
+        });
+      timer ??= setInterval(() => void refresh(true), opts.refreshEveryMs ?? 5 * 60_000);
+      timer.unref();
+      firstLoad();
+    },
+    stop() {
+      clearInterval(timer);
+      timer = undefined;
+    },
+    verify(token) {
+      const parts = token.split('.');
+      if (parts.length !== 3 || !parts.every((p) => BASE64URL.test(p))) throw unauthorized('invalid token');
+      const [headerPart, payloadPart, signaturePart] = parts as [string, string, string];
+      const header = decodeJson(headerPart);
+      if (!header) throw unauthorized('invalid token');
+      if (header.alg !== 'ES256') throw unauthorized('token algorithm not allowed');
+      // Extensions we do not implement must not be silently ignored (RFC 7515 §4.1.11).
+      if (header.crit !== undefined || header.b64 !== undefined) throw unauthorized('invalid token');
+      let key: KeyObject | undefined;
+      if (typeof header.kid === 'string') key = keys.get(header.kid);
+      else if (header.kid === undefined && keys.size === 1) key = keys.values().next().value;
+      if (!key) return undefined; // unknown here: the async verifier refetches and decides
+
+      const signature = Buffer.from(signaturePart, 'base64url');
+      if (signature.length !== 64) throw unauthorized('invalid token');
+      const valid = verifySignature('sha256', Buffer.from(`${headerPart}.${payloadPart}`), { key, dsaEncoding: 'ieee-p1363' }, signature);
+      if (!valid) throw unauthorized('invalid token');
+
+      const claims = decodeJson(payloadPart);
+      if (!claims) throw unauthorized('invalid token');
+      const now = Math.floor(Date.now() / 1000);
+      for (const numeric of ['exp', 'nbf', 'iat'] as const) {
+        if (claims[numeric] !== undefined && typeof claims[numeric] !== 'number') throw unauthorized('invalid token');
+      }
+      for (const text of ['sub', 'iss'] as const) {
+        if (claims[text] !== undefined && typeof claims[text] !== 'string') throw unauthorized('invalid token');
+      }
+      if (claims.iss !== opts.issuer) throw unauthorized('token claim "iss" is invalid');
+      const aud = claims.aud;
+      const audOk = typeof aud === 'string' ? aud === opts.audience : Array.isArray(aud) && aud.includes(opts.audience);
+      if (!audOk) throw unauthorized('token claim "aud" is invalid');
+      if (claims.exp === undefined) throw unauthorized('token claim "exp" is invalid');
+      if (claims.sub === undefined) throw unauthorized('token claim "sub" is invalid');
+      if ((claims.exp as number) <= now - CLOCK_TOLERANCE_SECONDS) throw unauthorized('token expired');
+      if (claims.nbf !== undefined && (claims.nbf as number) > now + CLOCK_TOLERANCE_SECONDS) throw unauthorized('token claim "nbf" is invalid');
+      if (typeof claims.username !== 'string') throw unauthorized('token lacks required claims');
+      return { id: claims.sub as string, username: claims.username, exp: claims.exp as number };
+    },
+  };
+}

@@ -1,0 +1,185 @@
+import { bearerToken, errorBody, RequestError, type Logger, type TokenUser, type VerifyUserToken } from '@chat/common';
+import uWS, { type HttpRequest, type HttpResponse, type us_socket_context_t, type WebSocketBehavior } from 'uWebSockets.js';
+import { errorFrame, parseClientFrame, PONG_FRAME, readyFrame, type ParsedClientFrame } from './frames.js';
+import { endJson } from './http-response.js';
+import type { GatewayMetrics } from './metrics.js';
+import { createOriginPolicy } from './origin-policy.js';
+import type { SocketRegistry } from './socket-registry.js';
+import type { SocketSender } from './socket-sender.js';
+import { closeSocket, newSocketState, type GatewaySocket, type SocketState } from './socket-state.js';
+import type { TokenExpiry } from './token-expiry.js';
+
+/** Extension points for reconnect catch-up (see catch-up.ts). */
+export interface SocketHooks {
+  /** After `ready` was sent. */
+  onOpen?(ws: GatewaySocket): void;
+  /** Sees every well-sized, rate-allowed frame first; returns true when it handled it. */
+  onFrame?(ws: GatewaySocket, frame: ParsedClientFrame): boolean;
+  onClose?(ws: GatewaySocket): void;
+}
+
+export interface WsHandlerDeps {
+  allowedOrigins: readonly string[];
+  maxFramesPerSecond: number;
+  maxFrameBytes: number;
+  maxBackpressureBytes: number;
+  idleTimeoutSeconds: number;
+  /** The shared (async) verifier, used when the synchronous one does not know the key. */
+  verifyUser: VerifyUserToken;
+  /** Synchronous verification with cached keys; undefined result means "key unknown here". */
+  verifyUserSync?: (token: string) => TokenUser | undefined;
+  /** Called after the async path ran, so the synchronous verifier can reload its keys. */
+  onKeyMiss?: () => void;
+  registry: SocketRegistry;
+  expiry: TokenExpiry;
+  sender: SocketSender;
+  metrics: GatewayMetrics;
+  logger: Logger;
+  isDraining: () => boolean;
+  hooks?: SocketHooks;
+}
+
+/** Room above the slow-consumer bound for the frame that crossed it and the close frame. */
+const BACKPRESSURE_MARGIN_BYTES = 256 * 1024;
+
+/** Tokens are a few hundred bytes; anything far larger is not one of ours (and not worth parsing). */
+const MAX_TOKEN_LENGTH = 8192;
+
+/**
+ * The WebSocket route: token and Origin checks before the upgrade (a refused client gets a plain
+ * HTTP 401/403 and never a socket), then per-socket frame handling.
+ */
+export function createWsBehavior(deps: WsHandlerDeps): WebSocketBehavior<SocketState> {
+  const { metrics, registry, expiry, sender, hooks = {} } = deps;
+  const originAllowed = createOriginPolicy(deps.allowedOrigins);
+  const observe = (status: number, startedAt: number) =>
+    metrics.httpDuration.observe({ route: '/', method: 'GET', status: String(status) }, (performance.now() - startedAt) / 1000);
+
+  const reject = (res: HttpResponse, status: number, reason: string, code: string, message: string, startedAt: number) => {
+    metrics.connectionsRejected.inc({ reason });
+    endJson(res, status, errorBody(code, message));
+    observe(status, startedAt);
+  };
+
+  return {
+    compression: uWS.DISABLED,
+    // uWS drops a frame over maxPayloadLength with an abnormal close (the client sees 1006), so
+    // the limit sits well above MAX_FRAME_BYTES and the message handler answers 1009 itself.
+    maxPayloadLength: Math.max(64 * 1024, deps.maxFrameBytes * 4),
+    // uWS drops a send past maxBackpressure, and would drop the 1013 close frame too (the
+    // client would then see 1006). SocketSender closes at maxBackpressureBytes, so uWS's own
+    // limit sits one generous frame margin above it and the close frame still gets queued.
+    maxBackpressure: deps.maxBackpressureBytes + BACKPRESSURE_MARGIN_BYTES,
+    idleTimeout: deps.idleTimeoutSeconds,
+    sendPingsAutomatically: true,
+
+    upgrade: (res: HttpResponse, req: HttpRequest, context: us_socket_context_t) => {
+      const startedAt = performance.now();
+      // HttpRequest lives on the stack of this call: copy everything before any await.
+      const secKey = req.getHeader('sec-websocket-key');
+      const secProtocol = req.getHeader('sec-websocket-protocol');
+      const secExtensions = req.getHeader('sec-websocket-extensions');
+      const origin = req.getHeader('origin');
+      const authorization = req.getHeader('authorization');
+      const query = new URLSearchParams(req.getQuery() ?? '');
+
+      if (deps.isDraining()) return reject(res, 503, 'draining', 'unavailable', 'the gateway is restarting; reconnect', startedAt);
+      if (!originAllowed(origin)) return reject(res, 403, 'origin', 'forbidden_origin', 'this origin may not connect', startedAt);
+      const token = bearerToken(authorization || undefined) ?? (query.get('token') || undefined);
+      if (!token) return reject(res, 401, 'missing_token', 'unauthorized', 'missing token: pass ?token=<JWT> or Authorization: Bearer <JWT>', startedAt);
+      if (token.length > MAX_TOKEN_LENGTH) return reject(res, 401, 'invalid_token', 'unauthorized', 'invalid token', startedAt);
+      const since = query.get('since') || undefined;
+
+      const rejectError = (err: unknown) => {
+        const status = err instanceof RequestError ? err.status : 401;
+        const message = err instanceof RequestError ? err.message : 'invalid token';
+        if (status === 503) return reject(res, 503, 'auth_unavailable', 'unavailable', message, startedAt);
+        return reject(res, 401, message === 'token expired' ? 'expired_token' : 'invalid_token', 'unauthorized', message, startedAt);
+      };
+      const complete = (user: TokenUser) => {
+        // The verifiers allow 30 s of clock skew; such a socket would be closed at once, so refuse now.
+        if (user.exp <= Date.now() / 1000) return reject(res, 401, 'expired_token', 'unauthorized', 'token expired', startedAt);
+        if (deps.isDraining()) return reject(res, 503, 'draining', 'unavailable', 'the gateway is restarting; reconnect', startedAt);
+        res.upgrade(newSocketState({ id: user.id, username: user.username, exp: user.exp }, token, since), secKey, secProtocol, secExtensions, context);
+        observe(101, startedAt);
+      };
+
+      // The usual path: the key is known, so verify and upgrade right here, synchronously.
+      let user: TokenUser | undefined;
+      try {
+        user = deps.verifyUserSync?.(token);
+      } catch (err) {
+        return rejectError(err);
+      }
+      if (user) return complete(user);
+
+      // The key is not known locally yet: the shared verifier fetches the JWKS.
+      let aborted = false;
+      res.onAborted(() => {
+        aborted = true;
+      });
+      deps.verifyUser(token).then(
+        (verified) => {
+          deps.onKeyMiss?.();
+          if (aborted) return;
+          // Refusals are corked as usual. The upgrade deliberately is not: uWS closes some
+          // sockets upgraded asynchronously inside cork (see sync-token-verifier.ts). Uncorked,
+          // uWS prints a warning on stderr; this path only runs until the key set is loaded.
+          if (verified.exp <= Date.now() / 1000 || deps.isDraining()) res.cork(() => complete(verified));
+          else complete(verified);
+        },
+        (err: unknown) => {
+          deps.onKeyMiss?.();
+          if (!aborted) res.cork(() => rejectError(err));
+        },
+      );
+    },
+
+    open: (ws: GatewaySocket) => {
+      const state = ws.getUserData();
+      registry.add(ws);
+      metrics.openSockets.inc();
+      metrics.connectionsOpened.inc();
+      expiry.add(ws, state.user.exp);
+      if (state.closed) return;
+      sender.send(ws, readyFrame(state.user));
+      hooks.onOpen?.(ws);
+    },
+
+    message: (ws: GatewaySocket, data: ArrayBuffer, isBinary: boolean) => {
+      metrics.framesIn.inc();
+      const state = ws.getUserData();
+      if (state.closed) return;
+      if (data.byteLength > deps.maxFrameBytes) return closeSocket(ws, 1009, 'frame_too_large');
+      const now = Date.now();
+      if (now - state.rateWindowStart >= 1000) {
+        state.rateWindowStart = now;
+        state.framesInWindow = 0;
+      }
+      if (++state.framesInWindow > deps.maxFramesPerSecond) return closeSocket(ws, 1008, 'rate_limited');
+
+      const parsed = parseClientFrame(data, isBinary);
+      if (hooks.onFrame?.(ws, parsed)) return;
+      if (!parsed.ok) {
+        sender.send(ws, errorFrame('bad_frame', parsed.message));
+        return;
+      }
+      if (parsed.frame.type === 'ping') {
+        sender.send(ws, PONG_FRAME);
+        return;
+      }
+      sender.send(ws, errorFrame('bad_frame', `unsupported frame type "${parsed.frame.type}"`));
+    },
+
+    close: (ws: GatewaySocket, code: number) => {
+      const state = ws.getUserData();
+      deps.logger.debug({ userId: state.user.id, code, reason: state.closeReason ?? 'client' }, 'socket closed');
+      state.closed = true;
+      registry.remove(ws);
+      expiry.remove(ws, state.user.exp);
+      metrics.openSockets.dec();
+      metrics.socketsClosed.inc({ reason: state.closeReason ?? 'client' });
+      hooks.onClose?.(ws);
+    },
+  };
+}
