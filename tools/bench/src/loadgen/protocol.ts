@@ -1,0 +1,102 @@
+/** Messages between the harness and its load-generator children (JSON over the IPC channel). */
+import type { HistogramSnapshot } from '../stats.js';
+
+export interface ConnectCommand {
+  op: 'connect';
+  /** ws://127.0.0.1:port/ of the gateway under test. */
+  url: string;
+  tokens: string[];
+  /** Source addresses to spread sockets over (127.0.0.x): about 28k ephemeral ports each. */
+  localAddresses: string[];
+  /** Handshakes in flight at once. */
+  concurrency: number;
+  timeoutMs: number;
+}
+
+export interface InjectCommand {
+  op: 'inject';
+  amqpUrl: string;
+  exchange: string;
+  /** Events per second, open loop. */
+  rate: number;
+  durationMs: number;
+  /** Stop after this many events (durationMs is then only an upper bound). */
+  count?: number;
+  /** [from, to] username pairs, used round-robin. */
+  pairs: Array<[string, string]>;
+}
+
+export interface SendCommand {
+  op: 'send';
+  chatUrl: string;
+  rate: number;
+  durationMs: number;
+  /** Sender token and recipient username, used round-robin. */
+  pairs: Array<{ token: string; to: string }>;
+  /** Requests in flight at most; beyond it the sender counts a miss instead of queueing (open loop). */
+  maxInFlight: number;
+  /** Marks this run's texts so receivers can match frames to sends. */
+  tag: string;
+}
+
+export type Command =
+  | ({ id: number } & ConnectCommand)
+  | ({ id: number } & InjectCommand)
+  | ({ id: number } & SendCommand)
+  | { id: number; op: 'window' }
+  | { id: number; op: 'stats' }
+  | { id: number; op: 'close'; count?: number }
+  | { id: number; op: 'e2e'; tag: string | null }
+  | { id: number; op: 'e2eDrain' }
+  | { id: number; op: 'exit' };
+
+export interface ConnectResult {
+  opened: number;
+  failed: number;
+  failures: Record<string, number>;
+  elapsedMs: number;
+}
+
+export interface WindowStats {
+  /** new_message frames received since the last `window` command. */
+  frames: number;
+  otherFrames: number;
+  latency: HistogramSnapshot;
+  /** Sockets open now, and closed by the server since the window started (with close codes). */
+  open: number;
+  closedByServer: number;
+  closeCodes: Record<string, number>;
+  /** CPU seconds this child used in the window (user+system) and the window's wall time. */
+  cpuSeconds: number;
+  wallSeconds: number;
+  rssBytes: number;
+}
+
+export interface InjectResult {
+  sent: number;
+  elapsedMs: number;
+  /** Times the channel's write buffer was full and the injector waited for `drain`. */
+  drains: number;
+}
+
+export interface SendResult {
+  attempted: number;
+  ok: number;
+  /** Non-201 answers by status, and network errors. */
+  errors: Record<string, number>;
+  /** Sends skipped because maxInFlight requests were outstanding (the server fell behind). */
+  skipped: number;
+  sendLatency: HistogramSnapshot;
+  elapsedMs: number;
+  /** key → epoch ms when the 201 arrived (performance.timeOrigin + now()). */
+  acked: Array<[string, number]>;
+}
+
+export type Reply = { id: number; ok: true; result: unknown } | { id: number; ok: false; error: string };
+
+export interface ProgressEvent {
+  progress: true;
+  opened?: number;
+  failed?: number;
+  sent?: number;
+}

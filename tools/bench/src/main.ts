@@ -1,0 +1,669 @@
+/**
+ * `make bench`: runs the seven scenarios against real processes, prints a table, writes
+ * bench/results/<date>.json and (for a full run) BENCHMARKS.md. Every scenario is bounded in
+ * count and time and the run as a whole has a deadline (15 minutes, 2 with BENCH_QUICK=1):
+ * what does not fit is recorded as skipped, never left running.
+ */
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { repoRoot, stackEnv } from '@chat/testkit';
+import { describeFdLimits, readFdLimits } from './fd-limit.js';
+import { LoadGen, SOCKETS_PER_WORKER } from './loadgen/pool.js';
+import { categoryShares, describeTop, profilesIn, readProfile, topSelfTime, type Category, type TimeWindow } from './profile.js';
+import { CpuMeter, machineInfo, pidListeningOn } from './proc.js';
+import { ProgressLine } from './progress.js';
+import { renderMarkdown, writeJson, type BenchResults, type GoalResult, type ProfileSummary } from './results.js';
+import { brokerCeiling } from './scenarios/broker-ceiling.js';
+import { capacityRamp } from './scenarios/capacity.js';
+import { brokerPids, SATURATED_CORE, setBrokerUrl, waitCpuQuiet } from './scenarios/common.js';
+import { deliveryRamp, type DeliveryResult } from './scenarios/delivery.js';
+import { endToEnd, sendRamp, SUSTAINABLE_SEND_P99_MS } from './scenarios/e2e.js';
+import { fanoutScaling } from './scenarios/fanout.js';
+import { round3 } from './stats.js';
+import { createTokenMinter, registerUsers, startOurs, startWsGateway, waitReady, type BenchUser, type Proc } from './stack.js';
+
+const QUICK = process.env.BENCH_QUICK === '1';
+const fdBefore = JSON.parse(process.env.CHAT_BENCH_FD_BEFORE ?? 'null') as { soft: number; hard: number } | null;
+
+const cfg = QUICK
+  ? {
+      budgetMs: 110_000,
+      registerBudgetMs: 15_000,
+      rampBudgetMs: 12_000,
+      users: 250,
+      ceilingCount: 20_000,
+      publishCount: 5_000,
+      deliveryRates: [1_000, 3_000],
+      deliveryStepMs: 2_000,
+      sockets: 500,
+      targets: 100,
+      e2eRate: 200,
+      e2eSeconds: 6,
+      rampRates: [10, 50],
+      rampSeconds: 3,
+      capacitySteps: [250, 500, 1_000],
+      fanoutStepMs: 2_000,
+    }
+  : {
+      budgetMs: 14 * 60_000,
+      registerBudgetMs: 100_000,
+      rampBudgetMs: 100_000,
+      users: 5_000,
+      ceilingCount: 100_000,
+      publishCount: 50_000,
+      deliveryRates: [1_000, 2_500, 5_000, 7_500, 10_000, 12_500, 15_000, 20_000, 25_000, 30_000, 40_000],
+      deliveryStepMs: 5_000,
+      sockets: 10_000,
+      targets: 500,
+      e2eRate: 1_000,
+      e2eSeconds: 60,
+      rampRates: [10, 25, 50, 100, 250, 500, 1_000, 2_000, 4_000],
+      rampSeconds: 5,
+      capacitySteps: [1_000, 2_500, 5_000, 10_000, 15_000, 19_000],
+      fanoutStepMs: 5_000,
+    };
+
+const t0 = performance.now();
+const deadline = t0 + cfg.budgetMs;
+const root = repoRoot();
+const startedAt = new Date();
+const cleanups: Array<() => Promise<unknown>> = [];
+
+function left(): number {
+  return deadline - performance.now();
+}
+
+function log(msg: string): void {
+  process.stdout.write(`[bench ${((performance.now() - t0) / 1000).toFixed(0).padStart(4)}s] ${msg}\n`);
+}
+
+/** Pids of every process this run started, killed on exit whatever happens (no orphans). */
+const childPids = new Set<number>();
+
+async function cleanup(): Promise<void> {
+  while (cleanups.length) await cleanups.pop()!().catch(() => undefined);
+}
+const tracked: Proc[] = [];
+/** Each process's own output goes to a temporary directory, named in the summary, for post-mortems. */
+const logDir = mkdtempSync(join(tmpdir(), 'chat-bench-logs-'));
+
+function track(p: Proc): void {
+  childPids.add(p.pid);
+  tracked.push(p);
+  cleanups.push(() => p.stop());
+}
+
+function saveLogs(): void {
+  for (const p of tracked) writeFileSync(join(logDir, `${p.name}-${p.pid}.log`), p.output());
+}
+process.on('exit', () => {
+  for (const pid of childPids) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
+  }
+});
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(sig, () => {
+    log(`${sig}: stopping every process this run started`);
+    void cleanup().then(() => process.exit(130));
+  });
+}
+
+const fdLimits = describeFdLimits(fdBefore ?? readFdLimits());
+const results: BenchResults = {
+  version: 1,
+  startedAt: startedAt.toISOString(),
+  finishedAt: '',
+  durationSeconds: 0,
+  quick: QUICK,
+  // CHAT_INFRA_DIR gives the run servers of its own (tools/infra), away from other users of the machine's shared ones.
+  command: `${QUICK ? 'BENCH_QUICK=1 ' : ''}${process.env.CHAT_INFRA_DIR ? 'CHAT_INFRA_DIR=<a private directory> ' : ''}make bench`,
+  machine: { ...machineInfo(fdLimits), loadAverageAtStart: loadavg().map((v) => round3(v)) },
+  infra: { mongo: '', amqp: '' },
+  setup: {},
+  scenarios: {},
+  skipped: {},
+  goals: [],
+  profiles: [],
+  notes: [],
+};
+
+/**
+ * Runs one scenario; an error (a broker restarted under it, a process that died) is recorded
+ * against that scenario and the run goes on with the next one.
+ */
+async function guarded(name: string, fn: () => Promise<void>): Promise<void> {
+  try {
+    await fn();
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    log(`${name} failed: ${message}`);
+    results.skipped[name] = `failed: ${message.split('\n')[0]}`;
+  }
+}
+
+let ceiling = NaN;
+let publishProfileDir: string | undefined;
+const windows: Record<string, TimeWindow> = {};
+
+async function runScenarios(): Promise<void> {
+  const { env, infra } = await stackEnv();
+  setBrokerUrl(infra.amqpUrl);
+  results.infra = { mongo: `${infra.mongoSource} (${infra.mongoSource === 'local' ? 'FerretDB with SQLite' : infra.mongoUrl.replace(/\/\/[^@]*@/, '//')})`, amqp: `${infra.amqpSource} (${infra.amqpSource === 'local' ? "Debian's rabbitmq-server" : 'given'})` };
+  // The user caches of chat and the gateways outlive the run (default TTL 60 s): on FerretDB a
+  // username lookup scans the users collection, and a cache expiring mid-ramp would measure Auth's
+  // lookup path instead of delivery. Production (MongoDB 7) serves it from the unique index.
+  const base: Record<string, string> = { ...env, LOG_LEVEL: 'warn', NODE_ENV: 'production', USER_CACHE_TTL_MS: String(20 * 60_000) };
+  log(`machine: ${results.machine.cores} cores, ${results.machine.memoryGiB} GiB, Node ${results.machine.node}, load ${results.machine.loadAverageAtStart.join(' ')}; ${fdLimits.note}`);
+  log(`${QUICK ? 'QUICK smoke run' : 'full run'}: budget ${(cfg.budgetMs / 60_000).toFixed(1)} min; MONGO ${infra.mongoSource}, AMQP ${infra.amqpSource}`);
+
+  const has = (service: string) => existsSync(join(root, 'services', service, 'src', 'index.ts'));
+
+  // ---- 1. Broker ceiling ------------------------------------------------------------------
+  {
+    log(`scenario 1: broker ceiling (${cfg.ceilingCount} messages)`);
+    const brokerCpu = new CpuMeter(brokerPids).start();
+    const r = await brokerCeiling({ amqpUrl: infra.amqpUrl, count: cfg.ceilingCount, progress: new ProgressLine('ceiling') });
+    results.scenarios.ceiling = { ...r, msgPerSec: round3(r.msgPerSec), publishConfirmedPerSec: round3(r.publishConfirmedPerSec) };
+    log(`  ceiling ${Math.round(r.msgPerSec)} msg/s published+confirmed+consumed (broker ${brokerCpu.read().toFixed(2)} cores)`);
+  }
+  ceiling = results.scenarios.ceiling!.msgPerSec;
+
+  // ---- 2. Chat's confirmed publish path ---------------------------------------------------
+  const publishPath = join(root, 'services', 'chat', 'bench', 'publish-path.ts');
+  if (existsSync(publishPath)) {
+    log(`scenario 2: chat publish path (${cfg.publishCount} messages, services/chat/bench/publish-path.ts)`);
+    publishProfileDir = mkdtempSync(join(tmpdir(), 'chat-bench-prof-'));
+    const child = join(fileURLToPath(new URL('.', import.meta.url)), 'scenarios', 'publish-path-child.ts');
+    const out = await new Promise<string>((resolve, reject) => {
+      const p = spawn(process.execPath, ['--conditions=development', '--import', 'tsx', '--cpu-prof', `--cpu-prof-dir=${publishProfileDir}`, child, publishPath, infra.amqpUrl, String(cfg.publishCount)], { stdio: ['ignore', 'pipe', 'inherit'] });
+      let text = '';
+      p.stdout.on('data', (d: Buffer) => (text += d.toString()));
+      const timer = setTimeout(() => p.kill('SIGINT'), 90_000);
+      p.on('exit', (code) => {
+        clearTimeout(timer);
+        if (code === 0) resolve(text);
+        else reject(new Error(`publish-path exited ${code}: ${text.slice(-500)}`));
+      });
+    }).catch((err: Error) => {
+      results.skipped['scenario 2'] = err.message;
+      return '';
+    });
+    const line = out.split('\n').find((l) => l.startsWith('RESULT '));
+    if (line) {
+      const raw = JSON.parse(line.slice(7)) as Record<string, unknown> & { msgPerSec: number };
+      results.scenarios.publishPath = { msgPerSec: round3(raw.msgPerSec), count: cfg.publishCount, raw };
+      log(`  publish path ${raw.msgPerSec} msg/s (${(raw.msgPerSec / ceiling).toFixed(2)}× ceiling)`);
+    }
+  } else results.skipped['scenario 2'] = 'services/chat/bench/publish-path.ts does not exist yet';
+
+  // ---- Stack: auth, chat, users -----------------------------------------------------------
+  if (!has('auth') || !has('gateway')) {
+    results.skipped['scenarios 3–7'] = `services ${['auth', 'gateway'].filter((s) => !has(s)).join(', ')} not present yet`;
+    return;
+  }
+  log('starting auth' + (has('chat') ? ' and chat' : ''));
+  const auth = await startOurs('auth', base);
+  track(auth);
+  const chat = has('chat') ? await startOurs('chat', { ...base, AUTH_URL: auth.url }, { profile: true }).catch((err: Error) => {
+    results.skipped['scenario 4'] = `chat did not start: ${err.message.split('\n')[0]}`;
+    return undefined;
+  }) : undefined;
+  if (chat) track(chat);
+  const prefix = `b${randomBytes(2).toString('hex')}_`;
+  const sender = (await registerUsers(auth.url, `${prefix}sender`, 1, 1)).users[0]!;
+  log(`registering ${cfg.users} users through Auth (POST /register, BCRYPT_COST=${base.BCRYPT_COST}), for at most ${cfg.registerBudgetMs / 1000} s`);
+  const reg = await registerUsers(auth.url, prefix, cfg.users, 16, new ProgressLine('register'), performance.now() + cfg.registerBudgetMs);
+  const users: BenchUser[] = reg.users;
+  log(`  registered ${users.length} in ${(reg.elapsedMs / 1000).toFixed(1)} s (${Math.round(users.length / (reg.elapsedMs / 1000))}/s)`);
+  if (users.length < 100) throw new Error(`only ${users.length} users could be registered in ${cfg.registerBudgetMs / 1000} s`);
+  if (users.length < cfg.users) {
+    const repo = join(root, 'services', 'auth', 'src', 'users-repo.ts');
+    const countScan = existsSync(repo) && /countDocuments\(\s*\{\s*usernameLower/.test(readFileSync(repo, 'utf8'));
+    results.setupShortfall =
+      `only ${users.length.toLocaleString('en-US')} of ${cfg.users.toLocaleString('en-US')} users could be registered within the ${cfg.registerBudgetMs / 1000} s allowed: ` +
+      `${Math.round(reg.firstRate)}/s over the first tenth, ${Math.round(reg.lastRate)}/s over the last, so registering slows as the users collection grows. ` +
+      `The ${cfg.sockets.toLocaleString('en-US')} sockets of scenarios 3, 4, 6 and 7 were spread over those users instead.` +
+      (countScan
+        ? ' Cause: Auth checks a name with countDocuments({usernameLower}) before inserting (services/auth/src/users-repo.ts, exists()), and FerretDB runs any filter other than _id as a full collection scan (its explain says SCAN, filterPushdown false): 230 ms per check at 5,000 users. Lookups by name (GET /users/:username, login) scan too, until the match: 134 ms for a late user at 3,000 users, against 9.7 ms by _id.'
+        : '');
+    log(`  ${results.setupShortfall}`);
+  }
+  const mint = await createTokenMinter(auth.url, base.JWT_PRIVATE_KEY!);
+  const tokens = await Promise.all(users.map(mint));
+  const tokenAt = (i: number) => tokens[i % tokens.length]!;
+  // Event targets: the first K users registered, 2 sockets each (one per receiver child). On
+  // FerretDB a lookup by name is a collection scan that stops at the first match, so the users
+  // registered first resolve fastest: warming the gateway's cache for them fits the budget, while
+  // resolving all 5k would cost minutes of the database's CPU (see BENCHMARKS.md). The rest of
+  // the sockets are spread over the other users and stay idle.
+  const targets = Math.min(cfg.targets, users.length);
+  const half = Math.floor(cfg.sockets / 2);
+  const background = users.length - targets;
+  const perReceiver = Array.from({ length: half }, (_, i) => (i < targets ? tokens[i]! : background > 0 ? tokens[targets + ((i - targets) % background)]! : tokens[i % targets]!));
+  const socketTokens = [...perReceiver, ...perReceiver];
+  const sockets = socketTokens.length;
+  results.setup = {
+    'users registered': users.length,
+    'users targeted': cfg.users,
+    sockets,
+    'event-target users (2 sockets each)': targets,
+    'registration seconds': round3(reg.elapsedMs / 1000),
+    'loadgen sockets per child': SOCKETS_PER_WORKER,
+    'source addresses per child': 4,
+  };
+  const pairs: Array<[string, string]> = users.slice(0, targets).map((u) => [sender.username, u.username]);
+  const gatewayEnv = { ...base, AUTH_URL: auth.url, CHAT_URL: chat?.url ?? 'http://127.0.0.1:9', POD_NAME: 'bench' };
+  const lg = new LoadGen();
+  cleanups.push(() => lg.exit());
+
+  async function connectAll(gw: Proc, label: string): Promise<void> {
+    const progress = new ProgressLine(`${label} connect`);
+    const c0 = performance.now();
+    // Two receivers, each holding one socket per user, so scenario 7 can move one of them.
+    const r = await lg.connect(
+      gw.url.replace(/^http/, 'ws') + '/',
+      socketTokens,
+      (opened, failed) => progress.update({ rate: opened / ((performance.now() - c0) / 1000), connections: opened, extra: failed ? `${failed} failed` : undefined }),
+      { workers: 2 },
+    );
+    progress.done();
+    log(`  ${label}: ${r.opened} sockets open in ${(r.elapsedMs / 1000).toFixed(1)} s (${Math.round(r.opened / (r.elapsedMs / 1000))}/s)${r.failed ? `, ${r.failed} failed ${JSON.stringify(r.failures)}` : ''}`);
+  }
+
+
+  // ---- 3. Gateway delivery (ours), 4. end to end, 7. fanout ------------------------------
+  log(`scenario 3: gateway delivery, ours: ${sockets} sockets over ${users.length} users; events to ${targets} of them`);
+  const g1 = await startOurs('gateway', gatewayEnv, { profile: true, label: 'gateway' });
+  track(g1);
+  await waitReady(g1);
+  await connectAll(g1, 'gateway');
+  const deliveryOpts = { lg, amqpUrl: infra.amqpUrl, pairs, users: targets, framesPerEvent: 2, stepMs: cfg.deliveryStepMs };
+  let oursDelivery: DeliveryResult | undefined;
+  await guarded('scenario 3', async () => {
+    oursDelivery = await deliveryRamp({ ...deliveryOpts, gateway: g1, rates: cfg.deliveryRates, label: 'ours', deadline, rampBudgetMs: cfg.rampBudgetMs });
+    oursDelivery.sockets = (await lg.stats()).open;
+    results.scenarios.delivery = { ours: oursDelivery };
+  });
+
+  if (left() > 40_000) await guarded('scenario 7', async () => {
+    const rate = Math.max(1_000, Math.min(5_000, Math.round((oursDelivery?.bestRate || 2_000) / 2 / 500) * 500));
+    log(`scenario 7: fanout, 1 vs 2 gateways at ${rate} events/s`);
+    const { result, second } = await fanoutScaling({
+      ...deliveryOpts,
+      gateway: g1,
+      rates: [],
+      label: 'fanout',
+      deadline,
+      rate,
+      stepMs: cfg.fanoutStepMs,
+      tokensOfReceiver1: perReceiver,
+      startSecond: async () => {
+        const g2 = await startOurs('gateway', { ...gatewayEnv, POD_NAME: 'bench-2' }, { label: 'gateway-2' });
+        track(g2);
+        await waitReady(g2);
+        return g2;
+      },
+    });
+    results.scenarios.fanout = result;
+    // Receiver 1's sockets go back to the first gateway for the end-to-end run.
+    await lg.closeWorker(1);
+    await second.stop();
+    await lg.connect(g1.url.replace(/^http/, 'ws') + '/', perReceiver);
+  });
+  else results.skipped['scenario 7'] = 'budget spent';
+
+  if (chat && left() > (cfg.e2eSeconds + 60) * 1000) await guarded('scenario 4', async () => {
+    const nPairs = Math.floor(targets / 2);
+    const e2ePairs = Array.from({ length: nPairs }, (_, i) => ({ token: tokens[i]!, to: users[nPairs + i]!.username }));
+    const dbPid = pidListeningOn(Number(new URL(infra.mongoUrl).port || 27017));
+    const extras = { auth: [auth.pid], database: dbPid !== undefined ? [dbPid] : [] };
+    const sendOpts = { lg, chat, gateway: g1, pairs: e2ePairs, extras, maxInFlight: 256 };
+    // Chat's recipient cache (and the gateway's, for the senders) is warmed by one message per pair, unmeasured.
+    await lg.send({ chatUrl: chat.url, rate: 50, durationMs: Math.ceil((nPairs / 50) * 1000) + 100, pairs: e2ePairs, maxInFlight: 16, tag: 'warm' });
+    await waitCpuQuiet([chat.pid, ...extras.database], 0.3, 20_000);
+    // The ramp runs first, from low rates up, while the database is fresh: an overloaded run leaves
+    // requests that the client gave up on still being worked through for a long time.
+    if (cfg.rampRates.length) {
+      log(`scenario 4: highest sustainable send rate (steps of ${cfg.rampSeconds} s: ${cfg.rampRates.join(', ')}/s)`);
+      const steps = await sendRamp({ ...sendOpts, rates: cfg.rampRates, seconds: cfg.rampSeconds, deadline: performance.now() + Math.min(left() - (cfg.e2eSeconds + 40) * 1000, 90_000) });
+      const ok = steps.filter((st) => st.sustainable);
+      const sustainableRate = ok.length ? Math.max(...ok.map((st) => st.okPerSec)) : 0;
+      const limiting = steps.find((st) => !st.sustainable) ?? steps[steps.length - 1];
+      results.scenarios.sendRamp = { steps, sustainableRate };
+      if (limiting) {
+        windows.sendLimit = limiting.window;
+        results.scenarios.sendRamp.limitingStage = { rate: limiting.targetRate, verdict: '', cpu: { chat: limiting.cpu.others.chat ?? NaN, gateway: limiting.cpu.gateway, broker: limiting.cpu.broker, ...limiting.cpu.others } };
+      }
+    }
+    log(`scenario 4: end to end, ${cfg.e2eRate} msg/s for ${cfg.e2eSeconds} s with ${(await lg.stats()).open} sockets open`);
+    const e2e = await endToEnd({ ...sendOpts, rate: cfg.e2eRate, seconds: cfg.e2eSeconds, framesPerMessage: 4 });
+    windows.e2e = e2e.window;
+    results.scenarios.e2e = e2e;
+    log(`  e2e: 201→frame p50 ${e2e.p50Ms} ms, p99 ${e2e.p99Ms} ms, p99.9 ${e2e.p999Ms} ms; send p99 ${e2e.sendP99Ms} ms; ${e2e.ok}/${e2e.attempted} ok, errors ${JSON.stringify(e2e.errors)}, shed ${e2e.skipped}`);
+  });
+  else if (!results.skipped['scenario 4']) results.skipped['scenario 4'] = chat ? 'budget spent' : 'services/chat not present yet';
+  // Chat goes now: whatever backlog an overloaded end-to-end run left must not keep the database
+  // busy under the scenarios that follow.
+  if (chat) await chat.stop();
+  await lg.closeAll();
+  await g1.stop();
+
+  // ---- 6. The ws reference gateway: delivery ---------------------------------------------
+  if (left() > (QUICK ? 25_000 : 60_000)) await guarded('scenario 6 (delivery)', async () => {
+    log(`scenario 6: gateway delivery, ws reference: ${sockets} sockets`);
+    const r1 = await startWsGateway(gatewayEnv, { profile: true });
+    track(r1);
+    await connectAll(r1, 'ws-gateway');
+    const wsDelivery = await deliveryRamp({ ...deliveryOpts, gateway: r1, rates: cfg.deliveryRates, label: 'ws', deadline: deadline - (QUICK ? 15_000 : 50_000), rampBudgetMs: cfg.rampBudgetMs });
+    wsDelivery.sockets = (await lg.stats()).open;
+    results.scenarios.delivery = { ...results.scenarios.delivery, ws: wsDelivery };
+    await lg.closeAll();
+    await r1.stop();
+    profileDelivery('ws-gateway (ws reference)', r1, wsDelivery);
+  });
+  else results.skipped['scenario 6 (delivery)'] = 'budget spent';
+  if (oursDelivery) profileDelivery('gateway (ours)', g1, oursDelivery);
+
+  // ---- 5. Connection capacity (ours), and the ws half of 6 --------------------------------
+  const capTop = Math.min(cfg.capacitySteps[cfg.capacitySteps.length - 1]!, fdLimits.hard - 1_000);
+  const capSteps = cfg.capacitySteps.filter((s) => s < capTop).concat(capTop);
+  results.setup['capacity top step'] = capTop;
+  for (const which of ['ours', 'ws'] as const) {
+    if (left() < (QUICK ? 12_000 : 40_000)) {
+      results.skipped[`scenario ${which === 'ours' ? 5 : 6} (capacity, ${which})`] = 'budget spent';
+      continue;
+    }
+    await guarded(`scenario ${which === 'ours' ? 5 : 6} (capacity, ${which})`, async () => {
+      log(`scenario ${which === 'ours' ? 5 : 6}: connection capacity, ${which}: idle sockets in steps to ${capTop}`);
+      const gw = which === 'ours' ? await startOurs('gateway', { ...gatewayEnv, POD_NAME: 'bench-cap' }, { label: 'gateway-cap' }) : await startWsGateway(gatewayEnv);
+      track(gw);
+      await waitReady(gw);
+      try {
+        const cap = await capacityRamp({ lg, gateway: gw, tokens: tokenAt, steps: capSteps, label: which, deadline: performance.now() + Math.min(left() - (QUICK ? 3_000 : 10_000), 150_000) });
+        if (cap.steps.length < 2) throw new Error(`only ${cap.steps.length} step(s) fitted in the budget`);
+        results.scenarios.capacity = { ...results.scenarios.capacity, [which]: cap };
+        log(`  ${which}: ${cap.rssBytesPerSocket} B RSS per idle socket, ${cap.connectPerSec} connects/s, ${cap.maxSockets} sockets`);
+      } finally {
+        await lg.closeAll().catch(() => undefined);
+        await gw.stop();
+      }
+    });
+  }
+
+  if (chat) profileChat(chat);
+}
+
+try {
+  await runScenarios();
+} catch (err) {
+  const message = err instanceof Error ? err.stack ?? err.message : String(err);
+  log(`the run failed: ${message}`);
+  results.error = message.split('\n').slice(0, 3).join(' ');
+  process.exitCode = 1;
+}
+await finish();
+
+// ---- Profiles ---------------------------------------------------------------------------
+
+function gatewayCategories(): Category[] {
+  const url = (re: RegExp) => (f: { url: string }) => re.test(f.url);
+  return [
+    { name: 'json', match: (f) => /^(JSON\.|parse$|stringify$)/.test(f.functionName) || f.functionName === 'JSONParse' },
+    { name: 'uws send/upgrade', match: url(/uWebSockets|uws/) },
+    { name: 'ws library', match: url(/\/ws\/lib\//) },
+    { name: 'user directory', match: url(/user-directory|lru-cache/) },
+    { name: 'jwt', match: url(/\/jose\//) },
+    { name: 'broker (amqplib/rascal)', match: url(/\/(amqplib|rascal)\//) },
+    { name: 'metrics', match: url(/prom-client/) },
+    { name: 'delivery (gateway code)', match: url(/services\/gateway\/src|ws-gateway\.ts/) },
+  ];
+}
+
+function profileFile(p: Proc): string | undefined {
+  return p.profileDir ? profilesIn(p.profileDir).pop() : undefined;
+}
+
+function profileDelivery(label: string, p: Proc, d: DeliveryResult): void {
+  const file = profileFile(p);
+  const step = d.firstFail ?? d.best;
+  if (!file || !step) return;
+  const prof = readProfile(file);
+  const top = topSelfTime(prof, step.window, 8);
+  const cats = categoryShares(prof, gatewayCategories(), step.window);
+  results.profiles.push({
+    process: label,
+    window: `scenario ${label.startsWith('ws') ? 6 : 3}, ${d.firstFail ? 'first failing' : 'highest'} step (${step.targetRate} events/s injected; idle ${(top.idleShare * 100).toFixed(0)}% of samples)`,
+    cpuProfile: file,
+    top: describeTop(top.entries, 6),
+    categories: Object.fromEntries(Object.entries(cats.shares).map(([k, v]) => [k, round3(v)])),
+  });
+  if (windows.e2e && label === 'gateway (ours)') {
+    const e = topSelfTime(prof, windows.e2e, 6);
+    results.profiles.push({ process: label, window: `scenario 4, end to end (idle ${(e.idleShare * 100).toFixed(0)}%)`, cpuProfile: file, top: describeTop(e.entries, 5) });
+  }
+}
+
+function chatCategories(): Category[] {
+  const url = (re: RegExp) => (f: { url: string }) => re.test(f.url);
+  return [
+    { name: 'jwt verification (jose)', match: url(/\/jose\//) },
+    { name: 'database insert (mongodb driver)', match: url(/\/(mongodb|bson)\//) },
+    { name: 'broker publish (amqplib/rascal)', match: url(/\/(amqplib|rascal)\//) },
+    { name: 'user directory', match: url(/user-directory|lru-cache/) },
+    { name: 'logging (pino)', match: url(/\/pino/) },
+    { name: 'http (koa, node:http)', match: url(/\/koa|@koa|node:_http|node:http/) },
+    { name: 'chat code', match: url(/services\/chat\/src/) },
+  ];
+}
+
+function profileChat(c: Proc): void {
+  const file = profileFile(c);
+  if (!file) return;
+  const prof = readProfile(file);
+  for (const [name, w] of [['scenario 4, end to end', windows.e2e], ['scenario 4, saturating send-ramp step', windows.sendLimit]] as const) {
+    if (!w) continue;
+    const top = topSelfTime(prof, w, 8);
+    const cats = categoryShares(prof, chatCategories(), w);
+    const shares = Object.fromEntries(Object.entries(cats.shares).map(([k, v]) => [k, round3(v)]));
+    results.profiles.push({ process: 'chat', window: `${name} (idle ${(top.idleShare * 100).toFixed(0)}%)`, cpuProfile: file, top: describeTop(top.entries, 6), categories: shares });
+    if (name.includes('saturating') && results.scenarios.sendRamp?.limitingStage) {
+      const lim = results.scenarios.sendRamp.limitingStage;
+      lim.chatCategories = shares;
+      const jwt = shares['jwt verification (jose)'] ?? 0;
+      const db = shares['database insert (mongodb driver)'] ?? 0;
+      const busiest = Object.entries(lim.cpu).filter(([k]) => k !== 'chat' || true).sort((a, b) => b[1] - a[1])[0];
+      const dbServer = lim.cpu.database ?? 0;
+      lim.verdict =
+        `at ${lim.rate}/s the busiest process was ${busiest?.[0]} (${busiest?.[1]?.toFixed(2)} cores; chat ${lim.cpu.chat?.toFixed(2)}, database server ${dbServer.toFixed(2)}, broker ${lim.cpu.broker?.toFixed(2)}). ` +
+        `In chat's own CPU, ${db >= jwt ? 'the database insert path dominates JWT verification' : 'JWT verification dominates the database insert path'} (mongodb driver ${(db * 100).toFixed(0)}% vs jose ${(jwt * 100).toFixed(0)}% of busy samples)` +
+        (dbServer > (lim.cpu.chat ?? 0) ? `, and the database server itself used more CPU than chat: the insert is the limiting stage` : '');
+    }
+  }
+}
+
+// ---- Goals, output ----------------------------------------------------------------------
+
+function evaluateGoals(): GoalResult[] {
+  const s = results.scenarios;
+  const goals: GoalResult[] = [];
+  const prof = (process: string, scenario: string) => results.profiles.find((p) => p.process === process && p.window.startsWith(scenario));
+  const pp = s.publishPath;
+  goals.push({
+    id: 'publish-path',
+    scenario: 2,
+    what: 'Chat confirmed publish path',
+    target: '≥ 10,000 msg/s',
+    value: pp ? `${Math.round(pp.msgPerSec).toLocaleString('en-US')} msg/s (${(pp.msgPerSec / ceiling).toFixed(2)}× ceiling)` : '—',
+    met: pp ? pp.msgPerSec >= 10_000 : null,
+    cause: pp ? (pp.msgPerSec < 10_000 ? publishCause() : undefined) : results.skipped['scenario 2'],
+  });
+  const d = s.delivery?.ours;
+  const dRatio = d ? d.bestRate / ceiling : NaN;
+  goals.push({
+    id: 'delivery-ratio',
+    scenario: 3,
+    what: 'Gateway delivery vs broker ceiling',
+    target: '≥ 0.80× ceiling',
+    value: d ? `${Math.round(d.bestRate).toLocaleString('en-US')} events/s = ${dRatio.toFixed(2)}× of ${Math.round(ceiling).toLocaleString('en-US')}` : '—',
+    met: d ? dRatio >= 0.8 : null,
+    cause: d && dRatio < 0.8 ? deliveryCause(d, prof('gateway (ours)', 'scenario 3')) : d ? undefined : results.skipped['scenarios 3–7'],
+  });
+  const e = s.e2e;
+  goals.push({
+    id: 'e2e-p99',
+    scenario: 4,
+    what: 'End-to-end 201→frame p99',
+    target: '≤ 25 ms',
+    value: e ? `${e.p99Ms} ms at ${e.okPerSec}/s achieved of ${e.targetRate}/s` : '—',
+    met: e ? e.p99Ms <= 25 && e.okPerSec >= 0.95 * e.targetRate : null,
+    cause: e ? (e.p99Ms > 25 || e.okPerSec < 0.95 * e.targetRate ? e2eCause() : undefined) : results.skipped['scenario 4'],
+  });
+  const c = s.capacity?.ours;
+  goals.push({
+    id: 'rss-per-socket',
+    scenario: 5,
+    what: 'Gateway RSS per idle socket',
+    target: '≤ 2 KB',
+    value: c ? `${(c.rssBytesPerSocket / 1024).toFixed(2)} KB over ${c.maxSockets.toLocaleString('en-US')} sockets` : '—',
+    met: c ? c.rssBytesPerSocket <= 2048 : null,
+    cause: c ? (c.rssBytesPerSocket > 2048 ? memoryCause(c.rssBytesPerSocket, c.heapBytesPerSocket) : undefined) : results.skipped['scenario 5 (capacity, ours)'] ?? 'not run',
+  });
+  const w = s.delivery?.ws;
+  const thr = d && w && w.bestRate > 0 ? d.bestRate / w.bestRate : NaN;
+  goals.push({
+    id: 'uws-vs-ws-throughput',
+    scenario: 6,
+    what: 'uWS vs ws delivery throughput',
+    target: '≥ 1.3×',
+    value: Number.isFinite(thr) ? `${thr.toFixed(2)}× (${Math.round(d!.bestRate)} vs ${Math.round(w!.bestRate)} events/s)` : '—',
+    met: Number.isFinite(thr) ? thr >= 1.3 : null,
+    cause: Number.isFinite(thr) ? (thr < 1.3 ? ratioCause(d!, w!) : undefined) : 'both gateways must complete scenario 3 in the same run',
+  });
+  const cw = s.capacity?.ws;
+  const mem = c && cw ? c.rssBytesPerSocket / cw.rssBytesPerSocket : NaN;
+  goals.push({
+    id: 'uws-vs-ws-memory',
+    scenario: 6,
+    what: 'uWS vs ws memory per socket',
+    target: '≤ 0.33×',
+    value: Number.isFinite(mem) ? `${mem.toFixed(2)}× (${c!.rssBytesPerSocket} vs ${cw!.rssBytesPerSocket} B)` : '—',
+    met: Number.isFinite(mem) ? mem <= 1 / 3 : null,
+    cause: Number.isFinite(mem) ? (mem > 1 / 3 ? memoryCause(c!.rssBytesPerSocket, c!.heapBytesPerSocket) : undefined) : 'both capacity runs must complete in the same run',
+  });
+  return goals;
+}
+
+function publishCause(): string {
+  if (!publishProfileDir) return 'no profile';
+  const file = profilesIn(publishProfileDir).pop();
+  if (!file) return 'no profile written';
+  const top = topSelfTime(readProfile(file), undefined, 6);
+  results.profiles.push({ process: 'publish-path (chat EventPublisher)', window: `scenario 2, whole run (idle ${(top.idleShare * 100).toFixed(0)}%)`, cpuProfile: file, top: describeTop(top.entries, 5) });
+  return `publisher process ${top.idleShare > 0.5 ? `idle ${(top.idleShare * 100).toFixed(0)}% of the time (waiting on confirms, not CPU-bound)` : 'CPU-bound'}; top self time: ${describeTop(top.entries, 3)}`;
+}
+
+function deliveryCause(d: DeliveryResult, p: ProfileSummary | undefined): string {
+  const st = d.firstFail ?? d.best;
+  if (!st) return 'no step passed';
+  const who = st.loadgenLimited
+    ? `**loadgen-limited** (loadgen ${(st.cpu.loadgenReceivers + st.cpu.loadgenSource).toFixed(2)} cores, busiest child ${st.cpu.loadgenReceiverMax.toFixed(2)}) on a 2-core machine shared with the gateway (${st.cpu.gateway.toFixed(2)} cores) and the broker (${st.cpu.broker.toFixed(2)} cores)`
+    : `gateway ${st.cpu.gateway.toFixed(2)} cores${st.cpu.gateway >= 0.9 ? ' (its event loop saturated)' : ''}, broker ${st.cpu.broker.toFixed(2)}, loadgen ${(st.cpu.loadgenReceivers + st.cpu.loadgenSource).toFixed(2)}`;
+  const ours = st.cpu.gateway + st.cpu.loadgenReceivers + st.cpu.loadgenSource + st.cpu.broker;
+  const machine = `; the whole machine was ${st.cpu.machine.toFixed(2)} of ${results.machine.cores} cores busy, ${Math.max(0, st.cpu.machine - ours).toFixed(2)} of them outside the gateway, loadgen and broker`;
+  return `at ${st.targetRate}/s: ${who}${machine}; p99 ${st.p99Ms} ms, ${st.expectedFrames - Math.min(st.frames, st.expectedFrames)} frames late or lost. Gateway profile top self time: ${p?.top ?? 'n/a'}`;
+}
+
+function e2eCause(): string {
+  const e = results.scenarios.e2e!;
+  const chatProf = results.profiles.find((p) => p.process === 'chat' && p.window.startsWith('scenario 4, end to end'));
+  const cpu = `CPU: chat ${e.cpu.others.chat?.toFixed(2)}, database server ${e.cpu.others.database?.toFixed(2) ?? '—'}, auth ${e.cpu.others.auth?.toFixed(2)}, gateway ${e.cpu.gateway.toFixed(2)}, broker ${e.cpu.broker.toFixed(2)}, loadgen ${(e.cpu.loadgenSource + e.cpu.loadgenReceivers).toFixed(2)} cores`;
+  const cats = chatProf?.categories ? Object.entries(chatProf.categories).sort((a, b) => b[1] - a[1]).slice(0, 3).map(([k, v]) => `${k} ${(v * 100).toFixed(0)}%`).join(', ') : 'n/a';
+  return `${e.okPerSec < 0.95 * e.targetRate ? `chat sustained only ${e.okPerSec}/s of ${e.targetRate}/s (send p99 ${e.sendP99Ms} ms, ${e.skipped} shed), so frames queue behind sends. ` : ''}${cpu}. Chat profile by stage: ${cats}`;
+}
+
+function memoryCause(total: number, heap: number | undefined): string {
+  if (heap === undefined) return `${total} B/socket RSS; no heap split available`;
+  return `${total} B/socket RSS, of which ${heap} B is V8 heap (per-socket JavaScript state: user data, registry entries, expiry index) and ${total - heap} B native (uWS socket, buffers, malloc) — from the gateway's own nodejs_heap_size_used_bytes at each step`;
+}
+
+function ratioCause(d: DeliveryResult, w: DeliveryResult): string {
+  const a = d.firstFail ?? d.best;
+  const b = w.firstFail ?? w.best;
+  const limited = [a, b].some((s) => s?.loadgenLimited);
+  const machineBound = [a, b].every((s) => s !== undefined && s.cpu.machine >= 1.9 && s.cpu.gateway < SATURATED_CORE);
+  return (
+    `${limited ? '**loadgen-limited**: the ws client load generator saturated before either server; ' : ''}` +
+    `ours failed at ${a?.targetRate ?? '—'}/s (gateway ${a?.cpu.gateway.toFixed(2)} cores, whole machine ${a?.cpu.machine.toFixed(2)}), ws at ${b?.targetRate ?? '—'}/s (gateway ${b?.cpu.gateway.toFixed(2)} cores, whole machine ${b?.cpu.machine.toFixed(2)})` +
+    (machineBound ? ': **machine-bound**, neither gateway saturated its core while the 2 cores were busy, so this run cannot separate the two servers' : '') +
+    '; see both profiles below'
+  );
+}
+
+async function finish(): Promise<never> {
+  await cleanup();
+  saveLogs();
+  results.goals = evaluateGoals();
+  results.finishedAt = new Date().toISOString();
+  results.durationSeconds = Math.round((performance.now() - t0) / 1000);
+  results.notes = [
+    'Every figure comes from real processes: Auth, Chat and Gateway started by @chat/testkit from services/*/src (tsx, NODE_ENV=production, LOG_LEVEL=warn), against the MongoDB-wire server and RabbitMQ from @chat/infra.',
+    'The ceiling (scenario 1) publishes 291-byte persistent events to a fanout exchange with `waitForConfirms` every 1,000 messages and consumes them with prefetch 1,000 and one ack per message, as a gateway does; its rate counts a message once it was consumed.',
+    'Events (scenario 3) are injected straight into `chat.events` by a separate load-generator child, open loop; each goes from a user with no socket to one of the event-target users (the first users registered, 2 sockets each), i.e. one frame on each of that user\'s 2 sockets, while every other socket stays open and idle. Latency = receive time − the publish timestamp carried in the event (µs resolution, one machine clock). A step passes when every frame arrived within 2 s of the step\'s end and p99 < 50 ms; a failing step is run once more (both tries are in the JSON, the table shows the second), and the ramp stops at the first step that fails twice.',
+    'The gateways under test run with `--cpu-prof` in scenarios 3, 4, 6 and 7 (V8 sampling every 1 ms); the capacity runs (5, 6) do not, so their memory is not inflated by the profiler. Profiles are sliced to the measured window by CLOCK_MONOTONIC timestamps.',
+    `The load generator is \`ws\` client sockets in child processes of at most ${SOCKETS_PER_WORKER} sockets each (the open-file limit is per process), bound to 4 source addresses each from 127.0.0.2 up, so no source address runs short of its ~28k ephemeral ports. Its CPU is measured per child; a result is labelled loadgen-limited when one child used ≥ 0.9 core or all of them together ≥ 1 core of the 2.`,
+    'Users are registered through Auth\'s real POST /register (bcrypt cost 4) in every run (no cache across runs); their tokens are signed with the stack\'s JWT key and the kid Auth publishes, exactly as Auth signs them, and every socket is verified by the gateway against Auth\'s JWKS. The gateways resolve usernames through Auth; each ramp first sends one event per event-target user, closed loop, so the user caches are warm before anything is timed (USER_CACHE_TTL_MS is raised to 20 min for chat and the gateways so the caches do not expire mid-run).',
+    `End to end (scenario 4): each message goes between two users who both hold 2 sockets (4 frames per message); the 201→frame latency joins each 201's arrival time with each frame's by a key in the text. The highest sustainable send rate is the highest step with no error, nothing shed at ${256} requests in flight, ≥ 95 % of the target rate and p99 send latency ≤ ${SUSTAINABLE_SEND_P99_MS} ms.`,
+    'Memory per idle socket (scenario 5) is the least-squares slope of the gateway\'s RSS over the socket count at each step (baseline included), on a freshly started gateway; sockets stop just under the gateway\'s own open-file limit.',
+    'Fanout (scenario 7): the same sockets, one receiver child per gateway, so each event-target user has one socket on each; broker work is the RabbitMQ (beam.smp) CPU per injected event and the events each gateway consumed (its gateway_events_consumed_total).',
+    'The machine is shared by everything in the run: 2 cores for the broker, the database, the services and the load generator. The "whole machine" column is every process\'s CPU over the step (from /proc/stat): what it holds beyond the gateway, the loadgen and the broker was used by other processes, and a step near 2 cores had no CPU to spare. Absolute figures are for this machine; the ratios are measured in the same run and are the comparable part.',
+  ];
+  const stamp = results.startedAt.replace(/[:.]/g, '-').replace(/-\d{3}Z$/, 'Z');
+  const jsonRel = `bench/results/${stamp}${QUICK ? '-quick' : ''}.json`;
+  // The profiles summarized go next to the result (git ignores *.cpuprofile), to open in DevTools.
+  const profDir = `bench/results/${stamp}${QUICK ? '-quick' : ''}-profiles`;
+  for (const [i, p] of results.profiles.entries()) {
+    if (!existsSync(p.cpuProfile)) continue;
+    const dest = `${profDir}/${i + 1}-${p.process.replace(/[^A-Za-z0-9]+/g, '-').replace(/^-|-$/g, '')}.cpuprofile`;
+    mkdirSync(join(root, profDir), { recursive: true });
+    copyFileSync(p.cpuProfile, join(root, dest));
+    p.cpuProfile = dest;
+  }
+  writeJson(join(root, jsonRel), results);
+  printTable();
+  log(`wrote ${jsonRel}; process logs in ${logDir}`);
+  if (!QUICK || process.env.BENCH_WRITE_MD === '1') {
+    writeFileSync(join(root, 'BENCHMARKS.md'), renderMarkdown(results, jsonRel));
+    log('updated BENCHMARKS.md');
+  } else log('quick run: BENCHMARKS.md left as is (BENCH_WRITE_MD=1 to overwrite it)');
+  process.exit(process.exitCode ?? 0);
+}
+
+function printTable(): void {
+  const rows: string[][] = [['#', 'goal', 'target', 'measured', 'verdict']];
+  for (const g of results.goals) rows.push([String(g.scenario), g.what, g.target, g.value, g.met === null ? 'not measured' : g.met ? 'met' : 'MISSED']);
+  const widths = rows[0]!.map((_, i) => Math.min(60, Math.max(...rows.map((r) => r[i]!.length))));
+  const line = (r: string[]) => r.map((c, i) => c.slice(0, 60).padEnd(widths[i]!)).join('  ');
+  console.log('\n' + line(rows[0]!));
+  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const r of rows.slice(1)) console.log(line(r));
+  const s = results.scenarios;
+  console.log('');
+  if (s.ceiling) console.log(`1 broker ceiling        ${Math.round(s.ceiling.msgPerSec)} msg/s`);
+  if (s.publishPath) console.log(`2 chat publish path     ${Math.round(s.publishPath.msgPerSec)} msg/s (${(s.publishPath.msgPerSec / ceiling).toFixed(2)}×)`);
+  if (s.delivery?.ours) console.log(`3 delivery, ours        ${Math.round(s.delivery.ours.bestRate)} events/s (${(s.delivery.ours.bestRate / ceiling).toFixed(2)}×)`);
+  if (s.e2e) console.log(`4 end to end            p50 ${s.e2e.p50Ms} / p99 ${s.e2e.p99Ms} / p99.9 ${s.e2e.p999Ms} ms; send p99 ${s.e2e.sendP99Ms} ms`);
+  if (s.sendRamp) console.log(`4 sustainable send      ${s.sendRamp.sustainableRate}/s${s.sendRamp.limitingStage ? ` — ${s.sendRamp.limitingStage.verdict}` : ''}`);
+  if (s.capacity?.ours) console.log(`5 capacity, ours        ${s.capacity.ours.rssBytesPerSocket} B/socket, ${s.capacity.ours.connectPerSec} conn/s`);
+  if (s.delivery?.ws) console.log(`6 delivery, ws          ${Math.round(s.delivery.ws.bestRate)} events/s`);
+  if (s.capacity?.ws) console.log(`6 capacity, ws          ${s.capacity.ws.rssBytesPerSocket} B/socket, ${s.capacity.ws.connectPerSec} conn/s`);
+  if (s.fanout) console.log(`7 fanout                ${s.fanout.conclusion}`);
+  for (const [k, v] of Object.entries(results.skipped)) console.log(`skipped ${k}: ${v}`);
+}

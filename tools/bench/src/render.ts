@@ -1,0 +1,18 @@
+/**
+ * Re-renders BENCHMARKS.md from a stored run:
+ *   node --import tsx tools/bench/src/render.ts bench/results/<date>.json
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
+import { repoRoot } from '@chat/testkit';
+import { renderMarkdown, type BenchResults } from './results.js';
+
+const file = process.argv[2];
+if (!file) {
+  console.error('usage: render.ts bench/results/<date>.json');
+  process.exit(2);
+}
+const root = repoRoot();
+const results = JSON.parse(readFileSync(file, 'utf8')) as BenchResults;
+writeFileSync(join(root, 'BENCHMARKS.md'), renderMarkdown(results, relative(root, resolve(file))));
+console.log(`BENCHMARKS.md rendered from ${file}`);

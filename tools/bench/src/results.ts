@@ -1,0 +1,208 @@
+/**
+ * The record of one run: bench/results/<date>.json holds everything measured, and
+ * BENCHMARKS.md is rendered from it (figures, ratios, goals met or missed with their profiled
+ * cause, the command and the machine). Rendering is a pure function of the JSON, so the file
+ * can be regenerated from any stored run.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { CeilingResult } from './scenarios/broker-ceiling.js';
+import type { CapacityResult } from './scenarios/capacity.js';
+import type { DeliveryResult } from './scenarios/delivery.js';
+import type { E2EResult, RampStep } from './scenarios/e2e.js';
+import type { FanoutResult } from './scenarios/fanout.js';
+import type { MachineInfo } from './proc.js';
+
+export interface ProfileSummary {
+  process: string;
+  /** What the window covers, e.g. "scenario 3, first failing step (25000/s)". */
+  window: string;
+  cpuProfile: string;
+  top: string;
+  categories?: Record<string, number>;
+}
+
+export interface GoalResult {
+  id: string;
+  scenario: number;
+  what: string;
+  target: string;
+  value: string;
+  /** null: not measured in this run (the reason is in `cause`). */
+  met: boolean | null;
+  cause?: string;
+}
+
+export interface PublishPathResult {
+  msgPerSec: number;
+  count: number;
+  raw?: Record<string, unknown>;
+}
+
+export interface LimitingStage {
+  rate: number;
+  verdict: string;
+  chatCategories?: Record<string, number>;
+  cpu: Record<string, number>;
+}
+
+export interface BenchResults {
+  version: 1;
+  startedAt: string;
+  finishedAt: string;
+  durationSeconds: number;
+  quick: boolean;
+  command: string;
+  machine: MachineInfo & { loadAverageAtStart: number[] };
+  infra: { mongo: string; amqp: string };
+  setup: Record<string, string | number>;
+  /** Why the run's setup fell short of the scenario's stated load, when it did. */
+  setupShortfall?: string;
+  scenarios: {
+    ceiling?: CeilingResult;
+    publishPath?: PublishPathResult;
+    delivery?: { ours?: DeliveryResult; ws?: DeliveryResult };
+    e2e?: E2EResult;
+    sendRamp?: { steps: RampStep[]; sustainableRate: number; limitingStage?: LimitingStage };
+    capacity?: { ours?: CapacityResult; ws?: CapacityResult };
+    fanout?: FanoutResult;
+  };
+  skipped: Record<string, string>;
+  /** Set when the run stopped on an error; what was measured before it is still recorded. */
+  error?: string;
+  goals: GoalResult[];
+  profiles: ProfileSummary[];
+  notes: string[];
+}
+
+export function writeJson(path: string, r: BenchResults): void {
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, JSON.stringify(r, null, 2) + '\n');
+}
+
+const fmt = (v: number | undefined, digits = 0): string => (v === undefined || !Number.isFinite(v) ? '—' : v.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }));
+const ms = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? '—' : `${v < 10 ? v.toFixed(2) : v < 100 ? v.toFixed(1) : v.toFixed(0)} ms`);
+const ratio = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? '—' : `${v.toFixed(2)}×`);
+const mark = (met: boolean | null) => (met === null ? 'not measured' : met ? '**met**' : '**missed**');
+const kb = (bytes: number | undefined) => (bytes === undefined || !Number.isFinite(bytes) ? '—' : `${(bytes / 1024).toFixed(2)} KB`);
+const cores = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? '—' : `${v.toFixed(2)} cores`);
+
+export function renderMarkdown(r: BenchResults, jsonPath: string): string {
+  const s = r.scenarios;
+  const L: string[] = [];
+  L.push('# Benchmarks', '');
+  L.push(
+    `One run of \`${r.command}\`, ${r.startedAt.slice(0, 19).replace('T', ' ')} UTC, ${Math.round(r.durationSeconds)} s${r.quick ? ' (BENCH_QUICK smoke run: small counts, not comparable with a full run)' : ''}. ` +
+      `Raw figures: [\`${jsonPath}\`](${jsonPath}). Rerun: \`make bench\` (about 15 minutes on 2 cores), or \`BENCH_QUICK=1 make bench\` for a 2-minute smoke run.`,
+    '',
+  );
+  L.push('**Machine.** ' + `${r.machine.cores} cores (${r.machine.cpuModel}), ${r.machine.memoryGiB} GiB, Node ${r.machine.node}, Linux ${r.machine.kernel}. ` +
+    `Load average when the run started: ${r.machine.loadAverageAtStart.map((v) => v.toFixed(2)).join(', ')}. ` +
+    `Open files: ${r.machine.fdLimit.note}.`, '');
+  if (r.machine.loadAverageAtStart[0]! > r.machine.cores)
+    L.push(
+      `**Interference.** The load average was ${r.machine.loadAverageAtStart[0]!.toFixed(1)} on ${r.machine.cores} cores when the run started: other work shared the machine, as the "whole machine" CPU of each step shows. Absolute figures are low and noisy for it; the ratios, measured side by side in the same run, are the comparable part. Rerun on an idle machine for clean absolute figures.`,
+      '',
+    );
+  L.push(`**Infrastructure.** MongoDB wire: ${r.infra.mongo}. RabbitMQ: ${r.infra.amqp}. Setup: ${Object.entries(r.setup).map(([k, v]) => `${k} ${v}`).join(', ')}.`, '');
+  if (r.setupShortfall) L.push(`**Setup short of the stated load:** ${r.setupShortfall}`, '');
+
+  if (r.error) L.push(`**The run stopped early on an error:** ${r.error}`, '');
+  L.push('## Goals', '');
+  L.push('| # | Goal | Target | Measured | Verdict |', '|---|---|---|---|---|');
+  for (const g of r.goals) L.push(`| ${g.scenario} | ${g.what} | ${g.target} | ${g.value} | ${mark(g.met)} |`);
+  L.push('');
+  const misses = r.goals.filter((g) => g.met !== true && g.cause);
+  if (misses.length) {
+    L.push('**Causes of missed goals** (from CPU profiles of this run, not guesses):', '');
+    for (const g of misses) L.push(`- **${g.what}:** ${g.cause}`);
+    L.push('');
+  }
+
+  L.push('## Results', '');
+  L.push('| # | Scenario | Figure | Ratio (same run) |', '|---|---|---|---|');
+  const ceil = s.ceiling?.msgPerSec;
+  if (s.ceiling) L.push(`| 1 | Broker ceiling: raw amqplib, confirms every ${s.ceiling.batch}, consumed with acks | **${fmt(s.ceiling.msgPerSec)} msg/s** (${fmt(s.ceiling.count)} × ${s.ceiling.payloadBytes} B; publish+confirm alone ${fmt(s.ceiling.publishConfirmedPerSec)}/s) | 1.00× (the ceiling) |`);
+  if (s.publishPath) L.push(`| 2 | Chat confirmed publish path (outbox relay + rascal config) | **${fmt(s.publishPath.msgPerSec)} msg/s** (${fmt(s.publishPath.count)} messages) | ${ratio(ceil ? s.publishPath.msgPerSec / ceil : undefined)} of ceiling |`);
+  for (const [name, d] of [['ours (uWS)', s.delivery?.ours], ['ws reference', s.delivery?.ws]] as const) {
+    if (!d) continue;
+    const b = d.best;
+    L.push(
+      `| ${name === 'ours (uWS)' ? 3 : 6} | Gateway delivery, ${name}: ${fmt(d.sockets)} sockets open, events to ${fmt(d.users)} users, ${d.framesPerEvent} frames/event | **${fmt(d.bestRate)} events/s** with p99 < 50 ms` +
+        (b ? ` (p50 ${ms(b.p50Ms)}, p99 ${ms(b.p99Ms)}, ${fmt(b.framesPerSec)} frames/s; gateway ${cores(b.cpu.gateway)}, RSS ${fmt(b.gatewayRssMiB)} MiB; loadgen ${cores(b.cpu.loadgenReceivers + b.cpu.loadgenSource)}${b.loadgenLimited ? ', **loadgen-limited**' : ''})` : '') +
+        ` | ${ratio(ceil ? d.bestRate / ceil : undefined)} of ceiling |`,
+    );
+  }
+  if (s.e2e) {
+    const e = s.e2e;
+    L.push(
+      `| 4 | End to end at ${fmt(e.targetRate)} msg/s for ${e.seconds} s, ${fmt(s.delivery?.ours?.sockets)} sockets open | **201→frame p50 ${ms(e.p50Ms)}, p99 ${ms(e.p99Ms)}, p99.9 ${ms(e.p999Ms)}** (max ${ms(e.maxMs)}; ${fmt(e.frames)}/${fmt(e.expectedFrames)} frames; ${fmt(e.framesBefore201)} frames beat their 201). Send latency p50 ${ms(e.sendP50Ms)}, p99 ${ms(e.sendP99Ms)}; ${fmt(e.ok)} × 201 of ${fmt(e.attempted)}, errors ${JSON.stringify(e.errors)}, shed ${fmt(e.skipped)}${e.loadgenLimited ? '; **loadgen-limited**' : ''} | ${ratio(ceil ? e.okPerSec / ceil : undefined)} of ceiling (send rate) |`,
+    );
+  }
+  if (s.sendRamp) {
+    const lim = s.sendRamp.limitingStage;
+    L.push(`| 4 | Highest sustainable send rate (no error, nothing shed, p99 send ≤ 100 ms) | **${fmt(s.sendRamp.sustainableRate)} msg/s**${lim ? `; limit: ${lim.verdict}` : ''} | ${ratio(ceil ? s.sendRamp.sustainableRate / ceil : undefined)} of ceiling |`);
+  }
+  for (const [name, c] of [['ours (uWS)', s.capacity?.ours], ['ws reference', s.capacity?.ws]] as const) {
+    if (!c) continue;
+    L.push(
+      `| ${name === 'ours (uWS)' ? 5 : 6} | Connection capacity, ${name} | **${kb(c.rssBytesPerSocket)} RSS per idle socket** (slope over ${c.steps.length} steps to ${fmt(c.maxSockets)} sockets${c.heapBytesPerSocket !== undefined ? `; V8 heap ${kb(c.heapBytesPerSocket)} of it` : ''}); connect rate ${fmt(c.connectPerSec)}/s | ${name === 'ws reference' && s.capacity?.ours ? `ours/ws memory ${ratio(s.capacity.ours.rssBytesPerSocket / c.rssBytesPerSocket)}` : '—'} |`,
+    );
+  }
+  if (s.delivery?.ours && s.delivery.ws) L.push(`| 6 | uWS vs ws delivery throughput | ours ${fmt(s.delivery.ours.bestRate)} vs ws ${fmt(s.delivery.ws.bestRate)} events/s | ${ratio(s.delivery.ours.bestRate / s.delivery.ws.bestRate)} |`);
+  if (s.fanout) {
+    const [p1, p2] = s.fanout.phases;
+    L.push(
+      `| 7 | Fanout at ${fmt(s.fanout.rate)} events/s: 1 vs 2 gateways | 1 gw: ${fmt(p1?.step.framesPerSec)} frames/s, broker ${p1?.brokerDeliveriesPerEvent} deliveries and ${p1?.brokerCpuMsPerEvent} ms CPU per event; 2 gw: ${fmt(p2?.step.framesPerSec)} frames/s, ${p2?.brokerDeliveriesPerEvent} deliveries and ${p2?.brokerCpuMsPerEvent} ms CPU per event, consumed per pod ${p2?.consumedPerGateway.join(' / ')} | delivered ${ratio(s.fanout.deliveredRatio)}, broker work ${ratio(s.fanout.brokerWorkRatio)} |`,
+    );
+  }
+  L.push('');
+  if (s.fanout) L.push(`**Fanout ceiling (README, "Scaling and its ceiling").** ${s.fanout.conclusion}`, '');
+  if (Object.keys(r.skipped).length) {
+    L.push('**Not run in this run:**', '');
+    for (const [k, v] of Object.entries(r.skipped)) L.push(`- ${k}: ${v}`);
+    L.push('');
+  }
+
+  L.push('## Steps', '');
+  for (const [name, d] of [['Scenario 3, ours (uWS)', s.delivery?.ours], ['Scenario 6, ws reference', s.delivery?.ws]] as const) {
+    if (!d) continue;
+    L.push(`**${name}: delivery ramp** (${d.stepSeconds} s per step; user-cache warm-up ${(d.warmUp.elapsedMs / 1000).toFixed(1)} s, ${d.warmUp.lostEvents} events lost to lookup timeouts)${d.error ? `. The ramp stopped early: ${d.error}` : ''}`, '');
+    L.push('| injected/s | delivered events/s | frames/s | p50 | p99 | max | gateway CPU | gateway RSS | loadgen CPU (max child) | broker CPU | whole machine | verdict |', '|---|---|---|---|---|---|---|---|---|---|---|---|');
+    for (const st of d.steps)
+      L.push(
+        `| ${fmt(st.injectedPerSec)}${st.injectorLimited ? ' (injector-limited)' : ''} | ${fmt(st.deliveredPerSec)} | ${fmt(st.framesPerSec)} | ${ms(st.p50Ms)} | ${ms(st.p99Ms)} | ${ms(st.maxMs)} | ${cores(st.cpu.gateway)} | ${fmt(st.gatewayRssMiB)} MiB | ${cores(st.cpu.loadgenReceivers + st.cpu.loadgenSource)} (${st.cpu.loadgenReceiverMax.toFixed(2)}) | ${cores(st.cpu.broker)} | ${cores(st.cpu.machine)} | ${st.pass ? 'pass' : `fail${st.frames < st.expectedFrames ? ` (${fmt(st.expectedFrames - st.frames)} frames late or lost)` : ''}`}${st.loadgenLimited ? ', loadgen-limited' : ''}${st.firstTry ? ` (second try; the first had p99 ${ms(st.firstTry.p99Ms)})` : ''} |`,
+      );
+    L.push('');
+  }
+  if (s.sendRamp?.steps.length) {
+    L.push('**Scenario 4: send ramp**', '');
+    L.push('| target/s | 201/s | send p50 | send p99 | errors | shed | chat CPU | gateway CPU | other CPU | broker CPU | loadgen CPU | verdict |', '|---|---|---|---|---|---|---|---|---|---|---|---|');
+    for (const st of s.sendRamp.steps)
+      L.push(
+        `| ${fmt(st.targetRate)} | ${fmt(st.okPerSec)} | ${ms(st.sendP50Ms)} | ${ms(st.sendP99Ms)} | ${Object.values(st.errors).reduce((a, b) => a + b, 0)} | ${fmt(st.skipped)} | ${cores(st.cpu.others.chat)} | ${cores(st.cpu.gateway)} | ${Object.entries(st.cpu.others).filter(([k]) => k !== 'chat').map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')} | ${cores(st.cpu.broker)} | ${cores(st.cpu.loadgenSource + st.cpu.loadgenReceivers)} | ${st.sustainable ? 'sustainable' : 'not sustainable'} |`,
+      );
+    L.push('');
+    const lim = s.sendRamp.limitingStage;
+    if (lim?.chatCategories) L.push(`Chat CPU profile at ${fmt(lim.rate)}/s, share of busy samples by stage: ${Object.entries(lim.chatCategories).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${(v * 100).toFixed(1)}%`).join(', ')}.`, '');
+  }
+  for (const [name, c] of [['Scenario 5, ours (uWS)', s.capacity?.ours], ['Scenario 6, ws reference', s.capacity?.ws]] as const) {
+    if (!c) continue;
+    L.push(`**${name}: idle sockets** (fresh gateway, baseline RSS ${fmt(c.baselineRssMiB, 1)} MiB)`, '');
+    L.push('| sockets | connect/s | RSS | V8 heap used | gateway CPU while connecting | loadgen CPU | failed |', '|---|---|---|---|---|---|---|');
+    for (const st of c.steps) L.push(`| ${fmt(st.sockets)} | ${fmt(st.connectPerSec)} | ${fmt(st.rssMiB, 1)} MiB | ${st.heapUsedMiB === undefined ? '—' : `${fmt(st.heapUsedMiB, 1)} MiB`} | ${cores(st.cpu.gateway)} | ${cores(st.cpu.loadgenReceivers)} | ${st.failed}${st.failed ? ` ${JSON.stringify(st.failures)}` : ''} |`);
+    L.push('');
+  }
+
+  if (r.profiles.length) {
+    L.push('## Profiles', '');
+    L.push('Top functions by self time (share of non-idle samples) in the window named, from `--cpu-prof` of that process in this run:', '');
+    for (const p of r.profiles) L.push(`- **${p.process}**, ${p.window}: ${p.top}${p.categories ? `. By stage: ${Object.entries(p.categories).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${(v * 100).toFixed(1)}%`).join(', ')}` : ''}`);
+    L.push('');
+  }
+
+  L.push('## Method', '');
+  for (const n of r.notes) L.push(`- ${n}`);
+  L.push('');
+  return L.join('\n');
+}

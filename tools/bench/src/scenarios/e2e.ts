@@ -1,0 +1,162 @@
+/**
+ * Scenario 4, end to end: `POST /chat/send` → MongoDB → outbox → RabbitMQ → gateway → socket,
+ * open loop at a fixed rate while every socket stays open. Each message goes between two users
+ * who both hold sockets, so it becomes a frame on each device of the recipient and of the
+ * sender. The 201→frame latency joins the time each 201 arrived (sender child) with the time
+ * each frame arrived (receiver children) by a key carried in the text; all processes read the
+ * same machine clock.
+ *
+ * Then a ramp finds the highest sustainable send rate, and the Chat process's CPU profile over
+ * the saturating step tells which stage limits it.
+ */
+import { randomBytes } from 'node:crypto';
+import type { LoadGen } from '../loadgen/pool.js';
+import type { SendResult } from '../loadgen/protocol.js';
+import { ProgressLine } from '../progress.js';
+import type { TimeWindow } from '../profile.js';
+import { LatencyHistogram, round3 } from '../stats.js';
+import type { Proc } from '../stack.js';
+import { loadgenLimited, waitCpuQuiet, waitQuiet, WindowMeters, type CpuSnapshot } from './common.js';
+import { roundCpu } from './delivery.js';
+
+export interface SendRun {
+  targetRate: number;
+  seconds: number;
+  attempted: number;
+  ok: number;
+  okPerSec: number;
+  errors: Record<string, number>;
+  skipped: number;
+  sendP50Ms: number;
+  sendP99Ms: number;
+  sendMaxMs: number;
+  cpu: CpuSnapshot;
+  loadgenLimited: boolean;
+  window: TimeWindow;
+}
+
+export interface E2EResult extends SendRun {
+  framesPerMessage: number;
+  frames: number;
+  expectedFrames: number;
+  /** 201 → frame, over every frame of every acknowledged message. */
+  p50Ms: number;
+  p99Ms: number;
+  p999Ms: number;
+  maxMs: number;
+  /** Frames that arrived before their 201 (the socket beat the HTTP response); counted as 0 ms. */
+  framesBefore201: number;
+}
+
+export interface RampStep extends SendRun {
+  sustainable: boolean;
+}
+
+export interface SendOptions {
+  lg: LoadGen;
+  chat: Proc;
+  gateway: Proc;
+  /** Sender token and recipient username. */
+  pairs: Array<{ token: string; to: string }>;
+  /** Other processes whose CPU is worth showing (auth, database). */
+  extras: Record<string, number[]>;
+  maxInFlight: number;
+}
+
+async function timedSend(o: SendOptions, rate: number, seconds: number, tag: string, label: string): Promise<{ res: SendResult; cpu: CpuSnapshot; window: TimeWindow }> {
+  const meters = new WindowMeters([o.gateway.pid], o.lg, { chat: [o.chat.pid], ...o.extras });
+  const progress = new ProgressLine(label);
+  const t0 = performance.now();
+  const ticker = setInterval(() => {
+    void o.lg.stats().then((s) => {
+      const sent = o.lg.sourceWorker().progress.sent ?? 0;
+      progress.update({ rate: sent / ((performance.now() - t0) / 1000), connections: s.open, p99Ms: s.latency.percentile(99), extra: 'p99 here: createdAt→frame' });
+    });
+  }, 500);
+  try {
+    const res = await o.lg.send({ chatUrl: o.chat.url, rate, durationMs: seconds * 1000, pairs: o.pairs, maxInFlight: o.maxInFlight, tag });
+    const { cpu, window } = meters.read();
+    return { res, cpu, window };
+  } finally {
+    clearInterval(ticker);
+    progress.done();
+  }
+}
+
+function summarize(rate: number, seconds: number, res: SendResult, cpu: CpuSnapshot, window: TimeWindow): SendRun {
+  const h = LatencyHistogram.from([res.sendLatency]);
+  return {
+    targetRate: rate,
+    seconds,
+    attempted: res.attempted,
+    ok: res.ok,
+    okPerSec: round3(res.ok / (res.elapsedMs / 1000)),
+    errors: res.errors,
+    skipped: res.skipped,
+    sendP50Ms: round3(h.percentile(50)),
+    sendP99Ms: round3(h.percentile(99)),
+    sendMaxMs: round3(h.max),
+    cpu: roundCpu(cpu),
+    loadgenLimited: loadgenLimited(cpu),
+    window,
+  };
+}
+
+export async function endToEnd(o: SendOptions & { rate: number; seconds: number; framesPerMessage: number }): Promise<E2EResult> {
+  const tag = `e${randomBytes(3).toString('hex')}`;
+  o.lg.sourceWorker().progress.sent = 0;
+  await o.lg.e2e(tag);
+  await o.lg.window();
+  const { res, cpu, window } = await timedSend(o, o.rate, o.seconds, tag, `e2e @${o.rate}/s`);
+  await waitQuiet(o.lg, 1_000, 10_000);
+  const frames = await o.lg.e2eDrain();
+  await o.lg.e2e(null);
+  const acked = new Map(res.acked);
+  const h = new LatencyHistogram();
+  let before = 0;
+  let matched = 0;
+  for (const [key, at] of frames) {
+    const t201 = acked.get(key);
+    if (t201 === undefined) continue; // a frame for a send that got no 201 (error or timeout)
+    matched++;
+    if (at < t201) before++;
+    h.record(at - t201);
+  }
+  const run = summarize(o.rate, o.seconds, res, cpu, window);
+  return {
+    ...run,
+    framesPerMessage: o.framesPerMessage,
+    frames: matched,
+    expectedFrames: res.ok * o.framesPerMessage,
+    p50Ms: round3(h.percentile(50)),
+    p99Ms: round3(h.percentile(99)),
+    p999Ms: round3(h.percentile(99.9)),
+    maxMs: round3(h.max),
+    framesBefore201: before,
+  };
+}
+
+/** A step is sustainable when it kept the schedule with no error, nothing shed, and p99 send latency under the bound. */
+export const SUSTAINABLE_SEND_P99_MS = 100;
+
+export async function sendRamp(o: SendOptions & { rates: number[]; seconds: number; deadline: number }): Promise<RampStep[]> {
+  const steps: RampStep[] = [];
+  for (const rate of o.rates) {
+    if (performance.now() + o.seconds * 1000 + 5_000 > o.deadline) break;
+    o.lg.sourceWorker().progress.sent = 0;
+    await o.lg.window();
+    const { res, cpu, window } = await timedSend(o, rate, o.seconds, `r${randomBytes(3).toString('hex')}`, `send ramp @${rate}/s`);
+    const run = summarize(rate, o.seconds, res, cpu, window);
+    const errors = Object.values(run.errors).reduce((a, b) => a + b, 0);
+    const sustainable = errors === 0 && run.skipped === 0 && run.okPerSec >= 0.95 * rate && run.sendP99Ms <= SUSTAINABLE_SEND_P99_MS;
+    steps.push({ ...run, sustainable });
+    console.log(
+      `  send ${rate}/s: ${run.okPerSec}/s ok, p99 ${run.sendP99Ms} ms, errors ${errors}, shed ${run.skipped}; ` +
+        `cpu chat ${run.cpu.others.chat} gw ${run.cpu.gateway} ${Object.entries(run.cpu.others).filter(([k]) => k !== 'chat').map(([k, v]) => `${k} ${v}`).join(' ')} broker ${run.cpu.broker} loadgen ${round3(run.cpu.loadgenSource + run.cpu.loadgenReceivers)} → ${sustainable ? 'sustainable' : 'NOT sustainable'}`,
+    );
+    await waitQuiet(o.lg, 1_000, 20_000);
+    await waitCpuQuiet([o.chat.pid, ...(o.extras.database ?? [])], 0.3, Math.max(0, Math.min(30_000, o.deadline - performance.now())));
+    if (!sustainable) break;
+  }
+  return steps;
+}

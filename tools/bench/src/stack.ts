@@ -1,0 +1,197 @@
+/**
+ * The system under test: real Auth, Chat and Gateway processes from @chat/testkit against the
+ * infrastructure of @chat/infra, the reference `ws` gateway of this package, and the users the
+ * scenarios need (registered through Auth, so the gateways can resolve them; tokens signed with
+ * the stack's own key and Auth's published `kid`, so minting 5k of them costs no bcrypt).
+ */
+import { spawn } from 'node:child_process';
+import { createPrivateKey, createPublicKey } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import http from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { SignJWT } from 'jose';
+import { freePort, startService, waitFor, type RunningService, type ServiceName } from '@chat/testkit';
+import type { ProgressLine } from './progress.js';
+
+export const JWT_ISSUER = 'chat-auth';
+export const JWT_AUDIENCE = 'chat';
+
+/** A process under test: a service of ours, or the reference gateway. */
+export interface Proc {
+  name: string;
+  url: string;
+  port: number;
+  pid: number;
+  /** Directory its --cpu-prof output goes to, when profiled. */
+  profileDir?: string;
+  stop(): Promise<unknown>;
+  output(): string;
+}
+
+function fromService(name: string, svc: RunningService, profileDir?: string): Proc {
+  return { name, url: svc.url, port: svc.port, pid: svc.proc.pid!, profileDir, stop: () => svc.stop('SIGTERM', 20_000), output: () => svc.output() };
+}
+
+function profileArgs(profile: boolean): { dir?: string; args: string[] } {
+  if (!profile) return { args: [] };
+  const dir = mkdtempSync(join(tmpdir(), 'chat-bench-prof-'));
+  return { dir, args: ['--cpu-prof', `--cpu-prof-dir=${dir}`] };
+}
+
+export async function startOurs(name: ServiceName, env: Record<string, string>, opts: { profile?: boolean; label?: string } = {}): Promise<Proc> {
+  const prof = profileArgs(opts.profile ?? false);
+  const svc = await startService(name, env, { nodeArgs: prof.args, timeoutMs: 60_000 });
+  return fromService(opts.label ?? name, svc, prof.dir);
+}
+
+const WS_GATEWAY = fileURLToPath(new URL('./ws-gateway.ts', import.meta.url));
+
+/** The reference `ws` gateway (tools/bench/src/ws-gateway.ts) as a child process. */
+export async function startWsGateway(env: Record<string, string>, opts: { profile?: boolean } = {}): Promise<Proc> {
+  const prof = profileArgs(opts.profile ?? false);
+  const port = await freePort();
+  let out = '';
+  const proc = spawn(process.execPath, ['--conditions=development', '--import', 'tsx', ...prof.args, WS_GATEWAY], {
+    env: { ...process.env, ...env, PORT: String(port), POD_NAME: 'ws-ref' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+  const url = `http://127.0.0.1:${port}`;
+  try {
+    await waitFor('ws reference gateway', async () => {
+      if (proc.exitCode !== null) throw new Error('exited early');
+      return (await fetch(`${url}/readyz`).catch(() => undefined))?.ok === true;
+    }, 30_000, 100);
+  } catch (err) {
+    proc.kill('SIGKILL');
+    throw new Error(`${(err as Error).message}\n--- ws-gateway output ---\n${out.slice(-3000)}`);
+  }
+  return {
+    name: 'ws-gateway',
+    url,
+    port,
+    pid: proc.pid!,
+    profileDir: prof.dir,
+    output: () => out,
+    async stop() {
+      if (proc.exitCode !== null) return;
+      proc.kill('SIGTERM');
+      const timer = setTimeout(() => proc.kill('SIGKILL'), 15_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** Waits until a gateway's /readyz says it consumes from the broker. */
+export async function waitReady(p: Proc, timeoutMs = 30_000): Promise<void> {
+  await waitFor(`${p.name} ready`, async () => (await fetch(`${p.url}/readyz`).catch(() => undefined))?.ok === true, timeoutMs, 100);
+}
+
+/** A Prometheus counter or gauge from /metrics, summed over its label sets. */
+export async function metricValue(p: Proc, name: string): Promise<number | undefined> {
+  const res = await fetch(`${p.url}/metrics`).catch(() => undefined);
+  if (!res?.ok) return undefined;
+  const text = await res.text();
+  let sum: number | undefined;
+  for (const line of text.split('\n')) {
+    if (line.startsWith('#')) continue;
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(\S+)/.exec(line);
+    if (m && m[1] === name) sum = (sum ?? 0) + Number(m[3]);
+  }
+  return sum;
+}
+
+export interface BenchUser {
+  id: string;
+  username: string;
+}
+
+/**
+ * Registers up to `count` users through Auth's real `POST /register` (bcrypt at the stack's
+ * cost), `concurrency` at a time over keep-alive connections, and stops starting new ones at
+ * `deadline` (performance.now() time) so a slow Auth cannot eat the run's budget. Returns the
+ * users registered, in order.
+ */
+export async function registerUsers(authUrl: string, prefix: string, count: number, concurrency: number, progress?: ProgressLine, deadline = Number.POSITIVE_INFINITY): Promise<{ users: BenchUser[]; elapsedMs: number; firstRate: number; lastRate: number }> {
+  const doneAt: number[] = [];
+  const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
+  const users: Array<BenchUser | undefined> = new Array(count).fill(undefined);
+  let next = 0;
+  let done = 0;
+  const t0 = performance.now();
+  const registerOne = (i: number) =>
+    new Promise<void>((resolve, reject) => {
+      const body = JSON.stringify({ username: `${prefix}${i}`, password: `bench-password-${i}` });
+      const req = http.request(`${authUrl}/register`, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (text += c));
+        res.on('end', () => {
+          if (res.statusCode !== 201) return reject(new Error(`register ${prefix}${i}: ${res.statusCode} ${text.slice(0, 200)}`));
+          const u = JSON.parse(text) as BenchUser;
+          users[i] = { id: u.id, username: u.username };
+          resolve();
+        });
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+  const lane = async () => {
+    while (next < count && performance.now() < deadline) {
+      const i = next++;
+      let attempt = 0;
+      while (true) {
+        try {
+          await registerOne(i);
+          break;
+        } catch (err) {
+          if (++attempt >= 3) throw err;
+          await new Promise((r) => setTimeout(r, 200 * attempt));
+        }
+      }
+      done++;
+      doneAt.push(performance.now());
+      progress?.update({ rate: done / ((performance.now() - t0) / 1000), extra: `registered ${done}/${count}` });
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: concurrency }, lane));
+  } finally {
+    agent.destroy();
+    progress?.done();
+  }
+  // Registrations per second over the first and the last tenth: shows whether registering slows as the collection grows.
+  const tenth = Math.max(1, Math.floor(doneAt.length / 10));
+  const rate = (a: number, b: number) => (tenth / Math.max(1, b - a)) * 1000;
+  const firstRate = doneAt.length > tenth ? rate(t0, doneAt[tenth - 1]!) : NaN;
+  const lastRate = doneAt.length > tenth ? rate(doneAt[doneAt.length - 1 - tenth]!, doneAt[doneAt.length - 1]!) : NaN;
+  return { users: users.filter((u) => u !== undefined), elapsedMs: performance.now() - t0, firstRate, lastRate };
+}
+
+/**
+ * Signs user tokens exactly as Auth does (ES256, Auth's `kid`, iss/aud/sub/username/iat/exp)
+ * with the stack's private key. The `kid` is taken from Auth's live JWKS entry whose public
+ * point matches the key, so a mismatch fails here and not as 10k rejected sockets.
+ */
+export async function createTokenMinter(authUrl: string, privateKeyPem: string, ttlSeconds = 7200): Promise<(u: BenchUser) => Promise<string>> {
+  const privateKey = createPrivateKey(privateKeyPem);
+  const pub = createPublicKey(privateKey).export({ format: 'jwk' });
+  const jwks = (await (await fetch(`${authUrl}/.well-known/jwks.json`)).json()) as { keys: Array<{ kid: string; x: string; y: string }> };
+  const match = jwks.keys.find((k) => k.x === pub.x && k.y === pub.y);
+  if (!match) throw new Error("Auth's JWKS does not publish the stack's signing key");
+  const now = Math.floor(Date.now() / 1000);
+  return (u) =>
+    new SignJWT({ username: u.username })
+      .setProtectedHeader({ alg: 'ES256', kid: match.kid, typ: 'JWT' })
+      .setIssuer(JWT_ISSUER)
+      .setAudience(JWT_AUDIENCE)
+      .setSubject(u.id)
+      .setIssuedAt(now)
+      .setExpirationTime(now + ttlSeconds)
+      .sign(privateKey);
+}
