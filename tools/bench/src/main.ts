@@ -19,8 +19,8 @@ import { ProgressLine } from './progress.js';
 import { renderMarkdown, writeJson, type BenchResults, type GoalResult, type ProfileSummary } from './results.js';
 import { brokerCeiling } from './scenarios/broker-ceiling.js';
 import { capacityRamp } from './scenarios/capacity.js';
-import { brokerPids, SATURATED_CORE, setBrokerUrl, waitCpuQuiet } from './scenarios/common.js';
-import { deliveryRamp, type DeliveryResult } from './scenarios/delivery.js';
+import { brokerPids, setBrokerUrl, waitCpuQuiet } from './scenarios/common.js';
+import { deliveryRamp, throughputRatioCause, type DeliveryResult } from './scenarios/delivery.js';
 import { endToEnd, sendRamp, SUSTAINABLE_SEND_P99_MS } from './scenarios/e2e.js';
 import { fanoutScaling } from './scenarios/fanout.js';
 import { round3 } from './stats.js';
@@ -545,7 +545,7 @@ function evaluateGoals(): GoalResult[] {
     target: '≥ 1.3×',
     value: Number.isFinite(thr) ? `${thr.toFixed(2)}× (${Math.round(d!.bestRate)} vs ${Math.round(w!.bestRate)} events/s)` : '—',
     met: Number.isFinite(thr) ? thr >= 1.3 : null,
-    cause: Number.isFinite(thr) ? (thr < 1.3 ? ratioCause(d!, w!) : undefined) : 'both gateways must complete scenario 3 in the same run',
+    cause: Number.isFinite(thr) ? (thr < 1.3 ? throughputRatioCause(d!, w!) : undefined) : 'both gateways must complete scenario 3 in the same run',
   });
   const cw = s.capacity?.ws;
   const mem = c && cw ? c.rssBytesPerSocket / cw.rssBytesPerSocket : NaN;
@@ -592,19 +592,6 @@ function e2eCause(): string {
 function memoryCause(total: number, heap: number | undefined): string {
   if (heap === undefined) return `${total} B/socket RSS; no heap split available`;
   return `${total} B/socket RSS, of which ${heap} B is V8 heap (per-socket JavaScript state: user data, registry entries, expiry index) and ${total - heap} B native (uWS socket, buffers, malloc) — from the gateway's own nodejs_heap_size_used_bytes at each step`;
-}
-
-function ratioCause(d: DeliveryResult, w: DeliveryResult): string {
-  const a = d.firstFail ?? d.best;
-  const b = w.firstFail ?? w.best;
-  const limited = [a, b].some((s) => s?.loadgenLimited);
-  const machineBound = [a, b].every((s) => s !== undefined && s.cpu.machine >= 1.9 && s.cpu.gateway < SATURATED_CORE);
-  return (
-    `${limited ? '**loadgen-limited**: the ws client load generator saturated before either server; ' : ''}` +
-    `ours failed at ${a?.targetRate ?? '—'}/s (gateway ${a?.cpu.gateway.toFixed(2)} cores, whole machine ${a?.cpu.machine.toFixed(2)}), ws at ${b?.targetRate ?? '—'}/s (gateway ${b?.cpu.gateway.toFixed(2)} cores, whole machine ${b?.cpu.machine.toFixed(2)})` +
-    (machineBound ? ': **machine-bound**, neither gateway saturated its core while the 2 cores were busy, so this run cannot separate the two servers' : '') +
-    '; see both profiles below'
-  );
 }
 
 async function finish(): Promise<never> {

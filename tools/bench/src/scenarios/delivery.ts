@@ -11,7 +11,7 @@ import { ProgressLine } from '../progress.js';
 import type { TimeWindow } from '../profile.js';
 import { round3 } from '../stats.js';
 import type { Proc } from '../stack.js';
-import { loadgenLimited, pollStats, rssMiB, waitQuiet, WindowMeters, type CpuSnapshot } from './common.js';
+import { loadgenLimited, pollStats, rssMiB, SATURATED_CORE, waitQuiet, WindowMeters, type CpuSnapshot } from './common.js';
 
 export const DELIVERY_P99_BOUND_MS = 50;
 
@@ -224,4 +224,18 @@ export async function deliveryRamp(o: DeliveryOptions): Promise<DeliveryResult> 
     warmUp: { elapsedMs: Math.round(warm.elapsedMs), lostEvents: warm.lostEvents, passes: warm.passes },
     ...(error ? { error } : {}),
   };
+}
+
+/** One line on why ours did not reach 1.3× the ws reference, from both ramps' failing steps. */
+export function throughputRatioCause(d: DeliveryResult, w: DeliveryResult): string {
+  const a = d.firstFail ?? d.best;
+  const b = w.firstFail ?? w.best;
+  const limited = [a, b].some((s) => s?.loadgenLimited);
+  const machineBound = [a, b].every((s) => s !== undefined && s.cpu.machine >= 1.9 && s.cpu.gateway < SATURATED_CORE);
+  return (
+    `${limited ? '**loadgen-limited**: the ws client load generator saturated before either server; ' : ''}` +
+    `ours failed at ${a?.targetRate ?? '—'}/s (gateway ${a?.cpu.gateway.toFixed(2)} cores, whole machine ${a?.cpu.machine.toFixed(2)}), ws at ${b?.targetRate ?? '—'}/s (gateway ${b?.cpu.gateway.toFixed(2)} cores, whole machine ${b?.cpu.machine.toFixed(2)})` +
+    (machineBound ? ': **machine-bound**, neither gateway saturated its core while the 2 cores were busy, so this run cannot separate the two servers' : '') +
+    '; see both profiles below'
+  );
 }
