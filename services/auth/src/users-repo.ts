@@ -12,13 +12,18 @@ export interface StoredUser extends PublicUser {
 }
 
 interface UserDocument {
-  _id: ObjectId;
+  /**
+   * The lowercase username: the primary key is the uniqueness guard (case-insensitive, with no
+   * collation, which FerretDB lacks) and makes every lookup by name a primary-key read. FerretDB
+   * answers only `_id` equality from an index; any other filter scans the collection, which made
+   * registration and login slow down linearly with the number of users.
+   */
+  _id: string;
+  /** The opaque user id (ObjectId hex): the token's `sub`. */
+  userId: string;
   /** The spelling chosen at registration, shown to everyone. */
   username: string;
-  /**
-   * The uniqueness key. FerretDB has no collation, so case-insensitive uniqueness is a unique
-   * index on a stored lowercase copy; it also works unchanged on MongoDB.
-   */
+  /** Kept for readability of the documents and for queries by hand. */
   usernameLower: string;
   passwordHash: string;
   createdAt: Date;
@@ -29,23 +34,24 @@ const DUPLICATE_KEY = 11000;
 export const usernameTaken = () => new RequestError(409, 'username_taken', 'that username is already taken');
 
 export interface UsersRepository {
-  /** Creates the unique index; resolves once it exists. Safe to call repeatedly. */
+  /** Creates the unique index on the user id; resolves once it exists. Safe to call repeatedly. */
   ensureIndexes(): Promise<void>;
   /** Throws 409 username_taken when the name is taken in any letter case. */
   create(user: { username: string; passwordHash: string }): Promise<PublicUser>;
   findByUsername(username: string): Promise<StoredUser | null>;
   exists(username: string): Promise<boolean>;
-  updatePasswordHash(id: string, passwordHash: string): Promise<void>;
+  updatePasswordHash(username: string, passwordHash: string): Promise<void>;
 }
 
 export function createUsersRepository(db: Db): UsersRepository {
-  const users: Collection<UserDocument> = db.collection<UserDocument>('users');
+  // `accounts`, not `users`: documents keyed by name replaced the earlier ObjectId-keyed shape.
+  const users: Collection<UserDocument> = db.collection<UserDocument>('accounts');
   let indexed: Promise<void> | undefined;
 
-  // Every write waits for the unique index: it is the only guard against the register race.
+  // The register race is guarded by the primary key; the user-id index guards the (random) ids.
   const ensureIndexes = () =>
     (indexed ??= users
-      .createIndex({ usernameLower: 1 }, { unique: true, name: 'usernameLower_unique' })
+      .createIndex({ userId: 1 }, { unique: true, name: 'userId_unique' })
       .then(() => undefined)
       .catch((err: unknown) => {
         indexed = undefined; // retried by the next caller
@@ -56,24 +62,25 @@ export function createUsersRepository(db: Db): UsersRepository {
     ensureIndexes,
     async create({ username, passwordHash }) {
       await ensureIndexes();
-      const _id = new ObjectId();
+      const userId = new ObjectId().toHexString();
+      const key = usernameKey(username);
       try {
-        await users.insertOne({ _id, username, usernameLower: usernameKey(username), passwordHash, createdAt: new Date() });
+        await users.insertOne({ _id: key, userId, username, usernameLower: key, passwordHash, createdAt: new Date() });
       } catch (err) {
         if (err instanceof MongoServerError && err.code === DUPLICATE_KEY) throw usernameTaken();
         throw err;
       }
-      return { id: _id.toHexString(), username };
+      return { id: userId, username };
     },
     async findByUsername(username) {
-      const doc = await users.findOne({ usernameLower: usernameKey(username) });
-      return doc ? { id: doc._id.toHexString(), username: doc.username, passwordHash: doc.passwordHash } : null;
+      const doc = await users.findOne({ _id: usernameKey(username) });
+      return doc ? { id: doc.userId, username: doc.username, passwordHash: doc.passwordHash } : null;
     },
     async exists(username) {
-      return (await users.countDocuments({ usernameLower: usernameKey(username) }, { limit: 1 })) > 0;
+      return (await users.findOne({ _id: usernameKey(username) }, { projection: { _id: 1 } })) !== null;
     },
-    async updatePasswordHash(id, passwordHash) {
-      await users.updateOne({ _id: new ObjectId(id) }, { $set: { passwordHash } });
+    async updatePasswordHash(username, passwordHash) {
+      await users.updateOne({ _id: usernameKey(username) }, { $set: { passwordHash } });
     },
   };
 }

@@ -26,7 +26,7 @@ test('the default bcrypt cost is 12 (the stored hash says $2b$12$)', async () =>
   const user = await register();
   const client = new MongoClient(stack.mongoUrl);
   try {
-    const doc = await client.db(stack.dbName).collection('users').findOne({ usernameLower: user.username.toLowerCase() });
+    const doc = await client.db(stack.dbName).collection('accounts').findOne({ usernameLower: user.username.toLowerCase() });
     assert.match(String(doc?.passwordHash), /^\$2b\$12\$/);
     // The password itself is stored nowhere.
     assert.doesNotMatch(JSON.stringify(doc), /correct horse/);
@@ -41,7 +41,7 @@ test('a hash made at another cost is upgraded to the current cost at the next lo
   assert.equal((await post(`${cheap.url}/register`, { username, password: 'rehash-password' })).status, 201);
   const client = new MongoClient(stack.mongoUrl);
   try {
-    const users = client.db(stack.dbName).collection('users');
+    const users = client.db(stack.dbName).collection('accounts');
     const storedHash = async () => String((await users.findOne({ usernameLower: username.toLowerCase() }))?.passwordHash);
     assert.match(await storedHash(), /^\$2b\$04\$/);
     assert.equal((await post(`${auth.url}/login`, { username, password: 'rehash-password' })).status, 200);

@@ -54,7 +54,7 @@ export function loginRoute(deps: LoginDeps): Middleware {
       // Best effort: the login itself has succeeded either way.
       await deps.passwords
         .hash(password)
-        .then((hash) => deps.users.updatePasswordHash(user.id, hash))
+        .then((hash) => deps.users.updatePasswordHash(user.username, hash))
         .catch((err: unknown) => deps.logger.warn({ err, userId: user.id }, 'password rehash failed'));
     }
     const { token, expiresIn } = await deps.issueToken({ id: user.id, username: user.username });
