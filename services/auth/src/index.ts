@@ -1,5 +1,4 @@
-import { MongoClient } from 'mongodb';
-import { connectWithRetry, createLogger, createMetrics, databaseReadiness, Lifecycle, runService, serveKoa, sleep } from '@chat/common';
+import { connectWithRetry, createLogger, createMongoClient, createMetrics, databaseReadiness, Lifecycle, runService, serveKoa, sleep } from '@chat/common';
 import { createAuthApp } from './app.js';
 import { loadAuthConfig, type AuthConfig } from './config.js';
 import { loadSigningKeys } from './keys.js';
@@ -21,13 +20,7 @@ async function main(config: Readonly<AuthConfig>): Promise<void> {
     logger,
   });
 
-  // A short selection timeout turns an outage into a quick 503 instead of requests hanging for
-  // the driver's default 30 s.
-  const client = new MongoClient(config.MONGO_URL, {
-    appName: 'chat-auth',
-    serverSelectionTimeoutMS: config.MONGO_TIMEOUT_MS,
-    connectTimeoutMS: config.MONGO_TIMEOUT_MS,
-  });
+  const client = createMongoClient(config.MONGO_URL, 'chat-auth', config.MONGO_TIMEOUT_MS);
   const db = client.db(config.MONGO_DB);
   const users = createUsersRepository(db);
   const limiter = createLoginLimiter(db, { maxFailures: config.LOGIN_MAX_FAILURES, windowSeconds: config.LOGIN_FAILURE_WINDOW_SECONDS });

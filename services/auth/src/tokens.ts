@@ -1,5 +1,5 @@
-import { createLocalJWKSet, errors as joseErrors, jwtVerify, SignJWT } from 'jose';
-import { CLOCK_TOLERANCE_SECONDS, RequestError, USER_TOKEN_ALGORITHMS, type VerifyUserToken } from '@chat/common';
+import { createLocalJWKSet, jwtVerify, SignJWT } from 'jose';
+import { CLOCK_TOLERANCE_SECONDS, describeTokenError, RequestError, USER_TOKEN_ALGORITHMS, type VerifyUserToken } from '@chat/common';
 import { SIGNING_ALGORITHM, type SigningKeySet } from './keys.js';
 
 export interface TokenOptions {
@@ -29,14 +29,6 @@ export function createTokenIssuer(keys: SigningKeySet, opts: TokenOptions): (use
   };
 }
 
-function describe(err: unknown): string {
-  if (err instanceof joseErrors.JWTExpired) return 'token expired';
-  if (err instanceof joseErrors.JWTClaimValidationFailed) return `token claim "${err.claim}" is invalid`;
-  if (err instanceof joseErrors.JOSEAlgNotAllowed) return 'token algorithm not allowed';
-  if (err instanceof joseErrors.JWKSNoMatchingKey) return 'token signed by an unknown key';
-  return 'invalid token';
-}
-
 /**
  * Auth verifies user tokens with its own public keys instead of fetching its own JWKS over
  * HTTP, under the same policy as the shared verifier in @chat/common (ES256 only, pinned
@@ -59,7 +51,7 @@ export function createLocalTokenVerifier(keys: SigningKeySet, opts: { issuer: st
       return { id: payload.sub, username: payload.username, exp: payload.exp };
     } catch (err) {
       if (err instanceof RequestError) throw err;
-      throw new RequestError(401, 'unauthorized', describe(err));
+      throw new RequestError(401, 'unauthorized', describeTokenError(err));
     }
   };
 }

@@ -1,10 +1,10 @@
-import { MongoClient } from 'mongodb';
 import {
   ConfigError,
   connectWithRetry,
   createJwtVerifier,
   createLogger,
   createMetrics,
+  createMongoClient,
   createServiceTokenSource,
   createUserDirectory,
   databaseReadiness,
@@ -36,13 +36,7 @@ async function main(config: Readonly<ChatConfig>): Promise<void> {
   const crashPoint = testCrashPoint(config);
   if (crashPoint) logger.warn({ crashPoint }, 'test crash hook armed');
 
-  // The driver connects lazily and reconnects by itself; a short selection timeout turns an
-  // outage into a quick 503 instead of requests hanging for the driver's default 30 s.
-  const client = new MongoClient(config.MONGO_URL, {
-    appName: 'chat',
-    serverSelectionTimeoutMS: config.MONGO_TIMEOUT_MS,
-    connectTimeoutMS: config.MONGO_TIMEOUT_MS,
-  });
+  const client = createMongoClient(config.MONGO_URL, 'chat', config.MONGO_TIMEOUT_MS);
   const db = client.db(config.MONGO_DB);
   const messages = createMessagesRepository(db);
   const timeline = createTimeline(db);

@@ -25,7 +25,8 @@ export type VerifyUserToken = (token: string) => Promise<TokenUser>;
 export const USER_TOKEN_ALGORITHMS = ['ES256'];
 export const CLOCK_TOLERANCE_SECONDS = 30;
 
-function describe(err: unknown): string {
+/** A client-safe reason for a refused token (the 401's message). */
+export function describeTokenError(err: unknown): string {
   if (err instanceof joseErrors.JWTExpired) return 'token expired';
   if (err instanceof joseErrors.JWTClaimValidationFailed) return `token claim "${err.claim}" is invalid`;
   if (err instanceof joseErrors.JOSEAlgNotAllowed) return 'token algorithm not allowed';
@@ -58,7 +59,7 @@ export function createJwtVerifier(opts: JwtVerifierOptions): VerifyUserToken {
       if (err instanceof joseErrors.JWKSTimeout || (err instanceof Error && /fetch failed|ECONNREFUSED/i.test(err.message))) {
         throw new RequestError(503, 'unavailable', 'cannot verify tokens right now: the key set is unreachable');
       }
-      throw new RequestError(401, 'unauthorized', describe(err));
+      throw new RequestError(401, 'unauthorized', describeTokenError(err));
     }
     if (typeof payload.username !== 'string' || typeof payload.sub !== 'string' || typeof payload.exp !== 'number') {
       throw new RequestError(401, 'unauthorized', 'token lacks required claims');
@@ -118,7 +119,7 @@ export function createServiceTokenVerifier(secret: string): (token: string) => P
       });
       return { service: String(payload.sub).replace(/^service:/, '') };
     } catch (err) {
-      throw new RequestError(401, 'unauthorized', describe(err));
+      throw new RequestError(401, 'unauthorized', describeTokenError(err));
     }
   };
 }

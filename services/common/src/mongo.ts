@@ -11,8 +11,8 @@ import {
   MongoOperationTimeoutError,
   MongoServerSelectionError,
   MongoTopologyClosedError,
+  MongoClient,
   type Db,
-  type MongoClient,
 } from 'mongodb';
 import type { VarSpec } from './config.js';
 import { unavailable } from './errors.js';
@@ -31,6 +31,14 @@ export function mongoUrlSpec(): VarSpec<string> {
       return raw.trim();
     },
   };
+}
+
+/**
+ * A client whose short server-selection timeout turns an outage into a quick 503 instead of
+ * requests hanging for the driver's default 30 s.
+ */
+export function createMongoClient(url: string, appName: string, timeoutMs: number): MongoClient {
+  return new MongoClient(url, { appName, serverSelectionTimeoutMS: timeoutMs, connectTimeoutMS: timeoutMs });
 }
 
 /** A unique index refused the write (E11000): the real guard for names, idempotency keys and sequence numbers. */
