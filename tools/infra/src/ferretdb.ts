@@ -1,12 +1,11 @@
 // Local MongoDB-wire server: FerretDB v1.24.2 (SQLite backend) built from
 // tools/ferretdb into tools/bin/ferretdb, started as a detached process.
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, openSync, closeSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { mongoPing } from './probe.js';
 import { infraDir, isDefaultInstance, readState, repoRoot, updateState, type LocalMongoState } from './state.js';
-import { indent, log, notice, pickPort, pidAlive, pidIsOurs, run, sleep, tailFile, terminate, which } from './util.js';
+import { indent, log, notice, pickPort, pidAlive, pidIsOurs, run, sleep, spawnDetached, tailFile, terminate, which } from './util.js';
 
 const SOURCES = ['main.go', 'go.mod', 'go.sum'];
 
@@ -125,20 +124,7 @@ export async function startFerret(): Promise<LocalMongoState> {
   if (!prevLocal && port !== 27017 && isDefaultInstance()) log(`port 27017 is taken; FerretDB will use ${port}`);
   if (prevLocal && prevLocal.port !== port) log(`FerretDB's previous port ${prevLocal.port} is taken now; using ${port} (the URL changes)`);
 
-  const fd = openSync(logFile, 'a');
-  let pid: number;
-  try {
-    const child = spawn(ferretBinary(), ['-listen-addr', `127.0.0.1:${port}`, '-sqlite-dir', dataDir, '-log-level', 'warn'], {
-      cwd: logDir,
-      detached: true,
-      stdio: ['ignore', fd, fd],
-    });
-    child.unref();
-    if (!child.pid) throw new Error(`could not spawn ${ferretBinary()}`);
-    pid = child.pid;
-  } finally {
-    closeSync(fd);
-  }
+  const pid = spawnDetached(ferretBinary(), ['-listen-addr', `127.0.0.1:${port}`, '-sqlite-dir', dataDir, '-log-level', 'warn'], { cwd: logDir, logFile });
   const st: LocalMongoState = {
     source: 'local',
     url: url(port),

@@ -1,13 +1,12 @@
 // Local RabbitMQ from Debian's rabbitmq-server package, run as a private node
 // (own node name, HOME/cookie, data, logs, ports) under <infraDir>/rabbitmq.
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Socket } from 'node:net';
 import { amqpProbe } from './probe.js';
 import { infraDir, instanceId, isDefaultInstance, readState, updateState, type LocalRabbitState } from './state.js';
-import { indent, log, notice, pickPort, pidAlive, pidIsOurs, run, sleep, tailFile, terminate, waitPidExit, which } from './util.js';
+import { indent, log, notice, pickPort, pidAlive, pidIsOurs, run, sleep, spawnDetached, tailFile, terminate, waitPidExit, which } from './util.js';
 
 const RABBIT_BIN_DIRS = ['/usr/lib/rabbitmq/bin'];
 
@@ -213,16 +212,7 @@ export async function startLocalRabbit(): Promise<LocalRabbitState> {
   const logFile = join(d, 'log', `${nodeName()}.log`);
   const epmdBefore = await epmdRunning();
 
-  const fd = openSync(startupLog, 'a');
-  let wrapperPid: number;
-  try {
-    const child = spawn(rabbitServerBin()!, [], { cwd: d, env: rabbitEnv(port, distPort), detached: true, stdio: ['ignore', fd, fd] });
-    child.unref();
-    if (!child.pid) throw new Error('could not spawn rabbitmq-server');
-    wrapperPid = child.pid;
-  } finally {
-    closeSync(fd);
-  }
+  const wrapperPid = spawnDetached(rabbitServerBin()!, [], { cwd: d, env: rabbitEnv(port, distPort), logFile: startupLog });
   const st: LocalRabbitState = {
     source: 'local',
     url: url(port),

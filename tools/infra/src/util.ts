@@ -17,6 +17,22 @@ export async function withQuiet<T>(quiet: boolean | undefined, fn: () => Promise
     quietDepth--;
   }
 }
+/**
+ * Starts a server process that outlives us: detached, its output appended to `logFile`, not
+ * holding our event loop open. Returns its pid.
+ */
+export function spawnDetached(command: string, args: string[], opts: { cwd: string; logFile: string; env?: NodeJS.ProcessEnv }): number {
+  const fd = openSync(opts.logFile, 'a');
+  try {
+    const child = spawn(command, args, { cwd: opts.cwd, env: opts.env ?? process.env, detached: true, stdio: ['ignore', fd, fd] });
+    child.unref();
+    if (!child.pid) throw new Error(`could not spawn ${command}`);
+    return child.pid;
+  } finally {
+    closeSync(fd);
+  }
+}
+
 export function log(msg: string): void {
   if (quietDepth === 0) process.stderr.write(`[infra] ${msg}\n`);
 }
