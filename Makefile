@@ -4,7 +4,6 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
 
-PNPM_VERSION := $(shell node -p "require('./package.json').packageManager.split('@')[1]")
 INFRA := node --import tsx tools/infra/src/cli.ts
 export PATH := $(CURDIR)/tools/bin:$(PATH)
 
@@ -13,12 +12,8 @@ export PATH := $(CURDIR)/tools/bin:$(PATH)
 help: ## List targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-deps: ## Install pnpm (pinned) and the workspace packages
-	@if ! command -v pnpm >/dev/null || [ "$$(pnpm --version)" != "$(PNPM_VERSION)" ]; then \
-	  echo "installing pnpm $(PNPM_VERSION)"; \
-	  corepack enable >/dev/null 2>&1 && corepack prepare pnpm@$(PNPM_VERSION) --activate >/dev/null 2>&1 \
-	    || npm install -g pnpm@$(PNPM_VERSION) >/dev/null; \
-	fi
+deps: ## Install pnpm (pinned, project-local in tools/bin) and the workspace packages
+	bash tools/bootstrap/pnpm.sh
 	pnpm install --frozen-lockfile --prefer-offline
 
 infra: deps ## Start (or reuse) MongoDB-wire and RabbitMQ servers and print their URLs
