@@ -28,6 +28,7 @@ build: deps ## Compile every service to dist/
 typecheck: deps ## Typecheck all code, tests included
 	pnpm exec tsc -b services/common services/auth services/chat services/gateway
 	pnpm exec tsc -p tsconfig.check.json
+	pnpm --filter './clients/*' --workspace-concurrency=1 typecheck
 
 lint: deps ## ESLint
 	pnpm exec eslint .

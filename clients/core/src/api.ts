@@ -1,0 +1,178 @@
+/**
+ * The three services' HTTP APIs as a client sees them (README "API"). Every failure becomes one
+ * of two errors, so callers branch on kind, not on fetch's many shapes:
+ * - `ApiError`: the server answered with the `{"error":{"code","message"}}` envelope (or at
+ *   least a status); `retryAfterSeconds` carries `Retry-After` when the server sent one.
+ * - `UnreachableError`: no answer at all (refused, reset, DNS, timeout).
+ *
+ * `fetch` is injectable; the browser's and Node's global fetch both fit.
+ */
+export interface User {
+  id: string;
+  username: string;
+}
+
+export interface ChatMessage {
+  id: string;
+  from: string;
+  to: string;
+  text: string;
+  createdAt: string;
+  clientMsgId?: string;
+}
+
+export interface Session {
+  token: string;
+  expiresIn: number;
+  user: User;
+}
+
+export interface Endpoints {
+  authUrl: string;
+  chatUrl: string;
+  gatewayUrl: string;
+}
+
+export class ApiError extends Error {
+  override readonly name = 'ApiError';
+
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly retryAfterSeconds?: number,
+  ) {
+    super(message);
+  }
+}
+
+export class UnreachableError extends Error {
+  override readonly name = 'UnreachableError';
+
+  constructor(
+    readonly url: string,
+    readonly reason: string,
+  ) {
+    super(`cannot reach ${url}: ${reason}`);
+  }
+}
+
+type Fetch = (input: string, init?: RequestInit) => Promise<Response>;
+
+export interface ApiOptions {
+  fetch?: Fetch;
+  /** Per request; a server that does not answer by then counts as unreachable. */
+  timeoutMs?: number;
+}
+
+/** A fresh idempotency key: a send retried with it is stored once (Chat answers 200 with the original). */
+export function newClientMsgId(): string {
+  return globalThis.crypto.randomUUID();
+}
+
+export class ChatApi {
+  private readonly fetch: Fetch;
+  private readonly timeoutMs: number;
+
+  constructor(
+    readonly endpoints: Endpoints,
+    options: ApiOptions = {},
+  ) {
+    this.fetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
+    this.timeoutMs = options.timeoutMs ?? 10_000;
+  }
+
+  register(username: string, password: string): Promise<User> {
+    return this.call<User>(this.endpoints.authUrl, '/register', { method: 'POST', body: { username, password } });
+  }
+
+  login(username: string, password: string): Promise<Session> {
+    return this.call<Session>(this.endpoints.authUrl, '/login', { method: 'POST', body: { username, password } });
+  }
+
+  /** `created` is false when Chat recognised `clientMsgId` and answered with the stored original. */
+  async send(token: string, input: { to: string; text: string; clientMsgId?: string }): Promise<{ message: ChatMessage; created: boolean }> {
+    const body = { to: input.to, text: input.text, clientMsgId: input.clientMsgId ?? newClientMsgId() };
+    const { status, json } = await this.request<{ message: ChatMessage }>(this.endpoints.chatUrl, '/chat/send', { method: 'POST', body, token });
+    return { message: json.message, created: status === 201 };
+  }
+
+  history(token: string, query: { with: string; limit?: number; before?: string | null }): Promise<{ messages: ChatMessage[]; nextBefore: string | null }> {
+    return this.call(this.endpoints.chatUrl, '/chat/history', { token, query: { with: query.with, limit: query.limit, before: query.before ?? undefined } });
+  }
+
+  sync(token: string, query: { after?: string | null; limit?: number } = {}): Promise<{ messages: ChatMessage[]; cursor: string; hasMore: boolean }> {
+    return this.call(this.endpoints.chatUrl, '/chat/sync', { token, query: { after: query.after ?? undefined, limit: query.limit } });
+  }
+
+  /** Every message after `after`, oldest first, walking `sync` pages (`maxPages` bounds the walk). */
+  async syncAll(token: string, after?: string | null, maxPages = 100): Promise<{ messages: ChatMessage[]; cursor: string | null; complete: boolean }> {
+    const messages: ChatMessage[] = [];
+    let cursor = after ?? null;
+    for (let page = 0; page < maxPages; page++) {
+      const res = await this.sync(token, { after: cursor, limit: 500 });
+      messages.push(...res.messages);
+      cursor = res.cursor;
+      if (!res.hasMore) return { messages, cursor, complete: true };
+    }
+    return { messages, cursor, complete: false };
+  }
+
+  /** Whether Chat still accepts `token` (false only on a 401; other failures throw). */
+  async tokenAccepted(token: string): Promise<boolean> {
+    try {
+      await this.sync(token, { limit: 1 });
+      return true;
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 401) return false;
+      throw err;
+    }
+  }
+
+  private async call<T>(base: string, path: string, opts: RequestOptions): Promise<T> {
+    return (await this.request<T>(base, path, opts)).json;
+  }
+
+  private async request<T>(base: string, path: string, opts: RequestOptions): Promise<{ status: number; json: T }> {
+    const url = new URL(path, base.endsWith('/') ? base : `${base}/`);
+    for (const [k, v] of Object.entries(opts.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
+    const headers: Record<string, string> = {};
+    if (opts.token) headers.authorization = `Bearer ${opts.token}`;
+    if (opts.body !== undefined) headers['content-type'] = 'application/json';
+    let res: Response;
+    try {
+      res = await this.fetch(url.toString(), {
+        method: opts.method ?? 'GET',
+        headers,
+        body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
+    } catch (err) {
+      const e = err as Error & { cause?: { code?: string } };
+      throw new UnreachableError(url.origin, e.name === 'TimeoutError' ? `no answer within ${this.timeoutMs} ms` : (e.cause?.code ?? e.message));
+    }
+    const text = await res.text().catch(() => '');
+    let json: unknown;
+    try {
+      json = text ? JSON.parse(text) : undefined;
+    } catch {
+      json = undefined;
+    }
+    if (res.ok) return { status: res.status, json: json as T };
+    const envelope = (json as { error?: { code?: unknown; message?: unknown } } | undefined)?.error;
+    const retryAfter = Number(res.headers.get('retry-after'));
+    throw new ApiError(
+      res.status,
+      typeof envelope?.code === 'string' ? envelope.code : `http_${res.status}`,
+      typeof envelope?.message === 'string' ? envelope.message : `${res.status} ${res.statusText}`.trim(),
+      Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : undefined,
+    );
+  }
+}
+
+interface RequestOptions {
+  method?: string;
+  body?: unknown;
+  token?: string;
+  query?: Record<string, string | number | undefined>;
+}

@@ -1,0 +1,292 @@
+/**
+ * One device's live stream from the gateway (PROTOCOL.md), kept up across drops.
+ *
+ * The invariant: every message the server stored for this user is handed to `onMessage` exactly
+ * once, in order, however often the socket drops. Two things give that:
+ * - the cursor: each `new_message` frame carries "everything up to and including this one" for
+ *   this user, and a reconnect asks for `?since=<last cursor>`, so the gateway replays exactly
+ *   what came after it;
+ * - `SeenIds`: the gateway delivers at least once on the wire, so an id already handed over is
+ *   dropped here (the cursor still advances).
+ *
+ * Why not simply "reconnect and re-fetch history": a page of history has no position in the
+ * user's stream, so messages that arrive between the fetch and the new socket are lost or
+ * doubled. The cursor is a position, which is why it is the only state a client keeps.
+ *
+ * Reconnects back off exponentially with jitter (backoff.ts). The stream stops for good only
+ * when the session is over (close 4001, or a failed connect with a token Chat no longer
+ * accepts) or on `stop()`.
+ *
+ * The WebSocket constructor, the timers and the random source are injected: the browser passes
+ * its own WebSocket, Node the `ws` package, and the unit test a fake.
+ */
+import type { ChatMessage, User } from './api.ts';
+import { backoffDelay, DEFAULT_BACKOFF, type BackoffPolicy } from './backoff.ts';
+import { SeenIds } from './seen-ids.ts';
+
+/** The part of the standard WebSocket interface this uses. */
+export interface SocketLike {
+  onopen: ((ev: unknown) => void) | null;
+  onmessage: ((ev: { data: unknown }) => void) | null;
+  onclose: ((ev: { code: number; reason: string }) => void) | null;
+  onerror: ((ev: unknown) => void) | null;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+}
+
+export type SocketFactory = (url: string) => SocketLike;
+
+export type LiveState =
+  /** Opening a socket (the first time, or again after a drop). */
+  | 'connecting'
+  /** Socket open, the gateway is replaying what was missed. */
+  | 'catching_up'
+  /** Up to date; new messages arrive as they are stored. */
+  | 'live'
+  /** Dropped; the next attempt is scheduled (`retryInMs`). */
+  | 'waiting'
+  /** Over: stopped, or the session expired. */
+  | 'stopped';
+
+export interface LiveStatus {
+  state: LiveState;
+  /** With `waiting`: when the next attempt starts. */
+  retryInMs?: number;
+  /** The close code and reason of the drop that led here, when there was one. */
+  lastClose?: { code: number; reason: string };
+}
+
+export interface LiveHandlers {
+  /** A message not seen before, in stream order. `replayed`: it came from catch-up, not live. */
+  onMessage?(message: ChatMessage, info: { replayed: boolean; cursor: string | undefined }): void;
+  /** The position to persist; undefined when the server refused the stored one (start over). */
+  onCursor?(cursor: string | undefined): void;
+  onStatus?(status: LiveStatus): void;
+  /** The socket is open and the server knows who we are. */
+  onReady?(user: User): void;
+  /** More was missed than the gateway replays, or the stored cursor was refused: reload history. */
+  onResyncRequired?(reason: 'too_many_missed' | 'invalid_cursor'): void;
+  /** The token is no longer accepted: log in again. The stream has stopped. */
+  onSessionExpired?(): void;
+  /** An `error` frame (the socket stays open). */
+  onServerError?(error: { code: string; message: string }): void;
+}
+
+export interface LiveOptions extends LiveHandlers {
+  /** ws:// or wss:// base of the gateway. */
+  gatewayUrl: string;
+  /** The current token; read at every (re)connect, so a re-login takes effect. */
+  token: () => string;
+  /** Where to resume from (a stored cursor), if anywhere. */
+  cursor?: string;
+  connect: SocketFactory;
+  /**
+   * Asked after a connect that failed before the server said `ready`: browsers do not show a
+   * refused upgrade's 401, so this asks Chat whether the token is still good (`ChatApi.tokenAccepted`).
+   */
+  tokenAccepted?: (token: string) => Promise<boolean>;
+  backoff?: BackoffPolicy;
+  random?: () => number;
+  now?: () => number;
+  setTimer?: (fn: () => void, ms: number) => unknown;
+  clearTimer?: (handle: unknown) => void;
+  /** How many recent message ids to remember for dedupe. */
+  seenCapacity?: number;
+}
+
+/** Close codes after which reconnecting cannot help. */
+const SESSION_OVER = 4001;
+
+export class LiveConnection {
+  private socket: SocketLike | undefined;
+  private status: LiveStatus = { state: 'stopped' };
+  private attempt = 0;
+  private openedAt = 0;
+  private ready = false;
+  private stopped = true;
+  private timer: unknown;
+  private readonly seen: SeenIds;
+  private currentCursor: string | undefined;
+  private readonly setTimer: (fn: () => void, ms: number) => unknown;
+  private readonly clearTimer: (handle: unknown) => void;
+  private readonly now: () => number;
+
+  constructor(private readonly options: LiveOptions) {
+    this.currentCursor = options.cursor;
+    this.seen = new SeenIds(options.seenCapacity);
+    this.setTimer = options.setTimer ?? ((fn, ms) => setTimeout(fn, ms));
+    this.clearTimer = options.clearTimer ?? ((h) => clearTimeout(h as ReturnType<typeof setTimeout>));
+    this.now = options.now ?? (() => Date.now());
+  }
+
+  get cursor(): string | undefined {
+    return this.currentCursor;
+  }
+
+  get state(): LiveState {
+    return this.status.state;
+  }
+
+  /** Marks ids as already shown (for example the messages a history page put on screen). */
+  markSeen(ids: Iterable<string>): void {
+    for (const id of ids) this.seen.add(id);
+  }
+
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    this.open();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer !== undefined) this.clearTimer(this.timer);
+    this.timer = undefined;
+    const s = this.socket;
+    this.socket = undefined;
+    if (s) {
+      this.detach(s);
+      s.close(1000, 'client_closed');
+    }
+    this.setStatus({ state: 'stopped' });
+  }
+
+  /** Drops the socket as a network failure would and reconnects through the usual backoff (for tests and a "reconnect" button). */
+  reconnectNow(): void {
+    if (this.stopped) return;
+    const s = this.socket;
+    if (s) {
+      this.detach(s);
+      s.close(1000, 'client_reconnect');
+    }
+    this.socket = undefined;
+    this.attempt = 0;
+    if (this.timer !== undefined) this.clearTimer(this.timer);
+    this.timer = undefined;
+    this.open();
+  }
+
+  private open(): void {
+    this.timer = undefined;
+    const url = new URL(this.options.gatewayUrl);
+    url.searchParams.set('token', this.options.token());
+    if (this.currentCursor !== undefined) url.searchParams.set('since', this.currentCursor);
+    this.ready = false;
+    this.setStatus({ state: 'connecting', lastClose: this.status.lastClose });
+    let socket: SocketLike;
+    try {
+      socket = this.options.connect(url.toString());
+    } catch {
+      this.scheduleReconnect({ code: 1006, reason: 'connect_failed' });
+      return;
+    }
+    this.socket = socket;
+    socket.onopen = () => {
+      this.openedAt = this.now();
+      // Ends the gateway's resume window at once when there is no cursor to resume from.
+      if (this.currentCursor === undefined) socket.send('{"type":"ping"}');
+    };
+    socket.onmessage = (ev) => {
+      if (typeof ev.data === 'string') this.onFrame(ev.data);
+    };
+    socket.onerror = () => {
+      /* a close event follows; that is where reconnecting happens */
+    };
+    socket.onclose = (ev) => {
+      if (this.socket !== socket) return;
+      this.socket = undefined;
+      this.onClosed({ code: ev.code, reason: ev.reason });
+    };
+  }
+
+  private detach(s: SocketLike): void {
+    s.onopen = s.onmessage = s.onclose = s.onerror = null;
+  }
+
+  private onFrame(data: string): void {
+    let frame: any;
+    try {
+      frame = JSON.parse(data);
+    } catch {
+      return;
+    }
+    switch (frame?.type) {
+      case 'ready':
+        this.ready = true;
+        this.setStatus({ state: this.currentCursor !== undefined ? 'catching_up' : 'live' });
+        this.options.onReady?.(frame.user);
+        return;
+      case 'new_message': {
+        const message = frame.message as ChatMessage;
+        if (message && typeof message.id === 'string' && this.seen.add(message.id)) {
+          this.options.onMessage?.(message, { replayed: frame.replayed === true, cursor: frame.cursor });
+        }
+        if (typeof frame.cursor === 'string') this.advance(frame.cursor);
+        return;
+      }
+      case 'synced':
+        if (typeof frame.cursor === 'string') this.advance(frame.cursor);
+        this.setStatus({ state: 'live' });
+        return;
+      case 'resync_required':
+        this.setStatus({ state: 'live' });
+        this.options.onResyncRequired?.('too_many_missed');
+        return;
+      case 'error': {
+        const error = { code: String(frame.error?.code ?? 'error'), message: String(frame.error?.message ?? '') };
+        if (error.code === 'invalid_cursor') {
+          this.advance(undefined);
+          this.setStatus({ state: 'live' });
+          this.options.onResyncRequired?.('invalid_cursor');
+        }
+        this.options.onServerError?.(error);
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  private advance(cursor: string | undefined): void {
+    if (cursor === this.currentCursor) return;
+    this.currentCursor = cursor;
+    this.options.onCursor?.(cursor);
+  }
+
+  private onClosed(close: { code: number; reason: string }): void {
+    if (this.stopped) return;
+    if (close.code === SESSION_OVER) return this.sessionOver(close);
+    if (!this.ready && this.options.tokenAccepted) {
+      // A refused upgrade looks like any other drop in a browser: ask Chat about the token.
+      const token = this.options.token();
+      this.options.tokenAccepted(token).then(
+        (ok) => (ok || this.stopped ? this.scheduleReconnect(close) : this.sessionOver(close)),
+        () => this.scheduleReconnect(close),
+      );
+      return;
+    }
+    this.scheduleReconnect(close);
+  }
+
+  private sessionOver(close: { code: number; reason: string }): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.setStatus({ state: 'stopped', lastClose: close });
+    this.options.onSessionExpired?.();
+  }
+
+  private scheduleReconnect(close: { code: number; reason: string }): void {
+    if (this.stopped) return;
+    const policy = this.options.backoff ?? DEFAULT_BACKOFF;
+    if (this.ready && this.now() - this.openedAt >= policy.stableMs) this.attempt = 0;
+    const delay = backoffDelay(this.attempt, policy, this.options.random);
+    this.attempt++;
+    this.setStatus({ state: 'waiting', retryInMs: delay, lastClose: close });
+    this.timer = this.setTimer(() => this.open(), delay);
+  }
+
+  private setStatus(status: LiveStatus): void {
+    this.status = status;
+    this.options.onStatus?.(status);
+  }
+}
