@@ -182,3 +182,55 @@ export async function stackEnv(overrides: Record<string, string> = {}): Promise<
     },
   };
 }
+
+export interface Stack {
+  auth: RunningService;
+  chat: RunningService;
+  gateway: RunningService;
+  /** The environment every service of this stack shares. */
+  env: Record<string, string>;
+  /**
+   * Stops a service with `signal` (SIGKILL by default: a crash) and starts it again on the
+   * same port with the same environment, so clients reconnect to the address they know.
+   */
+  restart(name: ServiceName, signal?: NodeJS.Signals): Promise<RunningService>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Auth, Chat and Gateway as real processes on free ports, sharing one test environment.
+ * `env` is added to every service's environment (for example CORS_ORIGINS, ALLOWED_ORIGINS).
+ */
+export async function startStack(options: { env?: Record<string, string> } = {}): Promise<Stack> {
+  const { env: base } = await stackEnv();
+  const env = { ...base, ...(options.env ?? {}) };
+  const envOf = (name: ServiceName, s: Partial<Record<ServiceName, RunningService>>) =>
+    name === 'auth' ? env : name === 'chat' ? { ...env, AUTH_URL: s.auth!.url } : { ...env, AUTH_URL: s.auth!.url, CHAT_URL: s.chat!.url };
+  const readyPath = (name: ServiceName) => (name === 'auth' ? undefined : '/readyz');
+  const services: Partial<Record<ServiceName, RunningService>> = {};
+  for (const name of ['auth', 'chat', 'gateway'] as const) {
+    services[name] = await startService(name, envOf(name, services), { readyPath: readyPath(name) });
+  }
+  const stack: Stack = {
+    get auth() {
+      return services.auth!;
+    },
+    get chat() {
+      return services.chat!;
+    },
+    get gateway() {
+      return services.gateway!;
+    },
+    env,
+    async restart(name, signal = 'SIGKILL') {
+      const old = services[name]!;
+      await old.stop(signal);
+      services[name] = await startService(name, envOf(name, services), { port: old.port, readyPath: readyPath(name) });
+      return services[name]!;
+    },
+    async stop() {
+      await Promise.all([services.gateway!.stop(), services.chat!.stop(), services.auth!.stop()]);
+    },
+  };
+  return stack;
+}
