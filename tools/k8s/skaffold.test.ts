@@ -2,7 +2,8 @@
  * Check (5): skaffold.yaml against the chart. skaffold (binary and JSON schemas) cannot be
  * installed from the registries this project reaches, so the file is parsed and compared with
  * the chart: artifacts vs setValueTemplates, chart path, Bitnami release names vs the chart's
- * default hosts and Secret names, pinned versions and bitnamilegacy images, port forwards.
+ * default hosts and Secret names, pinned versions and bitnamilegacy images, port forwards, and
+ * the web page's forwarded origin vs the CORS values.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -30,10 +31,35 @@ describe('skaffold.yaml', () => {
     for (const [k, v] of Object.entries(rel.setValues ?? {})) set[k] = String(v);
     const objects = helmTemplate({ release: rel.name, namespace: rel.namespace ?? 'default', set });
     const images = objects.filter((o) => o.kind === 'Deployment').map((d: any) => d.spec.template.spec.containers[0].image).sort();
-    assert.deepEqual(images, ['chat-auth:4f2a9c0d1e', 'chat-chat:4f2a9c0d1e', 'chat-gateway:4f2a9c0d1e']);
+    assert.deepEqual(images, ['chat-auth:4f2a9c0d1e', 'chat-chat:4f2a9c0d1e', 'chat-gateway:4f2a9c0d1e', 'chat-web:4f2a9c0d1e']);
     const services = objects.filter((o) => o.kind === 'Service').map((s) => s.metadata.name).sort();
     const forwarded = (cfg.portForward ?? []).map((p) => p.resourceName).sort();
     assert.deepEqual(forwarded, services, 'portForward names the rendered Services');
+    // The forwarded page's origin reaches every service that checks origins.
+    const env = (name: string) => new Map(((objects.find((o) => o.kind === 'Deployment' && o.metadata.name === name) as any).spec.template.spec.containers[0].env as any[]).map((e) => [e.name, e.value]));
+    const dev = 'http://127.0.0.1:5000,http://localhost:5000';
+    assert.equal(env('chat-auth').get('CORS_ORIGINS'), dev);
+    assert.equal(env('chat-chat').get('CORS_ORIGINS'), dev);
+    assert.equal(env('chat-gateway').get('ALLOWED_ORIGINS'), dev);
+    assert.equal(env('chat-web').get('GATEWAY_PUBLIC_URL'), 'ws://127.0.0.1:5003');
+  });
+
+  it('reports a web page whose forwarded origin the services would refuse', () => {
+    const broken = structuredClone(cfg) as SkaffoldConfig;
+    delete chatRelease(broken)!.setValues!['cors.allowedOrigins[1]'];
+    assert.ok(skaffoldProblems(broken).some((p) => p.includes('cors.allowedOrigins lacks http://localhost:5000')));
+    chatRelease(broken)!.setValues!['web.enabled'] = false;
+    assert.ok(skaffoldProblems(broken).some((p) => p.includes('must set web.enabled: true')));
+  });
+
+  it('reports a missing web artifact or port-forward', () => {
+    const broken = structuredClone(cfg) as SkaffoldConfig;
+    broken.build!.artifacts = broken.build!.artifacts!.filter((a) => a.image !== 'chat-web');
+    broken.portForward = broken.portForward!.filter((p) => p.resourceName !== 'chat-web');
+    const problems = skaffoldProblems(broken);
+    assert.ok(problems.includes('no build artifact chat-web'), problems.join('\n'));
+    assert.ok(problems.includes('no portForward for service chat-web'), problems.join('\n'));
+    assert.ok(problems.some((p) => p.includes('IMAGE_REPO_chat_web')), 'the web image template has no artifact');
   });
 
   it('reports a mismatched artifact name', () => {

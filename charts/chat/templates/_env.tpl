@@ -90,6 +90,16 @@ and the password never appears in the rendered manifest.
   value: {{ int $v.login.maxFailures | quote }}
 - name: LOGIN_FAILURE_WINDOW_SECONDS
   value: {{ int $v.login.failureWindowSeconds | quote }}
+{{ include "chat.env.cors" . | trim }}
+{{- end }}
+
+{{/*
+CORS_ORIGINS for Auth and Chat: the browser pages allowed to call them. Always rendered, so an
+empty list visibly means "no CORS" rather than "whatever the image defaults to".
+*/}}
+{{- define "chat.env.cors" -}}
+- name: CORS_ORIGINS
+  value: {{ join "," .Values.cors.allowedOrigins | quote }}
 {{- end }}
 
 {{- define "chat.env.chat" -}}
@@ -99,6 +109,7 @@ and the password never appears in the rendered manifest.
 {{ include "chat.env.rabbitmq" . | trim }}
 - name: AUTH_URL
   value: {{ include "chat.component.url" (dict "root" . "component" "auth") | quote }}
+{{ include "chat.env.cors" . | trim }}
 {{- end }}
 
 {{- define "chat.env.gateway" -}}
@@ -108,8 +119,9 @@ and the password never appears in the rendered manifest.
   value: {{ include "chat.component.url" (dict "root" . "component" "auth") | quote }}
 - name: CHAT_URL
   value: {{ include "chat.component.url" (dict "root" . "component" "chat") | quote }}
+{{- /* The pages allowed to call Auth and Chat also open the WebSocket: one list for both. */}}
 - name: ALLOWED_ORIGINS
-  value: {{ join "," $v.allowedOrigins | quote }}
+  value: {{ concat .Values.cors.allowedOrigins $v.allowedOrigins | uniq | join "," | quote }}
 - name: MAX_FRAMES_PER_SECOND
   value: {{ int $v.maxFramesPerSecond | quote }}
 - name: REPLAY_LIMIT

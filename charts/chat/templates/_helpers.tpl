@@ -136,6 +136,21 @@ In-cluster URL of a component's Service, e.g. http://chat-auth:5001.
 {{- printf "http://%s:%d" (include "chat.component.fullname" .) (int (index .root.Values .component).service.port) }}
 {{- end }}
 
+{{/*
+A NetworkPolicy peer / label selector for the service pods of this release (auth, chat,
+gateway), not the web client's: the web pod only serves files to browsers and never calls the
+services, so it gets no access to them, and it serves no /metrics to scrape.
+Takes the root context; indent with nindent.
+*/}}
+{{- define "chat.servicePodSelector" -}}
+matchLabels:
+  {{- include "chat.selectorLabels" . | nindent 2 }}
+matchExpressions:
+  - key: app.kubernetes.io/component
+    operator: In
+    values: [{{ splitList " " (include "chat.components" .) | join ", " }}]
+{{- end }}
+
 {{/* ---------------------------------------------------------------------------------------
 Release-wide helpers.
 ---------------------------------------------------------------------------------------- */}}
@@ -192,6 +207,13 @@ Render-time checks; included once from NOTES.txt-independent templates (deployme
 {{- end }}
 {{- if and $v.autoscaling.enabled (gt (int $v.autoscaling.minReplicas) (int $v.autoscaling.maxReplicas)) }}
 {{- fail (printf "%s.autoscaling.minReplicas (%v) must not exceed maxReplicas (%v)" $component $v.autoscaling.minReplicas $v.autoscaling.maxReplicas) }}
+{{- end }}
+{{- end }}
+{{- if .Values.web.enabled }}
+{{- /* server.mjs drains for up to 10 s after SIGTERM. */}}
+{{- $budget := add .Values.web.preStopSleepSeconds 10 }}
+{{- if le (int .Values.web.terminationGracePeriodSeconds) (int $budget) }}
+{{- fail (printf "web.terminationGracePeriodSeconds (%v) must be greater than web.preStopSleepSeconds + 10 s of drain (%v): the kubelet would SIGKILL the server before its drain ends" .Values.web.terminationGracePeriodSeconds $budget) }}
 {{- end }}
 {{- end }}
 {{- if and .Values.serviceToken.existingSecret (not .Values.serviceToken.existingSecretKey) }}

@@ -28,6 +28,8 @@ export interface AuthAppConfig {
   tokenTtlSeconds: number;
   bodyLimitBytes: number;
   serviceTokenSecret: string;
+  /** Exact origins of browser pages allowed to call cross-origin (CORS_ORIGINS); empty: none. */
+  corsOrigins: readonly string[];
 }
 
 export interface AuthAppDeps {
@@ -47,7 +49,7 @@ export interface AuthAppDeps {
 export function createAuthApp(deps: AuthAppDeps): Koa {
   const { config, logger } = deps;
   const authMetrics = createAuthMetrics(deps.metrics.registry);
-  const app = createKoaApp({ logger, metrics: deps.metrics, bodyLimitBytes: config.bodyLimitBytes });
+  const app = createKoaApp({ logger, metrics: deps.metrics, bodyLimitBytes: config.bodyLimitBytes, corsOrigins: config.corsOrigins });
   app.use(koaDatabaseUnavailable(logger, 'user'));
 
   const health = healthRouter({ lifecycle: deps.lifecycle, metrics: deps.metrics, checks: deps.readiness });

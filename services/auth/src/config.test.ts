@@ -21,6 +21,7 @@ test('defaults follow the env contract', () => {
   assert.equal(c.JWT_AUDIENCE, 'chat');
   assert.equal(c.JWT_PRIVATE_KEY, undefined);
   assert.equal(c.JWT_PREVIOUS_PUBLIC_KEY, undefined);
+  assert.deepEqual(c.CORS_ORIGINS, []);
   assert.ok(Object.isFrozen(c));
 });
 
@@ -39,4 +40,11 @@ test('numeric settings are range-checked', () => {
     assert.throws(() => loadAuthConfig({ ...base, [name]: value }), (err: unknown) => err instanceof ConfigError && err.variable === name, `${name}=${value}`);
   }
   assert.equal(loadAuthConfig({ ...base, BCRYPT_COST: '4' }).BCRYPT_COST, 4);
+});
+
+test('CORS_ORIGINS lists exact origins; a wildcard or a page URL names the variable', () => {
+  assert.deepEqual(loadAuthConfig({ ...base, CORS_ORIGINS: 'http://127.0.0.1:5000, https://chat.example.com' }).CORS_ORIGINS, ['http://127.0.0.1:5000', 'https://chat.example.com']);
+  for (const bad of ['*', 'https://chat.example.com/app']) {
+    assert.throws(() => loadAuthConfig({ ...base, CORS_ORIGINS: bad }), (err: unknown) => err instanceof ConfigError && err.variable === 'CORS_ORIGINS', bad);
+  }
 });

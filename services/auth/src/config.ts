@@ -1,9 +1,11 @@
-import { baseConfigSpec, env, loadConfig, mongoUrlSpec, serviceSecretSpec, type ConfigOf } from '@chat/common';
+import { baseConfigSpec, corsOriginsSpec, env, loadConfig, mongoUrlSpec, serviceSecretSpec, type ConfigOf } from '@chat/common';
 
 export const authConfigSpec = {
   ...baseConfigSpec,
   PORT: env.int({ default: 5001, min: 0, max: 65_535 }),
   SERVICE_TOKEN_SECRET: serviceSecretSpec(),
+  /** Browser pages (exact origins) allowed to call this API cross-origin; empty: no CORS headers. */
+  CORS_ORIGINS: corsOriginsSpec(),
   MONGO_URL: mongoUrlSpec(),
   MONGO_DB: env.string({ default: 'chat_auth' }),
   /** How long an operation waits for a reachable server before the request gets a 503. */

@@ -43,6 +43,7 @@ async function main(config: Readonly<AuthConfig>): Promise<void> {
       tokenTtlSeconds: config.JWT_TTL_SECONDS,
       bodyLimitBytes: config.BODY_LIMIT_BYTES,
       serviceTokenSecret: config.SERVICE_TOKEN_SECRET,
+      corsOrigins: config.CORS_ORIGINS,
     },
     users,
     limiter,

@@ -20,6 +20,8 @@ import type { Timeline } from './timeline.js';
 
 export interface ChatAppDeps {
   bodyLimitBytes: number;
+  /** Exact origins of browser pages allowed to call cross-origin (CORS_ORIGINS); empty: none. */
+  corsOrigins: readonly string[];
   logger: Logger;
   metrics: ServiceMetrics;
   lifecycle: Lifecycle;
@@ -34,7 +36,7 @@ export interface ChatAppDeps {
 
 /** The Chat HTTP app, built from its dependencies so tests and index.ts wire it the same way. */
 export function createChatApp(deps: ChatAppDeps): Koa {
-  const app = createKoaApp({ logger: deps.logger, metrics: deps.metrics, bodyLimitBytes: deps.bodyLimitBytes });
+  const app = createKoaApp({ logger: deps.logger, metrics: deps.metrics, bodyLimitBytes: deps.bodyLimitBytes, corsOrigins: deps.corsOrigins });
   app.use(koaDatabaseUnavailable(deps.logger, 'message'));
 
   const health = healthRouter({ lifecycle: deps.lifecycle, metrics: deps.metrics, checks: deps.readiness });

@@ -18,6 +18,7 @@ test('defaults match the env contract', () => {
   assert.equal(c.OUTBOX_RELAY_DELAY_MS, 2000);
   assert.equal(c.PUBLISH_BATCH_MAX, 500);
   assert.equal(c.CHAT_TEST_CRASH_POINT, undefined);
+  assert.deepEqual(c.CORS_ORIGINS, []);
 });
 
 test('a missing or malformed variable names itself', () => {
@@ -25,4 +26,9 @@ test('a missing or malformed variable names itself', () => {
   assert.throws(() => loadChatConfig({ ...required, AMQP_URL: 'http://x' }), (err: unknown) => err instanceof ConfigError && err.variable === 'AMQP_URL');
   assert.throws(() => loadChatConfig({ ...required, MONGO_URL: 'postgres://x' }), (err: unknown) => err instanceof ConfigError && err.variable === 'MONGO_URL');
   assert.throws(() => loadChatConfig({ ...required, PUBLISH_BATCH_MAX: '0' }), (err: unknown) => err instanceof ConfigError && err.variable === 'PUBLISH_BATCH_MAX');
+  assert.throws(() => loadChatConfig({ ...required, CORS_ORIGINS: '*' }), (err: unknown) => err instanceof ConfigError && err.variable === 'CORS_ORIGINS');
+});
+
+test('CORS_ORIGINS lists exact origins', () => {
+  assert.deepEqual(loadChatConfig({ ...required, CORS_ORIGINS: 'http://127.0.0.1:5000,https://chat.example.com' }).CORS_ORIGINS, ['http://127.0.0.1:5000', 'https://chat.example.com']);
 });

@@ -78,6 +78,7 @@ async function main(config: Readonly<ChatConfig>): Promise<void> {
 
   const app = createChatApp({
     bodyLimitBytes: config.BODY_LIMIT_BYTES,
+    corsOrigins: config.CORS_ORIGINS,
     logger,
     metrics,
     lifecycle,

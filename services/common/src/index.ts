@@ -5,6 +5,7 @@ export * from './metrics.js';
 export * from './koa-metrics.js';
 export * from './koa-error-handler.js';
 export * from './koa-json-body.js';
+export * from './koa-cors.js';
 export * from './koa-auth.js';
 export * from './koa-server.js';
 export * from './jwt.js';

@@ -2,19 +2,22 @@ import Koa from 'koa';
 import type { Logger } from './logger.js';
 import type { ServiceMetrics } from './metrics.js';
 import { koaMetrics } from './koa-metrics.js';
+import { koaCors } from './koa-cors.js';
 import { koaErrorHandler } from './koa-error-handler.js';
 import { koaJsonBody } from './koa-json-body.js';
 
 /**
  * The middleware stack every Koa service starts from, outermost first: metrics (sees the final
- * status), the error handler (maps every error to the envelope), then JSON-body hygiene.
- * Routes are added by the caller.
+ * status), CORS (answers preflights before any router; its headers survive error responses),
+ * the error handler (maps every error to the envelope), then JSON-body hygiene.
+ * Routes are added by the caller. `corsOrigins` empty (the default) sends no CORS headers.
  */
-export function createKoaApp(opts: { logger: Logger; metrics: ServiceMetrics; bodyLimitBytes: number }): Koa {
+export function createKoaApp(opts: { logger: Logger; metrics: ServiceMetrics; bodyLimitBytes: number; corsOrigins?: readonly string[] }): Koa {
   const app = new Koa();
   // Koa logs uncaught errors itself; ours are all handled by koaErrorHandler.
   app.silent = true;
   app.use(koaMetrics(opts.metrics));
+  app.use(koaCors(opts.corsOrigins ?? []));
   app.use(koaErrorHandler(opts.logger));
   app.use(koaJsonBody(opts.bodyLimitBytes));
   return app;

@@ -17,6 +17,8 @@ export const SERVICES = ['auth', 'chat', 'gateway'] as const;
 export type ServiceName = (typeof SERVICES)[number];
 /** Ports of the service contract. */
 export const SERVICE_PORTS: Record<ServiceName, number> = { auth: 5001, chat: 5002, gateway: 5003 };
+/** The optional web client (clients/web): its image, chart component and port. */
+export const WEB = { image: 'chat-web', component: 'web', port: 5000, dockerfile: 'clients/web/Dockerfile' } as const;
 /** The Kubernetes version the chart is linted and rendered for. */
 export const KUBE_VERSION = '1.31.0';
 

@@ -6,7 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { CHART_DIR, ROOT, SERVICE_PORTS, SERVICES, SKAFFOLD_FILE } from './paths.ts';
+import { CHART_DIR, ROOT, SERVICE_PORTS, SERVICES, SKAFFOLD_FILE, WEB } from './paths.ts';
 
 export interface SkaffoldRelease {
   name: string;
@@ -43,6 +43,28 @@ export function chartValues(): Record<string, any> {
   return parse(readFileSync(join(CHART_DIR, 'values.yaml'), 'utf8')) as Record<string, any>;
 }
 
+/** Every image skaffold builds: the chart component it feeds, its Dockerfile and local port. */
+export const IMAGES: Array<{ component: string; image: string; dockerfile: string; localPort: number }> = [
+  ...SERVICES.map((s) => ({ component: s, image: `chat-${s}`, dockerfile: `services/${s}/Dockerfile`, localPort: SERVICE_PORTS[s] })),
+  { component: WEB.component, image: WEB.image, dockerfile: WEB.dockerfile, localPort: WEB.port },
+];
+
+/** The value at a dotted path with optional list indexes (`cors.allowedOrigins[0]`). */
+function valueAt(values: unknown, key: string): unknown {
+  let cur: any = values;
+  for (const part of key.split('.')) {
+    const m = /^([^[\]]+)((?:\[\d+\])*)$/.exec(part);
+    if (!m) return undefined;
+    cur = cur === undefined || cur === null ? undefined : cur[m[1]!];
+    for (const idx of m[2]!.matchAll(/\[(\d+)\]/g)) {
+      // helm --set grows lists, so any index into an existing list is a valid key.
+      if (!Array.isArray(cur)) return undefined;
+      cur = cur[Number(idx[1])] ?? '';
+    }
+  }
+  return cur;
+}
+
 /** The release that installs our chart (chartPath pointing at charts/chat). */
 export function chatRelease(cfg: SkaffoldConfig): SkaffoldRelease | undefined {
   return cfg.deploy?.helm?.releases?.find((r) => r.chartPath !== undefined && r.chartPath.replace(/\/$/, '') === 'charts/chat');
@@ -56,18 +78,18 @@ export function skaffoldProblems(cfg: SkaffoldConfig = loadSkaffold()): string[]
 
   // --- artifacts
   const artifacts = cfg.build?.artifacts ?? [];
-  const wantImages = SERVICES.map((s) => `chat-${s}`);
-  for (const s of SERVICES) {
-    const a = artifacts.find((x) => x.image === `chat-${s}`);
+  const wantImages = IMAGES.map((i) => i.image);
+  for (const want of IMAGES) {
+    const a = artifacts.find((x) => x.image === want.image);
     if (!a) {
-      problems.push(`no build artifact chat-${s}`);
+      problems.push(`no build artifact ${want.image}`);
       continue;
     }
     const dockerfile = a.docker?.dockerfile ?? 'Dockerfile';
     const context = a.context ?? '.';
-    if (context !== '.') problems.push(`artifact chat-${s}: context must be the repository root (the pnpm workspace), got ${context}`);
-    if (dockerfile !== `services/${s}/Dockerfile`) problems.push(`artifact chat-${s}: dockerfile ${dockerfile}, want services/${s}/Dockerfile`);
-    if (!existsSync(join(ROOT, context, dockerfile))) problems.push(`artifact chat-${s}: ${dockerfile} does not exist`);
+    if (context !== '.') problems.push(`artifact ${want.image}: context must be the repository root (the pnpm workspace), got ${context}`);
+    if (dockerfile !== want.dockerfile) problems.push(`artifact ${want.image}: dockerfile ${dockerfile}, want ${want.dockerfile}`);
+    if (!existsSync(join(ROOT, context, dockerfile))) problems.push(`artifact ${want.image}: ${dockerfile} does not exist`);
   }
   for (const a of artifacts) if (!wantImages.includes(a.image)) problems.push(`unexpected artifact ${a.image}`);
 
@@ -81,8 +103,8 @@ export function skaffoldProblems(cfg: SkaffoldConfig = loadSkaffold()): string[]
   if (!existsSync(join(ROOT, chat.chartPath!, 'Chart.yaml'))) problems.push(`chartPath ${chat.chartPath} has no Chart.yaml`);
   const templates = chat.setValueTemplates ?? {};
   const artifactVars = new Set(artifacts.map((a) => templateName(a.image)));
-  for (const s of SERVICES) {
-    const v = templateName(`chat-${s}`);
+  for (const { component: s, image } of IMAGES) {
+    const v = templateName(image);
     const repo = templates[`${s}.image.repository`];
     const tag = templates[`${s}.image.tag`];
     if (repo !== `{{.IMAGE_REPO_${v}}}`) problems.push(`setValueTemplates["${s}.image.repository"] must be "{{.IMAGE_REPO_${v}}}", got ${JSON.stringify(repo)}`);
@@ -97,9 +119,7 @@ export function skaffoldProblems(cfg: SkaffoldConfig = loadSkaffold()): string[]
   // chart keys set by skaffold must exist in values.yaml (the schema rejects unknown ones)
   const values = chartValues();
   for (const key of [...Object.keys(templates), ...Object.keys(chat.setValues ?? {})]) {
-    let cur: any = values;
-    for (const part of key.split('.')) cur = cur === undefined || cur === null ? undefined : cur[part];
-    if (cur === undefined) problems.push(`release ${chat.name} sets ${key}, which values.yaml does not define`);
+    if (valueAt(values, key) === undefined) problems.push(`release ${chat.name} sets ${key}, which values.yaml does not define`);
   }
 
   // --- MongoDB / RabbitMQ releases must be where the chart's defaults point
@@ -136,9 +156,9 @@ export function skaffoldProblems(cfg: SkaffoldConfig = loadSkaffold()): string[]
   const rabbitUser = releases.find((r) => r.remoteChart?.endsWith('/rabbitmq'))?.setValues?.['auth.username'];
   if (rabbitUser !== undefined && rabbitUser !== values.rabbitmq.auth.username) problems.push(`rabbitmq auth.username ${rabbitUser} differs from the chart's rabbitmq.auth.username ${values.rabbitmq.auth.username}`);
 
-  // --- port forwards: one per service, to the Service the chart names <release>-<component>
+  // --- port forwards: one per component, to the Service the chart names <release>-<component>
   const fullname = chat.name.includes('chat') ? chat.name : `${chat.name}-chat`;
-  for (const s of SERVICES) {
+  for (const { component: s, localPort } of IMAGES) {
     const pf = (cfg.portForward ?? []).find((p) => p.resourceName === `${fullname}-${s}`);
     if (!pf) {
       problems.push(`no portForward for service ${fullname}-${s}`);
@@ -146,8 +166,22 @@ export function skaffoldProblems(cfg: SkaffoldConfig = loadSkaffold()): string[]
     }
     if (pf.resourceType !== 'service') problems.push(`portForward ${pf.resourceName}: resourceType should be service`);
     if (Number(pf.port) !== values[s].service.port) problems.push(`portForward ${pf.resourceName}: port ${pf.port}, the chart's Service port is ${values[s].service.port}`);
-    if (pf.localPort !== SERVICE_PORTS[s]) problems.push(`portForward ${pf.resourceName}: localPort ${pf.localPort}, want ${SERVICE_PORTS[s]}`);
+    if (pf.localPort !== localPort) problems.push(`portForward ${pf.resourceName}: localPort ${pf.localPort}, want ${localPort}`);
     if ((pf.namespace ?? 'default') !== ns) problems.push(`portForward ${pf.resourceName}: namespace ${pf.namespace}, release namespace ${ns}`);
+  }
+
+  // --- the web page in development: deployed, and its forwarded origin allowed by the services
+  const sv = chat.setValues ?? {};
+  if (sv['web.enabled'] !== true) problems.push(`release ${chat.name} must set web.enabled: true (the chat-web image is built for it)`);
+  const origins = Object.entries(sv).filter(([k]) => /^cors\.allowedOrigins\[\d+\]$/.test(k)).map(([, v]) => String(v));
+  for (const want of [`http://127.0.0.1:${WEB.port}`, `http://localhost:${WEB.port}`]) {
+    if (!origins.includes(want)) problems.push(`release ${chat.name}: cors.allowedOrigins lacks ${want}, the forwarded web page's origin (the browser would block its calls)`);
+  }
+  // The page's defaults point at the forwarded services; a change on one side must follow the other.
+  const urls = values.web?.publicUrls ?? {};
+  for (const [component, scheme] of [['auth', 'http'], ['chat', 'http'], ['gateway', 'ws']] as const) {
+    const want = `${scheme}://127.0.0.1:${SERVICE_PORTS[component]}`;
+    if (sv[`web.publicUrls.${component}`] === undefined && urls[component] !== want) problems.push(`web.publicUrls.${component} defaults to ${urls[component]}, but the port-forward serves ${want}`);
   }
 
   // --- profiles
