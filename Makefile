@@ -44,6 +44,9 @@ k8s-render: k8s-tools ## Render every manifest into .k8s-render/
 
 test: deps k8s-tools ## Install everything, start infra, typecheck, lint and run every test
 	$(INFRA) up
+	@# Chromium for the web client's browser tests. Tolerated when it cannot be installed: those
+	@# tests then skip, and the summary's last lines say so and why.
+	bash tools/bootstrap/chromium.sh || echo '[bootstrap] no Chromium: the browser tests will skip (the reason is above)'
 	$(MAKE) --no-print-directory typecheck lint
 	@# The tests find the servers themselves through @chat/infra (MONGO_URL/AMQP_URL are not
 	@# exported here: servers given by env cannot be stopped, so failure-injection tests would skip).

@@ -129,7 +129,9 @@ export async function request<T = any>(url: string, opts: { method?: string; bod
     body = JSON.stringify(opts.body);
     headers['content-type'] ??= 'application/json';
   }
-  const res = await fetch(url, { method: opts.method ?? (body !== undefined ? 'POST' : 'GET'), headers, body });
+  // The cast: under the DOM lib (the web client's browser tests import this) fetch's body type
+  // refuses a Uint8Array that might sit on a SharedArrayBuffer; Node's fetch takes any.
+  const res = await fetch(url, { method: opts.method ?? (body !== undefined ? 'POST' : 'GET'), headers, body: body as RequestInit['body'] });
   const text = await res.text();
   let parsed: unknown = undefined;
   try {

@@ -1,0 +1,341 @@
+/**
+ * The page end to end in Chromium, against the real services (startStack) and the real
+ * server.mjs serving a fresh build, on its own origin, so CORS and the gateway's Origin check
+ * are exercised as in `make up`.
+ *
+ * The steps share one stack and build on each other (Alice and Bob stay logged in), so they
+ * run in order. Skips only when Chromium is not installed, and then says so with a
+ * `# browser-skip:` line that tools/summarize-tests.mjs repeats in the summary.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { freePort, registerAndLogin, request, startStack, type Stack } from '@chat/testkit';
+import { buildPage, startWebServer, webDir, type WebServer } from './web-server.ts';
+
+// The same variable as tools/bootstrap/chromium.sh, which installs it there.
+const CHROMIUM = process.env.CHAT_CHROMIUM_PATH || '/usr/bin/chromium';
+const skip = existsSync(CHROMIUM) ? false : `Chromium is not installed (${CHROMIUM} is missing; run tools/bootstrap/chromium.sh as root)`;
+if (skip) console.log(`# browser-skip: ${skip}`);
+
+const PASSWORD = 'correct horse battery';
+const STEP = { skip, timeout: 90_000 };
+const shots = join(webDir, 'test-results');
+// Plain names read well in the screenshots; every stack has its own databases, so no clash.
+const alice = 'alice';
+const bob = 'bob';
+const WHILE_DOWN = ['The gateway is restarting right now…', '…but these still go through Chat over HTTP,', "and Bob's tabs catch up from their last cursor:", 'every message exactly once,', 'in the order it was sent. (5/5)'];
+
+let stack: Stack;
+let web: WebServer;
+let browser: Browser;
+let aliceCtx: BrowserContext;
+let bobCtx: BrowserContext;
+let alicePage: Page;
+let bobTab1: Page;
+let bobTab2: Page;
+/** Uncaught page exceptions and CSP violations, which no step expects. */
+const pageProblems: string[] = [];
+
+before(async () => {
+  if (skip) return;
+  mkdirSync(shots, { recursive: true });
+  buildPage();
+  // The page's origin must be known before the services start: they allow exactly it.
+  const webPort = await freePort();
+  const origin = `http://127.0.0.1:${webPort}`;
+  // LOGIN_MAX_FAILURES: the rate-limit step reaches the limit in three tries instead of eleven.
+  stack = await startStack({ env: { CORS_ORIGINS: origin, ALLOWED_ORIGINS: origin, LOGIN_MAX_FAILURES: '2' } });
+  web = await startWebServer({
+    PORT: String(webPort),
+    AUTH_PUBLIC_URL: stack.auth.url,
+    CHAT_PUBLIC_URL: stack.chat.url,
+    GATEWAY_PUBLIC_URL: `ws://127.0.0.1:${stack.gateway.port}`,
+  });
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    // The background-networking flags keep Chromium from calling home on this closed network.
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  aliceCtx = await newContext();
+  bobCtx = await newContext();
+});
+
+after(async () => {
+  await browser?.close();
+  await web?.stop();
+  await stack?.stop();
+});
+
+async function newContext(): Promise<BrowserContext> {
+  const ctx = await browser.newContext({ viewport: { width: 820, height: 560 }, deviceScaleFactor: 1 });
+  ctx.setDefaultTimeout(20_000);
+  ctx.on('page', watch);
+  return ctx;
+}
+
+function watch(page: Page): void {
+  page.on('pageerror', (err) => pageProblems.push(`pageerror: ${err.message}`));
+  page.on('console', (msg) => {
+    if (/Content Security Policy/i.test(msg.text())) pageProblems.push(`csp: ${msg.text()}`);
+  });
+}
+
+async function open(ctx: BrowserContext): Promise<Page> {
+  const page = await ctx.newPage();
+  await page.goto(web.url);
+  return page;
+}
+
+async function waitState(page: Page, state: string, timeout = 30_000): Promise<void> {
+  await page.locator(`[data-testid="connection-status"][data-state="${state}"]`).waitFor({ timeout });
+}
+
+/** How many messages in the open conversation read exactly `text`. */
+function countText(page: Page, text: string): Promise<number> {
+  return page.$$eval('[data-testid="message-text"]', (els, t) => els.filter((e) => e.textContent === t).length, text);
+}
+
+async function waitForText(page: Page, text: string): Promise<void> {
+  await page.waitForFunction((t) => [...document.querySelectorAll('[data-testid="message-text"]')].some((e) => e.textContent === t), text, { polling: 50, timeout: 30_000 });
+}
+
+async function send(page: Page, text: string): Promise<void> {
+  await page.getByTestId('composer-input').fill(text);
+  await page.getByTestId('composer-input').press('Enter');
+  await waitForText(page, text);
+}
+
+async function openConversation(page: Page, peer: string): Promise<void> {
+  await page.locator(`[data-testid="conversation"][data-peer="${peer}"]`).click();
+  await page.getByTestId('thread-peer').filter({ hasText: peer }).waitFor();
+}
+
+async function shot(page: Page, name: string): Promise<Buffer> {
+  return page.screenshot({ path: join(shots, name) });
+}
+
+test('1. Alice and Bob register through the page', STEP, async () => {
+  for (const [ctx, name] of [[aliceCtx, alice], [bobCtx, bob]] as const) {
+    const page = await open(ctx);
+    await page.getByTestId('login-username').fill(name);
+    await page.getByTestId('login-password').fill(PASSWORD);
+    if (name === alice) await shot(page, 'login.png');
+    await page.getByTestId('register-submit').click();
+    await page.getByTestId('current-user').filter({ hasText: name }).waitFor();
+    await waitState(page, 'live');
+    if (name === alice) alicePage = page;
+    else bobTab1 = page;
+  }
+  assert.equal(await bobTab1.locator('[data-testid="conversation-list"] .empty').textContent(), 'No conversations yet.');
+});
+
+test('2. Alice sends; Bob sees it arrive live', STEP, async () => {
+  await alicePage.getByTestId('new-conversation-input').fill('nobody_here');
+  await alicePage.getByTestId('new-conversation-submit').click();
+  await alicePage.getByTestId('new-conversation-error').filter({ hasText: 'There is no user with that name.' }).waitFor();
+
+  await alicePage.getByTestId('new-conversation-input').fill(bob);
+  await alicePage.getByTestId('new-conversation-submit').click();
+  await alicePage.getByTestId('thread-peer').filter({ hasText: bob }).waitFor();
+  const hello = `Hi ${bob}, are you there?`;
+  await send(alicePage, hello);
+
+  // Bob's page has not fetched anything since it loaded: the conversation can only come live.
+  const item = bobTab1.locator(`[data-testid="conversation"][data-peer="${alice}"]`);
+  await item.filter({ hasText: hello }).waitFor();
+  assert.equal(await item.getByTestId('unread-count').textContent(), '1');
+  await openConversation(bobTab1, alice);
+  assert.equal(await countText(bobTab1, hello), 1);
+  await item.getByTestId('unread-count').waitFor({ state: 'detached' });
+});
+
+test("3. Bob's second tab sees the conversation too, and both tabs stay in step", STEP, async () => {
+  bobTab2 = await open(bobCtx);
+  // Logged in already: the tabs share the session through localStorage.
+  await bobTab2.getByTestId('current-user').filter({ hasText: bob }).waitFor();
+  await waitState(bobTab2, 'live');
+  const item = bobTab2.locator(`[data-testid="conversation"][data-peer="${alice}"]`);
+  await item.waitFor();
+  assert.equal(await item.getByTestId('unread-count').count(), 0, 'read in the first tab, so read here too');
+  await openConversation(bobTab2, alice);
+
+  const question = 'Do both of your tabs see this?';
+  await send(alicePage, question);
+  for (const tab of [bobTab1, bobTab2]) {
+    await waitForText(tab, question);
+    assert.equal(await countText(tab, question), 1);
+  }
+  const reply = 'Yes, both of them, live.';
+  await send(bobTab2, reply);
+  await waitForText(bobTab1, reply); // the sender's other tab gets it from the gateway
+  await waitForText(alicePage, reply);
+});
+
+test("4. The gateway is SIGKILLed while Alice sends 5 more, then restarted: each shows exactly once in both of Bob's tabs", STEP, async () => {
+  const tabs = [bobTab1, bobTab2];
+  // Killed first and restarted after the sends (stack.restart on a dead process only starts
+  // it again, on the same port): with kill and start in one call, a quick restart could be
+  // back before the first send, and the replay path would go untested.
+  await stack.gateway.stop('SIGKILL');
+  // Every page notices the drop and shows the countdown to its next attempt.
+  await Promise.all([...tabs, alicePage].map((p) => p.waitForFunction(() => {
+    const el = document.querySelector('[data-testid="connection-status"]');
+    return el?.getAttribute('data-state') === 'waiting' && /^Reconnecting in \d+ s$/.test(el.textContent ?? '');
+  }, undefined, { polling: 50, timeout: 15_000 })));
+  await shot(bobTab1, 'reconnecting.png');
+
+  // Sends go to Chat over HTTP, so they succeed while the gateway is down.
+  for (const text of WHILE_DOWN) await send(alicePage, text);
+  for (const tab of tabs) assert.equal(await countText(tab, WHILE_DOWN[0]!), 0, 'nothing can reach Bob while the gateway is down');
+  const gateway = await stack.restart('gateway');
+  assert.equal(gateway.proc.exitCode, null, 'the new gateway runs');
+
+  for (const tab of tabs) {
+    await waitState(tab, 'live');
+    for (const text of WHILE_DOWN) await waitForText(tab, text);
+  }
+  for (const tab of tabs) {
+    // Live again means the replay ended (`synced`), so any duplicate would be on screen now.
+    for (const text of [...WHILE_DOWN, `Hi ${bob}, are you there?`, 'Yes, both of them, live.']) assert.equal(await countText(tab, text), 1, `"${text}" once`);
+    const ids = await tab.$$eval('[data-testid="message"]', (els) => els.map((e) => e.getAttribute('data-id')));
+    assert.equal(new Set(ids).size, ids.length, 'no message id twice');
+    assert.equal(ids.length, 2 + 1 + WHILE_DOWN.length, 'hello, question, reply and the five');
+    const via = await tab.$$eval('[data-testid="message"]', (els) => els.map((e) => e.getAttribute('data-via')));
+    assert.deepEqual(via.slice(-WHILE_DOWN.length), WHILE_DOWN.map(() => 'replayed'), "the missed messages came from the gateway's replay");
+  }
+  await waitState(alicePage, 'live');
+
+  // The README's picture: Bob's two tabs side by side, showing the conversation.
+  const [one, two] = [await shot(bobTab1, 'bob-tab1.png'), await shot(bobTab2, 'bob-tab2.png')];
+  await shot(alicePage, 'alice.png');
+  await sideBySide([
+    ['Bob, tab 1', one],
+    ['Bob, tab 2', two],
+  ], 'bob-two-tabs.png');
+});
+
+test('5. a new tab resumes from the cursor saved in localStorage', STEP, async () => {
+  await bobTab2.close();
+  const saved = await bobTab1.evaluate((key) => JSON.parse(localStorage.getItem(key) ?? 'null') as { cursor: string } | null, `chat.stream.${bob}`);
+  assert.ok(saved?.cursor, 'the stream position is stored per user');
+  const later = 'Sent while that tab was closed.';
+  await send(alicePage, later);
+  await waitForText(bobTab1, later);
+
+  const tab = await bobCtx.newPage();
+  const sockets: string[] = [];
+  tab.on('websocket', (ws) => sockets.push(ws.url()));
+  await tab.goto(web.url);
+  await waitState(tab, 'live');
+  const since = new URL(sockets[0]!).searchParams.get('since');
+  const stored = await tab.evaluate((key) => JSON.parse(localStorage.getItem(key) ?? 'null') as { cursor: string } | null, `chat.stream.${bob}`);
+  // The first tab kept saving while this one was closed; the new tab starts where it left off.
+  assert.ok(since, 'the socket resumes with since=');
+  assert.notEqual(since, saved.cursor, 'from the newer position the other tab saved');
+  assert.ok(stored?.cursor);
+  await tab.locator(`[data-testid="conversation"][data-peer="${alice}"]`).filter({ hasText: later }).waitFor();
+  await openConversation(tab, alice);
+  assert.equal(await countText(tab, later), 1);
+  bobTab2 = tab;
+});
+
+test('6. a long conversation pages back with "Load older", without gaps or repeats', STEP, async () => {
+  const carol = await registerAndLogin(stack.auth.url, 'carol', PASSWORD);
+  const texts = Array.from({ length: 35 }, (_, i) => `carol ${i + 1}`);
+  for (const text of texts) {
+    const res = await request(`${stack.chat.url}/chat/send`, { token: carol.token, body: { to: bob, text } });
+    assert.equal(res.status, 201, res.text);
+  }
+  const item = bobTab2.locator('[data-testid="conversation"][data-peer="carol"]');
+  await item.filter({ hasText: 'carol 35' }).waitFor();
+  assert.equal(await item.getByTestId('unread-count').textContent(), '35');
+  await openConversation(bobTab2, 'carol');
+  const shown = () => bobTab2.$$eval('[data-testid="message-text"]', (els) => els.map((e) => e.textContent));
+  assert.deepEqual(await shown(), texts.slice(-30), 'the newest page, oldest at the top');
+  await bobTab2.getByTestId('load-older').click();
+  await bobTab2.getByTestId('load-older').waitFor({ state: 'hidden' });
+  assert.deepEqual(await shown(), texts, 'all 35, in order, each once');
+});
+
+test('7. a wrong password is answered in plain words', STEP, async () => {
+  const ctx = await newContext();
+  const page = await open(ctx);
+  await page.getByTestId('login-username').fill(alice);
+  await page.getByTestId('login-password').fill('not the password');
+  await page.getByTestId('login-submit').click();
+  const error = page.getByTestId('login-error');
+  await error.filter({ hasText: 'Wrong username or password.' }).waitFor();
+  assert.equal(await error.textContent(), 'Wrong username or password.');
+  await shot(page, 'wrong-password.png');
+  await ctx.close();
+});
+
+test('8. too many failed logins: the page says how long to wait', STEP, async () => {
+  const ctx = await newContext();
+  const page = await open(ctx);
+  const error = page.getByTestId('login-error');
+  const attempt = async () => {
+    await page.getByTestId('login-username').fill('mallory');
+    await page.getByTestId('login-password').fill('guess');
+    await page.getByTestId('login-submit').click();
+    // The button is disabled from the click until the answer is on screen.
+    await page.locator('[data-testid="login-submit"]:enabled').waitFor();
+    return error.textContent();
+  };
+  assert.equal(await attempt(), 'Wrong username or password.');
+  assert.equal(await attempt(), 'Wrong username or password.');
+  // The wait comes from Retry-After, which the page can read only because CORS exposes it.
+  assert.match((await attempt()) ?? '', /^Too many attempts\. Try again in \d+ (seconds?|minutes?)\.$/);
+  await ctx.close();
+});
+
+test('9. a message over the length limit is refused in words, and the text is kept', STEP, async () => {
+  const long = 'x'.repeat(4001);
+  await alicePage.getByTestId('composer-input').fill(long);
+  await alicePage.getByTestId('composer-input').press('Enter');
+  await alicePage.getByTestId('send-error').filter({ hasText: 'That message is too long (at most 4,000 characters).' }).waitFor();
+  assert.equal(await alicePage.getByTestId('composer-input').inputValue(), long);
+  assert.equal(await countText(alicePage, long), 0);
+  await alicePage.getByTestId('composer-input').fill('');
+});
+
+test('10. a session the services no longer accept goes back to the login, saying why', STEP, async () => {
+  const ctx = await newContext();
+  const page = await open(ctx);
+  await page.getByTestId('login-form').waitFor();
+  await page.evaluate((username) => localStorage.setItem('chat.session', JSON.stringify({ token: 'revoked.or.forged', user: { id: 'x', username }, expiresAt: Date.now() + 3_600_000 })), alice);
+  await page.reload();
+  await page.getByTestId('login-notice').filter({ hasText: 'Your session has expired. Please log in again.' }).waitFor();
+  assert.equal(await page.evaluate(() => localStorage.getItem('chat.session')), null, 'the dead session is forgotten');
+  await ctx.close();
+});
+
+test('11. message text is shown as text, never as markup', STEP, async () => {
+  const hostile = '<img src=x onerror="window.__pwned=1"><b>bold?</b>';
+  await send(alicePage, hostile);
+  await waitForText(bobTab1, hostile);
+  assert.equal(await countText(bobTab1, hostile), 1);
+  assert.equal(await bobTab1.locator('[data-testid="messages"] img, [data-testid="messages"] b').count(), 0);
+  assert.equal(await bobTab1.evaluate(() => (window as unknown as { __pwned?: number }).__pwned), undefined);
+  assert.deepEqual(pageProblems, []);
+});
+
+/** One picture of several screenshots in a row, each with a caption. */
+async function sideBySide(parts: [string, Buffer][], name: string): Promise<void> {
+  const page = await browser.newPage({ viewport: { width: 820 * parts.length + 24 * (parts.length + 1), height: 640 } });
+  const figures = parts
+    .map(([caption, png]) => `<figure><figcaption>${caption}</figcaption><img src="data:image/png;base64,${png.toString('base64')}"></figure>`)
+    .join('');
+  await page.setContent(`<style>
+    body { margin: 0; padding: 16px 24px 24px; display: flex; gap: 24px; background: #d9dce3; font: 600 14px system-ui, sans-serif; color: #374151; }
+    figure { margin: 0; } figcaption { margin-bottom: 8px; }
+    img { display: block; border-radius: 8px; box-shadow: 0 2px 10px rgba(0,0,0,.18); }
+  </style>${figures}`);
+  const buf = await page.screenshot({ fullPage: true });
+  writeFileSync(join(shots, name), buf);
+  await page.close();
+}
