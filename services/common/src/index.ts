@@ -10,6 +10,8 @@ export * from './koa-server.js';
 export * from './jwt.js';
 export * from './user-directory.js';
 export * from './cursor.js';
+export * from './close-codes.js';
+export * from './frame-types.js';
 export * from './events.js';
 export * from './broker.js';
 export * from './lifecycle.js';

@@ -48,7 +48,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
   const { config, logger, metrics, lifecycle } = deps;
   const registry = new SocketRegistry();
   const sender = new SocketSender(metrics, config.MAX_BACKPRESSURE_BYTES);
-  const expiry = new TokenExpiry((ws) => closeSocket(ws, 4001, 'token_expired'));
+  const expiry = new TokenExpiry((ws) => closeSocket(ws, 'token_expired'));
   const catchUp = new CatchUp({
     sender,
     readSyncPage: deps.readSyncPage ?? createChatSyncClient({ chatUrl: config.CHAT_URL }),
@@ -137,10 +137,10 @@ export function createGateway(deps: GatewayDeps): Gateway {
       catchUp.endAllResumeWindows(registry.all());
       await catchUp.settle(Math.min(2_000, config.SHUTDOWN_GRACE_MS / 4));
       const sockets = registry.all();
-      for (const ws of sockets) closeSocket(ws, 1012, 'service_restart');
+      for (const ws of sockets) closeSocket(ws, 'service_restart');
       expiry.stop();
       deps.syncVerifier?.stop();
-      logger.info({ closedSockets: sockets.length }, 'sockets closed with 1012');
+      logger.info({ closedSockets: sockets.length }, 'sockets closed with service_restart');
       await broker.shutdown();
     },
   };

@@ -234,8 +234,8 @@ export class CatchUp implements SocketHooks {
           if (err instanceof SyncError && err.kind === 'invalid_cursor') return this.finishWithoutReplay(ws, 'invalid_cursor', announce);
           this.deps.metrics.replays.inc({ result: 'failed' });
           this.deps.logger.warn({ err, userId: state.user.id }, 'replay failed; closing the socket so the client resumes later');
-          if (err instanceof SyncError && err.kind === 'unauthorized' && state.user.exp <= Date.now() / 1000) closeSocket(ws, 4001, 'token_expired');
-          else closeSocket(ws, 1013, 'replay_unavailable');
+          if (err instanceof SyncError && err.kind === 'unauthorized' && state.user.exp <= Date.now() / 1000) closeSocket(ws, 'token_expired');
+          else closeSocket(ws, 'replay_unavailable');
         },
       );
   }

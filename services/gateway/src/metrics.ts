@@ -1,9 +1,12 @@
-import { createMetrics, type ServiceMetrics } from '@chat/common';
+import { CLOSE_REASONS, createMetrics, type ServiceMetrics } from '@chat/common';
 import { Counter, Gauge, Histogram } from 'prom-client';
 
 /**
  * The gateway's metric names are a contract: the Grafana dashboard reads them. Rename nothing.
  */
+
+/** `reason` of gateway_sockets_closed_total: the client went away, or the server closed it (close-codes.ts). */
+export const SOCKET_CLOSE_LABELS = ['client', ...CLOSE_REASONS] as const;
 export interface GatewayMetrics extends ServiceMetrics {
   openSockets: Gauge;
   connectionsOpened: Counter;
@@ -39,7 +42,7 @@ export function createGatewayMetrics(): GatewayMetrics {
     }),
     socketsClosed: new Counter({
       name: 'gateway_sockets_closed_total',
-      help: 'Sockets closed, by reason (client, token_expired, rate_limited, frame_too_large, slow_consumer, draining, replay_unavailable)',
+      help: `Sockets closed, by reason (${SOCKET_CLOSE_LABELS.join(', ')})`,
       labelNames: ['reason'] as const,
       registers,
     }),

@@ -1,3 +1,4 @@
+import { CLOSE_CODES, type CloseReason } from '@chat/common';
 import type { WebSocket } from 'uWebSockets.js';
 import type { LiveFrame } from './delivery.js';
 
@@ -19,7 +20,7 @@ export interface SocketState {
   /** Set before `end()` and in the close handler: uWS throws on any use of a closed socket. */
   closed: boolean;
   /** Why the server closed it (a metric label); undefined when the client went away. */
-  closeReason: string | undefined;
+  closeReason: CloseReason | undefined;
   /** Fixed one-second window for the frame rate limit. */
   rateWindowStart: number;
   framesInWindow: number;
@@ -59,13 +60,14 @@ export function newSocketState(user: SocketUser, token: string, since: string | 
 }
 
 /**
- * Closes a socket with a close code once. uWS runs the close handler synchronously inside
- * `end()`, and any later call on the socket throws, so the flag is set first.
+ * Closes a socket once, with the reason's close code from the protocol's table. uWS runs the
+ * close handler synchronously inside `end()`, and any later call on the socket throws, so the
+ * flag is set first.
  */
-export function closeSocket(ws: GatewaySocket, code: number, reason: string): void {
+export function closeSocket(ws: GatewaySocket, reason: CloseReason): void {
   const state = ws.getUserData();
   if (state.closed) return;
   state.closed = true;
   state.closeReason = reason;
-  ws.end(code, reason);
+  ws.end(CLOSE_CODES[reason], reason);
 }

@@ -150,13 +150,13 @@ export function createWsBehavior(deps: WsHandlerDeps): WebSocketBehavior<SocketS
       metrics.framesIn.inc();
       const state = ws.getUserData();
       if (state.closed) return;
-      if (data.byteLength > deps.maxFrameBytes) return closeSocket(ws, 1009, 'frame_too_large');
+      if (data.byteLength > deps.maxFrameBytes) return closeSocket(ws, 'frame_too_large');
       const now = Date.now();
       if (now - state.rateWindowStart >= 1000) {
         state.rateWindowStart = now;
         state.framesInWindow = 0;
       }
-      if (++state.framesInWindow > deps.maxFramesPerSecond) return closeSocket(ws, 1008, 'rate_limited');
+      if (++state.framesInWindow > deps.maxFramesPerSecond) return closeSocket(ws, 'rate_limited');
 
       const parsed = parseClientFrame(data, isBinary);
       if (hooks.onFrame?.(ws, parsed)) return;
