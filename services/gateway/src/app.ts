@@ -5,10 +5,10 @@ import { CatchUp } from './catch-up.js';
 import { createChatSyncClient, type ReadSyncPage } from './chat-sync-client.js';
 import type { GatewayConfig } from './config.js';
 import { Delivery } from './delivery.js';
+import type { InMemoryTokenVerifier } from './in-memory-token-verifier.js';
 import { registerHttpRoutes } from './http-handler.js';
 import type { GatewayMetrics } from './metrics.js';
 import { SocketRegistry } from './socket-registry.js';
-import type { SyncTokenVerifier } from './sync-token-verifier.js';
 import { SocketSender } from './socket-sender.js';
 import { closeSocket } from './socket-state.js';
 import { TokenExpiry } from './token-expiry.js';
@@ -20,8 +20,8 @@ export interface GatewayDeps {
   metrics: GatewayMetrics;
   lifecycle: Lifecycle;
   verifyUser: VerifyUserToken;
-  /** Synchronous verification with Auth's keys cached in memory (see sync-token-verifier.ts). */
-  syncVerifier?: SyncTokenVerifier;
+  /** Verification on the spot with Auth's keys held in memory (see in-memory-token-verifier.ts). */
+  inMemoryVerifier?: InMemoryTokenVerifier;
   directory: UserDirectory;
   /** Reads replays from Chat; defaults to HTTP against CHAT_URL. */
   readSyncPage?: ReadSyncPage;
@@ -86,8 +86,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
       maxBackpressureBytes: config.MAX_BACKPRESSURE_BYTES,
       idleTimeoutSeconds: config.IDLE_TIMEOUT_SECONDS,
       verifyUser: deps.verifyUser,
-      verifyUserSync: deps.syncVerifier ? (token) => deps.syncVerifier!.verify(token) : undefined,
-      onKeyMiss: () => void deps.syncVerifier?.refresh(),
+      verifyUserInMemory: deps.inMemoryVerifier ? (token) => deps.inMemoryVerifier!.verify(token) : undefined,
+      onKeyMiss: () => void deps.inMemoryVerifier?.refresh(),
       registry,
       expiry,
       sender,
@@ -139,7 +139,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
       const sockets = registry.all();
       for (const ws of sockets) closeSocket(ws, 'service_restart');
       expiry.stop();
-      deps.syncVerifier?.stop();
+      deps.inMemoryVerifier?.stop();
       logger.info({ closedSockets: sockets.length }, 'sockets closed with service_restart');
       await broker.shutdown();
     },

@@ -2,20 +2,20 @@ import { createPublicKey, verify as verifySignature, type KeyObject } from 'node
 import { CLOCK_TOLERANCE_SECONDS, RequestError, type Logger, type TokenUser } from '@chat/common';
 
 /**
- * Synchronous user-token verification with Auth's public keys held in memory.
+ * User-token verification against Auth's public keys held in memory, without awaiting anything.
  *
  * Why not only the shared (jose, async) verifier: uWS has a bug where a socket upgraded
  * asynchronously inside `res.cork` is sometimes closed right after `open` (uWebSockets #1928,
  * fixed upstream by PR #1929, not in this build; measured here at up to 20% of connects after an
- * idle second). Upgrading synchronously inside the upgrade callback avoids it, and needs a
- * synchronous verifier. The policy is the same as `createJwtVerifier` in @chat/common (ES256
+ * idle second). Upgrading within the upgrade callback itself avoids it, and needs a verifier
+ * that answers there and then. The policy is the same as `createJwtVerifier` in @chat/common (ES256
  * only, pinned issuer and audience, exp and sub required, the same clock tolerance); a test runs
  * both over the same set of good and bad tokens.
  *
  * A token whose key is not known here yet (start-up, a rotated key) makes `verify` return
  * undefined, and the caller falls back to the shared verifier, which refetches the JWKS.
  */
-export interface SyncTokenVerifier {
+export interface InMemoryTokenVerifier {
   /** The user; undefined when the signing key is unknown here. Throws RequestError(401) when invalid. */
   verify(token: string): TokenUser | undefined;
   /** Fetches the JWKS now (at most once per cooldown unless forced). */
@@ -26,7 +26,7 @@ export interface SyncTokenVerifier {
   readonly keyCount: number;
 }
 
-export interface SyncTokenVerifierOptions {
+export interface InMemoryTokenVerifierOptions {
   jwksUrl: string;
   issuer: string;
   audience: string;
@@ -51,7 +51,7 @@ function decodeJson(part: string): Record<string, unknown> | undefined {
 
 const BASE64URL = /^[A-Za-z0-9_-]+$/;
 
-export function createSyncTokenVerifier(opts: SyncTokenVerifierOptions): SyncTokenVerifier {
+export function createInMemoryTokenVerifier(opts: InMemoryTokenVerifierOptions): InMemoryTokenVerifier {
   let keys = new Map<string, KeyObject>();
   let lastFetch = 0;
   let inFlight: Promise<void> | undefined;
