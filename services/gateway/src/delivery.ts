@@ -14,7 +14,7 @@ export interface LiveFrame {
   frame: string;
 }
 
-/** Where a live frame goes for one socket (straight to the wire, or through catch-up ordering). */
+/** Where a live frame goes for one socket: the socket's ordered stream (socket-streams.ts). */
 export type LiveFrameSink = (ws: GatewaySocket, frame: LiveFrame) => void;
 
 export interface DeliveryDeps {

@@ -80,7 +80,7 @@ export function createGatewayMetrics(): GatewayMetrics {
     userCacheMisses: new Counter({ name: 'gateway_user_cache_misses_total', help: 'Username resolutions that asked Auth', registers }),
     replays: new Counter({
       name: 'gateway_replays_total',
-      help: 'Catch-up replays through Chat sync, by result (synced, resync_required, invalid_cursor, failed)',
+      help: 'Replays from Chat sync of what a socket missed (on resume, or to fill a hole), by result (synced, resync_required, invalid_cursor, failed)',
       labelNames: ['result'] as const,
       registers,
     }),

@@ -25,7 +25,7 @@ export interface SocketState {
   rateWindowStart: number;
   framesInWindow: number;
 
-  // Ordered delivery and catch-up (catch-up.ts).
+  // The socket's ordered stream (socket-streams.ts).
   /** Position of the last message frame sent, in this user's timeline; undefined until one was. */
   lastSeq: number | undefined;
   lastCursor: string | undefined;

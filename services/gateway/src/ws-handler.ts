@@ -9,7 +9,7 @@ import type { SocketSender } from './socket-sender.js';
 import { closeSocket, newSocketState, type GatewaySocket, type SocketState } from './socket-state.js';
 import type { TokenExpiry } from './token-expiry.js';
 
-/** Extension points for reconnect catch-up (see catch-up.ts). */
+/** Extension points for the per-socket streams (see socket-streams.ts). */
 export interface SocketHooks {
   /** After `ready` was sent. */
   onOpen?(ws: GatewaySocket): void;

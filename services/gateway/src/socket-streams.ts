@@ -7,7 +7,7 @@ import type { SocketSender } from './socket-sender.js';
 import { closeSocket, type GatewaySocket, type SocketState } from './socket-state.js';
 import type { SocketHooks } from './ws-handler.js';
 
-export interface CatchUpDeps {
+export interface SocketStreamsDeps {
   sender: SocketSender;
   readSyncPage: ReadSyncPage;
   metrics: GatewayMetrics;
@@ -65,7 +65,8 @@ class Limiter {
 }
 
 /**
- * Ordered, gap-free delivery per socket, and reconnect catch-up.
+ * One ordered stream per socket, which every live frame to that socket goes through: gap-free,
+ * without duplicates, with replays from Chat for what the socket missed.
  *
  * Every message frame carries the receiving user's cursor, whose `seq` is the message's position
  * in that user's timeline (consecutive numbers, see Chat's timeline.ts). Per socket the gateway
@@ -82,10 +83,10 @@ class Limiter {
  *
  * So a client that stores the cursor of each frame it processes can always resume from it.
  */
-export class CatchUp implements SocketHooks {
+export class SocketStreams implements SocketHooks {
   private readonly limiter: Limiter;
 
-  constructor(private readonly deps: CatchUpDeps) {
+  constructor(private readonly deps: SocketStreamsDeps) {
     this.limiter = new Limiter(deps.maxConcurrentReplays);
   }
 
