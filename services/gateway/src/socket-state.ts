@@ -1,6 +1,5 @@
 import { CLOSE_CODES, type CloseReason } from '@chat/common';
 import type { WebSocket } from 'uWebSockets.js';
-import type { LiveFrame } from './delivery.js';
 
 /** The verified user behind a socket. `id` is the token's `sub`. */
 export interface SocketUser {
@@ -10,7 +9,10 @@ export interface SocketUser {
   exp: number;
 }
 
-/** Per-socket state kept in uWS user data. */
+/**
+ * Per-socket state kept in uWS user data: who is connected and the connection's own limits. Where
+ * the socket stands in its user's timeline is its stream's business (socket-streams.ts).
+ */
 export interface SocketState {
   user: SocketUser;
   /** The user's own token, for reading a replay from Chat on the user's behalf. Never logged. */
@@ -24,18 +26,6 @@ export interface SocketState {
   /** Fixed one-second window for the frame rate limit. */
   rateWindowStart: number;
   framesInWindow: number;
-
-  // The socket's ordered stream (socket-streams.ts).
-  /** Position of the last message frame sent, in this user's timeline; undefined until one was. */
-  lastSeq: number | undefined;
-  lastCursor: string | undefined;
-  /** Live frames held back while a replay runs or while waiting for a possible resume frame. */
-  held: LiveFrame[] | undefined;
-  /** More live frames arrived than may be held; the next replay pass picks them up from Chat. */
-  heldOverflow: boolean;
-  holdTimer: NodeJS.Timeout | undefined;
-  sawFirstFrame: boolean;
-  replaying: boolean;
 }
 
 export type GatewaySocket = WebSocket<SocketState>;
@@ -49,13 +39,6 @@ export function newSocketState(user: SocketUser, token: string, since: string | 
     closeReason: undefined,
     rateWindowStart: 0,
     framesInWindow: 0,
-    lastSeq: undefined,
-    lastCursor: undefined,
-    held: undefined,
-    heldOverflow: false,
-    holdTimer: undefined,
-    sawFirstFrame: false,
-    replaying: false,
   };
 }
 
