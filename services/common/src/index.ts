@@ -7,6 +7,7 @@ export * from './koa-error-handler.js';
 export * from './koa-json-body.js';
 export * from './koa-auth.js';
 export * from './koa-server.js';
+export * from './token-policy.js';
 export * from './jwt.js';
 export * from './user-directory.js';
 export * from './cursor.js';
