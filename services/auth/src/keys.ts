@@ -1,8 +1,6 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { calculateJwkThumbprint, type JWK } from 'jose';
-import { ConfigError, type Logger } from '@chat/common';
-
-export const SIGNING_ALGORITHM = 'ES256';
+import { ConfigError, USER_TOKEN_POLICY, type Logger } from '@chat/common';
 
 /** A public key as published in the JWKS: never carries `d`. */
 export interface PublicJwk {
@@ -11,7 +9,7 @@ export interface PublicJwk {
   x: string;
   y: string;
   kid: string;
-  alg: typeof SIGNING_ALGORITHM;
+  alg: typeof USER_TOKEN_POLICY.algorithm;
   use: 'sig';
 }
 
@@ -51,7 +49,7 @@ function parseJwk(raw: string, variable: string): JsonWebKey {
 
 function requireP256(key: KeyObject, variable: string): KeyObject {
   if (key.asymmetricKeyType !== 'ec' || key.asymmetricKeyDetails?.namedCurve !== 'prime256v1') {
-    throw new ConfigError(variable, `must be an EC P-256 key for ${SIGNING_ALGORITHM}`);
+    throw new ConfigError(variable, `must be an EC ${USER_TOKEN_POLICY.curve} key for ${USER_TOKEN_POLICY.algorithm}`);
   }
   return key;
 }
@@ -88,7 +86,7 @@ export async function publicJwk(key: KeyObject): Promise<PublicJwk> {
   const { kty, crv, x, y } = pub.export({ format: 'jwk' });
   if (!kty || !crv || !x || !y) throw new Error('EC public key export lacks a coordinate');
   const kid = await calculateJwkThumbprint({ kty, crv, x, y } satisfies JWK, 'sha256');
-  return { kty, crv, x, y, kid, alg: SIGNING_ALGORITHM, use: 'sig' };
+  return { kty, crv, x, y, kid, alg: USER_TOKEN_POLICY.algorithm, use: 'sig' };
 }
 
 export interface LoadKeysOptions {
@@ -111,7 +109,7 @@ export async function loadSigningKeys(opts: LoadKeysOptions): Promise<SigningKey
   } else if (opts.production) {
     throw new ConfigError('JWT_PRIVATE_KEY', 'is required in production (an ES256 PKCS#8 PEM or JWK)');
   } else {
-    privateKey = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
+    privateKey = generateKeyPairSync('ec', { namedCurve: USER_TOKEN_POLICY.curve }).privateKey;
     ephemeral = true;
     opts.logger?.warn('JWT_PRIVATE_KEY is not set: signing with an ephemeral key; tokens will not survive a restart or work across replicas');
   }

@@ -3,6 +3,8 @@
  * object. A missing or invalid variable throws a ConfigError naming it, so the process
  * stops before it serves anything with a half-valid configuration.
  */
+import { USER_TOKEN_POLICY } from './token-policy.js';
+
 export class ConfigError extends Error {
   constructor(readonly variable: string, detail: string) {
     super(`Invalid configuration: ${variable} ${detail}`);
@@ -103,8 +105,8 @@ export const baseConfigSpec = {
    */
   SHUTDOWN_DELAY_MS: env.int({ default: 0, min: 0 }),
   BODY_LIMIT_BYTES: env.int({ default: 16 * 1024, min: 1 }),
-  JWT_ISSUER: env.string({ default: 'chat-auth' }),
-  JWT_AUDIENCE: env.string({ default: 'chat' }),
+  JWT_ISSUER: env.string({ default: USER_TOKEN_POLICY.issuer }),
+  JWT_AUDIENCE: env.string({ default: USER_TOKEN_POLICY.audience }),
 };
 
 /**

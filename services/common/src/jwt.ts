@@ -1,5 +1,6 @@
-import { createRemoteJWKSet, decodeProtectedHeader, errors as joseErrors, jwtVerify, SignJWT, type JWTPayload } from 'jose';
+import { createRemoteJWKSet, decodeProtectedHeader, errors as joseErrors, jwtVerify, SignJWT, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { RequestError } from './errors.js';
+import { CLOCK_TOLERANCE_SECONDS, USER_TOKEN_POLICY, type TokenPins } from './token-policy.js';
 
 /** What a verified user token tells us. `id` is the token's `sub`. */
 export interface TokenUser {
@@ -9,10 +10,8 @@ export interface TokenUser {
   exp: number;
 }
 
-export interface JwtVerifierOptions {
+export interface JwtVerifierOptions extends TokenPins {
   jwksUrl: string;
-  issuer: string;
-  audience: string;
   /** Minimum time between two JWKS fetches caused by an unknown `kid`. */
   cooldownMs?: number;
   /** How long a fetched JWKS is trusted before a refetch. */
@@ -21,9 +20,6 @@ export interface JwtVerifierOptions {
 }
 
 export type VerifyUserToken = (token: string) => Promise<TokenUser>;
-
-export const USER_TOKEN_ALGORITHMS = ['ES256'];
-export const CLOCK_TOLERANCE_SECONDS = 30;
 
 /** A client-safe reason for a refused token (the 401's message). */
 export function describeTokenError(err: unknown): string {
@@ -35,9 +31,9 @@ export function describeTokenError(err: unknown): string {
 }
 
 /**
- * User-token verification against Auth's JWKS. The algorithm, issuer and audience are pinned,
- * `exp` and `sub` are required, and an unknown `kid` triggers at most one JWKS refetch per
- * cooldown (jose's remote set does that), so a flood of forged kids cannot hammer Auth.
+ * User-token verification against Auth's JWKS, under the user-token policy (token-policy.ts).
+ * An unknown `kid` triggers at most one JWKS refetch per cooldown (jose's remote set does
+ * that), so a flood of forged kids cannot hammer Auth.
  */
 export function createJwtVerifier(opts: JwtVerifierOptions): VerifyUserToken {
   const jwks = createRemoteJWKSet(new URL(opts.jwksUrl), {
@@ -45,15 +41,24 @@ export function createJwtVerifier(opts: JwtVerifierOptions): VerifyUserToken {
     cacheMaxAge: opts.cacheMaxAgeMs ?? 10 * 60_000,
     timeoutDuration: opts.timeoutMs ?? 5_000,
   });
+  return createUserTokenVerifier(jwks, opts);
+}
+
+/**
+ * User-token verification with keys from `keys` (a remote JWKS, or Auth's own key set), under
+ * the user-token policy: the algorithm, issuer and audience pinned, the required claims present,
+ * the policy's clock tolerance. A key set that cannot be fetched is a 503, any refusal a 401.
+ */
+export function createUserTokenVerifier(keys: JWTVerifyGetKey, pins: TokenPins): VerifyUserToken {
   return async (token) => {
     let payload: JWTPayload;
     try {
-      ({ payload } = await jwtVerify(token, jwks, {
-        algorithms: USER_TOKEN_ALGORITHMS,
-        issuer: opts.issuer,
-        audience: opts.audience,
-        requiredClaims: ['exp', 'sub'],
-        clockTolerance: CLOCK_TOLERANCE_SECONDS,
+      ({ payload } = await jwtVerify(token, keys, {
+        algorithms: [USER_TOKEN_POLICY.algorithm],
+        issuer: pins.issuer,
+        audience: pins.audience,
+        requiredClaims: [...USER_TOKEN_POLICY.requiredClaims],
+        clockTolerance: USER_TOKEN_POLICY.clockToleranceSeconds,
       }));
     } catch (err) {
       if (err instanceof joseErrors.JWKSTimeout || (err instanceof Error && /fetch failed|ECONNREFUSED/i.test(err.message))) {

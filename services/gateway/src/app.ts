@@ -1,15 +1,15 @@
 import { gatewayQueueName, type Lifecycle, type Logger, type UserDirectory, type VerifyUserToken } from '@chat/common';
 import uWS, { type us_listen_socket } from 'uWebSockets.js';
 import { BrokerAdapter } from './broker-adapter.js';
-import { CatchUp } from './catch-up.js';
 import { createChatSyncClient, type ReadSyncPage } from './chat-sync-client.js';
 import type { GatewayConfig } from './config.js';
 import { Delivery } from './delivery.js';
+import type { InMemoryTokenVerifier } from './in-memory-token-verifier.js';
 import { registerHttpRoutes } from './http-handler.js';
 import type { GatewayMetrics } from './metrics.js';
 import { SocketRegistry } from './socket-registry.js';
-import type { SyncTokenVerifier } from './sync-token-verifier.js';
 import { SocketSender } from './socket-sender.js';
+import { SocketStreams } from './socket-streams.js';
 import { closeSocket } from './socket-state.js';
 import { TokenExpiry } from './token-expiry.js';
 import { createWsBehavior } from './ws-handler.js';
@@ -20,8 +20,8 @@ export interface GatewayDeps {
   metrics: GatewayMetrics;
   lifecycle: Lifecycle;
   verifyUser: VerifyUserToken;
-  /** Synchronous verification with Auth's keys cached in memory (see sync-token-verifier.ts). */
-  syncVerifier?: SyncTokenVerifier;
+  /** Verification on the spot with Auth's keys held in memory (see in-memory-token-verifier.ts). */
+  inMemoryVerifier?: InMemoryTokenVerifier;
   directory: UserDirectory;
   /** Reads replays from Chat; defaults to HTTP against CHAT_URL. */
   readSyncPage?: ReadSyncPage;
@@ -48,8 +48,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
   const { config, logger, metrics, lifecycle } = deps;
   const registry = new SocketRegistry();
   const sender = new SocketSender(metrics, config.MAX_BACKPRESSURE_BYTES);
-  const expiry = new TokenExpiry((ws) => closeSocket(ws, 4001, 'token_expired'));
-  const catchUp = new CatchUp({
+  const expiry = new TokenExpiry((ws) => closeSocket(ws, 'token_expired'));
+  const streams = new SocketStreams({
     sender,
     readSyncPage: deps.readSyncPage ?? createChatSyncClient({ chatUrl: config.CHAT_URL }),
     metrics,
@@ -59,7 +59,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     resumeWindowMs: config.RESUME_WINDOW_MS,
     maxConcurrentReplays: config.REPLAY_CONCURRENCY,
   });
-  const delivery = new Delivery({ registry, directory: deps.directory, sink: catchUp.deliverLive, metrics, logger });
+  const delivery = new Delivery({ registry, directory: deps.directory, sink: streams.deliverLive, metrics, logger });
   const queue = gatewayQueueName(config.POD_NAME);
   const broker = new BrokerAdapter({
     url: config.AMQP_URL,
@@ -70,7 +70,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     onEvent: (event) => delivery.handle(event),
     // Events published while this pod was not consuming are gone from its queue: fill each
     // open socket's hole from Chat instead of waiting for the client to reconnect.
-    onResumed: () => catchUp.fillAll(registry.all()),
+    onResumed: () => streams.fillAll(registry.all()),
   });
   let listenSocket: us_listen_socket | undefined;
 
@@ -86,15 +86,15 @@ export function createGateway(deps: GatewayDeps): Gateway {
       maxBackpressureBytes: config.MAX_BACKPRESSURE_BYTES,
       idleTimeoutSeconds: config.IDLE_TIMEOUT_SECONDS,
       verifyUser: deps.verifyUser,
-      verifyUserSync: deps.syncVerifier ? (token) => deps.syncVerifier!.verify(token) : undefined,
-      onKeyMiss: () => void deps.syncVerifier?.refresh(),
+      verifyUserInMemory: deps.inMemoryVerifier ? (token) => deps.inMemoryVerifier!.verify(token) : undefined,
+      onKeyMiss: () => void deps.inMemoryVerifier?.refresh(),
       registry,
       expiry,
       sender,
       metrics,
       logger,
       isDraining: () => lifecycle.closing,
-      hooks: catchUp,
+      hooks: streams,
     }),
   );
   registerHttpRoutes(app, { metrics, readiness });
@@ -134,13 +134,13 @@ export function createGateway(deps: GatewayDeps): Gateway {
       await delivery.idle();
       // Frames held for a resume window or behind a running replay were acked too: hand them
       // over before closing (a replay gets a bounded wait; its client resumes from its cursor).
-      catchUp.endAllResumeWindows(registry.all());
-      await catchUp.settle(Math.min(2_000, config.SHUTDOWN_GRACE_MS / 4));
+      streams.endAllResumeWindows(registry.all());
+      await streams.settle(Math.min(2_000, config.SHUTDOWN_GRACE_MS / 4));
       const sockets = registry.all();
-      for (const ws of sockets) closeSocket(ws, 1012, 'service_restart');
+      for (const ws of sockets) closeSocket(ws, 'service_restart');
       expiry.stop();
-      deps.syncVerifier?.stop();
-      logger.info({ closedSockets: sockets.length }, 'sockets closed with 1012');
+      deps.inMemoryVerifier?.stop();
+      logger.info({ closedSockets: sockets.length }, 'sockets closed with service_restart');
       await broker.shutdown();
     },
   };

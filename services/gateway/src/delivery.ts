@@ -14,7 +14,7 @@ export interface LiveFrame {
   frame: string;
 }
 
-/** Where a live frame goes for one socket (straight to the wire, or through catch-up ordering). */
+/** Where a live frame goes for one socket: the socket's ordered stream (socket-streams.ts). */
 export type LiveFrameSink = (ws: GatewaySocket, frame: LiveFrame) => void;
 
 export interface DeliveryDeps {
@@ -27,7 +27,7 @@ export interface DeliveryDeps {
 
 /**
  * Turns broker events into frames on local sockets. Both participants are resolved to user ids
- * (the sender's other devices stay in sync) through the cached user directory.
+ * (the sender's other devices stay up to date) through the cached user directory.
  *
  * Lookups for consecutive events run concurrently, but frames leave in the order events arrived:
  * each event's delivery is chained after the previous one. The returned promise settles when the

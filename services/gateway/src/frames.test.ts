@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { CLIENT_FRAME_TYPES } from '@chat/common';
 import { errorFrame, messageFrame, messageFrameHead, parseClientFrame, readyFrame, syncedFrame } from './frames.js';
 
 const buf = (s: string) => new TextEncoder().encode(s).buffer as ArrayBuffer;
@@ -29,6 +30,13 @@ describe('parseClientFrame', () => {
   it('accepts ping and resume', () => {
     assert.deepEqual(parseClientFrame(buf('{"type":"ping"}'), false), { ok: true, frame: { type: 'ping' } });
     assert.deepEqual(parseClientFrame(buf('{"type":"resume","since":"abc"}'), false), { ok: true, frame: { type: 'resume', since: 'abc' } });
+  });
+
+  it('parses every client frame type of the protocol table', () => {
+    for (const type of CLIENT_FRAME_TYPES) {
+      const parsed = parseClientFrame(buf(JSON.stringify({ type, since: 'abc' })), false);
+      assert.equal(parsed.ok && parsed.frame.type, type);
+    }
   });
 
   for (const [name, raw, binary] of [

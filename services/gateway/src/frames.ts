@@ -1,23 +1,28 @@
 /**
  * The wire protocol (PROTOCOL.md). Server frames are built as strings: a `new_message` frame is
  * serialized once per event and only the per-user tail (cursor) is appended per recipient,
- * because this runs for every socket of every event.
+ * because this runs for every socket of every event. Frame types and error codes come from the
+ * protocol's tables in @chat/common (frame-types.ts).
  */
-import type { ChatMessage } from '@chat/common';
+import type { ChatMessage, ClientFrameType, FrameErrorCode, ServerFrameType } from '@chat/common';
 
-export const PONG_FRAME = '{"type":"pong"}';
-export const RESYNC_REQUIRED_FRAME = '{"type":"resync_required"}';
-
-export function readyFrame(user: { id: string; username: string }): string {
-  return JSON.stringify({ type: 'ready', user: { id: user.id, username: user.username } });
+function serverFrame(type: ServerFrameType, fields: object = {}): string {
+  return JSON.stringify({ type, ...fields });
 }
 
-export function errorFrame(code: string, message: string): string {
-  return JSON.stringify({ type: 'error', error: { code, message } });
+export const PONG_FRAME = serverFrame('pong');
+export const RESYNC_REQUIRED_FRAME = serverFrame('resync_required');
+
+export function readyFrame(user: { id: string; username: string }): string {
+  return serverFrame('ready', { user: { id: user.id, username: user.username } });
+}
+
+export function errorFrame(code: FrameErrorCode, message: string): string {
+  return serverFrame('error', { error: { code, message } });
 }
 
 export function syncedFrame(cursor: string | undefined): string {
-  return JSON.stringify({ type: 'synced', cursor: cursor ?? null });
+  return serverFrame('synced', { cursor: cursor ?? null });
 }
 
 /** Only the API fields reach clients, whatever else an event might carry. */
@@ -27,9 +32,12 @@ function publicMessage(m: ChatMessage): ChatMessage {
   return out;
 }
 
+/** `{"type":"new_message"`: the frame's opening, serialized once. */
+const NEW_MESSAGE_OPENING = serverFrame('new_message').slice(0, -1);
+
 /** `{"type":"new_message","message":{...}` — still open, so a tail can be appended. */
 export function messageFrameHead(message: ChatMessage): string {
-  return `{"type":"new_message","message":${JSON.stringify(publicMessage(message))}`;
+  return `${NEW_MESSAGE_OPENING},"message":${JSON.stringify(publicMessage(message))}`;
 }
 
 export function messageFrame(head: string, cursor: string | undefined, replayed = false): string {
@@ -39,7 +47,11 @@ export function messageFrame(head: string, cursor: string | undefined, replayed 
   return frame + '}';
 }
 
-export type ClientFrame = { type: 'ping' } | { type: 'resume'; since: string };
+/**
+ * A parsed client frame, one member per type of CLIENT_FRAME_TYPES: a type the table lacks would
+ * `Extract` to `never` and stop compiling here; frames.test.ts parses every type of the table.
+ */
+export type ClientFrame = { type: Extract<ClientFrameType, 'ping'> } | { type: Extract<ClientFrameType, 'resume'>; since: string };
 
 export type ParsedClientFrame = { ok: true; frame: ClientFrame } | { ok: false; message: string };
 

@@ -6,7 +6,7 @@ import { createJwtVerifier, createLogger, createServiceTokenSource, createUserDi
 import { createGateway } from './app.js';
 import { loadGatewayConfig, type GatewayConfig } from './config.js';
 import { createGatewayMetrics } from './metrics.js';
-import { createSyncTokenVerifier } from './sync-token-verifier.js';
+import { createInMemoryTokenVerifier } from './in-memory-token-verifier.js';
 
 async function main(config: Readonly<GatewayConfig>): Promise<void> {
   const logger = createLogger({ service: 'gateway', level: config.LOG_LEVEL });
@@ -18,11 +18,11 @@ async function main(config: Readonly<GatewayConfig>): Promise<void> {
     audience: config.JWT_AUDIENCE,
   };
 
-  // Upgrades are verified synchronously with Auth's keys held in memory; the shared verifier
+  // Upgrades are verified on the spot with Auth's keys held in memory; the shared verifier
   // (which fetches the JWKS) covers a key that is not known here yet.
   const verifyUser = createJwtVerifier({ ...jwks, cooldownMs: config.JWKS_COOLDOWN_MS });
-  const syncVerifier = createSyncTokenVerifier({ ...jwks, logger, cooldownMs: config.JWKS_COOLDOWN_MS });
-  syncVerifier.start();
+  const inMemoryVerifier = createInMemoryTokenVerifier({ ...jwks, logger, cooldownMs: config.JWKS_COOLDOWN_MS });
+  inMemoryVerifier.start();
 
   // Events arrive with no user attached, so Auth is asked as a service (HS256 service token).
   const directory = createUserDirectory({
@@ -34,7 +34,7 @@ async function main(config: Readonly<GatewayConfig>): Promise<void> {
     onMiss: () => metrics.userCacheMisses.inc(),
   });
 
-  const gateway = createGateway({ config, logger, metrics, lifecycle, verifyUser, syncVerifier, directory });
+  const gateway = createGateway({ config, logger, metrics, lifecycle, verifyUser, inMemoryVerifier, directory });
   process.on('unhandledRejection', (err) => logger.error({ err }, 'unhandled rejection'));
 
   await gateway.listen(config.PORT);

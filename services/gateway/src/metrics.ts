@@ -1,9 +1,12 @@
-import { createMetrics, type ServiceMetrics } from '@chat/common';
+import { CLOSE_REASONS, createMetrics, type ServiceMetrics } from '@chat/common';
 import { Counter, Gauge, Histogram } from 'prom-client';
 
 /**
  * The gateway's metric names are a contract: the Grafana dashboard reads them. Rename nothing.
  */
+
+/** `reason` of gateway_sockets_closed_total: the client went away, or the server closed it (close-codes.ts). */
+export const SOCKET_CLOSE_LABELS = ['client', ...CLOSE_REASONS] as const;
 export interface GatewayMetrics extends ServiceMetrics {
   openSockets: Gauge;
   connectionsOpened: Counter;
@@ -39,7 +42,7 @@ export function createGatewayMetrics(): GatewayMetrics {
     }),
     socketsClosed: new Counter({
       name: 'gateway_sockets_closed_total',
-      help: 'Sockets closed, by reason (client, token_expired, rate_limited, frame_too_large, slow_consumer, draining, replay_unavailable)',
+      help: `Sockets closed, by reason (${SOCKET_CLOSE_LABELS.join(', ')})`,
       labelNames: ['reason'] as const,
       registers,
     }),
@@ -77,7 +80,7 @@ export function createGatewayMetrics(): GatewayMetrics {
     userCacheMisses: new Counter({ name: 'gateway_user_cache_misses_total', help: 'Username resolutions that asked Auth', registers }),
     replays: new Counter({
       name: 'gateway_replays_total',
-      help: 'Catch-up replays through Chat sync, by result (synced, resync_required, invalid_cursor, failed)',
+      help: 'Replays from Chat sync of what a socket missed (on resume, or to fill a hole), by result (synced, resync_required, invalid_cursor, failed)',
       labelNames: ['result'] as const,
       registers,
     }),

@@ -29,7 +29,7 @@ export class SocketSender {
     if (ws.getUserData().closed) return false;
     const result = ws.send(frame, false, false);
     if (result !== SUCCESS && (result === DROPPED || ws.getBufferedAmount() > this.maxBackpressureBytes)) {
-      closeSocket(ws, 1013, 'slow_consumer');
+      closeSocket(ws, 'slow_consumer');
       return false;
     }
     this.framesOut++;

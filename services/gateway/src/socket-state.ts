@@ -1,5 +1,5 @@
+import { CLOSE_CODES, type CloseReason } from '@chat/common';
 import type { WebSocket } from 'uWebSockets.js';
-import type { LiveFrame } from './delivery.js';
 
 /** The verified user behind a socket. `id` is the token's `sub`. */
 export interface SocketUser {
@@ -9,7 +9,10 @@ export interface SocketUser {
   exp: number;
 }
 
-/** Per-socket state kept in uWS user data. */
+/**
+ * Per-socket state kept in uWS user data: who is connected and the connection's own limits. Where
+ * the socket stands in its user's timeline is its stream's business (socket-streams.ts).
+ */
 export interface SocketState {
   user: SocketUser;
   /** The user's own token, for reading a replay from Chat on the user's behalf. Never logged. */
@@ -19,22 +22,10 @@ export interface SocketState {
   /** Set before `end()` and in the close handler: uWS throws on any use of a closed socket. */
   closed: boolean;
   /** Why the server closed it (a metric label); undefined when the client went away. */
-  closeReason: string | undefined;
+  closeReason: CloseReason | undefined;
   /** Fixed one-second window for the frame rate limit. */
   rateWindowStart: number;
   framesInWindow: number;
-
-  // Ordered delivery and catch-up (catch-up.ts).
-  /** Position of the last message frame sent, in this user's timeline; undefined until one was. */
-  lastSeq: number | undefined;
-  lastCursor: string | undefined;
-  /** Live frames held back while a replay runs or while waiting for a possible resume frame. */
-  held: LiveFrame[] | undefined;
-  /** More live frames arrived than may be held; the next replay pass picks them up from Chat. */
-  heldOverflow: boolean;
-  holdTimer: NodeJS.Timeout | undefined;
-  sawFirstFrame: boolean;
-  replaying: boolean;
 }
 
 export type GatewaySocket = WebSocket<SocketState>;
@@ -48,24 +39,18 @@ export function newSocketState(user: SocketUser, token: string, since: string | 
     closeReason: undefined,
     rateWindowStart: 0,
     framesInWindow: 0,
-    lastSeq: undefined,
-    lastCursor: undefined,
-    held: undefined,
-    heldOverflow: false,
-    holdTimer: undefined,
-    sawFirstFrame: false,
-    replaying: false,
   };
 }
 
 /**
- * Closes a socket with a close code once. uWS runs the close handler synchronously inside
- * `end()`, and any later call on the socket throws, so the flag is set first.
+ * Closes a socket once, with the reason's close code from the protocol's table. uWS runs the
+ * close handler synchronously inside `end()`, and any later call on the socket throws, so the
+ * flag is set first.
  */
-export function closeSocket(ws: GatewaySocket, code: number, reason: string): void {
+export function closeSocket(ws: GatewaySocket, reason: CloseReason): void {
   const state = ws.getUserData();
   if (state.closed) return;
   state.closed = true;
   state.closeReason = reason;
-  ws.end(code, reason);
+  ws.end(CLOSE_CODES[reason], reason);
 }

@@ -9,7 +9,7 @@ import type { SocketSender } from './socket-sender.js';
 import { closeSocket, newSocketState, type GatewaySocket, type SocketState } from './socket-state.js';
 import type { TokenExpiry } from './token-expiry.js';
 
-/** Extension points for reconnect catch-up (see catch-up.ts). */
+/** Extension points for the per-socket streams (see socket-streams.ts). */
 export interface SocketHooks {
   /** After `ready` was sent. */
   onOpen?(ws: GatewaySocket): void;
@@ -24,11 +24,11 @@ export interface WsHandlerDeps {
   maxFrameBytes: number;
   maxBackpressureBytes: number;
   idleTimeoutSeconds: number;
-  /** The shared (async) verifier, used when the synchronous one does not know the key. */
+  /** The shared (async) verifier, used when the in-memory one does not know the key. */
   verifyUser: VerifyUserToken;
-  /** Synchronous verification with cached keys; undefined result means "key unknown here". */
-  verifyUserSync?: (token: string) => TokenUser | undefined;
-  /** Called after the async path ran, so the synchronous verifier can reload its keys. */
+  /** Verification on the spot with keys held in memory; undefined result means "key unknown here". */
+  verifyUserInMemory?: (token: string) => TokenUser | undefined;
+  /** Called after the async path ran, so the in-memory verifier can reload its keys. */
   onKeyMiss?: () => void;
   registry: SocketRegistry;
   expiry: TokenExpiry;
@@ -104,10 +104,10 @@ export function createWsBehavior(deps: WsHandlerDeps): WebSocketBehavior<SocketS
         observe(101, startedAt);
       };
 
-      // The usual path: the key is known, so verify and upgrade right here, synchronously.
+      // The usual path: the key is known, so verify and upgrade right here, without awaiting.
       let user: TokenUser | undefined;
       try {
-        user = deps.verifyUserSync?.(token);
+        user = deps.verifyUserInMemory?.(token);
       } catch (err) {
         return rejectError(err);
       }
@@ -123,7 +123,7 @@ export function createWsBehavior(deps: WsHandlerDeps): WebSocketBehavior<SocketS
           deps.onKeyMiss?.();
           if (aborted) return;
           // Refusals are corked as usual. The upgrade deliberately is not: uWS closes some
-          // sockets upgraded asynchronously inside cork (see sync-token-verifier.ts). Uncorked,
+          // sockets upgraded asynchronously inside cork (see in-memory-token-verifier.ts). Uncorked,
           // uWS prints a warning on stderr; this path only runs until the key set is loaded.
           if (verified.exp <= Date.now() / 1000 || deps.isDraining()) res.cork(() => complete(verified));
           else complete(verified);
@@ -150,13 +150,13 @@ export function createWsBehavior(deps: WsHandlerDeps): WebSocketBehavior<SocketS
       metrics.framesIn.inc();
       const state = ws.getUserData();
       if (state.closed) return;
-      if (data.byteLength > deps.maxFrameBytes) return closeSocket(ws, 1009, 'frame_too_large');
+      if (data.byteLength > deps.maxFrameBytes) return closeSocket(ws, 'frame_too_large');
       const now = Date.now();
       if (now - state.rateWindowStart >= 1000) {
         state.rateWindowStart = now;
         state.framesInWindow = 0;
       }
-      if (++state.framesInWindow > deps.maxFramesPerSecond) return closeSocket(ws, 1008, 'rate_limited');
+      if (++state.framesInWindow > deps.maxFramesPerSecond) return closeSocket(ws, 'rate_limited');
 
       const parsed = parseClientFrame(data, isBinary);
       if (hooks.onFrame?.(ws, parsed)) return;

@@ -222,9 +222,9 @@ describe('gateway: connecting and frames', () => {
       first.send({ type: 'ping' });
       await first.next((f) => f.type === 'pong');
       assert.ok(warnings() >= 1, 'the first connect went through the fallback');
-      await sleep(500); // the synchronous verifier reloads the key set in the background
+      await sleep(500); // the in-memory verifier reloads the key set in the background
       const before = warnings();
-      const second = await TestClient.connect(gw, newToken); // the synchronous path again
+      const second = await TestClient.connect(gw, newToken); // the in-memory path again
       second.send({ type: 'ping' });
       await second.next((f) => f.type === 'pong');
       const old = await TestClient.connect(gw, alice.token); // the previous key still verifies

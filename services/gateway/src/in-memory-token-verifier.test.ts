@@ -1,5 +1,5 @@
 /**
- * The synchronous verifier must accept and refuse exactly what the shared jose-based verifier
+ * The in-memory verifier must accept and refuse exactly what the shared jose-based verifier
  * does. Both run against the same JWKS (served over real HTTP) and the same tokens.
  */
 import assert from 'node:assert/strict';
@@ -8,7 +8,7 @@ import { createServer, type Server } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { calculateJwkThumbprint, exportJWK } from 'jose';
 import { createJwtVerifier, createLogger, RequestError, type TokenUser } from '@chat/common';
-import { createSyncTokenVerifier } from './sync-token-verifier.js';
+import { createInMemoryTokenVerifier } from './in-memory-token-verifier.js';
 
 const logger = createLogger({ service: 'test', level: 'silent' });
 const b64 = (v: unknown) => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)).toString('base64url');
@@ -18,7 +18,7 @@ function es256(header: object, claims: object, key: KeyObject): string {
   return `${input}.${signWith('sha256', Buffer.from(input), { key, dsaEncoding: 'ieee-p1363' }).toString('base64url')}`;
 }
 
-describe('sync token verifier agrees with the shared verifier', () => {
+describe('in-memory token verifier agrees with the shared verifier', () => {
   const current = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const other = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   let kid = '';
@@ -76,47 +76,47 @@ describe('sync token verifier agrees with the shared verifier', () => {
 
   it('every case', async () => {
     const shared = createJwtVerifier({ jwksUrl, issuer: 'chat-auth', audience: 'chat', cooldownMs: 0 });
-    const sync = createSyncTokenVerifier({ jwksUrl, issuer: 'chat-auth', audience: 'chat', logger, cooldownMs: 0 });
-    await sync.refresh(true);
-    assert.equal(sync.keyCount, 1);
+    const inMemory = createInMemoryTokenVerifier({ jwksUrl, issuer: 'chat-auth', audience: 'chat', logger, cooldownMs: 0 });
+    await inMemory.refresh(true);
+    assert.equal(inMemory.keyCount, 1);
     for (const [name, make, accepted] of cases) {
       const token = make();
       const viaShared = await shared(token).then(
         (u): TokenUser | RequestError => u,
         (e: unknown) => e as RequestError,
       );
-      let viaSync: TokenUser | RequestError | undefined;
+      let viaInMemory: TokenUser | RequestError | undefined;
       try {
-        viaSync = sync.verify(token);
+        viaInMemory = inMemory.verify(token);
       } catch (e) {
-        viaSync = e as RequestError;
+        viaInMemory = e as RequestError;
       }
       if (accepted) {
         assert.ok(!(viaShared instanceof Error), `${name}: shared refused: ${(viaShared as Error).message}`);
-        assert.deepEqual(viaSync, viaShared, name);
+        assert.deepEqual(viaInMemory, viaShared, name);
       } else {
         assert.ok(viaShared instanceof RequestError && viaShared.status === 401, `${name}: shared accepted`);
-        assert.ok(viaSync instanceof RequestError && viaSync.status === 401, `${name}: sync gave ${JSON.stringify(viaSync)}`);
+        assert.ok(viaInMemory instanceof RequestError && viaInMemory.status === 401, `${name}: in-memory gave ${JSON.stringify(viaInMemory)}`);
       }
     }
   });
 
   it('answers undefined for a key it does not know, so the caller falls back', async () => {
-    const sync = createSyncTokenVerifier({ jwksUrl, issuer: 'chat-auth', audience: 'chat', logger, cooldownMs: 0 });
-    assert.equal(sync.verify(es256(header(), good(), current.privateKey)), undefined, 'nothing loaded yet');
-    await sync.refresh(true);
-    assert.equal(sync.verify(es256({ ...header(), kid: 'rotated' }, good(), other.privateKey)), undefined);
-    assert.equal(sync.verify(es256(header(), good(), current.privateKey))?.id, 'user-1');
+    const inMemory = createInMemoryTokenVerifier({ jwksUrl, issuer: 'chat-auth', audience: 'chat', logger, cooldownMs: 0 });
+    assert.equal(inMemory.verify(es256(header(), good(), current.privateKey)), undefined, 'nothing loaded yet');
+    await inMemory.refresh(true);
+    assert.equal(inMemory.verify(es256({ ...header(), kid: 'rotated' }, good(), other.privateKey)), undefined);
+    assert.equal(inMemory.verify(es256(header(), good(), current.privateKey))?.id, 'user-1');
   });
 
   it('keeps its keys when a later JWKS fetch fails', async () => {
-    const sync = createSyncTokenVerifier({ jwksUrl, issuer: 'chat-auth', audience: 'chat', logger, cooldownMs: 0 });
-    await sync.refresh(true);
+    const inMemory = createInMemoryTokenVerifier({ jwksUrl, issuer: 'chat-auth', audience: 'chat', logger, cooldownMs: 0 });
+    await inMemory.refresh(true);
     jwksDown = true;
     try {
-      await sync.refresh(true);
-      assert.equal(sync.keyCount, 1);
-      assert.equal(sync.verify(es256(header(), good(), current.privateKey))?.id, 'user-1');
+      await inMemory.refresh(true);
+      assert.equal(inMemory.keyCount, 1);
+      assert.equal(inMemory.verify(es256(header(), good(), current.privateKey))?.id, 'user-1');
     } finally {
       jwksDown = false;
     }

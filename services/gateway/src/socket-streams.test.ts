@@ -1,11 +1,11 @@
 /**
- * Ordering and catch-up rules per socket. Chat's sync is modelled in memory here (a timeline of
- * consecutive positions, the same paging contract); test/ runs the same paths against real Chat.
+ * Unit tests of the per-socket streams: ordering, gap-filling and resume rules. Chat's sync is modelled in memory here (a timeline of
+ * consecutive positions, the same paging contract); test/resume.integration.test.ts runs the same paths against real Chat.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createLogger, decodeCursor, encodeCursor, type ChatMessage } from '@chat/common';
-import { CatchUp } from './catch-up.js';
+import { SocketStreams } from './socket-streams.js';
 import { SyncError, type ReadSyncPage } from './chat-sync-client.js';
 import type { LiveFrame } from './delivery.js';
 import { messageFrame, messageFrameHead, parseClientFrame } from './frames.js';
@@ -57,7 +57,7 @@ function socket(since?: string) {
 
 function setup(read: ReadSyncPage, opts: { replayLimit?: number; resumeWindowMs?: number; pageSize?: number } = {}) {
   const metrics = createGatewayMetrics();
-  return new CatchUp({
+  return new SocketStreams({
     sender: new SocketSender(metrics, 1 << 20),
     readSyncPage: read,
     metrics,
@@ -74,18 +74,18 @@ const settle = async () => {
   for (let i = 0; i < 20; i++) await tick();
 };
 
-describe('CatchUp', () => {
+describe('SocketStreams', () => {
   it('resume with since: replays after the cursor, then synced, then live frames without duplicates', async () => {
     let stored = 5;
     const { read } = timeline(() => stored, {});
-    const catchUp = setup(read, { pageSize: 2 });
+    const streams = setup(read, { pageSize: 2 });
     const s = socket(cursor(2));
-    catchUp.onOpen(s.ws);
+    streams.onOpen(s.ws);
     // Live traffic during the replay: m5 is also in the replay, m6 and m7 are new.
-    catchUp.deliverLive(s.ws, live(5));
+    streams.deliverLive(s.ws, live(5));
     stored = 7;
-    catchUp.deliverLive(s.ws, live(6));
-    catchUp.deliverLive(s.ws, live(7));
+    streams.deliverLive(s.ws, live(6));
+    streams.deliverLive(s.ws, live(7));
     await settle();
     const frames = summary(s.sent);
     const syncedAt = frames.indexOf('synced');
@@ -98,43 +98,43 @@ describe('CatchUp', () => {
   });
 
   it('a resume with nothing new answers synced with the same cursor', async () => {
-    const catchUp = setup(timeline(() => 4).read);
+    const streams = setup(timeline(() => 4).read);
     const s = socket(cursor(4));
-    catchUp.onOpen(s.ws);
+    streams.onOpen(s.ws);
     await settle();
     assert.deepEqual(s.sent, [{ type: 'synced', cursor: cursor(4) }]);
   });
 
   it('fills a gap in live delivery from sync before going on', async () => {
     const { read, reads } = timeline(() => 9);
-    const catchUp = setup(read);
+    const streams = setup(read);
     const s = socket();
-    catchUp.deliverLive(s.ws, live(5));
-    catchUp.deliverLive(s.ws, live(8)); // 6 and 7 never arrived live
-    catchUp.deliverLive(s.ws, live(9));
+    streams.deliverLive(s.ws, live(5));
+    streams.deliverLive(s.ws, live(8)); // 6 and 7 never arrived live
+    streams.deliverLive(s.ws, live(9));
     await settle();
     // m9 was already stored when the replay read, so it came with the replay and its live frame was a duplicate.
     assert.deepEqual(summary(s.sent), ['m5', 'm6r', 'm7r', 'm8r', 'm9r']);
     assert.equal(reads.length, 1);
-    catchUp.deliverLive(s.ws, live(10));
+    streams.deliverLive(s.ws, live(10));
     assert.deepEqual(summary(s.sent).at(-1), 'm10');
     assert.equal(reads[0]!.after, cursor(5));
   });
 
   it('skips duplicate and stale live frames', async () => {
-    const catchUp = setup(timeline(() => 9).read);
+    const streams = setup(timeline(() => 9).read);
     const s = socket();
-    for (const seq of [1, 2, 2, 1, 3]) catchUp.deliverLive(s.ws, live(seq));
+    for (const seq of [1, 2, 2, 1, 3]) streams.deliverLive(s.ws, live(seq));
     await settle();
     assert.deepEqual(summary(s.sent), ['m1', 'm2', 'm3']);
   });
 
   it('does not loop on a hole Chat cannot fill', async () => {
     const { read, reads } = timeline(() => 9, { holeAt: 6 });
-    const catchUp = setup(read);
+    const streams = setup(read);
     const s = socket();
-    catchUp.deliverLive(s.ws, live(5));
-    catchUp.deliverLive(s.ws, live(7));
+    streams.deliverLive(s.ws, live(5));
+    streams.deliverLive(s.ws, live(7));
     await settle();
     assert.deepEqual(summary(s.sent).slice(0, 2), ['m5', 'm7r']);
     assert.ok(reads.length <= 2);
@@ -143,21 +143,21 @@ describe('CatchUp', () => {
   it('past REPLAY_LIMIT answers resync_required, then live frames flow', async () => {
     let stored = 30;
     const { read } = timeline(() => stored);
-    const catchUp = setup(read, { replayLimit: 10, pageSize: 4 });
+    const streams = setup(read, { replayLimit: 10, pageSize: 4 });
     const s = socket(cursor(0));
-    catchUp.onOpen(s.ws);
+    streams.onOpen(s.ws);
     stored = 31;
-    catchUp.deliverLive(s.ws, live(31));
+    streams.deliverLive(s.ws, live(31));
     await settle();
     assert.deepEqual(summary(s.sent), ['resync_required', 'm31']);
-    catchUp.deliverLive(s.ws, live(32));
+    streams.deliverLive(s.ws, live(32));
     assert.deepEqual(summary(s.sent), ['resync_required', 'm31', 'm32']);
   });
 
   it('exactly REPLAY_LIMIT messages still replay', async () => {
-    const catchUp = setup(timeline(() => 10).read, { replayLimit: 10, pageSize: 3 });
+    const streams = setup(timeline(() => 10).read, { replayLimit: 10, pageSize: 3 });
     const s = socket(cursor(0));
-    catchUp.onOpen(s.ws);
+    streams.onOpen(s.ws);
     await settle();
     assert.equal(s.sent.filter((f) => f.replayed).length, 10);
     assert.equal(s.sent.at(-1)!.type, 'synced');
@@ -169,10 +169,10 @@ describe('CatchUp', () => {
   ] as const) {
     it(`a ${name} cursor gets invalid_cursor; the socket stays open and live frames flow`, async () => {
       const { read, reads } = timeline(() => 5);
-      const catchUp = setup(read);
+      const streams = setup(read);
       const s = socket(since);
-      catchUp.onOpen(s.ws);
-      catchUp.deliverLive(s.ws, live(5));
+      streams.onOpen(s.ws);
+      streams.deliverLive(s.ws, live(5));
       await settle();
       assert.equal(s.sent[0].type, 'error');
       assert.equal(s.sent[0].error.code, 'invalid_cursor');
@@ -183,63 +183,63 @@ describe('CatchUp', () => {
   }
 
   it('a cursor Chat refuses (400) also gets invalid_cursor', async () => {
-    const catchUp = setup(timeline(() => 5, { fail: new SyncError('invalid_cursor', 'no') }).read);
+    const streams = setup(timeline(() => 5, { fail: new SyncError('invalid_cursor', 'no') }).read);
     const s = socket(cursor(1));
-    catchUp.onOpen(s.ws);
+    streams.onOpen(s.ws);
     await settle();
     assert.equal(s.sent[0].error.code, 'invalid_cursor');
     assert.equal(s.closedWith(), undefined);
   });
 
   it('closes with 1013 when Chat is unavailable, so the client resumes later', async () => {
-    const catchUp = setup(timeline(() => 5, { fail: new SyncError('unavailable', 'down') }).read);
+    const streams = setup(timeline(() => 5, { fail: new SyncError('unavailable', 'down') }).read);
     const s = socket(cursor(1));
-    catchUp.onOpen(s.ws);
+    streams.onOpen(s.ws);
     await settle();
     assert.equal(s.closedWith(), 1013);
   });
 
   it('holds live frames for the resume window until the first frame, and a resume first frame replays', async () => {
-    const catchUp = setup(timeline(() => 6).read, { resumeWindowMs: 10_000 });
+    const streams = setup(timeline(() => 6).read, { resumeWindowMs: 10_000 });
     const s = socket();
-    catchUp.onOpen(s.ws);
-    catchUp.deliverLive(s.ws, live(6));
+    streams.onOpen(s.ws);
+    streams.deliverLive(s.ws, live(6));
     await settle();
     assert.deepEqual(s.sent, [], 'held');
-    assert.equal(catchUp.onFrame(s.ws, parseClientFrame(new TextEncoder().encode(JSON.stringify({ type: 'resume', since: cursor(3) })).buffer as ArrayBuffer, false)), true);
+    assert.equal(streams.onFrame(s.ws, parseClientFrame(new TextEncoder().encode(JSON.stringify({ type: 'resume', since: cursor(3) })).buffer as ArrayBuffer, false)), true);
     await settle();
     assert.deepEqual(summary(s.sent), ['m4r', 'm5r', 'm6r', 'synced']);
     // A second resume is refused.
-    assert.equal(catchUp.onFrame(s.ws, parseClientFrame(new TextEncoder().encode(JSON.stringify({ type: 'resume', since: cursor(3) })).buffer as ArrayBuffer, false)), true);
+    assert.equal(streams.onFrame(s.ws, parseClientFrame(new TextEncoder().encode(JSON.stringify({ type: 'resume', since: cursor(3) })).buffer as ArrayBuffer, false)), true);
     assert.equal((s.sent.at(-1) as any).error.code, 'bad_frame');
-    catchUp.onClose(s.ws);
+    streams.onClose(s.ws);
   });
 
   it('any other first frame ends the resume window at once', async () => {
-    const catchUp = setup(timeline(() => 6).read, { resumeWindowMs: 10_000 });
+    const streams = setup(timeline(() => 6).read, { resumeWindowMs: 10_000 });
     const s = socket();
-    catchUp.onOpen(s.ws);
-    catchUp.deliverLive(s.ws, live(6));
-    assert.equal(catchUp.onFrame(s.ws, parseClientFrame(new TextEncoder().encode('{"type":"ping"}').buffer as ArrayBuffer, false)), false);
+    streams.onOpen(s.ws);
+    streams.deliverLive(s.ws, live(6));
+    assert.equal(streams.onFrame(s.ws, parseClientFrame(new TextEncoder().encode('{"type":"ping"}').buffer as ArrayBuffer, false)), false);
     assert.deepEqual(summary(s.sent), ['m6']);
   });
 
   it('the resume window ends by itself', async () => {
-    const catchUp = setup(timeline(() => 6).read, { resumeWindowMs: 30 });
+    const streams = setup(timeline(() => 6).read, { resumeWindowMs: 30 });
     const s = socket();
-    catchUp.onOpen(s.ws);
-    catchUp.deliverLive(s.ws, live(6));
+    streams.onOpen(s.ws);
+    streams.deliverLive(s.ws, live(6));
     await new Promise((r) => setTimeout(r, 80));
     assert.deepEqual(summary(s.sent), ['m6']);
   });
 
   it('after a broker outage, checks every socket that has a position', async () => {
     const { read, reads } = timeline(() => 8);
-    const catchUp = setup(read);
+    const streams = setup(read);
     const a = socket();
     const fresh = socket();
-    catchUp.deliverLive(a.ws, live(5));
-    catchUp.fillAll([a.ws, fresh.ws]);
+    streams.deliverLive(a.ws, live(5));
+    streams.fillAll([a.ws, fresh.ws]);
     await settle();
     assert.deepEqual(summary(a.sent), ['m5', 'm6r', 'm7r', 'm8r']);
     assert.deepEqual(fresh.sent, []);
@@ -247,24 +247,24 @@ describe('CatchUp', () => {
   });
 });
 
-describe('CatchUp holds', () => {
+describe('SocketStreams holds', () => {
   it('a flood during the resume window ends the wait instead of dropping frames (even without cursors)', async () => {
-    const catchUp = setup(timeline(() => 0).read, { resumeWindowMs: 10_000, replayLimit: 5 });
+    const streams = setup(timeline(() => 0).read, { resumeWindowMs: 10_000, replayLimit: 5 });
     const s = socket();
-    catchUp.onOpen(s.ws);
-    for (let i = 0; i < 12; i++) catchUp.deliverLive(s.ws, { messageId: `x${i}`, cursor: undefined, seq: undefined, frame: messageFrame(messageFrameHead({ ...message(i), id: `x${i}` }), undefined) });
+    streams.onOpen(s.ws);
+    for (let i = 0; i < 12; i++) streams.deliverLive(s.ws, { messageId: `x${i}`, cursor: undefined, seq: undefined, frame: messageFrame(messageFrameHead({ ...message(i), id: `x${i}` }), undefined) });
     assert.deepEqual(s.sent.map((f) => f.message.id), Array.from({ length: 12 }, (_, i) => `x${i}`));
-    catchUp.onClose(s.ws);
+    streams.onClose(s.ws);
   });
 
   it('frames that overflow the hold behind a replay are read from Chat by another pass', async () => {
     // The first read sees m2..m3; the next ones see everything up to m12.
     const t = timeline(() => (t.reads.length <= 1 ? 3 : 12));
     const { read, reads } = t;
-    const catchUp = setup(read, { replayLimit: 5 });
+    const streams = setup(read, { replayLimit: 5 });
     const s = socket(cursor(1));
-    catchUp.onOpen(s.ws);
-    for (let seq = 4; seq <= 12; seq++) catchUp.deliverLive(s.ws, live(seq)); // 9 frames, only 5 fit
+    streams.onOpen(s.ws);
+    for (let seq = 4; seq <= 12; seq++) streams.deliverLive(s.ws, live(seq)); // 9 frames, only 5 fit
     await settle();
     const ids = s.sent.filter((f) => f.type === 'new_message').map((f) => f.message.id);
     assert.deepEqual(ids, Array.from({ length: 11 }, (_, i) => `m${i + 2}`), 'm2..m12 exactly once, in order');

@@ -7,7 +7,7 @@ import type { SocketSender } from './socket-sender.js';
 import { closeSocket, type GatewaySocket, type SocketState } from './socket-state.js';
 import type { SocketHooks } from './ws-handler.js';
 
-export interface CatchUpDeps {
+export interface SocketStreamsDeps {
   sender: SocketSender;
   readSyncPage: ReadSyncPage;
   metrics: GatewayMetrics;
@@ -32,6 +32,39 @@ interface ReplayResult {
   /** Chat's cursor after the last page read. */
   cursor: string;
   overLimit: boolean;
+}
+
+/**
+ * One socket's stream: where the socket stands in its user's timeline, and the live frames held
+ * back for it. The streams alone read and write it, so it lives here, not in the socket's state.
+ */
+interface SocketStream {
+  readonly ws: GatewaySocket;
+  readonly socket: SocketState;
+  /** Position of the last message frame sent, in this user's timeline; undefined until one was. */
+  lastSeq: number | undefined;
+  lastCursor: string | undefined;
+  /** Live frames held back while a replay runs or while waiting for a possible resume frame. */
+  held: LiveFrame[] | undefined;
+  /** More live frames arrived than may be held; the next replay pass picks them up from Chat. */
+  heldOverflow: boolean;
+  holdTimer: NodeJS.Timeout | undefined;
+  sawFirstFrame: boolean;
+  replaying: boolean;
+}
+
+function newSocketStream(ws: GatewaySocket): SocketStream {
+  return {
+    ws,
+    socket: ws.getUserData(),
+    lastSeq: undefined,
+    lastCursor: undefined,
+    held: undefined,
+    heldOverflow: false,
+    holdTimer: undefined,
+    sawFirstFrame: false,
+    replaying: false,
+  };
 }
 
 /** A small FIFO semaphore. */
@@ -65,7 +98,8 @@ class Limiter {
 }
 
 /**
- * Ordered, gap-free delivery per socket, and reconnect catch-up.
+ * One ordered stream per socket, which every live frame to that socket goes through: gap-free,
+ * without duplicates, with replays from Chat for what the socket missed.
  *
  * Every message frame carries the receiving user's cursor, whose `seq` is the message's position
  * in that user's timeline (consecutive numbers, see Chat's timeline.ts). Per socket the gateway
@@ -82,60 +116,65 @@ class Limiter {
  *
  * So a client that stores the cursor of each frame it processes can always resume from it.
  */
-export class CatchUp implements SocketHooks {
+export class SocketStreams implements SocketHooks {
   private readonly limiter: Limiter;
+  /** Each socket's stream, made on first use. Weak: a socket that is gone takes its stream along. */
+  private readonly streams = new WeakMap<GatewaySocket, SocketStream>();
 
-  constructor(private readonly deps: CatchUpDeps) {
+  constructor(private readonly deps: SocketStreamsDeps) {
     this.limiter = new Limiter(deps.maxConcurrentReplays);
   }
 
   /** The delivery sink: live frames enter here for each local socket. */
   readonly deliverLive = (ws: GatewaySocket, frame: LiveFrame): void => {
-    const state = ws.getUserData();
-    if (state.closed) return;
-    if (state.held) {
-      this.hold(ws, frame);
+    if (ws.getUserData().closed) return;
+    const stream = this.streamOf(ws);
+    if (stream.held) {
+      this.hold(stream, frame);
       return;
     }
-    this.deliverInOrder(ws, frame, true);
+    this.deliverInOrder(stream, frame, true);
   };
 
   onOpen(ws: GatewaySocket): void {
-    const state = ws.getUserData();
-    if (state.since !== undefined) {
+    const stream = this.streamOf(ws);
+    const { since } = stream.socket;
+    if (since !== undefined) {
       // Resumed in the URL: a later `resume` frame is not the first frame any more.
-      state.sawFirstFrame = true;
-      this.startReplay(ws, state.since, true);
+      stream.sawFirstFrame = true;
+      this.startReplay(stream, since, true);
       return;
     }
     if (this.deps.resumeWindowMs > 0) {
-      state.held = [];
-      state.holdTimer = setTimeout(() => this.endResumeWindow(ws), this.deps.resumeWindowMs);
+      stream.held = [];
+      stream.holdTimer = setTimeout(() => this.endResumeWindow(stream), this.deps.resumeWindowMs);
     }
   }
 
   onFrame(ws: GatewaySocket, parsed: ParsedClientFrame): boolean {
-    const state = ws.getUserData();
-    const first = !state.sawFirstFrame;
-    state.sawFirstFrame = true;
+    const stream = this.streamOf(ws);
+    const first = !stream.sawFirstFrame;
+    stream.sawFirstFrame = true;
     if (parsed.ok && parsed.frame.type === 'resume') {
       if (!first) {
         this.deps.sender.send(ws, errorFrame('bad_frame', 'resume must be the first frame on a connection'));
         return true;
       }
-      this.startReplay(ws, parsed.frame.since, true);
+      this.startReplay(stream, parsed.frame.since, true);
       return true;
     }
     // Any other first frame: the client is not resuming, live frames flow now.
-    if (first) this.endResumeWindow(ws);
+    if (first) this.endResumeWindow(stream);
     return false;
   }
 
   onClose(ws: GatewaySocket): void {
-    const state = ws.getUserData();
-    clearTimeout(state.holdTimer);
-    state.holdTimer = undefined;
-    state.held = undefined;
+    const stream = this.streams.get(ws);
+    if (!stream) return;
+    clearTimeout(stream.holdTimer);
+    stream.holdTimer = undefined;
+    stream.held = undefined;
+    this.streams.delete(ws);
   }
 
   /**
@@ -146,9 +185,9 @@ export class CatchUp implements SocketHooks {
   fillAll(sockets: GatewaySocket[]): void {
     let started = 0;
     for (const ws of sockets) {
-      const state = ws.getUserData();
-      if (state.closed || state.replaying || state.held || state.lastCursor === undefined) continue;
-      this.startReplay(ws, state.lastCursor, false);
+      const stream = this.streams.get(ws);
+      if (!stream || stream.socket.closed || stream.replaying || stream.held || stream.lastCursor === undefined) continue;
+      this.startReplay(stream, stream.lastCursor, false);
       started++;
     }
     this.deps.logger.info({ sockets: started }, 'checking open sockets for events lost during the broker outage');
@@ -164,47 +203,56 @@ export class CatchUp implements SocketHooks {
   }
 
   endAllResumeWindows(sockets: GatewaySocket[]): void {
-    for (const ws of sockets) this.endResumeWindow(ws);
+    for (const ws of sockets) {
+      const stream = this.streams.get(ws);
+      if (stream) this.endResumeWindow(stream);
+    }
   }
 
-  private endResumeWindow(ws: GatewaySocket): void {
-    const state = ws.getUserData();
-    if (state.holdTimer === undefined) return;
-    clearTimeout(state.holdTimer);
-    state.holdTimer = undefined;
-    if (!state.replaying && !state.closed) this.releaseHeld(ws, false);
+  private streamOf(ws: GatewaySocket): SocketStream {
+    let stream = this.streams.get(ws);
+    if (!stream) {
+      stream = newSocketStream(ws);
+      this.streams.set(ws, stream);
+    }
+    return stream;
   }
 
-  private hold(ws: GatewaySocket, frame: LiveFrame): void {
-    const state = ws.getUserData();
-    if (state.held!.length < this.deps.replayLimit) {
-      state.held!.push(frame);
+  private endResumeWindow(stream: SocketStream): void {
+    if (stream.holdTimer === undefined) return;
+    clearTimeout(stream.holdTimer);
+    stream.holdTimer = undefined;
+    if (!stream.replaying && !stream.socket.closed) this.releaseHeld(stream, false);
+  }
+
+  private hold(stream: SocketStream, frame: LiveFrame): void {
+    if (stream.held!.length < this.deps.replayLimit) {
+      stream.held!.push(frame);
       return;
     }
     // Bounded. While only waiting for a resume frame, a flood ends the wait: send what is held
     // and go live. Behind a replay, whatever does not fit is in Chat and is read by another pass.
-    if (!state.replaying && state.holdTimer !== undefined) {
-      state.held!.push(frame);
-      this.endResumeWindow(ws);
+    if (!stream.replaying && stream.holdTimer !== undefined) {
+      stream.held!.push(frame);
+      this.endResumeWindow(stream);
     } else {
-      state.heldOverflow = true;
+      stream.heldOverflow = true;
     }
   }
 
-  private deliverInOrder(ws: GatewaySocket, frame: LiveFrame, allowGapFill: boolean): void {
-    const state = ws.getUserData();
-    if (frame.seq !== undefined && state.lastSeq !== undefined) {
-      if (frame.seq <= state.lastSeq) return;
-      if (frame.seq > state.lastSeq + 1 && allowGapFill && state.lastCursor !== undefined) {
-        state.held = [frame];
-        this.startReplay(ws, state.lastCursor, false);
+  private deliverInOrder(stream: SocketStream, frame: LiveFrame, allowGapFill: boolean): void {
+    if (frame.seq !== undefined && stream.lastSeq !== undefined) {
+      if (frame.seq <= stream.lastSeq) return;
+      if (frame.seq > stream.lastSeq + 1 && allowGapFill && stream.lastCursor !== undefined) {
+        stream.held = [frame];
+        this.startReplay(stream, stream.lastCursor, false);
         return;
       }
     }
-    if (!this.deps.sender.send(ws, frame.frame)) return;
+    if (!this.deps.sender.send(stream.ws, frame.frame)) return;
     if (frame.seq !== undefined) {
-      state.lastSeq = frame.seq;
-      state.lastCursor = frame.cursor;
+      stream.lastSeq = frame.seq;
+      stream.lastCursor = frame.cursor;
     }
   }
 
@@ -212,43 +260,43 @@ export class CatchUp implements SocketHooks {
    * Sends the messages after `since` from Chat, holding live frames meanwhile. `announce`: a
    * client-requested resume (ends with `synced`) rather than a gap the gateway found itself.
    */
-  private startReplay(ws: GatewaySocket, since: string, announce: boolean): void {
-    const state = ws.getUserData();
-    clearTimeout(state.holdTimer);
-    state.holdTimer = undefined;
-    state.held ??= [];
-    state.replaying = true;
+  private startReplay(stream: SocketStream, since: string, announce: boolean): void {
+    const { ws, socket } = stream;
+    clearTimeout(stream.holdTimer);
+    stream.holdTimer = undefined;
+    stream.held ??= [];
+    stream.replaying = true;
     const from = decodeCursor(since);
-    if (!from || from.userId !== state.user.id) {
-      this.finishWithoutReplay(ws, 'invalid_cursor', announce);
+    if (!from || from.userId !== socket.user.id) {
+      this.finishWithoutReplay(stream, 'invalid_cursor', announce);
       return;
     }
     this.limiter
-      .run(() => (state.closed ? Promise.resolve(undefined) : this.readReplay(state, since, from.seq)))
+      .run(() => (socket.closed ? Promise.resolve(undefined) : this.readReplay(socket, since, from.seq)))
       .then(
         (result) => {
-          if (result && !state.closed) this.applyReplay(ws, result, announce);
+          if (result && !socket.closed) this.applyReplay(stream, result, announce);
         },
         (err: unknown) => {
-          if (state.closed) return;
-          if (err instanceof SyncError && err.kind === 'invalid_cursor') return this.finishWithoutReplay(ws, 'invalid_cursor', announce);
+          if (socket.closed) return;
+          if (err instanceof SyncError && err.kind === 'invalid_cursor') return this.finishWithoutReplay(stream, 'invalid_cursor', announce);
           this.deps.metrics.replays.inc({ result: 'failed' });
-          this.deps.logger.warn({ err, userId: state.user.id }, 'replay failed; closing the socket so the client resumes later');
-          if (err instanceof SyncError && err.kind === 'unauthorized' && state.user.exp <= Date.now() / 1000) closeSocket(ws, 4001, 'token_expired');
-          else closeSocket(ws, 1013, 'replay_unavailable');
+          this.deps.logger.warn({ err, userId: socket.user.id }, 'replay failed; closing the socket so the client resumes later');
+          if (err instanceof SyncError && err.kind === 'unauthorized' && socket.user.exp <= Date.now() / 1000) closeSocket(ws, 'token_expired');
+          else closeSocket(ws, 'replay_unavailable');
         },
       );
   }
 
-  private async readReplay(state: SocketState, since: string, sinceSeq: number): Promise<ReplayResult | undefined> {
-    const userId = state.user.id;
+  private async readReplay(socket: SocketState, since: string, sinceSeq: number): Promise<ReplayResult | undefined> {
+    const userId = socket.user.id;
     const entries: ReplayEntry[] = [];
     let cursor = since;
     let afterSeq = sinceSeq;
     for (;;) {
       const limit = Math.min(this.deps.pageSize, this.deps.replayLimit + 1 - entries.length);
-      const page = await this.deps.readSyncPage(state.token, cursor, limit);
-      if (state.closed) return undefined;
+      const page = await this.deps.readSyncPage(socket.token, cursor, limit);
+      if (socket.closed) return undefined;
       const end = decodeCursor(page.cursor);
       if (!end || end.userId !== userId) throw new SyncError('unavailable', 'chat answered a cursor of another user');
       // Timeline positions are consecutive, so a page's positions follow from where it started;
@@ -269,43 +317,43 @@ export class CatchUp implements SocketHooks {
     }
   }
 
-  private applyReplay(ws: GatewaySocket, result: ReplayResult, announce: boolean): void {
-    const state = ws.getUserData();
+  private applyReplay(stream: SocketStream, result: ReplayResult, announce: boolean): void {
+    const { ws } = stream;
     const { sender, metrics } = this.deps;
     if (result.overLimit) {
       // Too far behind for a replay: the client pages history instead. Live delivery goes on,
       // and the next live frame becomes the new starting point (no gap-fill towards the old one).
       sender.send(ws, RESYNC_REQUIRED_FRAME);
       metrics.replays.inc({ result: 'resync_required' });
-      state.lastSeq = undefined;
-      state.lastCursor = undefined;
-      this.releaseHeld(ws, true);
+      stream.lastSeq = undefined;
+      stream.lastCursor = undefined;
+      this.releaseHeld(stream, true);
       return;
     }
     for (const entry of result.entries) {
       if (!sender.send(ws, messageFrame(messageFrameHead(entry.message), entry.cursor, true))) return;
       if (entry.seq !== undefined) {
-        state.lastSeq = entry.seq;
-        state.lastCursor = entry.cursor;
+        stream.lastSeq = entry.seq;
+        stream.lastCursor = entry.cursor;
       }
     }
     // Chat's cursor is the position reached (`since` itself when nothing was new).
     const reached = decodeCursor(result.cursor);
-    if (reached && (state.lastSeq === undefined || reached.seq >= state.lastSeq)) {
-      state.lastSeq = reached.seq;
-      state.lastCursor = result.cursor;
+    if (reached && (stream.lastSeq === undefined || reached.seq >= stream.lastSeq)) {
+      stream.lastSeq = reached.seq;
+      stream.lastCursor = result.cursor;
     }
     if (announce) {
       if (!sender.send(ws, syncedFrame(result.cursor))) return;
       metrics.replays.inc({ result: 'synced' });
     }
-    this.releaseHeld(ws, !announce);
+    this.releaseHeld(stream, !announce);
   }
 
-  private finishWithoutReplay(ws: GatewaySocket, code: 'invalid_cursor', announce: boolean): void {
+  private finishWithoutReplay(stream: SocketStream, code: 'invalid_cursor', announce: boolean): void {
     this.deps.metrics.replays.inc({ result: code });
-    if (announce) this.deps.sender.send(ws, errorFrame('invalid_cursor', 'the cursor is not valid for this user; resume from history instead'));
-    this.releaseHeld(ws, true);
+    if (announce) this.deps.sender.send(stream.ws, errorFrame('invalid_cursor', 'the cursor is not valid for this user; resume from history instead'));
+    this.releaseHeld(stream, true);
   }
 
   /**
@@ -314,26 +362,25 @@ export class CatchUp implements SocketHooks {
    * first held frame is the one whose gap was just filled; if Chat had nothing for that gap, it
    * is sent anyway rather than asking again (never loop on a hole Chat cannot fill).
    */
-  private releaseHeld(ws: GatewaySocket, acceptFirstGap: boolean): void {
-    const state = ws.getUserData();
-    const held = state.held ?? [];
-    const overflow = state.heldOverflow;
-    state.held = undefined;
-    state.heldOverflow = false;
-    state.replaying = false;
+  private releaseHeld(stream: SocketStream, acceptFirstGap: boolean): void {
+    const held = stream.held ?? [];
+    const overflow = stream.heldOverflow;
+    stream.held = undefined;
+    stream.heldOverflow = false;
+    stream.replaying = false;
     for (let i = 0; i < held.length; i++) {
-      if (state.closed) return;
-      this.deliverInOrder(ws, held[i]!, !(acceptFirstGap && i === 0));
-      if (state.held) {
+      if (stream.socket.closed) return;
+      this.deliverInOrder(stream, held[i]!, !(acceptFirstGap && i === 0));
+      if (stream.held) {
         // A new replay started: keep the remaining frames behind it, in order.
-        for (let j = i + 1; j < held.length; j++) this.hold(ws, held[j]!);
-        if (overflow) state.heldOverflow = true;
+        for (let j = i + 1; j < held.length; j++) this.hold(stream, held[j]!);
+        if (overflow) stream.heldOverflow = true;
         return;
       }
     }
-    if (overflow && !state.closed) {
-      if (state.lastCursor !== undefined) this.startReplay(ws, state.lastCursor, false);
-      else this.deps.sender.send(ws, RESYNC_REQUIRED_FRAME);
+    if (overflow && !stream.socket.closed) {
+      if (stream.lastCursor !== undefined) this.startReplay(stream, stream.lastCursor, false);
+      else this.deps.sender.send(stream.ws, RESYNC_REQUIRED_FRAME);
     }
   }
 }

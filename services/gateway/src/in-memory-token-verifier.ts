@@ -1,21 +1,21 @@
 import { createPublicKey, verify as verifySignature, type KeyObject } from 'node:crypto';
-import { CLOCK_TOLERANCE_SECONDS, RequestError, type Logger, type TokenUser } from '@chat/common';
+import { RequestError, USER_TOKEN_POLICY, type Logger, type TokenPins, type TokenUser } from '@chat/common';
 
 /**
- * Synchronous user-token verification with Auth's public keys held in memory.
+ * User-token verification against Auth's public keys held in memory, without awaiting anything.
  *
  * Why not only the shared (jose, async) verifier: uWS has a bug where a socket upgraded
  * asynchronously inside `res.cork` is sometimes closed right after `open` (uWebSockets #1928,
  * fixed upstream by PR #1929, not in this build; measured here at up to 20% of connects after an
- * idle second). Upgrading synchronously inside the upgrade callback avoids it, and needs a
- * synchronous verifier. The policy is the same as `createJwtVerifier` in @chat/common (ES256
- * only, pinned issuer and audience, exp and sub required, the same clock tolerance); a test runs
- * both over the same set of good and bad tokens.
+ * idle second). Upgrading within the upgrade callback itself avoids it, and needs a verifier
+ * that answers there and then. The policy is @chat/common's USER_TOKEN_POLICY, as for `createJwtVerifier`
+ * (one algorithm, pinned issuer and audience, the required claims, the same clock tolerance); a
+ * test runs both over the same set of good and bad tokens.
  *
  * A token whose key is not known here yet (start-up, a rotated key) makes `verify` return
  * undefined, and the caller falls back to the shared verifier, which refetches the JWKS.
  */
-export interface SyncTokenVerifier {
+export interface InMemoryTokenVerifier {
   /** The user; undefined when the signing key is unknown here. Throws RequestError(401) when invalid. */
   verify(token: string): TokenUser | undefined;
   /** Fetches the JWKS now (at most once per cooldown unless forced). */
@@ -26,10 +26,8 @@ export interface SyncTokenVerifier {
   readonly keyCount: number;
 }
 
-export interface SyncTokenVerifierOptions {
+export interface InMemoryTokenVerifierOptions extends TokenPins {
   jwksUrl: string;
-  issuer: string;
-  audience: string;
   logger: Logger;
   /** Periodic refetch, so a rotated key is known before the first token signed with it. */
   refreshEveryMs?: number;
@@ -51,7 +49,7 @@ function decodeJson(part: string): Record<string, unknown> | undefined {
 
 const BASE64URL = /^[A-Za-z0-9_-]+$/;
 
-export function createSyncTokenVerifier(opts: SyncTokenVerifierOptions): SyncTokenVerifier {
+export function createInMemoryTokenVerifier(opts: InMemoryTokenVerifierOptions): InMemoryTokenVerifier {
   let keys = new Map<string, KeyObject>();
   let lastFetch = 0;
   let inFlight: Promise<void> | undefined;
@@ -66,11 +64,11 @@ export function createSyncTokenVerifier(opts: SyncTokenVerifierOptions): SyncTok
     if (!Array.isArray(body.keys)) throw new Error('JWKS has no "keys" array');
     const next = new Map<string, KeyObject>();
     for (const jwk of body.keys as Record<string, unknown>[]) {
-      if (jwk.kty !== 'EC' || jwk.crv !== 'P-256' || typeof jwk.kid !== 'string') continue;
-      if (jwk.alg !== undefined && jwk.alg !== 'ES256') continue;
+      if (jwk.kty !== 'EC' || jwk.crv !== USER_TOKEN_POLICY.curve || typeof jwk.kid !== 'string') continue;
+      if (jwk.alg !== undefined && jwk.alg !== USER_TOKEN_POLICY.algorithm) continue;
       if (jwk.use !== undefined && jwk.use !== 'sig') continue;
       try {
-        next.set(jwk.kid, createPublicKey({ key: { kty: 'EC', crv: 'P-256', x: jwk.x, y: jwk.y } as never, format: 'jwk' }));
+        next.set(jwk.kid, createPublicKey({ key: { kty: 'EC', crv: USER_TOKEN_POLICY.curve, x: jwk.x, y: jwk.y } as never, format: 'jwk' }));
       } catch (err) {
         opts.logger.warn({ err, kid: jwk.kid }, 'ignoring a JWKS key that does not import');
       }
@@ -113,7 +111,7 @@ export function createSyncTokenVerifier(opts: SyncTokenVerifierOptions): SyncTok
       const [headerPart, payloadPart, signaturePart] = parts as [string, string, string];
       const header = decodeJson(headerPart);
       if (!header) throw unauthorized('invalid token');
-      if (header.alg !== 'ES256') throw unauthorized('token algorithm not allowed');
+      if (header.alg !== USER_TOKEN_POLICY.algorithm) throw unauthorized('token algorithm not allowed');
       // Extensions we do not implement must not be silently ignored (RFC 7515 §4.1.11).
       if (header.crit !== undefined || header.b64 !== undefined) throw unauthorized('invalid token');
       let key: KeyObject | undefined;
@@ -139,10 +137,12 @@ export function createSyncTokenVerifier(opts: SyncTokenVerifierOptions): SyncTok
       const aud = claims.aud;
       const audOk = typeof aud === 'string' ? aud === opts.audience : Array.isArray(aud) && aud.includes(opts.audience);
       if (!audOk) throw unauthorized('token claim "aud" is invalid');
-      if (claims.exp === undefined) throw unauthorized('token claim "exp" is invalid');
-      if (claims.sub === undefined) throw unauthorized('token claim "sub" is invalid');
-      if ((claims.exp as number) <= now - CLOCK_TOLERANCE_SECONDS) throw unauthorized('token expired');
-      if (claims.nbf !== undefined && (claims.nbf as number) > now + CLOCK_TOLERANCE_SECONDS) throw unauthorized('token claim "nbf" is invalid');
+      for (const claim of USER_TOKEN_POLICY.requiredClaims) {
+        if (claims[claim] === undefined) throw unauthorized(`token claim "${claim}" is invalid`);
+      }
+      const tolerance = USER_TOKEN_POLICY.clockToleranceSeconds;
+      if ((claims.exp as number) <= now - tolerance) throw unauthorized('token expired');
+      if (claims.nbf !== undefined && (claims.nbf as number) > now + tolerance) throw unauthorized('token claim "nbf" is invalid');
       if (typeof claims.username !== 'string') throw unauthorized('token lacks required claims');
       return { id: claims.sub as string, username: claims.username, exp: claims.exp as number };
     },

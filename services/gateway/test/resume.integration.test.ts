@@ -1,5 +1,6 @@
 /**
- * Reconnect catch-up against real processes: every message Alice got a 201 for is in Bob's
+ * Integration tests of reconnect catch-up against real processes (the rules themselves are unit
+ * tested in src/socket-streams.test.ts): every message Alice got a 201 for is in Bob's
  * stream exactly once, in order, across disconnects and a killed gateway (the RabbitMQ restart
  * case is in broker-restart.test.ts, which restarts the broker once for both issues).
  */
