@@ -1,3 +1,5 @@
+import type { ErrorCode, ErrorCodeWithStatus } from './error-codes.js';
+
 /** The one error shape every service answers with: {"error":{"code","message"}}. */
 export interface ErrorBody {
   error: { code: string; message: string; details?: unknown };
@@ -13,11 +15,11 @@ export function errorBody(code: string, message: string, details?: unknown): Err
  */
 export class RequestError extends Error {
   readonly status: number;
-  readonly code: string;
+  readonly code: ErrorCode;
   readonly headers: Record<string, string>;
   readonly details: unknown;
 
-  constructor(status: number, code: string, message: string, opts: { headers?: Record<string, string>; details?: unknown } = {}) {
+  constructor(status: number, code: ErrorCode, message: string, opts: { headers?: Record<string, string>; details?: unknown } = {}) {
     super(message);
     this.name = 'RequestError';
     this.status = status;
@@ -33,5 +35,5 @@ export class RequestError extends Error {
 
 export const invalidRequest = (message: string) => new RequestError(400, 'invalid_request', message);
 export const unauthorized = (message = 'missing or invalid token') => new RequestError(401, 'unauthorized', message);
-export const notFound = (code: string, message: string) => new RequestError(404, code, message);
+export const notFound = (code: ErrorCodeWithStatus<404>, message: string) => new RequestError(404, code, message);
 export const unavailable = (message = 'a dependency is unavailable, retry shortly') => new RequestError(503, 'unavailable', message);

@@ -1,5 +1,6 @@
 export * from './config.js';
 export * from './logger.js';
+export * from './error-codes.js';
 export * from './errors.js';
 export * from './metrics.js';
 export * from './koa-metrics.js';

@@ -1,5 +1,6 @@
 import type { Middleware } from 'koa';
 import type { Logger } from './logger.js';
+import type { ErrorCode } from './error-codes.js';
 import { errorBody, RequestError } from './errors.js';
 
 /**
@@ -28,7 +29,7 @@ function fromBodyParser(err: unknown): RequestError | undefined {
 }
 
 /** Statuses the router (or Koa) sets without a body; they still get the envelope. */
-const BODYLESS_ERRORS: Record<number, [string, (ctx: { method: string; path: string }) => string]> = {
+const BODYLESS_ERRORS: Record<number, [ErrorCode, (ctx: { method: string; path: string }) => string]> = {
   404: ['not_found', (ctx) => `no route for ${ctx.method} ${ctx.path}`],
   405: ['method_not_allowed', (ctx) => `${ctx.method} is not allowed on ${ctx.path}`],
   501: ['not_implemented', (ctx) => `method ${ctx.method} is not supported`],
