@@ -5,8 +5,8 @@ import { createMissingIndexes } from './indexes.js';
 
 export interface MessagesRepository {
   ensureIndexes(): Promise<void>;
-  /** Stores a new message; 'duplicate' when the sender already used this idempotency key. */
-  insert(doc: MessageDoc): Promise<'inserted' | 'duplicate'>;
+  /** Stores a new message; 'repeat' when the sender already used this idempotency key. */
+  insert(doc: MessageDoc): Promise<'inserted' | 'repeat'>;
   findByIdempotencyKey(fromId: string, idemKey: string): Promise<MessageDoc | null>;
   /** The oldest unpublished messages. */
   findUnpublished(limit: number): Promise<MessageDoc[]>;
@@ -28,7 +28,7 @@ export function createMessagesRepository(db: Db): MessagesRepository {
   return {
     ensureIndexes() {
       indexes ??= createMissingIndexes(messages, [
-        // The idempotency guard: racing duplicates meet here, and only one insert wins.
+        // The idempotency guard: racing repeats meet here, and only one insert wins.
         { key: { fromId: 1, idemKey: 1 }, name: 'sender_idempotency_key', unique: true },
         // The outbox scan: unpublished messages, oldest first.
         { key: { published: 1, createdAt: 1 }, name: 'outbox' },
@@ -44,7 +44,7 @@ export function createMessagesRepository(db: Db): MessagesRepository {
         await messages.insertOne(doc);
         return 'inserted';
       } catch (err) {
-        if (isDuplicateKey(err)) return 'duplicate';
+        if (isDuplicateKey(err)) return 'repeat';
         throw err;
       }
     },

@@ -45,8 +45,11 @@ export function createSendMessage(deps: SendMessageDeps): SendMessage {
     if (deps.crashPoint === point) process.kill(process.pid, 'SIGKILL');
   };
 
-  /** The sender already used this idempotency key: the original message, or 422 if this is a different one. */
-  async function replay(sender: TokenUser, request: SendRequest, idemKey: string, recipientId: string): Promise<SendResult> {
+  /**
+   * A repeat: the sender already used this idempotency key. The answer is the original message,
+   * or 422 when this request is a different message.
+   */
+  async function answerRepeat(sender: TokenUser, request: SendRequest, idemKey: string, recipientId: string): Promise<SendResult> {
     const original = await deps.messages.findByIdempotencyKey(sender.id, idemKey);
     if (!original) throw unavailable('the original message could not be read, retry shortly');
     if (original.toId !== recipientId || original.text !== request.text) throw idempotencyConflict();
@@ -81,9 +84,9 @@ export function createSendMessage(deps: SendMessageDeps): SendMessage {
     deps.relay.claim(_id);
     let seqs: TimelineSeqs;
     try {
-      if ((await deps.messages.insert(doc)) === 'duplicate') {
+      if ((await deps.messages.insert(doc)) === 'repeat') {
         deps.relay.release(_id);
-        return await replay(sender, request, doc.idemKey, recipient.id);
+        return await answerRepeat(sender, request, doc.idemKey, recipient.id);
       }
       deps.metrics.messagesStored.inc();
       crash('after_insert');

@@ -110,7 +110,7 @@ export function createTimeline(db: Db, opts: { cacheMax?: number } = {}): Timeli
             continue;
           }
           // Either this message is already in the timeline (a retry, the relay, a racing
-          // duplicate request) or we are far behind the other replicas: re-read the maximum.
+          // repeat of the send) or we are far behind the other replicas: re-read the maximum.
           const existing = await entries.findOne({ _id }, { projection: { seq: 1 } });
           if (existing) {
             remember(userId, existing.seq);

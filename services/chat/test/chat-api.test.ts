@@ -165,7 +165,7 @@ describe('idempotency', () => {
     assert.equal(history.body.messages.filter((m: { id: string }) => m.id === first.body.message.id).length, 1);
   });
 
-  test('racing duplicates store once and publish once', async () => {
+  test('racing repeats store once and publish once', async () => {
     const dave = await stack.user('dave');
     const body = { to: dave.username, text: 'raced', clientMsgId: 'race-1' };
     const results = await Promise.all(Array.from({ length: 12 }, () => send(chat.url, alice, body)));
