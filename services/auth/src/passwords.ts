@@ -1,6 +1,6 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import bcrypt from 'bcrypt';
-import { isWellFormedPassword } from './validation.js';
+import { hasUnpairedSurrogate } from '@chat/common';
 
 export const DEFAULT_BCRYPT_COST = 12;
 
@@ -42,7 +42,7 @@ export function createPasswordHasher(opts: { cost?: number } = {}): PasswordHash
     async verify(password, storedHash) {
       const matches = await bcrypt.compare(prehashPassword(password), storedHash);
       // An unpaired surrogate would be encoded as U+FFFD, so such input must never match.
-      return matches && isWellFormedPassword(password);
+      return matches && !hasUnpairedSurrogate(password);
     },
     async verifyAgainstDummy(password) {
       await bcrypt.compare(prehashPassword(password), await dummyHash);

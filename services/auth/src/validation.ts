@@ -1,11 +1,8 @@
-import { invalidRequest } from '@chat/common';
+import { codePointLength, hasUnpairedSurrogate, invalidRequest } from '@chat/common';
 
 export const USERNAME_PATTERN = /^[A-Za-z0-9_.-]{3,32}$/;
 export const PASSWORD_MIN_CHARS = 8;
 export const PASSWORD_MAX_CHARS = 256;
-
-// In a `u` regex a well-formed surrogate pair is one code point, so only unpaired halves match.
-const UNPAIRED_SURROGATE = /\p{Cs}/u;
 
 export interface Credentials {
   username: string;
@@ -20,13 +17,6 @@ export function isValidUsername(value: string): boolean {
 /** Usernames are unique ignoring case; this is the key that uniqueness is enforced on. */
 export function usernameKey(username: string): string {
   return username.toLowerCase();
-}
-
-/** Length in Unicode code points, so an emoji counts as one character, not two. */
-export function codePointLength(value: string): number {
-  let n = 0;
-  for (const _ of value) n++;
-  return n;
 }
 
 /**
@@ -51,7 +41,7 @@ export function passwordRuleViolation(password: string): string | undefined {
   if (length < PASSWORD_MIN_CHARS || length > PASSWORD_MAX_CHARS) {
     return `password must be ${PASSWORD_MIN_CHARS} to ${PASSWORD_MAX_CHARS} characters long`;
   }
-  if (UNPAIRED_SURROGATE.test(password)) return 'password must be valid Unicode text (it contains an unpaired surrogate)';
+  if (hasUnpairedSurrogate(password)) return 'password must be valid Unicode text (it contains an unpaired surrogate)';
   return undefined;
 }
 
@@ -71,9 +61,4 @@ export function parseRegistration(body: Record<string, unknown>): Credentials {
  */
 export function parseLogin(body: Record<string, unknown>): Credentials {
   return { username: stringField(body, 'username'), password: stringField(body, 'password') };
-}
-
-/** True when the password is well-formed Unicode (see passwordRuleViolation). */
-export function isWellFormedPassword(password: string): boolean {
-  return !UNPAIRED_SURROGATE.test(password);
 }

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { encodeCursor, RequestError } from '@chat/common';
-import { codePointLength, HISTORY_LIMIT, parseCursorParam, parseLimit, parseSendRequest, parseUsernameParam, SYNC_LIMIT } from './validation.js';
+import { HISTORY_LIMIT, parseCursorParam, parseLimit, parseSendRequest, parseUsernameParam, SYNC_LIMIT } from './validation.js';
 
 const isBadRequest = (fn: () => unknown) => assert.throws(fn, (err: unknown) => err instanceof RequestError && err.status === 400 && err.code === 'invalid_request');
 
@@ -45,9 +45,4 @@ test("cursors: the caller's own cursor gives its seq; garbage or another user's 
 test('the with parameter is required and bounded', () => {
   assert.equal(parseUsernameParam('Bob', 'with'), 'Bob');
   for (const raw of [undefined, '', 'x'.repeat(65), '\ud800', ['a', 'b']]) isBadRequest(() => parseUsernameParam(raw, 'with'));
-});
-
-test('codePointLength counts astral characters once', () => {
-  assert.equal(codePointLength('a😀b'), 3);
-  assert.equal(codePointLength(''), 0);
 });

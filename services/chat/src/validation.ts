@@ -1,4 +1,4 @@
-import { decodeCursor, invalidRequest } from '@chat/common';
+import { codePointLength, decodeCursor, hasUnpairedSurrogate, invalidRequest } from '@chat/common';
 
 export const TEXT_MAX_CHARS = 4000;
 export const CLIENT_MSG_ID_MAX_CHARS = 64;
@@ -7,17 +7,7 @@ export const USERNAME_MAX_CHARS = 64;
 export const HISTORY_LIMIT = { min: 1, max: 100, default: 50 } as const;
 export const SYNC_LIMIT = { min: 1, max: 500, default: 100 } as const;
 
-// In a `u` regex a well-formed surrogate pair is one code point, so only unpaired halves match.
-// Such a string cannot be stored exactly (BSON is UTF-8) nor URL-encoded, so it is refused.
-const UNPAIRED_SURROGATE = /\p{Cs}/u;
 const WHITESPACE_ONLY = /^\s*$/u;
-
-/** Length in Unicode code points, so an emoji counts as one character, not two. */
-export function codePointLength(value: string): number {
-  let n = 0;
-  for (const _ of value) n++;
-  return n;
-}
 
 export interface SendRequest {
   to: string;
@@ -35,14 +25,14 @@ export function parseSendRequest(body: Record<string, unknown>): SendRequest {
   if (to === undefined) throw invalidRequest('to is required');
   if (typeof to !== 'string') throw invalidRequest('to must be a string');
   if (to.length === 0 || to.length > USERNAME_MAX_CHARS) throw invalidRequest(`to must be 1 to ${USERNAME_MAX_CHARS} characters long`);
-  if (UNPAIRED_SURROGATE.test(to)) throw invalidRequest('to must be valid Unicode text');
+  if (hasUnpairedSurrogate(to)) throw invalidRequest('to must be valid Unicode text');
 
   if (text === undefined) throw invalidRequest('text is required');
   if (typeof text !== 'string') throw invalidRequest('text must be a string');
   const length = codePointLength(text);
   if (length < 1 || length > TEXT_MAX_CHARS) throw invalidRequest(`text must be 1 to ${TEXT_MAX_CHARS} characters long`);
   if (WHITESPACE_ONLY.test(text)) throw invalidRequest('text must not be whitespace only');
-  if (UNPAIRED_SURROGATE.test(text)) throw invalidRequest('text must be valid Unicode text (it contains an unpaired surrogate)');
+  if (hasUnpairedSurrogate(text)) throw invalidRequest('text must be valid Unicode text (it contains an unpaired surrogate)');
 
   const request: SendRequest = { to, text };
   if (clientMsgId !== undefined) {
@@ -51,7 +41,7 @@ export function parseSendRequest(body: Record<string, unknown>): SendRequest {
     if (idLength < 1 || idLength > CLIENT_MSG_ID_MAX_CHARS) {
       throw invalidRequest(`clientMsgId must be 1 to ${CLIENT_MSG_ID_MAX_CHARS} characters long`);
     }
-    if (UNPAIRED_SURROGATE.test(clientMsgId)) throw invalidRequest('clientMsgId must be valid Unicode text');
+    if (hasUnpairedSurrogate(clientMsgId)) throw invalidRequest('clientMsgId must be valid Unicode text');
     request.clientMsgId = clientMsgId;
   }
   return request;
@@ -93,6 +83,6 @@ export function parseUsernameParam(value: QueryValue, name: string): string {
   const raw = single(name, value);
   if (raw === undefined || raw.length === 0) throw invalidRequest(`${name} is required`);
   if (raw.length > USERNAME_MAX_CHARS) throw invalidRequest(`${name} must be 1 to ${USERNAME_MAX_CHARS} characters long`);
-  if (UNPAIRED_SURROGATE.test(raw)) throw invalidRequest(`${name} must be valid Unicode text`);
+  if (hasUnpairedSurrogate(raw)) throw invalidRequest(`${name} must be valid Unicode text`);
   return raw;
 }

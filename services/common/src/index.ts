@@ -20,3 +20,4 @@ export * from './broker.js';
 export * from './lifecycle.js';
 export * from './koa-app.js';
 export * from './mongo.js';
+export * from './text.js';

@@ -1,0 +1,23 @@
+/**
+ * Checks on user-supplied text that every service applies the same way. Plain functions with no
+ * imports.
+ */
+
+// In a `u` regex a well-formed surrogate pair is one code point, so only unpaired halves match.
+const UNPAIRED_SURROGATE = /\p{Cs}/u;
+
+/** Length in Unicode code points, so an emoji counts as one character, not two. */
+export function codePointLength(value: string): number {
+  let n = 0;
+  for (const _ of value) n++;
+  return n;
+}
+
+/**
+ * True when the string holds half of a surrogate pair on its own. Such a string is not valid
+ * Unicode: it cannot be stored exactly (BSON is UTF-8, which encodes it as U+FFFD) nor
+ * URL-encoded, so the services refuse it.
+ */
+export function hasUnpairedSurrogate(value: string): boolean {
+  return UNPAIRED_SURROGATE.test(value);
+}
