@@ -1,5 +1,5 @@
 import { ObjectId, type Collection, type Db } from 'mongodb';
-import { RequestError } from '@chat/common';
+import { indexesOnce, RequestError } from '@chat/common';
 
 interface AttemptDocument {
   _id: ObjectId;
@@ -54,18 +54,12 @@ export function createLoginLimiter(db: Db, opts: LoginLimiterOptions): LoginLimi
   const attempts: Collection<AttemptDocument> = db.collection<AttemptDocument>('login_attempts');
   const now = opts.now ?? Date.now;
   const windowMs = opts.windowSeconds * 1000;
-  let indexed: Promise<void> | undefined;
-
-  // One createIndex per index: FerretDB 1.24 panics (and drops the connection) on a
-  // multi-index createIndexes when the indexes already exist, i.e. at every restart.
-  const ensureIndexes = () =>
-    (indexed ??= (async () => {
-      await attempts.createIndex({ key: 1, at: -1 }, { name: 'key_at' });
-      await attempts.createIndex({ at: 1 }, { name: 'at' });
-    })().catch((err: unknown) => {
-      indexed = undefined;
-      throw err;
-    }));
+  const ensureIndexes = indexesOnce(attempts, [
+    // Counting a name's attempts in the window, and its pruning.
+    { key: { key: 1, at: -1 }, name: 'key_at' },
+    // The sweep of expired records.
+    { key: { at: 1 }, name: 'at' },
+  ]);
 
   /** Seconds until the max-th most recent attempt leaves the window, when one slot frees up. */
   async function retryAfterSeconds(key: string, windowStart: Date, at: number): Promise<number> {

@@ -1,5 +1,5 @@
-import { MongoServerError, ObjectId, type Collection, type Db } from 'mongodb';
-import { RequestError } from '@chat/common';
+import { ObjectId, type Collection, type Db } from 'mongodb';
+import { indexesOnce, isDuplicateKey, RequestError } from '@chat/common';
 import { usernameKey } from './validation.js';
 
 export interface PublicUser {
@@ -29,8 +29,6 @@ interface UserDocument {
   createdAt: Date;
 }
 
-const DUPLICATE_KEY = 11000;
-
 export const usernameTaken = () => new RequestError(409, 'username_taken', 'that username is already taken');
 
 export interface UsersRepository {
@@ -46,17 +44,8 @@ export interface UsersRepository {
 export function createUsersRepository(db: Db): UsersRepository {
   // `accounts`, not `users`: documents keyed by name replaced the earlier ObjectId-keyed shape.
   const users: Collection<UserDocument> = db.collection<UserDocument>('accounts');
-  let indexed: Promise<void> | undefined;
-
   // The register race is guarded by the primary key; the user-id index guards the (random) ids.
-  const ensureIndexes = () =>
-    (indexed ??= users
-      .createIndex({ userId: 1 }, { unique: true, name: 'userId_unique' })
-      .then(() => undefined)
-      .catch((err: unknown) => {
-        indexed = undefined; // retried by the next caller
-        throw err;
-      }));
+  const ensureIndexes = indexesOnce(users, [{ key: { userId: 1 }, name: 'userId_unique', unique: true }]);
 
   return {
     ensureIndexes,
@@ -67,7 +56,7 @@ export function createUsersRepository(db: Db): UsersRepository {
       try {
         await users.insertOne({ _id: key, userId, username, usernameLower: key, passwordHash, createdAt: new Date() });
       } catch (err) {
-        if (err instanceof MongoServerError && err.code === DUPLICATE_KEY) throw usernameTaken();
+        if (isDuplicateKey(err)) throw usernameTaken();
         throw err;
       }
       return { id: userId, username };

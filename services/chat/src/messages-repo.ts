@@ -1,7 +1,6 @@
-import { isDuplicateKey } from '@chat/common';
+import { indexesOnce, isDuplicateKey } from '@chat/common';
 import type { Db, ObjectId } from 'mongodb';
 import type { MessageDoc } from './message.js';
-import { createMissingIndexes } from './indexes.js';
 
 export interface MessagesRepository {
   ensureIndexes(): Promise<void>;
@@ -23,21 +22,15 @@ export const MESSAGES_COLLECTION = 'messages';
 
 export function createMessagesRepository(db: Db): MessagesRepository {
   const messages = db.collection<MessageDoc>(MESSAGES_COLLECTION);
-  let indexes: Promise<void> | undefined;
+  const ensureIndexes = indexesOnce(messages, [
+    // The idempotency guard: racing repeats meet here, and only one insert wins.
+    { key: { fromId: 1, idemKey: 1 }, name: 'sender_idempotency_key', unique: true },
+    // The outbox scan: unpublished messages, oldest first.
+    { key: { published: 1, createdAt: 1 }, name: 'outbox' },
+  ]);
 
   return {
-    ensureIndexes() {
-      indexes ??= createMissingIndexes(messages, [
-        // The idempotency guard: racing repeats meet here, and only one insert wins.
-        { key: { fromId: 1, idemKey: 1 }, name: 'sender_idempotency_key', unique: true },
-        // The outbox scan: unpublished messages, oldest first.
-        { key: { published: 1, createdAt: 1 }, name: 'outbox' },
-      ]).catch((err: unknown) => {
-        indexes = undefined; // retried on the next call
-        throw err;
-      });
-      return indexes;
-    },
+    ensureIndexes,
 
     async insert(doc) {
       try {

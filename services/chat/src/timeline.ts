@@ -1,7 +1,6 @@
 import type { Db } from 'mongodb';
 import { LRUCache } from 'lru-cache';
-import { isDuplicateKey, unavailable, type ChatMessage } from '@chat/common';
-import { createMissingIndexes } from './indexes.js';
+import { indexesOnce, isDuplicateKey, unavailable, type ChatMessage } from '@chat/common';
 import { KeyedSerializer } from './keyed-serializer.js';
 import { participants, toChatMessage, type MessageDoc } from './message.js';
 
@@ -64,7 +63,6 @@ export function createTimeline(db: Db, opts: { cacheMax?: number } = {}): Timeli
   const entries = db.collection<TimelineEntryDoc>(TIMELINE_COLLECTION);
   const lastKnownSeq = new LRUCache<string, number>({ max: opts.cacheMax ?? 100_000 });
   const perUser = new KeyedSerializer();
-  let indexes: Promise<void> | undefined;
 
   const remember = (userId: string, seq: number) => {
     if (seq > (lastKnownSeq.get(userId) ?? 0)) lastKnownSeq.set(userId, seq);
@@ -76,18 +74,12 @@ export function createTimeline(db: Db, opts: { cacheMax?: number } = {}): Timeli
   }
 
   return {
-    ensureIndexes() {
-      indexes ??= createMissingIndexes(entries, [
-        // The sequence guard and the sync index.
-        { key: { userId: 1, seq: 1 }, name: 'timeline_seq', unique: true },
-        // The conversation index: a history page is a range scan of O(limit) entries.
-        { key: { userId: 1, peerId: 1, seq: -1 }, name: 'conversation' },
-      ]).catch((err: unknown) => {
-        indexes = undefined;
-        throw err;
-      });
-      return indexes;
-    },
+    ensureIndexes: indexesOnce(entries, [
+      // The sequence guard and the sync index.
+      { key: { userId: 1, seq: 1 }, name: 'timeline_seq', unique: true },
+      // The conversation index: a history page is a range scan of O(limit) entries.
+      { key: { userId: 1, peerId: 1, seq: -1 }, name: 'conversation' },
+    ]),
 
     append(userId, peerId, message) {
       return perUser.run(userId, async () => {

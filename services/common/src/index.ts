@@ -20,4 +20,5 @@ export * from './broker.js';
 export * from './lifecycle.js';
 export * from './koa-app.js';
 export * from './mongo.js';
+export * from './mongo-indexes.js';
 export * from './text.js';
