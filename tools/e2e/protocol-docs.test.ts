@@ -2,31 +2,16 @@
 // the frame types, error codes and close codes of the protocol's tables: nothing missing, nothing extra.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { repoRoot } from '@chat/testkit';
 import { CLOSE_CODES } from '../../services/common/src/close-codes.ts';
 import { CLIENT_FRAME_TYPES, FRAME_ERROR_CODES, SERVER_FRAME_TYPES } from '../../services/common/src/frame-types.ts';
 import { SOCKET_CLOSE_LABELS } from '../../services/gateway/src/metrics.ts';
+import { readDoc as read, section, sorted, tableBodies } from './markdown.ts';
 
-const read = (path: string) => readFileSync(join(repoRoot(), path), 'utf8');
 const protocol = read('services/gateway/PROTOCOL.md');
 const readme = read('README.md');
 const gatewayReadme = read('services/gateway/README.md');
 
-/** From the heading line to the next heading of the same or a higher level. */
-function section(doc: string, heading: string): string {
-  const start = doc.indexOf(`\n${heading}\n`);
-  assert.ok(start >= 0, `no heading "${heading}"`);
-  const level = heading.indexOf(' ');
-  const next = doc.slice(start + heading.length + 2).search(new RegExp(`\\n#{1,${level}} `));
-  return next < 0 ? doc.slice(start) : doc.slice(start, start + heading.length + 2 + next);
-}
-
-/** The body rows of the markdown tables in `text` (header and separator rows left out). */
-const tableBodies = (text: string) => text.split('\n').filter((line, i, lines) => line.startsWith('|') && !line.startsWith('|--') && !lines[i + 1]?.startsWith('|--')).join('\n');
 const all = (text: string, pattern: RegExp, group = 1) => [...text.matchAll(pattern)].map((m) => m[group]!);
-const sorted = (values: Iterable<string>) => [...values].sort();
 const closeRows = Object.entries(CLOSE_CODES).map(([reason, code]) => `${code} ${reason}`);
 
 test('PROTOCOL.md: a section for every server frame type, and for nothing else', () => {
