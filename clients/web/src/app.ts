@@ -1,12 +1,14 @@
 /**
- * Which screen is up: the login form, or a ChatSession for the stored session. Tabs of one
- * browser share the session through localStorage, so a login, a logout or an expiry in one
- * tab reaches the others through the `storage` event.
+ * Which screen is up: the login form, or a ChatSession for this tab's stored session. Each tab
+ * has its own session (storage.ts), so two tabs of one browser can be two users chatting with
+ * each other, and a login, a logout or an expiry in one tab leaves the other tabs as they are.
+ * What tabs do share is per user: another tab of the same user changing the read marks reaches
+ * this one through the `storage` event, so the unread counts agree.
  */
 import { ApiError, ChatApi, describeError, type Endpoints, type SocketLike } from '@chat/client-core';
 import { ChatSession } from './chat-session.ts';
 import { renderLogin } from './login-view.ts';
-import { PageStorage, readKey, SESSION_KEY, type StoredSession } from './storage.ts';
+import { PageStorage, readKey, type StoredSession } from './storage.ts';
 
 const SESSION_EXPIRED = describeError(new ApiError(401, 'token_expired', 'token expired')).message;
 
@@ -88,16 +90,10 @@ export class App {
     this.current = undefined;
   }
 
+  /** Fired by another tab's change to the shared store; the session is not in it. */
   private onStorage(ev: StorageEvent): void {
-    // key null: the whole storage was cleared.
-    if (ev.key === SESSION_KEY || ev.key === null) {
-      const stored = this.store.loadSession();
-      if (stored?.token === this.current?.token) return;
-      if (stored && stored.expiresAt > Date.now()) this.enter(stored);
-      else if (this.current) this.showLogin();
-      return;
-    }
-    const me = this.store.loadSession()?.user.username;
-    if (this.current && me && ev.key === readKey(me)) this.current.readMarksChanged();
+    const chat = this.current;
+    // key null: the whole store was cleared, read marks included.
+    if (chat && (ev.key === null || ev.key === readKey(chat.username))) chat.readMarksChanged();
   }
 }

@@ -67,6 +67,10 @@ export class ChatSession {
     return this.deps.session.token;
   }
 
+  get username(): string {
+    return this.me;
+  }
+
   async start(): Promise<void> {
     this.view.setStatus({ state: 'connecting' });
     this.renderList();

@@ -1,6 +1,8 @@
 /**
  * Entry point: where the services are comes from /config.json (server.mjs writes it from its
  * environment), so one build works locally, behind an ingress and through port-forwards.
+ * The session lives in sessionStorage, one per tab, so two tabs can be two users; what is per
+ * user (saved stream, read marks) in localStorage, so two tabs of one user agree (storage.ts).
  */
 import type { Endpoints } from '@chat/client-core';
 import { App } from './app.ts';
@@ -19,7 +21,7 @@ async function loadConfig(): Promise<Endpoints> {
 
 const root = document.getElementById('app')!;
 try {
-  new App(root, await loadConfig(), new PageStorage(localStorage)).start();
+  new App(root, await loadConfig(), new PageStorage(sessionStorage, localStorage)).start();
 } catch (err) {
   root.replaceChildren(h('main', { class: 'login-screen' }, h('p', { class: 'error card', role: 'alert', 'data-testid': 'startup-error' }, `The page cannot start: ${(err as Error).message}`)));
 }

@@ -1,13 +1,17 @@
 /**
- * What the page keeps in localStorage, per browser profile and shared by its tabs:
- * - the session (token and user), so a second tab opens logged in and a logout or a new login
- *   in one tab reaches the others (the `storage` event);
- * - per user, the stream position: the gateway cursor with the messages the conversation list
- *   was built from, written together under one key so they always match. A reload resumes
- *   from that cursor (the gateway replays only what came after it) instead of fetching the
- *   whole stream again;
- * - per user, the read marks (peer → id of the newest message shown), so unread counts agree
- *   across tabs.
+ * What the page keeps, in two stores:
+ * - the tab's own (sessionStorage in the page): the session, token and user. It survives a
+ *   reload of that tab but no other tab sees it, so two tabs of one browser can be two users,
+ *   Alice in one and Bob in the other, and a login or logout in one tab leaves the others as
+ *   they were. (A tab the browser duplicates starts with a copy, then goes its own way.)
+ * - the shared one (localStorage, per browser profile): what belongs to a user rather than to
+ *   a tab, so that two tabs of the same user agree:
+ *   - the stream position: the gateway cursor with the messages the conversation list was
+ *     built from, written together under one key so they always match. A reload, or a new tab
+ *     once logged in, resumes from that cursor (the gateway replays only what came after it)
+ *     instead of fetching the whole stream again;
+ *   - the read marks (peer → id of the newest message shown), whose `storage` event keeps the
+ *     unread counts of that user's other tabs in step.
  * Everything read back is checked: a value another version wrote, or a hand-edited one, reads
  * as absent instead of breaking the page.
  */
@@ -39,25 +43,29 @@ export const readKey = (username: string) => `chat.read.${username.toLowerCase()
 export const STREAM_KEEP = 300;
 
 export class PageStorage {
-  constructor(private readonly kv: KeyValue) {}
+  /** `tab`: this tab's own store, for the session; `shared`: the store all tabs share, for per-user data. */
+  constructor(
+    private readonly tab: KeyValue,
+    private readonly shared: KeyValue,
+  ) {}
 
   loadSession(): StoredSession | undefined {
-    const v = this.read(SESSION_KEY) as Partial<StoredSession> | undefined;
+    const v = read(this.tab, SESSION_KEY) as Partial<StoredSession> | undefined;
     if (typeof v?.token !== 'string' || typeof v.expiresAt !== 'number' || typeof v.user?.username !== 'string' || typeof v.user.id !== 'string') return undefined;
     return { token: v.token, user: { id: v.user.id, username: v.user.username }, expiresAt: v.expiresAt };
   }
 
   saveSession(session: StoredSession): void {
-    this.write(SESSION_KEY, session);
+    write(this.tab, SESSION_KEY, session);
   }
 
-  /** Forgets the session, unless another tab has meanwhile stored a different one. */
+  /** Forgets the session, unless a later login in this tab has already replaced it. */
   clearSession(token: string): void {
-    if (this.loadSession()?.token === token) this.kv.removeItem(SESSION_KEY);
+    if (this.loadSession()?.token === token) this.tab.removeItem(SESSION_KEY);
   }
 
   loadStream(username: string): StoredStream | undefined {
-    const v = this.read(streamKey(username)) as Partial<StoredStream> | undefined;
+    const v = read(this.shared, streamKey(username)) as Partial<StoredStream> | undefined;
     if (typeof v?.cursor !== 'string' || !Array.isArray(v.messages) || !v.messages.every(isMessage)) return undefined;
     return { cursor: v.cursor, messages: v.messages };
   }
@@ -65,39 +73,40 @@ export class PageStorage {
   saveStream(username: string, stream: StoredStream): void {
     const kept = { cursor: stream.cursor, messages: trimStream(stream.messages, username, STREAM_KEEP) };
     // Over quota: drop the copy rather than keep a stale one; the next load syncs from scratch.
-    if (!this.write(streamKey(username), kept)) this.kv.removeItem(streamKey(username));
+    if (!write(this.shared, streamKey(username), kept)) this.shared.removeItem(streamKey(username));
   }
 
   forgetStream(username: string): void {
-    this.kv.removeItem(streamKey(username));
+    this.shared.removeItem(streamKey(username));
   }
 
   loadReadMarks(username: string): Record<string, string> {
-    const v = this.read(readKey(username));
+    const v = read(this.shared, readKey(username));
     if (typeof v !== 'object' || v === null || Array.isArray(v)) return {};
     return Object.fromEntries(Object.entries(v).filter((e): e is [string, string] => typeof e[1] === 'string'));
   }
 
   saveReadMarks(username: string, marks: Record<string, string>): void {
-    this.write(readKey(username), marks);
+    write(this.shared, readKey(username), marks);
   }
+}
 
-  private read(key: string): unknown {
-    try {
-      const raw = this.kv.getItem(key);
-      return raw === null ? undefined : JSON.parse(raw);
-    } catch {
-      return undefined;
-    }
+function read(kv: KeyValue, key: string): unknown {
+  try {
+    const raw = kv.getItem(key);
+    return raw === null ? undefined : JSON.parse(raw);
+  } catch {
+    return undefined;
   }
+}
 
-  private write(key: string, value: unknown): boolean {
-    try {
-      this.kv.setItem(key, JSON.stringify(value));
-      return true;
-    } catch {
-      return false;
-    }
+/** False when the value could not be stored (over quota, or storage refused). */
+function write(kv: KeyValue, key: string, value: unknown): boolean {
+  try {
+    kv.setItem(key, JSON.stringify(value));
+    return true;
+  } catch {
+    return false;
   }
 }
 

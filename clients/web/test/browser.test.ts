@@ -4,8 +4,12 @@
  * are exercised as in `make up`.
  *
  * The steps share one stack and build on each other (Alice and Bob stay logged in), so they
- * run in order. Skips only when Chromium is not installed, and then says so with a
- * `# browser-skip:` line that tools/summarize-tests.mjs repeats in the summary.
+ * run in order. The session is per tab (sessionStorage), so every new tab logs in through the
+ * form, and two tabs of one browser can be two users (step 7); what is per user (the saved
+ * stream and its cursor, the read marks) is shared by the tabs through localStorage.
+ *
+ * Skips only when Chromium is not installed, and then says so with a `# browser-skip:` line
+ * that tools/summarize-tests.mjs repeats in the summary.
  */
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -109,6 +113,26 @@ async function send(page: Page, text: string): Promise<void> {
   await waitForText(page, text);
 }
 
+/** Logs in through the page's form, or with `register`, creates the account and logs in. */
+async function logIn(page: Page, name: string, how: 'login' | 'register' = 'login'): Promise<void> {
+  await page.getByTestId('login-username').fill(name);
+  await page.getByTestId('login-password').fill(PASSWORD);
+  await page.getByTestId(`${how}-submit`).click();
+  await page.getByTestId('current-user').filter({ hasText: name }).waitFor();
+}
+
+/** Opens (or starts) the conversation with `peer` through the "Start" form. */
+async function startConversation(page: Page, peer: string): Promise<void> {
+  await page.getByTestId('new-conversation-input').fill(peer);
+  await page.getByTestId('new-conversation-submit').click();
+  await page.getByTestId('thread-peer').filter({ hasText: peer }).waitFor();
+}
+
+/** The user a tab's session (sessionStorage) is for. */
+function tabUser(page: Page): Promise<string | undefined> {
+  return page.evaluate(() => (JSON.parse(sessionStorage.getItem('chat.session') ?? 'null') as { user: { username: string } } | null)?.user.username);
+}
+
 async function openConversation(page: Page, peer: string): Promise<void> {
   await page.locator(`[data-testid="conversation"][data-peer="${peer}"]`).click();
   await page.getByTestId('thread-peer').filter({ hasText: peer }).waitFor();
@@ -155,8 +179,9 @@ test('2. Alice sends; Bob sees it arrive live', STEP, async () => {
 
 test("3. Bob's second tab sees the conversation too, and both tabs stay in step", STEP, async () => {
   bobTab2 = await open(bobCtx);
-  // Logged in already: the tabs share the session through localStorage.
-  await bobTab2.getByTestId('current-user').filter({ hasText: bob }).waitFor();
+  // The session is per tab: a new tab starts at the login form, even in Bob's browser.
+  await bobTab2.getByTestId('login-form').waitFor();
+  await logIn(bobTab2, bob);
   await waitState(bobTab2, 'live');
   const item = bobTab2.locator(`[data-testid="conversation"][data-peer="${alice}"]`);
   await item.waitFor();
@@ -218,7 +243,7 @@ test("4. The gateway is SIGKILLed while Alice sends 5 more, then restarted: each
   ], 'bob-two-tabs.png');
 });
 
-test('5. a new tab resumes from the cursor saved in localStorage', STEP, async () => {
+test('5. a new tab, once logged in, resumes from the cursor saved in localStorage', STEP, async () => {
   await bobTab2.close();
   const saved = await bobTab1.evaluate((key) => JSON.parse(localStorage.getItem(key) ?? 'null') as { cursor: string } | null, `chat.stream.${bob}`);
   assert.ok(saved?.cursor, 'the stream position is stored per user');
@@ -228,8 +253,17 @@ test('5. a new tab resumes from the cursor saved in localStorage', STEP, async (
 
   const tab = await bobCtx.newPage();
   const sockets: string[] = [];
+  const syncs: string[] = [];
   tab.on('websocket', (ws) => sockets.push(ws.url()));
+  tab.on('request', (req) => {
+    // A sync of one message is the token check after a refused upgrade, not a sync of the stream.
+    const url = new URL(req.url());
+    if (url.pathname === '/chat/sync' && url.searchParams.get('limit') !== '1') syncs.push(req.url());
+  });
   await tab.goto(web.url);
+  await tab.getByTestId('login-form').waitFor();
+  assert.deepEqual(sockets, [], 'no connection before the login');
+  await logIn(tab, bob);
   await waitState(tab, 'live');
   const since = new URL(sockets[0]!).searchParams.get('since');
   const stored = await tab.evaluate((key) => JSON.parse(localStorage.getItem(key) ?? 'null') as { cursor: string } | null, `chat.stream.${bob}`);
@@ -237,6 +271,7 @@ test('5. a new tab resumes from the cursor saved in localStorage', STEP, async (
   assert.ok(since, 'the socket resumes with since=');
   assert.notEqual(since, saved.cursor, 'from the newer position the other tab saved');
   assert.ok(stored?.cursor);
+  assert.deepEqual(syncs, [], 'the list came from the saved copy, not from a sync from the start');
   await tab.locator(`[data-testid="conversation"][data-peer="${alice}"]`).filter({ hasText: later }).waitFor();
   await openConversation(tab, alice);
   assert.equal(await countText(tab, later), 1);
@@ -261,7 +296,64 @@ test('6. a long conversation pages back with "Load older", without gaps or repea
   assert.deepEqual(await shown(), texts, 'all 35, in order, each once');
 });
 
-test('7. a wrong password is answered in plain words', STEP, async () => {
+test('7. two tabs of one browser, two users: Carol in one, Dave in the other, chatting live', STEP, async () => {
+  // The README's first steps: one browser, one tab per user.
+  const ctx = await newContext();
+  const carolTab = await open(ctx);
+  await logIn(carolTab, 'carol'); // registered in step 6
+  await waitState(carolTab, 'live');
+  const daveTab = await open(ctx);
+  await daveTab.getByTestId('login-form').waitFor();
+  assert.equal(await carolTab.getByTestId('current-user').textContent(), 'carol', "a new tab's login form changes nothing in the other tab");
+  await logIn(daveTab, 'dave', 'register');
+  await waitState(daveTab, 'live');
+
+  // Carol has the conversation open before Dave writes, so his message can only reach her
+  // through her socket.
+  await startConversation(carolTab, 'dave');
+  await startConversation(daveTab, 'carol');
+  const hello = 'Hi Carol, Dave here, from the tab next door.';
+  await send(daveTab, hello);
+  await waitForText(carolTab, hello);
+  assert.equal(await countText(carolTab, hello), 1);
+  // Pushed by the gateway, not fetched: `live`, or `replayed` when the broker restarted meanwhile
+  // (the RabbitMQ of a test run is shared, and the gateway then replays to every open socket).
+  const via = await carolTab.$$eval('[data-testid="message"]', (els) => els.map((e) => e.getAttribute('data-via')));
+  assert.equal(via.length, 1);
+  assert.ok(via[0] === 'live' || via[0] === 'replayed', `came through the socket, not as history (${via[0]})`);
+  const reply = 'Hi Dave! Same browser, two of us.';
+  await send(carolTab, reply);
+  await waitForText(daveTab, reply);
+
+  // Each tab is still its own user.
+  for (const [tab, name] of [[carolTab, 'carol'], [daveTab, 'dave']] as const) {
+    assert.equal(await tab.getByTestId('current-user').textContent(), name);
+    assert.equal(await tabUser(tab), name);
+    await waitState(tab, 'live');
+  }
+  assert.equal(await carolTab.evaluate(() => localStorage.getItem('chat.session')), null, 'no session in the shared store');
+
+  // The README's picture of the newcomer's "two tabs".
+  const [one, two] = [await shot(carolTab, 'carol-tab.png'), await shot(daveTab, 'dave-tab.png')];
+  await sideBySide([
+    ['Tab 1: Carol', one],
+    ['Tab 2: Dave, same browser', two],
+  ], 'two-users-one-browser.png');
+
+  // A reload keeps the tab's own session, and a logout in one tab leaves the other logged in.
+  await carolTab.reload();
+  await carolTab.getByTestId('current-user').filter({ hasText: 'carol' }).waitFor();
+  await waitState(carolTab, 'live');
+  await daveTab.getByTestId('logout').click();
+  await daveTab.getByTestId('login-form').waitFor();
+  assert.equal(await tabUser(daveTab), undefined);
+  assert.equal(await tabUser(carolTab), 'carol');
+  assert.equal(await carolTab.getByTestId('current-user').textContent(), 'carol');
+  await waitState(carolTab, 'live');
+  await ctx.close();
+});
+
+test('8. a wrong password is answered in plain words', STEP, async () => {
   const ctx = await newContext();
   const page = await open(ctx);
   await page.getByTestId('login-username').fill(alice);
@@ -274,7 +366,7 @@ test('7. a wrong password is answered in plain words', STEP, async () => {
   await ctx.close();
 });
 
-test('8. too many failed logins: the page says how long to wait', STEP, async () => {
+test('9. too many failed logins: the page says how long to wait', STEP, async () => {
   const ctx = await newContext();
   const page = await open(ctx);
   const error = page.getByTestId('login-error');
@@ -293,7 +385,7 @@ test('8. too many failed logins: the page says how long to wait', STEP, async ()
   await ctx.close();
 });
 
-test('9. a message over the length limit is refused in words, and the text is kept', STEP, async () => {
+test('10. a message over the length limit is refused in words, and the text is kept', STEP, async () => {
   const long = 'x'.repeat(4001);
   await alicePage.getByTestId('composer-input').fill(long);
   await alicePage.getByTestId('composer-input').press('Enter');
@@ -303,18 +395,18 @@ test('9. a message over the length limit is refused in words, and the text is ke
   await alicePage.getByTestId('composer-input').fill('');
 });
 
-test('10. a session the services no longer accept goes back to the login, saying why', STEP, async () => {
+test('11. a session the services no longer accept goes back to the login, saying why', STEP, async () => {
   const ctx = await newContext();
   const page = await open(ctx);
   await page.getByTestId('login-form').waitFor();
-  await page.evaluate((username) => localStorage.setItem('chat.session', JSON.stringify({ token: 'revoked.or.forged', user: { id: 'x', username }, expiresAt: Date.now() + 3_600_000 })), alice);
+  await page.evaluate((username) => sessionStorage.setItem('chat.session', JSON.stringify({ token: 'revoked.or.forged', user: { id: 'x', username }, expiresAt: Date.now() + 3_600_000 })), alice);
   await page.reload();
   await page.getByTestId('login-notice').filter({ hasText: 'Your session has expired. Please log in again.' }).waitFor();
-  assert.equal(await page.evaluate(() => localStorage.getItem('chat.session')), null, 'the dead session is forgotten');
+  assert.equal(await page.evaluate(() => sessionStorage.getItem('chat.session')), null, 'the dead session is forgotten');
   await ctx.close();
 });
 
-test('11. message text is shown as text, never as markup', STEP, async () => {
+test('12. message text is shown as text, never as markup', STEP, async () => {
   const hostile = '<img src=x onerror="window.__pwned=1"><b>bold?</b>';
   await send(alicePage, hostile);
   await waitForText(bobTab1, hostile);
