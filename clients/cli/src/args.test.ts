@@ -1,0 +1,70 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { COMMANDS, parseCommandLine, UsageError } from './args.ts';
+
+const usage = (argv: string[], message: RegExp) =>
+  assert.throws(
+    () => parseCommandLine(argv),
+    (err: unknown) => err instanceof UsageError && message.test(err.message),
+  );
+
+test('a command with its arguments; options may stand before, between or after them', () => {
+  assert.deepEqual(parseCommandLine(['history', 'bob']), { command: 'history', args: ['bob'], json: false });
+  for (const argv of [
+    ['--json', 'history', 'bob', '--limit', '5'],
+    ['history', '--limit=5', 'bob', '--json'],
+    ['history', 'bob', '--json', '--limit', '5'],
+  ]) {
+    assert.deepEqual(parseCommandLine(argv), { command: 'history', args: ['bob'], json: true, limit: 5 }, argv.join(' '));
+  }
+  assert.deepEqual(parseCommandLine(['history', 'bob', '--before', 'YzE6eDo5']), { command: 'history', args: ['bob'], json: false, before: 'YzE6eDo5' });
+});
+
+test('send keeps every word after the recipient; -- lets text start with a dash', () => {
+  assert.deepEqual(parseCommandLine(['send', 'bob', 'hello', 'there']).args, ['bob', 'hello', 'there']);
+  assert.deepEqual(parseCommandLine(['send', 'bob', '--', '-5', 'degrees', '--json']).args, ['bob', '-5', 'degrees', '--json']);
+  usage(['send', 'bob', '-5'], /unknown option -5 \(to send text that starts with "-", put -- before it/);
+});
+
+test('endpoints and the password are taken as given (validated later)', () => {
+  const line = parseCommandLine(['login', 'alice', '--password', 'pw with spaces', '--auth', 'http://a:1', '--chat=http://c:2', '--gateway', 'ws://g:3']);
+  assert.deepEqual(line, { command: 'login', args: ['alice'], json: false, password: 'pw with spaces', auth: 'http://a:1', chat: 'http://c:2', gateway: 'ws://g:3' });
+  // A value that looks like an option is refused unless written with "=".
+  usage(['login', 'alice', '--password', '--json'], /--password needs a value \(write --password=--json if that is the value\)/);
+  assert.equal(parseCommandLine(['login', 'alice', '--password=--json']).password, '--json');
+});
+
+test('help: the command, --help or -h anywhere', () => {
+  for (const argv of [['help'], ['--help'], ['-h'], ['send', '--help'], ['help', 'send']]) {
+    assert.equal(parseCommandLine(argv).command, 'help', argv.join(' '));
+  }
+});
+
+test('usage errors name what is wrong', () => {
+  usage([], /which command/);
+  assert.equal((() => { try { parseCommandLine([]); } catch (e) { return (e as UsageError).showHelp; } })(), true);
+  usage(['sned', 'bob', 'hi'], /unknown command "sned"/);
+  usage(['help', 'sned'], /unknown command "sned"/);
+  usage(['send', 'bob'], /missing arguments; usage: pnpm chat send <to> <text…>/);
+  usage(['history'], /missing arguments; usage: pnpm chat history <with>/);
+  usage(['history', 'bob', 'carol'], /too many arguments/);
+  usage(['listen', 'now'], /too many arguments; usage: pnpm chat listen$/);
+  usage(['send', 'bob', 'hi', '--limit', '3'], /--limit is not an option of send/);
+  usage(['history', 'bob', '--password', 'x'], /--password is not an option of history/);
+  usage(['listen', '--verbose'], /unknown option --verbose/);
+  usage(['listen', '--json=yes'], /--json takes no value/);
+  usage(['history', 'bob', '--limit'], /--limit needs a value/);
+  usage(['history', 'bob', '--before='], /--before needs a value/);
+});
+
+test('--limit is a whole number within what Chat serves', () => {
+  assert.equal(parseCommandLine(['history', 'bob', '--limit', '1']).limit, 1);
+  assert.equal(parseCommandLine(['history', 'bob', '--limit', '100']).limit, 100);
+  for (const bad of ['0', '101', '-1', '2.5', 'ten', '1e2', '']) {
+    usage(['history', 'bob', `--limit=${bad}`], /--limit must be a whole number from 1 to 100/);
+  }
+});
+
+test('every command in the grammar has a summary for the help', () => {
+  for (const c of COMMANDS) assert.ok(c.summary.length > 0, c.name);
+});

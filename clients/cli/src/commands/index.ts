@@ -1,0 +1,22 @@
+/** Command name → implementation. The grammar (arguments, options) is in args.ts. */
+import type { CommandName } from '../args.ts';
+import type { Context } from '../context.ts';
+import { helpText } from '../help.ts';
+import { conversations } from './conversations.ts';
+import { history } from './history.ts';
+import { listen } from './listen.ts';
+import { login } from './login.ts';
+import { logout } from './logout.ts';
+import { register } from './register.ts';
+import { send } from './send.ts';
+
+export const RUN: Record<CommandName, (ctx: Context) => Promise<void>> = {
+  register,
+  login,
+  send,
+  history,
+  conversations,
+  listen,
+  logout,
+  help: async (ctx) => ctx.out(helpText().trimEnd()),
+};

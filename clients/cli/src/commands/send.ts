@@ -1,0 +1,49 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ApiError, backoffDelay, describeError, newClientMsgId, UnreachableError } from '@chat/client-core';
+import type { Context } from '../context.ts';
+import { toCliError } from '../errors.ts';
+import { formatMessage } from '../format.ts';
+
+/**
+ * Worth one more try: no answer at all, or Chat saying it cannot store right now. Either may
+ * hide a message that was stored (the answer was lost on the way back), which is why the retry
+ * carries the same clientMsgId: Chat then answers 200 with the original instead of storing it
+ * twice.
+ */
+function retryable(err: unknown): boolean {
+  return err instanceof UnreachableError || (err instanceof ApiError && err.status === 503);
+}
+
+/** Waits as long as the server asked (within reason), else the first step of the reconnect backoff. */
+function retryDelayMs(err: unknown): number {
+  const asked = err instanceof ApiError ? err.retryAfterSeconds : undefined;
+  return asked !== undefined ? Math.min(asked, 5) * 1000 : backoffDelay(0);
+}
+
+export async function send(ctx: Context): Promise<void> {
+  const [to, ...words] = ctx.line.args as [string, ...string[]];
+  // The shell already split the text into words; they are joined back with single spaces, as
+  // echo does. Quote the text to keep its own spacing.
+  const text = words.join(' ');
+  const session = ctx.session();
+  const api = ctx.api(ctx.endpoints(session.endpoints));
+  const input = { to, text, clientMsgId: newClientMsgId() };
+  let result;
+  try {
+    result = await api.send(session.token, input);
+  } catch (err) {
+    if (!retryable(err)) throw toCliError(err, { text });
+    ctx.note(`${describeError(err).message} Trying once more (a message that did arrive is not stored twice).`);
+    await sleep(retryDelayMs(err));
+    try {
+      result = await api.send(session.token, input);
+    } catch (again) {
+      throw toCliError(again, { text });
+    }
+  }
+  if (ctx.json) ctx.outJson(result);
+  else {
+    ctx.out(formatMessage(result.message));
+    if (!result.created) ctx.note('(It had already arrived on the first try; it is stored once.)');
+  }
+}

@@ -1,0 +1,39 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { ChatMessage } from '@chat/client-core';
+import { formatConversation, formatMessage, formatTime, visible } from './format.ts';
+
+const at = (y: number, mo: number, d: number, h: number, mi: number, s: number) => new Date(y, mo - 1, d, h, mi, s);
+const msg = (over: Partial<ChatMessage> = {}): ChatMessage => ({ id: 'm1', from: 'alice', to: 'bob', text: 'hello', createdAt: at(2025, 1, 2, 12, 3, 4).toISOString(), ...over });
+
+test('time of day for today, the date as well for anything older (local time)', () => {
+  const iso = at(2025, 1, 2, 12, 3, 4).toISOString();
+  assert.equal(formatTime(iso, at(2025, 1, 2, 23, 0, 0)), '12:03:04');
+  assert.equal(formatTime(iso, at(2025, 1, 3, 0, 0, 1)), '2025-01-02 12:03:04');
+  assert.equal(formatTime('not a date'), 'not a date');
+});
+
+test('a message line: time, sender → recipient, text', () => {
+  assert.equal(formatMessage(msg(), at(2025, 1, 2, 13, 0, 0)), '12:03:04  alice → bob  hello');
+});
+
+test('later lines of a multi-line message start under the first', () => {
+  assert.equal(formatMessage(msg({ text: 'one\ntwo' }), at(2025, 1, 2, 13, 0, 0)), `12:03:04  alice → bob  one\n${' '.repeat(23)}two`);
+});
+
+test('control characters from other people are shown, not obeyed by the terminal', () => {
+  assert.equal(visible('a\u001b[31mred\u0007'), 'a\u241b[31mred\u2407');
+  assert.equal(visible('over\rwrite'), 'over\u240dwrite');
+  assert.equal(visible('x\u009b2Jy\u007f'), 'x\ufffd2Jy\u2421');
+  assert.equal(visible('abc\u202edef\u2066'), 'abc\ufffddef\ufffd');
+  assert.equal(visible('tab\tand\nnewline, émoji 👋'), 'tab\tand\nnewline, émoji 👋');
+});
+
+test('a conversation line: peer, time, who spoke last and a one-line preview', () => {
+  const now = at(2025, 1, 2, 13, 0, 0);
+  assert.equal(formatConversation({ peer: 'bob', lastMessage: msg(), unread: 0 }, 'alice', 5, now), 'bob    12:03:04  you: hello');
+  const long = msg({ from: 'bob', to: 'alice', text: `line\n${'x'.repeat(80)}` });
+  const line = formatConversation({ peer: 'bob', lastMessage: long, unread: 1 }, 'alice', 3, now);
+  assert.match(line, /^bob {2}12:03:04 {2}bob: line x+…$/);
+  assert.equal([...line.split('bob: ')[1]!].length, 60);
+});
