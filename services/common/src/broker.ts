@@ -7,7 +7,6 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 
 export const EVENTS_EXCHANGE = 'chat.events';
-export const NEW_MESSAGE_PUBLICATION = 'new_message';
 export const GATEWAY_SUBSCRIPTION = 'gateway_events';
 
 const exchanges = { [EVENTS_EXCHANGE]: { type: 'fanout', options: { durable: true } } };
@@ -22,25 +21,18 @@ const connectionStrategy = (url: string) => ({
 
 export interface PublisherTopologyOptions {
   url: string;
-  /** Confirm channels kept in rascal's pool (each holds one in-flight confirmed publish). */
-  confirmPoolMax?: number;
 }
 
-/** rascal config for the Chat service: the exchange and a confirmed, persistent publication. */
-export function publisherConfig({ url, confirmPoolMax = 1 }: PublisherTopologyOptions) {
+/**
+ * rascal config for the Chat service: the connection and the exchange. Chat publishes on its own
+ * confirm channel (chat/src/event-publisher.ts), not through a rascal publication.
+ */
+export function publisherConfig({ url }: PublisherTopologyOptions) {
   return {
     vhosts: {
       '/': {
         connection: connectionStrategy(url),
         exchanges,
-        publicationChannelPools: { confirmPool: { max: confirmPoolMax, min: 1, autostart: true } },
-        publications: {
-          [NEW_MESSAGE_PUBLICATION]: {
-            exchange: EVENTS_EXCHANGE,
-            confirm: true,
-            options: { persistent: true, contentType: 'application/json' },
-          },
-        },
       },
     },
   };
