@@ -1,10 +1,9 @@
 /**
  * The RabbitMQ topology, declared once here so Chat (publisher) and Gateway (consumers) agree.
  * Chat publishes every stored message to the durable fanout exchange `chat.events`; each gateway
- * process consumes through its own exclusive, auto-delete queue bound to it.
+ * process consumes through its own exclusive, auto-delete queue bound to it (named by
+ * `gatewayQueueName`, queue-name.ts). Plain data with no imports: rascal is the caller's.
  */
-import { randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
 
 export const EVENTS_EXCHANGE = 'chat.events';
 export const GATEWAY_SUBSCRIPTION = 'gateway_events';
@@ -36,12 +35,6 @@ export function publisherConfig({ url }: PublisherTopologyOptions) {
       },
     },
   };
-}
-
-/** A queue name unique to this process: POD_NAME (or hostname) plus a random suffix. */
-export function gatewayQueueName(podName?: string): string {
-  const base = (podName || hostname()).replace(/[^A-Za-z0-9_.-]/g, '-').slice(0, 100);
-  return `gateway.${base}.${randomBytes(4).toString('hex')}`;
 }
 
 export interface ConsumerTopologyOptions {
