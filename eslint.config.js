@@ -13,4 +13,13 @@ export default tseslint.config(
       '@typescript-eslint/no-non-null-assertion': 'off',
     },
   },
+  {
+    // The gateway's image installs neither Koa nor the MongoDB driver (tools/k8s/image-dependencies.test.ts).
+    files: ['services/gateway/**'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        paths: ['@chat/common/koa', '@chat/common/mongo', 'koa', '@koa/router', 'koa-bodyparser', 'mongodb'].map((name) => ({ name, message: 'the gateway has neither Koa nor MongoDB' })),
+      }],
+    },
+  },
 );
