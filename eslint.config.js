@@ -22,4 +22,11 @@ export default tseslint.config(
       }],
     },
   },
+  {
+    // The clients run in the browser too: of @chat/common only the contracts, which import nothing.
+    files: ['clients/**'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: ['@chat/common/*', '!@chat/common/contracts'], message: 'a client imports only @chat/common/contracts' }] }],
+    },
+  },
 );
