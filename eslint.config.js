@@ -13,4 +13,20 @@ export default tseslint.config(
       '@typescript-eslint/no-non-null-assertion': 'off',
     },
   },
+  {
+    // The gateway's image installs neither Koa nor the MongoDB driver (tools/k8s/image-dependencies.test.ts).
+    files: ['services/gateway/**'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        paths: ['@chat/common/koa', '@chat/common/mongo', 'koa', '@koa/router', 'koa-bodyparser', 'mongodb'].map((name) => ({ name, message: 'the gateway has neither Koa nor MongoDB' })),
+      }],
+    },
+  },
+  {
+    // The clients run in the browser too: of @chat/common only the contracts, which import nothing.
+    files: ['clients/**'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: ['@chat/common/*', '!@chat/common/contracts'], message: 'a client imports only @chat/common/contracts' }] }],
+    },
+  },
 );

@@ -1,6 +1,6 @@
-// Bundles the page into dist/: app.js (src/main.ts and @chat/client-core, one ES module),
-// index.html and style.css copied as they are. dist/ plus server.mjs is everything the page
-// needs at run time (the container image holds only those).
+// Bundles the page into dist/: app.js (src/main.ts, @chat/client-core and the @chat/common
+// contracts it uses, one ES module), index.html and style.css copied as they are. dist/ plus
+// server.mjs is everything the page needs at run time (the container image holds only those).
 import { copyFile, mkdir, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,6 +17,8 @@ await build({
   bundle: true,
   format: 'esm',
   platform: 'browser',
+  // Workspace packages (@chat/common/contracts) from their TypeScript sources, as in development.
+  conditions: ['development'],
   // Every browser that runs ES modules with top-level await; nothing older can use the page.
   target: ['es2022'],
   minify: true,

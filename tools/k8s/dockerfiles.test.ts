@@ -7,10 +7,10 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { argDefault, envOf, readDockerfile, resolveFrom, type Stage } from './src/dockerfile.ts';
+import { argDefault, envOf, readDockerfile, resolveFrom, type Dockerfile, type Stage } from './src/dockerfile.ts';
 import { HADOLINT, ROOT, SERVICE_PORTS, SERVICES, WEB } from './src/paths.ts';
 
 const BASE = 'node:20-bookworm-slim';
@@ -27,6 +27,52 @@ function runs(stage: Stage): string[] {
   return stage.instructions.filter((i) => i.cmd === 'RUN').map((i) => i.args);
 }
 
+/** Every image: multi-stage on the one base, with the BuildKit syntax its RUN --mount needs. */
+function assertMultiStage(df: Dockerfile): void {
+  assert.ok(df.stages.length >= 2, 'multi-stage');
+  for (const s of df.stages) assert.equal(resolveFrom(df, s.from), BASE, `stage ${s.name ?? '?'} FROM ${s.from}`);
+  assert.match(df.directives.syntax ?? '', /^docker\/dockerfile:1/, 'syntax directive (RUN --mount needs BuildKit frontend 1.x)');
+}
+
+/** The build stage installs `pkg` and its workspace dependencies from the lockfile with the pinned pnpm; returns its RUN lines. */
+function assertPinnedInstall(build: Stage | undefined, pkg: string): string {
+  assert.ok(build, 'a stage named build');
+  assert.equal(argDefault(build.instructions, 'PNPM_VERSION'), pnpmVersion(), 'PNPM_VERSION matches package.json packageManager');
+  const r = runs(build).join('\n');
+  assert.match(r, /pnpm install --frozen-lockfile/);
+  assert.match(r, new RegExp(`--filter-prod "${pkg}\\.\\.\\."`), 'installs the package and its workspace deps only');
+  return r;
+}
+
+/** The workspace packages' folders by name (services/*, clients/*, tools/*). */
+function workspaceFolders(): Map<string, { dir: string; dependencies: string[] }> {
+  const folders = new Map<string, { dir: string; dependencies: string[] }>();
+  for (const group of ['services', 'clients', 'tools']) {
+    for (const name of readdirSync(join(ROOT, group))) {
+      const manifest = join(ROOT, group, name, 'package.json');
+      if (!existsSync(manifest)) continue;
+      const pkg = JSON.parse(readFileSync(manifest, 'utf8')) as { name: string; dependencies?: Record<string, string> };
+      folders.set(pkg.name, { dir: `${group}/${name}`, dependencies: Object.keys(pkg.dependencies ?? {}) });
+    }
+  }
+  return folders;
+}
+
+/** The build stage copies in the sources of `pkg` and of every workspace package it depends on in production. */
+function assertCopiesWorkspaceSources(build: Stage, pkg: string): void {
+  const folders = workspaceFolders();
+  const needed = new Set<string>();
+  const visit = (name: string) => {
+    const folder = folders.get(name);
+    if (!folder || needed.has(folder.dir)) return;
+    needed.add(folder.dir);
+    folder.dependencies.forEach(visit);
+  };
+  visit(pkg);
+  const copied = build.instructions.filter((i) => i.cmd === 'COPY').map((i) => i.args);
+  assert.deepEqual([...needed].filter((dir) => !copied.includes(`${dir}/ ${dir}/`)), [], 'workspace sources the build stage does not copy');
+}
+
 for (const svc of SERVICES) {
   const path = join(ROOT, 'services', svc, 'Dockerfile');
   describe(`services/${svc}/Dockerfile`, () => {
@@ -34,18 +80,11 @@ for (const svc of SERVICES) {
     const final = df.stages[df.stages.length - 1]!;
     const build = df.stages.find((s) => s.name === 'build');
 
-    it(`is multi-stage, every stage on ${BASE}`, () => {
-      assert.ok(df.stages.length >= 2, 'multi-stage');
-      for (const s of df.stages) assert.equal(resolveFrom(df, s.from), BASE, `stage ${s.name ?? '?'} FROM ${s.from}`);
-      assert.match(df.directives.syntax ?? '', /^docker\/dockerfile:1/, 'syntax directive (RUN --mount needs BuildKit frontend 1.x)');
-    });
+    it(`is multi-stage, every stage on ${BASE}`, () => assertMultiStage(df));
 
     it('builds with the pinned pnpm, compiles with tsc -b and deploys only this service for production', () => {
-      assert.ok(build, 'a stage named build');
-      assert.equal(argDefault(build.instructions, 'PNPM_VERSION'), pnpmVersion(), 'PNPM_VERSION matches package.json packageManager');
-      const r = runs(build).join('\n');
-      assert.match(r, /pnpm install --frozen-lockfile/);
-      assert.match(r, new RegExp(`--filter-prod "@chat/${svc}\\.\\.\\."`), 'installs the service and its workspace deps only');
+      const r = assertPinnedInstall(build, `@chat/${svc}`);
+      assertCopiesWorkspaceSources(build!, `@chat/${svc}`);
       assert.match(r, new RegExp(`pnpm exec tsc -b services/${svc}\\b`));
       assert.match(r, new RegExp(`pnpm --filter @chat/${svc} --prod .*deploy --legacy /out`), 'pnpm deploy --prod (legacy: no inject-workspace-packages)');
     });
@@ -96,18 +135,11 @@ describe(WEB.dockerfile, () => {
   const final = df.stages[df.stages.length - 1]!;
   const build = df.stages.find((s) => s.name === 'build');
 
-  it(`is multi-stage, every stage on ${BASE}`, () => {
-    assert.ok(df.stages.length >= 2, 'multi-stage');
-    for (const s of df.stages) assert.equal(resolveFrom(df, s.from), BASE, `stage ${s.name ?? '?'} FROM ${s.from}`);
-    assert.match(df.directives.syntax ?? '', /^docker\/dockerfile:1/, 'syntax directive (RUN --mount needs BuildKit frontend 1.x)');
-  });
+  it(`is multi-stage, every stage on ${BASE}`, () => assertMultiStage(df));
 
   it('installs the page and its workspace deps with the pinned pnpm and bundles it with the esbuild build', () => {
-    assert.ok(build, 'a stage named build');
-    assert.equal(argDefault(build.instructions, 'PNPM_VERSION'), pnpmVersion(), 'PNPM_VERSION matches package.json packageManager');
-    const r = runs(build).join('\n');
-    assert.match(r, /pnpm install --frozen-lockfile/);
-    assert.match(r, /--filter-prod "@chat\/web\.\.\."/, 'installs the page and its workspace deps only');
+    const r = assertPinnedInstall(build, '@chat/web');
+    assertCopiesWorkspaceSources(build!, '@chat/web');
     assert.match(r, /pnpm --filter @chat\/web build\b/, 'the package\'s own build (build.mjs, esbuild)');
     const pkg = JSON.parse(readFileSync(join(ROOT, 'clients', 'web', 'package.json'), 'utf8'));
     assert.match(pkg.scripts.build, /build\.mjs/);

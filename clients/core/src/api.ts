@@ -7,18 +7,13 @@
  *
  * `fetch` is injectable; the browser's and Node's global fetch both fit.
  */
+import type { ChatMessage } from '@chat/common/contracts';
+
+export type { ChatMessage };
+
 export interface User {
   id: string;
   username: string;
-}
-
-export interface ChatMessage {
-  id: string;
-  from: string;
-  to: string;
-  text: string;
-  createdAt: string;
-  clientMsgId?: string;
 }
 
 export interface Session {

@@ -2,6 +2,7 @@
  * What to tell a person when a call fails: the services' error codes in plain words. The page
  * and the terminal client both print these, so a code has one wording everywhere.
  */
+import { codePointLength, type ErrorCode } from '@chat/common/contracts';
 import { ApiError, UnreachableError } from './api.ts';
 
 export type ErrorKind = 'session_expired' | 'refused' | 'unreachable' | 'unexpected';
@@ -11,7 +12,7 @@ export interface DescribedError {
   message: string;
 }
 
-const WORDS: Record<string, string> = {
+const WORDS: Partial<Record<ErrorCode, string>> = {
   invalid_credentials: 'Wrong username or password.',
   username_taken: 'That username is taken. Pick another one.',
   user_not_found: 'There is no user with that name.',
@@ -42,10 +43,10 @@ export function describeError(err: unknown, context: { text?: string } = {}): De
     return { kind: 'refused', message: `Too many attempts.${wait}` };
   }
   const textRule = /^text must be 1 to (\d+) characters/.exec(err.message);
-  if (err.code === 'invalid_request' && textRule && context.text !== undefined && [...context.text].length > Number(textRule[1])) {
+  if (err.code === 'invalid_request' && textRule && context.text !== undefined && codePointLength(context.text) > Number(textRule[1])) {
     return { kind: 'refused', message: `That message is too long (at most ${Number(textRule[1]).toLocaleString('en')} characters).` };
   }
-  const words = WORDS[err.code];
+  const words = WORDS[err.code as ErrorCode];
   if (words) return { kind: 'refused', message: words };
   if (err.status === 503) return { kind: 'refused', message: WORDS.unavailable! };
   // A rule the server named (username pattern, password length, empty text): its own sentence.

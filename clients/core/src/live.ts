@@ -20,7 +20,8 @@
  * The WebSocket constructor, the timers and the random source are injected: the browser passes
  * its own WebSocket, Node the `ws` package, and the unit test a fake.
  */
-import type { ChatMessage, User } from './api.ts';
+import { CLOSE_CODES, type ChatMessage, type ClientFrameType, type FrameErrorCode, type ServerFrameType } from '@chat/common/contracts';
+import type { User } from './api.ts';
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffPolicy } from './backoff.ts';
 import { SeenIds } from './seen-ids.ts';
 
@@ -94,8 +95,11 @@ export interface LiveOptions extends LiveHandlers {
   seenCapacity?: number;
 }
 
-/** Close codes after which reconnecting cannot help. */
-const SESSION_OVER = 4001;
+/** The close code after which reconnecting cannot help: the token expired. */
+const SESSION_OVER = CLOSE_CODES.token_expired;
+/** Sent on open when there is no cursor to resume from. */
+const PING: { type: ClientFrameType } = { type: 'ping' };
+const INVALID_CURSOR: FrameErrorCode = 'invalid_cursor';
 
 export class LiveConnection {
   private socket: SocketLike | undefined;
@@ -184,7 +188,7 @@ export class LiveConnection {
     socket.onopen = () => {
       this.openedAt = this.now();
       // Ends the gateway's resume window at once when there is no cursor to resume from.
-      if (this.currentCursor === undefined) socket.send('{"type":"ping"}');
+      if (this.currentCursor === undefined) socket.send(JSON.stringify(PING));
     };
     socket.onmessage = (ev) => {
       if (typeof ev.data === 'string') this.onFrame(ev.data);
@@ -210,7 +214,7 @@ export class LiveConnection {
     } catch {
       return;
     }
-    switch (frame?.type) {
+    switch (frame?.type as ServerFrameType | undefined) {
       case 'ready':
         this.ready = true;
         this.setStatus({ state: this.currentCursor !== undefined ? 'catching_up' : 'live' });
@@ -234,7 +238,7 @@ export class LiveConnection {
         return;
       case 'error': {
         const error = { code: String(frame.error?.code ?? 'error'), message: String(frame.error?.message ?? '') };
-        if (error.code === 'invalid_cursor') {
+        if (error.code === INVALID_CURSOR) {
           this.advance(undefined);
           this.setStatus({ state: 'live' });
           this.options.onResyncRequired?.('invalid_cursor');

@@ -1,16 +1,9 @@
 import type Koa from 'koa';
 import Router from '@koa/router';
-import {
-  createKoaApp,
-  createServiceTokenVerifier,
-  healthRouter,
-  koaRequireAuth,
-  type Lifecycle,
-  type Logger,
-  type ReadinessCheck,
-  type ServiceMetrics,
-  koaDatabaseUnavailable,
-} from '@chat/common';
+import type { Lifecycle, Logger, ServiceMetrics } from '@chat/common/config';
+import { createServiceTokenVerifier } from '@chat/common/jwt';
+import { createKoaApp, healthRouter, koaRequireAuth, type ReadinessCheck } from '@chat/common/koa';
+import { koaDatabaseUnavailable } from '@chat/common/mongo';
 import { createAuthMetrics } from './auth-metrics.js';
 import type { SigningKeySet } from './keys.js';
 import type { LoginLimiter } from './login-limiter.js';

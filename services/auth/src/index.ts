@@ -1,4 +1,6 @@
-import { connectWithRetry, createLogger, createMongoClient, createMetrics, databaseReadiness, Lifecycle, runService, serveKoa, sleep } from '@chat/common';
+import { createLogger, createMetrics, Lifecycle, runService, sleep } from '@chat/common/config';
+import { serveKoa } from '@chat/common/koa';
+import { connectWithRetry, createMongoClient, databaseReadiness } from '@chat/common/mongo';
 import { createAuthApp } from './app.js';
 import { loadAuthConfig, type AuthConfig } from './config.js';
 import { loadSigningKeys } from './keys.js';

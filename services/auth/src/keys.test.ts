@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { calculateJwkThumbprint } from 'jose';
-import { ConfigError, createLogger } from '@chat/common';
+import { ConfigError, createLogger } from '@chat/common/config';
 import { loadSigningKeys, parsePrivateKey, parsePublicKey } from './keys.js';
 
 const pair = () => generateKeyPairSync('ec', { namedCurve: 'P-256' });

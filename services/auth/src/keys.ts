@@ -1,6 +1,7 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { calculateJwkThumbprint, type JWK } from 'jose';
-import { ConfigError, USER_TOKEN_POLICY, type Logger } from '@chat/common';
+import { USER_TOKEN_POLICY } from '@chat/common/contracts';
+import { ConfigError, type Logger } from '@chat/common/config';
 
 /** A public key as published in the JWKS: never carries `d`. */
 export interface PublicJwk {

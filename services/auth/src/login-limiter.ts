@@ -1,5 +1,6 @@
 import { ObjectId, type Collection, type Db } from 'mongodb';
-import { indexesOnce, RequestError } from '@chat/common';
+import { RequestError } from '@chat/common/contracts';
+import { indexesOnce } from '@chat/common/mongo';
 
 interface AttemptDocument {
   _id: ObjectId;

@@ -1,6 +1,6 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import bcrypt from 'bcrypt';
-import { hasUnpairedSurrogate } from '@chat/common';
+import { hasUnpairedSurrogate } from '@chat/common/contracts';
 
 export const DEFAULT_BCRYPT_COST = 12;
 

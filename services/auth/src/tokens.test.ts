@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { decodeJwt, decodeProtectedHeader, SignJWT } from 'jose';
-import { RequestError } from '@chat/common';
+import { RequestError } from '@chat/common/contracts';
 import { loadSigningKeys } from './keys.js';
 import { createLocalTokenVerifier, createTokenIssuer } from './tokens.js';
 

@@ -1,5 +1,6 @@
 import { createLocalJWKSet, SignJWT } from 'jose';
-import { createUserTokenVerifier, USER_TOKEN_POLICY, type TokenPins, type VerifyUserToken } from '@chat/common';
+import { USER_TOKEN_POLICY, type TokenPins } from '@chat/common/contracts';
+import { createUserTokenVerifier, type VerifyUserToken } from '@chat/common/jwt';
 import type { SigningKeySet } from './keys.js';
 
 export interface TokenOptions extends TokenPins {

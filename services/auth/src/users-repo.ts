@@ -1,5 +1,6 @@
 import { ObjectId, type Collection, type Db } from 'mongodb';
-import { indexesOnce, isDuplicateKey, RequestError } from '@chat/common';
+import { RequestError } from '@chat/common/contracts';
+import { indexesOnce, isDuplicateKey } from '@chat/common/mongo';
 import { usernameKey } from './validation.js';
 
 export interface PublicUser {

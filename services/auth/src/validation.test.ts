@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { RequestError } from '@chat/common';
+import { RequestError } from '@chat/common/contracts';
 import { isValidUsername, parseLogin, parseRegistration, usernameKey } from './validation.js';
 
 function rejection(fn: () => unknown): { status: number; code: string; message: string } {

@@ -1,4 +1,4 @@
-import { codePointLength, hasUnpairedSurrogate, invalidRequest } from '@chat/common';
+import { codePointLength, hasUnpairedSurrogate, invalidRequest } from '@chat/common/contracts';
 
 export const USERNAME_PATTERN = /^[A-Za-z0-9_.-]{3,32}$/;
 export const PASSWORD_MIN_CHARS = 8;

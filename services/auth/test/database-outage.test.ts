@@ -4,7 +4,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServiceTokenSource } from '@chat/common';
+import { createServiceTokenSource } from '@chat/common/jwt';
 import { freePort, request, uniqueName, waitFor, type RunningService } from '@chat/testkit';
 import { authStack, mongoProxy, post, type AuthStack, type TcpProxy } from './support.js';
 

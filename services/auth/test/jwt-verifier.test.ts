@@ -6,7 +6,8 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { decodeProtectedHeader, SignJWT, type JWTPayload } from 'jose';
-import { createJwtVerifier, RequestError, type VerifyUserToken } from '@chat/common';
+import { RequestError } from '@chat/common/contracts';
+import { createJwtVerifier, type VerifyUserToken } from '@chat/common/jwt';
 import { generateSigningKeyPem, registerAndLogin, request, sleep, uniqueName, type RunningService, type TestUser } from '@chat/testkit';
 import { authStack, metricValue, type AuthStack } from './support.js';
 

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { MongoClient, type Db } from 'mongodb';
 import { ensureInfra } from '@chat/infra';
-import { RequestError } from '@chat/common';
+import { RequestError } from '@chat/common/contracts';
 import { createLoginLimiter } from '../src/login-limiter.js';
 
 let client: MongoClient;

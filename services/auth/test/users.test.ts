@@ -2,7 +2,8 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { SignJWT } from 'jose';
-import { createServiceTokenSource, createUserDirectory } from '@chat/common';
+import { createServiceTokenSource } from '@chat/common/jwt';
+import { createUserDirectory } from '@chat/common/user-directory';
 import { registerAndLogin, request, uniqueName, type RunningService, type TestUser } from '@chat/testkit';
 import { authStack, type AuthStack } from './support.js';
 

@@ -14,7 +14,8 @@ import { randomBytes } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import amqplib from 'amqplib';
 import { ObjectId } from 'mongodb';
-import { createLogger, encodeCursor, EVENTS_EXCHANGE, type NewMessageEvent } from '@chat/common';
+import { encodeCursor, EVENTS_EXCHANGE, type NewMessageEvent } from '@chat/common/contracts';
+import { createLogger } from '@chat/common/config';
 import { EventPublisher, type PublishItem } from '../src/event-publisher.js';
 import { DEFAULT_MAX_CONCURRENT_BATCHES } from '../src/outbox-relay.js';
 

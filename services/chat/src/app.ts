@@ -1,17 +1,10 @@
 import type Koa from 'koa';
 import Router from '@koa/router';
-import {
-  createKoaApp,
-  healthRouter,
-  koaRequireAuth,
-  type Lifecycle,
-  type Logger,
-  type ReadinessCheck,
-  type ServiceMetrics,
-  type UserDirectory,
-  type VerifyUserToken,
-  koaDatabaseUnavailable,
-} from '@chat/common';
+import type { Lifecycle, Logger, ServiceMetrics } from '@chat/common/config';
+import type { VerifyUserToken } from '@chat/common/jwt';
+import type { UserDirectory } from '@chat/common/user-directory';
+import { createKoaApp, healthRouter, koaRequireAuth, type ReadinessCheck } from '@chat/common/koa';
+import { koaDatabaseUnavailable } from '@chat/common/mongo';
 import { historyRoute } from './routes/history.js';
 import { sendRoute } from './routes/send.js';
 import { syncRoute } from './routes/sync.js';

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ConfigError } from '@chat/common';
+import { ConfigError } from '@chat/common/config';
 import { loadChatConfig } from './config.js';
 
 const required = { MONGO_URL: 'mongodb://127.0.0.1:27017', AMQP_URL: 'amqp://guest:guest@127.0.0.1:5672' };

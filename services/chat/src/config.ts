@@ -1,4 +1,6 @@
-import { baseConfigSpec, corsOriginsSpec, env, loadConfig, mongoUrlSpec, serviceSecretSpec, type ConfigOf } from '@chat/common';
+import { baseConfigSpec, env, loadConfig, serviceSecretSpec, type ConfigOf } from '@chat/common/config';
+import { corsOriginsSpec } from '@chat/common/koa';
+import { mongoUrlSpec } from '@chat/common/mongo';
 
 export const chatConfigSpec = {
   ...baseConfigSpec,

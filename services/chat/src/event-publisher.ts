@@ -1,7 +1,8 @@
 import rascal from 'rascal';
 import type { BrokerAsPromised, BrokerConfig } from 'rascal';
 import type { ConfirmChannel, Connection } from 'amqplib/callback_api.js';
-import { EVENTS_EXCHANGE, publisherConfig, type Logger, type NewMessageEvent } from '@chat/common';
+import { EVENTS_EXCHANGE, publisherConfig, type NewMessageEvent } from '@chat/common/contracts';
+import type { Logger } from '@chat/common/config';
 
 export interface PublishItem {
   /** The message id; also the AMQP messageId, so consumers can dedupe. */

@@ -1,18 +1,8 @@
-import {
-  ConfigError,
-  connectWithRetry,
-  createJwtVerifier,
-  createLogger,
-  createMetrics,
-  createMongoClient,
-  createServiceTokenSource,
-  createUserDirectory,
-  databaseReadiness,
-  Lifecycle,
-  runService,
-  serveKoa,
-  sleep,
-} from '@chat/common';
+import { ConfigError, createLogger, createMetrics, Lifecycle, runService, sleep } from '@chat/common/config';
+import { createJwtVerifier, createServiceTokenSource } from '@chat/common/jwt';
+import { createUserDirectory } from '@chat/common/user-directory';
+import { serveKoa } from '@chat/common/koa';
+import { connectWithRetry, createMongoClient, databaseReadiness } from '@chat/common/mongo';
 import { createChatApp } from './app.js';
 import { createChatMetrics } from './chat-metrics.js';
 import { loadChatConfig, type ChatConfig } from './config.js';

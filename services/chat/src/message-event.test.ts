@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ObjectId } from 'mongodb';
-import { decodeCursor, parseNewMessageEvent } from '@chat/common';
+import { decodeCursor, parseNewMessageEvent } from '@chat/common/contracts';
 import { buildNewMessageEvent } from './message-event.js';
 import { idempotencyKey, participants, toChatMessage, type MessageDoc } from './message.js';
 

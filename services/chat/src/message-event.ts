@@ -1,4 +1,4 @@
-import { encodeCursor, type NewMessageEvent } from '@chat/common';
+import { encodeCursor, type NewMessageEvent } from '@chat/common/contracts';
 import { toChatMessage, type MessageDoc } from './message.js';
 
 /** Each participant's position of the message in their timeline. */

@@ -1,5 +1,5 @@
 import type { ObjectId } from 'mongodb';
-import type { ChatMessage } from '@chat/common';
+import type { ChatMessage } from '@chat/common/contracts';
 
 /**
  * A stored message: the API fields, the participants' ids, its idempotency key, and its

@@ -1,4 +1,4 @@
-import { indexesOnce, isDuplicateKey } from '@chat/common';
+import { indexesOnce, isDuplicateKey } from '@chat/common/mongo';
 import type { Db, ObjectId } from 'mongodb';
 import type { MessageDoc } from './message.js';
 

@@ -1,6 +1,7 @@
 import type { ObjectId } from 'mongodb';
 import { LRUCache } from 'lru-cache';
-import { isDatabaseOutage, type Logger } from '@chat/common';
+import type { Logger } from '@chat/common/config';
+import { isDatabaseOutage } from '@chat/common/mongo';
 import type { ChatMetrics } from './chat-metrics.js';
 import type { EventSink, PublishItem } from './event-publisher.js';
 import { participants, type MessageDoc } from './message.js';

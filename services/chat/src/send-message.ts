@@ -1,5 +1,7 @@
 import { ObjectId } from 'mongodb';
-import { notFound, RequestError, unavailable, type ChatMessage, type TokenUser, type UserDirectory } from '@chat/common';
+import { notFound, RequestError, unavailable, type ChatMessage } from '@chat/common/contracts';
+import type { TokenUser } from '@chat/common/jwt';
+import type { UserDirectory } from '@chat/common/user-directory';
 import type { ChatMetrics } from './chat-metrics.js';
 import { idempotencyKey, toChatMessage, type MessageDoc } from './message.js';
 import type { TimelineSeqs } from './message-event.js';

@@ -1,6 +1,7 @@
 import type { Db } from 'mongodb';
 import { LRUCache } from 'lru-cache';
-import { indexesOnce, isDuplicateKey, unavailable, type ChatMessage } from '@chat/common';
+import { unavailable, type ChatMessage } from '@chat/common/contracts';
+import { indexesOnce, isDuplicateKey } from '@chat/common/mongo';
 import { KeyedSerializer } from './keyed-serializer.js';
 import { participants, toChatMessage, type MessageDoc } from './message.js';
 

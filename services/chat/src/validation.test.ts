@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { encodeCursor, RequestError } from '@chat/common';
+import { encodeCursor, RequestError } from '@chat/common/contracts';
 import { HISTORY_LIMIT, parseCursorParam, parseLimit, parseSendRequest, parseUsernameParam, SYNC_LIMIT } from './validation.js';
 
 const isBadRequest = (fn: () => unknown) => assert.throws(fn, (err: unknown) => err instanceof RequestError && err.status === 400 && err.code === 'invalid_request');

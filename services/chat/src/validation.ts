@@ -1,4 +1,4 @@
-import { codePointLength, decodeCursor, hasUnpairedSurrogate, invalidRequest } from '@chat/common';
+import { codePointLength, decodeCursor, hasUnpairedSurrogate, invalidRequest } from '@chat/common/contracts';
 
 export const TEXT_MAX_CHARS = 4000;
 export const CLIENT_MSG_ID_MAX_CHARS = 64;

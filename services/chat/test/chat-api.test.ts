@@ -1,7 +1,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { importPKCS8, SignJWT } from 'jose';
-import { createServiceTokenSource, decodeCursor } from '@chat/common';
+import { decodeCursor } from '@chat/common/contracts';
+import { createServiceTokenSource } from '@chat/common/jwt';
 import { generateSigningKeyPem, request, sleep, waitFor, type RunningService, type TestUser } from '@chat/testkit';
 import { assertEnvelope, chatStack, eventProbe, send, syncAll, type ChatStack, type EventProbe } from './support.js';
 

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import amqplib from 'amqplib';
 import { MongoClient } from 'mongodb';
-import { EVENTS_EXCHANGE, parseNewMessageEvent, type ChatMessage, type NewMessageEvent } from '@chat/common';
+import { EVENTS_EXCHANGE, parseNewMessageEvent, type ChatMessage, type NewMessageEvent } from '@chat/common/contracts';
 import { registerAndLogin, request, sleep, stackEnv, startService, uniqueName, waitFor, type RunningService, type StackEnv, type TestUser } from '@chat/testkit';
 
 export interface ChatStack {

@@ -1,6 +1,6 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeCursor } from '@chat/common';
+import { decodeCursor } from '@chat/common/contracts';
 import { request, sleep, type RunningService, type TestUser } from '@chat/testkit';
 import { chatStack, eventProbe, send, syncAll, type ChatStack, type EventProbe } from './support.js';
 

@@ -2,7 +2,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { MongoClient, ObjectId, type Db } from 'mongodb';
-import type { ChatMessage } from '@chat/common';
+import type { ChatMessage } from '@chat/common/contracts';
 import { stackEnv } from '@chat/testkit';
 import { createTimeline, type Timeline } from '../src/timeline.js';
 

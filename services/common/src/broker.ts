@@ -1,13 +1,11 @@
 /**
  * The RabbitMQ topology, declared once here so Chat (publisher) and Gateway (consumers) agree.
  * Chat publishes every stored message to the durable fanout exchange `chat.events`; each gateway
- * process consumes through its own exclusive, auto-delete queue bound to it.
+ * process consumes through its own exclusive, auto-delete queue bound to it (named by
+ * `gatewayQueueName`, queue-name.ts). Plain data with no imports: rascal is the caller's.
  */
-import { randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
 
 export const EVENTS_EXCHANGE = 'chat.events';
-export const NEW_MESSAGE_PUBLICATION = 'new_message';
 export const GATEWAY_SUBSCRIPTION = 'gateway_events';
 
 const exchanges = { [EVENTS_EXCHANGE]: { type: 'fanout', options: { durable: true } } };
@@ -22,34 +20,21 @@ const connectionStrategy = (url: string) => ({
 
 export interface PublisherTopologyOptions {
   url: string;
-  /** Confirm channels kept in rascal's pool (each holds one in-flight confirmed publish). */
-  confirmPoolMax?: number;
 }
 
-/** rascal config for the Chat service: the exchange and a confirmed, persistent publication. */
-export function publisherConfig({ url, confirmPoolMax = 1 }: PublisherTopologyOptions) {
+/**
+ * rascal config for the Chat service: the connection and the exchange. Chat publishes on its own
+ * confirm channel (chat/src/event-publisher.ts), not through a rascal publication.
+ */
+export function publisherConfig({ url }: PublisherTopologyOptions) {
   return {
     vhosts: {
       '/': {
         connection: connectionStrategy(url),
         exchanges,
-        publicationChannelPools: { confirmPool: { max: confirmPoolMax, min: 1, autostart: true } },
-        publications: {
-          [NEW_MESSAGE_PUBLICATION]: {
-            exchange: EVENTS_EXCHANGE,
-            confirm: true,
-            options: { persistent: true, contentType: 'application/json' },
-          },
-        },
       },
     },
   };
-}
-
-/** A queue name unique to this process: POD_NAME (or hostname) plus a random suffix. */
-export function gatewayQueueName(podName?: string): string {
-  const base = (podName || hostname()).replace(/[^A-Za-z0-9_.-]/g, '-').slice(0, 100);
-  return `gateway.${base}.${randomBytes(4).toString('hex')}`;
 }
 
 export interface ConsumerTopologyOptions {

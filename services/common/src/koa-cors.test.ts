@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { createServer } from 'node:http';
 import Router from '@koa/router';
 import { createKoaApp } from './koa-app.js';
-import { ConfigError, loadConfig } from './config.js';
+import { ConfigError, loadConfig } from './env-config.js';
 import { corsOriginsSpec, parseCorsOrigin } from './koa-cors.js';
 import { createLogger } from './logger.js';
 import { createMetrics } from './metrics.js';

@@ -1,5 +1,5 @@
 import type { Middleware } from 'koa';
-import type { VarSpec } from './config.js';
+import type { VarSpec } from './env-config.js';
 
 /** What a browser page may send: every route's methods, and the two headers our API reads. */
 export const CORS_ALLOW_METHODS = 'GET, POST, PATCH, DELETE, OPTIONS';

@@ -1,4 +1,4 @@
-import { ConfigError } from './config.js';
+import { ConfigError } from './env-config.js';
 import { createLogger, type Logger } from './logger.js';
 
 export type ShutdownStep = { name: string; run: () => Promise<void> | void };

@@ -1,3 +1,9 @@
+/**
+ * @chat/common/user-directory — username to user through Auth, for Chat and the gateway (Auth
+ * owns the users). One file, so it is its own entry point.
+ *
+ * Package: lru-cache. Imports contracts.
+ */
 import { LRUCache } from 'lru-cache';
 import { RequestError } from './errors.js';
 

@@ -12,7 +12,7 @@
 import { randomUUID } from 'node:crypto';
 import { connect as amqpConnect } from 'amqplib';
 import WebSocket from 'ws';
-import { encodeCursor, EVENTS_EXCHANGE } from '@chat/common';
+import { encodeCursor, EVENTS_EXCHANGE } from '@chat/common/contracts';
 import { registerAndLogin, startService, stackEnv, type TestUser } from '@chat/testkit';
 
 const users = Number(process.argv[2] ?? 100);

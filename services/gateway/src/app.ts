@@ -1,4 +1,6 @@
-import { gatewayQueueName, type Lifecycle, type Logger, type UserDirectory, type VerifyUserToken } from '@chat/common';
+import { gatewayQueueName, type Lifecycle, type Logger } from '@chat/common/config';
+import type { VerifyUserToken } from '@chat/common/jwt';
+import type { UserDirectory } from '@chat/common/user-directory';
 import uWS, { type us_listen_socket } from 'uWebSockets.js';
 import { BrokerAdapter } from './broker-adapter.js';
 import { createChatSyncClient, type ReadSyncPage } from './chat-sync-client.js';

@@ -1,4 +1,5 @@
-import { consumerConfig, GATEWAY_SUBSCRIPTION, parseNewMessageEvent, type Logger, type NewMessageEvent } from '@chat/common';
+import { consumerConfig, GATEWAY_SUBSCRIPTION, parseNewMessageEvent, type NewMessageEvent } from '@chat/common/contracts';
+import type { Logger } from '@chat/common/config';
 import type { Message } from 'amqplib';
 import rascal from 'rascal';
 import type { GatewayMetrics } from './metrics.js';

@@ -1,4 +1,4 @@
-import type { ChatMessage } from '@chat/common';
+import type { ChatMessage } from '@chat/common/contracts';
 
 /** One page of Chat's `GET /chat/sync`: messages after the cursor, oldest first. */
 export interface SyncPage {

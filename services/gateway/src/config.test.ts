@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ConfigError } from '@chat/common';
+import { ConfigError } from '@chat/common/config';
 import { loadGatewayConfig } from './config.js';
 
 describe('gateway config', () => {

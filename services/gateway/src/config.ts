@@ -1,4 +1,4 @@
-import { baseConfigSpec, env, loadConfig, serviceSecretSpec, type ConfigOf } from '@chat/common';
+import { baseConfigSpec, env, loadConfig, serviceSecretSpec, type ConfigOf } from '@chat/common/config';
 
 /**
  * Gateway configuration. The first block is the shared env contract (README, Helm chart);

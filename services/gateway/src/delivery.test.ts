@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createLogger, encodeCursor, RequestError, type DirectoryUser, type NewMessageEvent, type UserDirectory } from '@chat/common';
+import { encodeCursor, RequestError, type NewMessageEvent } from '@chat/common/contracts';
+import { createLogger } from '@chat/common/config';
+import type { DirectoryUser, UserDirectory } from '@chat/common/user-directory';
 import { Delivery, type LiveFrame } from './delivery.js';
 import { createGatewayMetrics } from './metrics.js';
 import { SocketRegistry } from './socket-registry.js';

@@ -1,4 +1,6 @@
-import { decodeCursor, type Logger, type NewMessageEvent, type UserDirectory } from '@chat/common';
+import { decodeCursor, type NewMessageEvent } from '@chat/common/contracts';
+import type { Logger } from '@chat/common/config';
+import type { UserDirectory } from '@chat/common/user-directory';
 import { messageFrame, messageFrameHead } from './frames.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { SocketRegistry } from './socket-registry.js';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { CLIENT_FRAME_TYPES } from '@chat/common';
+import { CLIENT_FRAME_TYPES } from '@chat/common/contracts';
 import { errorFrame, messageFrame, messageFrameHead, parseClientFrame, readyFrame, syncedFrame } from './frames.js';
 
 const buf = (s: string) => new TextEncoder().encode(s).buffer as ArrayBuffer;

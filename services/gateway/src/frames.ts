@@ -4,7 +4,7 @@
  * because this runs for every socket of every event. Frame types and error codes come from the
  * protocol's tables in @chat/common (frame-types.ts).
  */
-import type { ChatMessage, ClientFrameType, FrameErrorCode, ServerFrameType } from '@chat/common';
+import type { ChatMessage, ClientFrameType, FrameErrorCode, ServerFrameType } from '@chat/common/contracts';
 
 function serverFrame(type: ServerFrameType, fields: object = {}): string {
   return JSON.stringify({ type, ...fields });

@@ -1,4 +1,4 @@
-import { errorBody } from '@chat/common';
+import { errorBody } from '@chat/common/contracts';
 import type { HttpResponse, TemplatedApp } from 'uWebSockets.js';
 import { endJson } from './http-response.js';
 import type { GatewayMetrics } from './metrics.js';

@@ -7,7 +7,9 @@ import { createHmac, generateKeyPairSync, sign as signWith, type KeyObject } fro
 import { createServer, type Server } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { calculateJwkThumbprint, exportJWK } from 'jose';
-import { createJwtVerifier, createLogger, RequestError, type TokenUser } from '@chat/common';
+import { RequestError } from '@chat/common/contracts';
+import { createLogger } from '@chat/common/config';
+import { createJwtVerifier, type TokenUser } from '@chat/common/jwt';
 import { createInMemoryTokenVerifier } from './in-memory-token-verifier.js';
 
 const logger = createLogger({ service: 'test', level: 'silent' });

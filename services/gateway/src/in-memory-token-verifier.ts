@@ -1,5 +1,7 @@
 import { createPublicKey, verify as verifySignature, type KeyObject } from 'node:crypto';
-import { RequestError, USER_TOKEN_POLICY, type Logger, type TokenPins, type TokenUser } from '@chat/common';
+import { RequestError, USER_TOKEN_POLICY, type TokenPins } from '@chat/common/contracts';
+import type { Logger } from '@chat/common/config';
+import type { TokenUser } from '@chat/common/jwt';
 
 /**
  * User-token verification against Auth's public keys held in memory, without awaiting anything.

@@ -2,7 +2,9 @@
  * Wiring only: configuration, logger, metrics, the token verifiers and user directory, signals.
  * Everything with behaviour lives in app.ts and the modules it assembles.
  */
-import { createJwtVerifier, createLogger, createServiceTokenSource, createUserDirectory, Lifecycle, runService } from '@chat/common';
+import { createLogger, Lifecycle, runService } from '@chat/common/config';
+import { createJwtVerifier, createServiceTokenSource } from '@chat/common/jwt';
+import { createUserDirectory } from '@chat/common/user-directory';
 import { createGateway } from './app.js';
 import { loadGatewayConfig, type GatewayConfig } from './config.js';
 import { createGatewayMetrics } from './metrics.js';

@@ -1,4 +1,5 @@
-import { CLOSE_REASONS, createMetrics, type ServiceMetrics } from '@chat/common';
+import { CLOSE_REASONS } from '@chat/common/contracts';
+import { createMetrics, type ServiceMetrics } from '@chat/common/config';
 import { Counter, Gauge, Histogram } from 'prom-client';
 
 /**

@@ -1,4 +1,4 @@
-import { CLOSE_CODES, type CloseReason } from '@chat/common';
+import { CLOSE_CODES, type CloseReason } from '@chat/common/contracts';
 import type { WebSocket } from 'uWebSockets.js';
 
 /** The verified user behind a socket. `id` is the token's `sub`. */

@@ -4,7 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createLogger, decodeCursor, encodeCursor, type ChatMessage } from '@chat/common';
+import { decodeCursor, encodeCursor, type ChatMessage } from '@chat/common/contracts';
+import { createLogger } from '@chat/common/config';
 import { SocketStreams } from './socket-streams.js';
 import { SyncError, type ReadSyncPage } from './chat-sync-client.js';
 import type { LiveFrame } from './delivery.js';

@@ -1,4 +1,5 @@
-import { decodeCursor, encodeCursor, type ChatMessage, type Logger } from '@chat/common';
+import { decodeCursor, encodeCursor, type ChatMessage } from '@chat/common/contracts';
+import type { Logger } from '@chat/common/config';
 import { SyncError, type ReadSyncPage } from './chat-sync-client.js';
 import type { LiveFrame } from './delivery.js';
 import { errorFrame, messageFrame, messageFrameHead, RESYNC_REQUIRED_FRAME, syncedFrame, type ParsedClientFrame } from './frames.js';

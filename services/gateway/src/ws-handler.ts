@@ -1,4 +1,6 @@
-import { bearerToken, errorBody, RequestError, type Logger, type TokenUser, type VerifyUserToken } from '@chat/common';
+import { errorBody, RequestError } from '@chat/common/contracts';
+import type { Logger } from '@chat/common/config';
+import { bearerToken, type TokenUser, type VerifyUserToken } from '@chat/common/jwt';
 import uWS, { type HttpRequest, type HttpResponse, type us_socket_context_t, type WebSocketBehavior } from 'uWebSockets.js';
 import { errorFrame, parseClientFrame, PONG_FRAME, readyFrame, type ParsedClientFrame } from './frames.js';
 import { endJson } from './http-response.js';

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { decodeCursor } from '@chat/common';
+import { decodeCursor } from '@chat/common/contracts';
 import { registerAndLogin, sleep, type TestUser } from '@chat/testkit';
 import { readyz, send, startGateway, startStack, TestClient, type Stack } from './support.js';
 

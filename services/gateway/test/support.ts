@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { connect as amqpConnect } from 'amqplib';
 import WebSocket from 'ws';
-import { EVENTS_EXCHANGE } from '@chat/common';
+import { EVENTS_EXCHANGE } from '@chat/common/contracts';
 import assert from 'node:assert/strict';
 import { request, sleep, startService, stackEnv, waitFor, type RunningService, type StackEnv, type TestUser } from '@chat/testkit';
 

@@ -13,19 +13,10 @@
  */
 import { createServer, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import {
-  bearerToken,
-  consumerConfig,
-  createJwtVerifier,
-  createServiceTokenSource,
-  createUserDirectory,
-  GATEWAY_SUBSCRIPTION,
-  gatewayQueueName,
-  parseNewMessageEvent,
-  RequestError,
-  type DirectoryUser,
-  type NewMessageEvent,
-} from '@chat/common';
+import { consumerConfig, GATEWAY_SUBSCRIPTION, parseNewMessageEvent, RequestError, type NewMessageEvent } from '@chat/common/contracts';
+import { gatewayQueueName } from '@chat/common/config';
+import { bearerToken, createJwtVerifier, createServiceTokenSource } from '@chat/common/jwt';
+import { createUserDirectory, type DirectoryUser } from '@chat/common/user-directory';
 import rascal from 'rascal';
 import { WebSocketServer, type WebSocket } from 'ws';
 

@@ -1,5 +1,7 @@
 import type { Middleware } from 'koa';
-import { jsonBody, RequestError, type Logger } from '@chat/common';
+import { RequestError } from '@chat/common/contracts';
+import type { Logger } from '@chat/common/config';
+import { jsonBody } from '@chat/common/koa';
 import type { AuthMetrics } from '../auth-metrics.js';
 import type { LoginAttempt, LoginLimiter } from '../login-limiter.js';
 import type { PasswordHasher } from '../passwords.js';

@@ -1,5 +1,6 @@
 import type { Middleware } from 'koa';
-import { jsonBody, type Logger } from '@chat/common';
+import type { Logger } from '@chat/common/config';
+import { jsonBody } from '@chat/common/koa';
 import type { AuthMetrics } from '../auth-metrics.js';
 import type { PasswordHasher } from '../passwords.js';
 import { usernameTaken, type UsersRepository } from '../users-repo.js';

@@ -1,5 +1,5 @@
 import type { RouterMiddleware } from '@koa/router';
-import { notFound } from '@chat/common';
+import { notFound } from '@chat/common/contracts';
 import type { UsersRepository } from '../users-repo.js';
 import { isValidUsername } from '../validation.js';
 

@@ -1,5 +1,7 @@
 import type { RouterMiddleware } from '@koa/router';
-import { authUser, encodeCursor, notFound, type UserDirectory } from '@chat/common';
+import { encodeCursor, notFound } from '@chat/common/contracts';
+import type { UserDirectory } from '@chat/common/user-directory';
+import { authUser } from '@chat/common/koa';
 import type { Timeline } from '../timeline.js';
 import { HISTORY_LIMIT, parseCursorParam, parseLimit, parseUsernameParam } from '../validation.js';
 

@@ -1,5 +1,5 @@
 import type { RouterMiddleware } from '@koa/router';
-import { authUser, jsonBody } from '@chat/common';
+import { authUser, jsonBody } from '@chat/common/koa';
 import type { SendMessage } from '../send-message.js';
 import { parseSendRequest } from '../validation.js';
 

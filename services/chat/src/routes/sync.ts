@@ -1,5 +1,6 @@
 import type { RouterMiddleware } from '@koa/router';
-import { authUser, encodeCursor } from '@chat/common';
+import { encodeCursor } from '@chat/common/contracts';
+import { authUser } from '@chat/common/koa';
 import type { Timeline } from '../timeline.js';
 import { parseCursorParam, parseLimit, SYNC_LIMIT } from '../validation.js';
 

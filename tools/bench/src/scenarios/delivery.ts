@@ -5,7 +5,7 @@
  * that user's sockets. A step passes when every frame arrived and p99 event→socket latency
  * (publish time in the event → frame received) stayed under the bound.
  */
-import { EVENTS_EXCHANGE } from '@chat/common';
+import { EVENTS_EXCHANGE } from '@chat/common/contracts';
 import type { LoadGen } from '../loadgen/pool.js';
 import { ProgressLine } from '../progress.js';
 import type { TimeWindow } from '../profile.js';

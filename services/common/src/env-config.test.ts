@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ConfigError, env, loadConfig, serviceSecretSpec } from './config.js';
+import { ConfigError, env, loadConfig, serviceSecretSpec } from './env-config.js';
 
 const spec = {
   PORT: env.int({ default: 5001, min: 1, max: 65535 }),

@@ -1,0 +1,119 @@
+/**
+ * MongoDB pieces every database-backed service shares: the connection-string variable, error
+ * classification (a unique-index refusal; an outage that must be a 503, never a 500), the
+ * middleware that maps outages, and connect/readiness helpers.
+ */
+import type { Middleware } from 'koa';
+import {
+  MongoError,
+  MongoNetworkError,
+  MongoNotConnectedError,
+  MongoOperationTimeoutError,
+  MongoServerSelectionError,
+  MongoTopologyClosedError,
+  MongoClient,
+  type Db,
+} from 'mongodb';
+import type { VarSpec } from './env-config.js';
+import { unavailable } from './errors.js';
+import { sleep } from './lifecycle.js';
+import type { Logger } from './logger.js';
+
+/**
+ * A MongoDB connection string. `env.url` cannot be used: WHATWG URL parsing rejects the
+ * multi-host form (`mongodb://a:27017,b:27017/?replicaSet=rs0`) that replica sets need.
+ */
+export function mongoUrlSpec(): VarSpec<string> {
+  return {
+    doc: 'MongoDB connection string, e.g. mongodb://127.0.0.1:27017',
+    parse(raw) {
+      if (!/^mongodb(\+srv)?:\/\/\S+$/.test(raw.trim())) throw new Error('must be a mongodb:// or mongodb+srv:// connection string');
+      return raw.trim();
+    },
+  };
+}
+
+/**
+ * A client whose short server-selection timeout turns an outage into a quick 503 instead of
+ * requests hanging for the driver's default 30 s.
+ */
+export function createMongoClient(url: string, appName: string, timeoutMs: number): MongoClient {
+  return new MongoClient(url, { appName, serverSelectionTimeoutMS: timeoutMs, connectTimeoutMS: timeoutMs });
+}
+
+/** A unique index refused the write (E11000): the real guard for names, idempotency keys and sequence numbers. */
+export function isDuplicateKey(err: unknown): boolean {
+  return err instanceof MongoError && err.code === 11000;
+}
+
+/** The database cannot be reached right now: an outage (503), not a bug (500). */
+export function isDatabaseOutage(err: unknown): boolean {
+  return (
+    err instanceof MongoServerSelectionError ||
+    err instanceof MongoNetworkError ||
+    err instanceof MongoNotConnectedError ||
+    err instanceof MongoTopologyClosedError ||
+    err instanceof MongoOperationTimeoutError
+  );
+}
+
+/**
+ * A database that cannot be reached is an outage, not a bug: the client gets 503 (retry
+ * later) instead of the generic 500 the error handler gives anything unexpected.
+ */
+export function koaDatabaseUnavailable(logger: Logger, what: string): Middleware {
+  return async (ctx, next) => {
+    try {
+      await next();
+    } catch (err) {
+      if (!isDatabaseOutage(err)) throw err;
+      logger.warn({ err, method: ctx.method, path: ctx.path }, 'database unreachable');
+      throw unavailable(`the ${what} database is unreachable, retry shortly`);
+    }
+  };
+}
+
+/**
+ * Connects, retrying until it succeeds or `stopped()` turns true.
+ *
+ * This is needed because of how the driver (6.x) auto-connects: when the very first connection
+ * fails it closes the topology it created but keeps it, so every later operation fails with
+ * "Topology is closed" even after the database comes up. An explicit `connect()` replaces a
+ * topology that is not connected. Once connected, the driver's own monitoring handles outages.
+ */
+export async function connectWithRetry(client: MongoClient, opts: { logger: Logger; retryMs: number; stopped: () => boolean }): Promise<boolean> {
+  for (let attempt = 1; !opts.stopped(); attempt++) {
+    try {
+      await client.connect();
+      if (attempt > 1) opts.logger.info({ attempt }, 'database connected');
+      return true;
+    } catch (err) {
+      if (opts.stopped()) break;
+      opts.logger.warn({ err, attempt, retryInMs: opts.retryMs }, 'database connection failed; retrying');
+      await sleep(opts.retryMs);
+    }
+  }
+  return false;
+}
+
+/**
+ * The readiness check: the database answers a ping and the indexes exist, within `timeoutMs`
+ * (false after that; the driver's own wait is the longer MONGO_TIMEOUT_MS).
+ */
+export function databaseReadiness(db: Db, ensureIndexes: () => Promise<unknown>, timeoutMs: number): () => Promise<boolean> {
+  return async () => {
+    const check = (async () => {
+      await db.command({ ping: 1 });
+      await ensureIndexes();
+      return true;
+    })();
+    check.catch(() => undefined); // a failure after the deadline is not an unhandled rejection
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
+    try {
+      return await Promise.race([check, deadline]);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+}

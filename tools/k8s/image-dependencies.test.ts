@@ -1,0 +1,65 @@
+/**
+ * What each service image installs: the Dockerfiles' `pnpm deploy --prod --legacy` run into a
+ * temporary folder (from the local store, offline), then its node_modules read. The gateway's has
+ * neither Koa nor the MongoDB driver; Auth's and Chat's have both, where the deployed
+ * @chat/common finds them (they are its optional peer dependencies, installed by the services
+ * that import its koa and mongo entry points). The gateway's module graph is checked in
+ * services/gateway/src/loaded-modules.test.ts.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, realpathSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { BIN, ROOT, SERVICES, type ServiceName } from './src/paths.ts';
+
+/** The peer dependencies of @chat/common's koa and mongo entry points. */
+const KOA_AND_MONGO = ['koa', '@koa/router', 'koa-bodyparser', 'mongodb'];
+/** @chat/common's own dependencies, which every service gets. */
+const COMMON_DEPENDENCIES = ['jose', 'lru-cache', 'pino', 'prom-client'];
+const USES_KOA_AND_MONGO: Record<ServiceName, boolean> = { auth: true, chat: true, gateway: false };
+
+const PNPM = existsSync(join(BIN, 'pnpm')) ? join(BIN, 'pnpm') : 'pnpm';
+const work = mkdtempSync(join(tmpdir(), 'image-deps-'));
+after(() => rmSync(work, { recursive: true, force: true }));
+
+/** The packages of a deployed tree: node_modules/.pnpm/<name>@<version>[_peers] folders. */
+function installedPackages(out: string): Set<string> {
+  return new Set(readdirSync(join(out, 'node_modules', '.pnpm')).filter((d) => d.includes('@', 1)).map((d) => d.slice(0, d.indexOf('@', 1)).replace('+', '/')));
+}
+
+/** Whether `name` resolves from the deployed @chat/common, as its compiled entry points would import it. */
+function resolvesFromCommon(out: string, name: string): boolean {
+  const common = realpathSync(join(out, 'node_modules', '@chat', 'common'));
+  try {
+    createRequire(join(common, 'package.json')).resolve(name);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+for (const svc of SERVICES) {
+  describe(`the ${svc} image's production dependencies (pnpm deploy --prod)`, () => {
+    const out = join(work, svc);
+    const deploy = spawnSync(PNPM, ['--filter', `@chat/${svc}`, '--prod', '--offline', 'deploy', '--legacy', out], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
+
+    it('deploys', () => {
+      assert.equal(deploy.status, 0, `${deploy.error ?? ''}${deploy.stdout}${deploy.stderr}`);
+      assert.ok(resolvesFromCommon(out, 'jose'), '@chat/common is deployed with its dependencies');
+    });
+
+    it(USES_KOA_AND_MONGO[svc] ? 'has Koa and the MongoDB driver where @chat/common finds them' : 'has neither Koa nor the MongoDB driver', () => {
+      const packages = installedPackages(out);
+      for (const name of COMMON_DEPENDENCIES) assert.ok(resolvesFromCommon(out, name), `${name} resolves from @chat/common`);
+      if (USES_KOA_AND_MONGO[svc]) {
+        assert.deepEqual(KOA_AND_MONGO.filter((name) => !resolvesFromCommon(out, name)), [], 'peers of @chat/common that do not resolve');
+      } else {
+        assert.deepEqual(KOA_AND_MONGO.filter((name) => packages.has(name)), [], 'installed');
+        assert.deepEqual(KOA_AND_MONGO.filter((name) => resolvesFromCommon(out, name)), [], 'resolvable from @chat/common');
+      }
+    });
+  });
+}
