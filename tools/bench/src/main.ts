@@ -10,7 +10,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFi
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { repoRoot, stackEnv } from '@chat/testkit';
+import { repoRoot, startStack } from '@chat/testkit';
 import { describeFdLimits, readFdLimits } from './fd-limit.js';
 import { LoadGen, SOCKETS_PER_WORKER } from './loadgen/pool.js';
 import { categoryShares, describeTop, profilesIn, readProfile, topSelfTime, type Category, type TimeWindow } from './profile.js';
@@ -154,13 +154,21 @@ let publishProfileDir: string | undefined;
 const windows: Record<string, TimeWindow> = {};
 
 async function runScenarios(): Promise<void> {
-  const { env, infra } = await stackEnv();
-  setBrokerUrl(infra.amqpUrl);
-  results.infra = { mongo: `${infra.mongoSource} (${infra.mongoSource === 'local' ? 'FerretDB with SQLite' : infra.mongoUrl.replace(/\/\/[^@]*@/, '//')})`, amqp: `${infra.amqpSource} (${infra.amqpSource === 'local' ? "Debian's rabbitmq-server" : 'given'})` };
+  // Every service process of the run is started in this stack (startOurs), with the env below, the
+  // URLs of Auth and Chat, and the gateways' own defaults (no test timers).
   // The user caches of chat and the gateways outlive the run (default TTL 60 s): on FerretDB a
   // username lookup scans the users collection, and a cache expiring mid-ramp would measure Auth's
   // lookup path instead of delivery. Production (MongoDB 7) serves it from the unique index.
-  const base: Record<string, string> = { ...env, LOG_LEVEL: 'warn', NODE_ENV: 'production', USER_CACHE_TTL_MS: String(20 * 60_000) };
+  const stack = await startStack({
+    services: [],
+    env: { LOG_LEVEL: 'warn', NODE_ENV: 'production', USER_CACHE_TTL_MS: String(20 * 60_000) },
+    serviceEnv: { gateway: { POD_NAME: 'bench' } },
+    gatewayDefaults: {},
+  });
+  cleanups.push(() => stack.stop());
+  const { infra } = stack;
+  setBrokerUrl(infra.amqpUrl);
+  results.infra = { mongo: `${infra.mongoSource} (${infra.mongoSource === 'local' ? 'FerretDB with SQLite' : infra.mongoUrl.replace(/\/\/[^@]*@/, '//')})`, amqp: `${infra.amqpSource} (${infra.amqpSource === 'local' ? "Debian's rabbitmq-server" : 'given'})` };
   log(`machine: ${results.machine.cores} cores, ${results.machine.memoryGiB} GiB, Node ${results.machine.node}, load ${results.machine.loadAverageAtStart.join(' ')}; ${fdLimits.note}`);
   log(`${QUICK ? 'QUICK smoke run' : 'full run'}: budget ${(cfg.budgetMs / 60_000).toFixed(1)} min; MONGO ${infra.mongoSource}, AMQP ${infra.amqpSource}`);
 
@@ -210,16 +218,16 @@ async function runScenarios(): Promise<void> {
     return;
   }
   log('starting auth' + (has('chat') ? ' and chat' : ''));
-  const auth = await startOurs('auth', base);
+  const auth = await startOurs(stack, 'auth');
   track(auth);
-  const chat = has('chat') ? await startOurs('chat', { ...base, AUTH_URL: auth.url }, { profile: true }).catch((err: Error) => {
+  const chat = has('chat') ? await startOurs(stack, 'chat', { profile: true }).catch((err: Error) => {
     results.skipped['scenario 4'] = `chat did not start: ${err.message.split('\n')[0]}`;
     return undefined;
   }) : undefined;
   if (chat) track(chat);
   const prefix = `b${randomBytes(2).toString('hex')}_`;
   const sender = (await registerUsers(auth.url, `${prefix}sender`, 1, 1)).users[0]!;
-  log(`registering ${cfg.users} users through Auth (POST /register, BCRYPT_COST=${base.BCRYPT_COST}), for at most ${cfg.registerBudgetMs / 1000} s`);
+  log(`registering ${cfg.users} users through Auth (POST /register, BCRYPT_COST=${stack.env.BCRYPT_COST}), for at most ${cfg.registerBudgetMs / 1000} s`);
   const reg = await registerUsers(auth.url, prefix, cfg.users, 16, new ProgressLine('register'), performance.now() + cfg.registerBudgetMs);
   const users: BenchUser[] = reg.users;
   log(`  registered ${users.length} in ${(reg.elapsedMs / 1000).toFixed(1)} s (${Math.round(users.length / (reg.elapsedMs / 1000))}/s)`);
@@ -236,7 +244,7 @@ async function runScenarios(): Promise<void> {
         : '');
     log(`  ${results.setupShortfall}`);
   }
-  const mint = await createTokenMinter(auth.url, base.JWT_PRIVATE_KEY!);
+  const mint = await createTokenMinter(auth.url, stack.env.JWT_PRIVATE_KEY!);
   const tokens = await Promise.all(users.map(mint));
   const tokenAt = (i: number) => tokens[i % tokens.length]!;
   // Event targets: the first K users registered, 2 sockets each (one per receiver child). On
@@ -260,7 +268,7 @@ async function runScenarios(): Promise<void> {
     'source addresses per child': 4,
   };
   const pairs: Array<[string, string]> = users.slice(0, targets).map((u) => [sender.username, u.username]);
-  const gatewayEnv = { ...base, AUTH_URL: auth.url, CHAT_URL: chat?.url ?? 'http://127.0.0.1:9', POD_NAME: 'bench' };
+  const gatewayEnv = stack.envOf('gateway');
   const lg = new LoadGen();
   cleanups.push(() => lg.exit());
 
@@ -281,7 +289,7 @@ async function runScenarios(): Promise<void> {
 
   // ---- 3. Gateway delivery (ours), 4. end to end, 7. fanout ------------------------------
   log(`scenario 3: gateway delivery, ours: ${sockets} sockets over ${users.length} users; events to ${targets} of them`);
-  const g1 = await startOurs('gateway', gatewayEnv, { profile: true, label: 'gateway' });
+  const g1 = await startOurs(stack, 'gateway', { profile: true, label: 'gateway' });
   track(g1);
   await waitReady(g1);
   await connectAll(g1, 'gateway');
@@ -306,7 +314,7 @@ async function runScenarios(): Promise<void> {
       stepMs: cfg.fanoutStepMs,
       tokensOfReceiver1: perReceiver,
       startSecond: async () => {
-        const g2 = await startOurs('gateway', { ...gatewayEnv, POD_NAME: 'bench-2' }, { label: 'gateway-2' });
+        const g2 = await startOurs(stack, 'gateway', { env: { POD_NAME: 'bench-2' }, label: 'gateway-2' });
         track(g2);
         await waitReady(g2);
         return g2;
@@ -383,7 +391,7 @@ async function runScenarios(): Promise<void> {
     }
     await guarded(`scenario ${which === 'ours' ? 5 : 6} (capacity, ${which})`, async () => {
       log(`scenario ${which === 'ours' ? 5 : 6}: connection capacity, ${which}: idle sockets in steps to ${capTop}`);
-      const gw = which === 'ours' ? await startOurs('gateway', { ...gatewayEnv, POD_NAME: 'bench-cap' }, { label: 'gateway-cap' }) : await startWsGateway(gatewayEnv);
+      const gw = which === 'ours' ? await startOurs(stack, 'gateway', { env: { POD_NAME: 'bench-cap' }, label: 'gateway-cap' }) : await startWsGateway(gatewayEnv);
       track(gw);
       await waitReady(gw);
       try {
