@@ -185,13 +185,12 @@ async function runScenarios(): Promise<void> {
   ceiling = results.scenarios.ceiling!.msgPerSec;
 
   // ---- 2. Chat's confirmed publish path ---------------------------------------------------
-  const publishPath = join(root, 'services', 'chat', 'bench', 'publish-path.ts');
-  if (existsSync(publishPath)) {
-    log(`scenario 2: chat publish path (${cfg.publishCount} messages, services/chat/bench/publish-path.ts)`);
+  if (has('chat')) {
+    log(`scenario 2: chat publish path (${cfg.publishCount} messages, tools/bench/src/scenarios/publish-path.ts)`);
     publishProfileDir = mkdtempSync(join(tmpdir(), 'chat-bench-prof-'));
     const child = join(fileURLToPath(new URL('.', import.meta.url)), 'scenarios', 'publish-path-child.ts');
     const out = await new Promise<string>((resolve, reject) => {
-      const p = spawn(process.execPath, ['--conditions=development', '--import', 'tsx', '--cpu-prof', `--cpu-prof-dir=${publishProfileDir}`, child, publishPath, infra.amqpUrl, String(cfg.publishCount)], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const p = spawn(process.execPath, ['--conditions=development', '--import', 'tsx', '--cpu-prof', `--cpu-prof-dir=${publishProfileDir}`, child, infra.amqpUrl, String(cfg.publishCount)], { stdio: ['ignore', 'pipe', 'inherit'] });
       let text = '';
       p.stdout.on('data', (d: Buffer) => (text += d.toString()));
       const timer = setTimeout(() => p.kill('SIGINT'), 90_000);
@@ -210,7 +209,7 @@ async function runScenarios(): Promise<void> {
       results.scenarios.publishPath = { msgPerSec: round3(raw.msgPerSec), count: cfg.publishCount, raw };
       log(`  publish path ${raw.msgPerSec} msg/s (${(raw.msgPerSec / ceiling).toFixed(2)}× ceiling)`);
     }
-  } else results.skipped['scenario 2'] = 'services/chat/bench/publish-path.ts does not exist yet';
+  } else results.skipped['scenario 2'] = 'services/chat not present yet';
 
   // ---- Stack: auth, chat, users -----------------------------------------------------------
   if (!has('auth') || !has('gateway')) {

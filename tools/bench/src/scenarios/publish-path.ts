@@ -8,15 +8,15 @@
  * By default the events go to a private fanout exchange of the same definition as chat.events
  * (deleted afterwards), so a shared broker's gateways do not receive the load.
  *
- *   node --conditions=development --import tsx services/chat/bench/publish-path.ts [count] [amqpUrl]
+ *   node --conditions=development --import tsx tools/bench/src/scenarios/publish-path.ts [count] [amqpUrl]
  */
 import { randomBytes } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import amqplib from 'amqplib';
 import { ObjectId } from 'mongodb';
 import { createLogger, encodeCursor, EVENTS_EXCHANGE, type NewMessageEvent } from '@chat/common';
-import { EventPublisher, type PublishItem } from '../src/event-publisher.js';
-import { DEFAULT_MAX_CONCURRENT_BATCHES } from '../src/outbox-relay.js';
+import { EventPublisher, type PublishItem } from '../../../../services/chat/src/event-publisher.js';
+import { DEFAULT_MAX_CONCURRENT_BATCHES } from '../../../../services/chat/src/outbox-relay.js';
 
 export interface PublishPathOptions {
   amqpUrl: string;
