@@ -1,6 +1,6 @@
 /**
  * `make bench`: runs the seven scenarios against real processes, prints a table, writes
- * bench/results/<date>.json and (for a full run) BENCHMARKS.md. Every scenario is bounded in
+ * tools/bench/results/<date>.json and (for a full run) BENCHMARKS.md. Every scenario is bounded in
  * count and time and the run as a whole has a deadline (15 minutes, 2 with BENCH_QUICK=1):
  * what does not fit is recorded as skipped, never left running.
  */
@@ -620,9 +620,9 @@ async function finish(): Promise<never> {
     'The machine is shared by everything in the run: 2 cores for the broker, the database, the services and the load generator. The "whole machine" column is every process\'s CPU over the step (from /proc/stat): what it holds beyond the gateway, the loadgen and the broker was used by other processes, and a step near 2 cores had no CPU to spare. Absolute figures are for this machine; the ratios are measured in the same run and are the comparable part.',
   ];
   const stamp = results.startedAt.replace(/[:.]/g, '-').replace(/-\d{3}Z$/, 'Z');
-  const jsonRel = `bench/results/${stamp}${QUICK ? '-quick' : ''}.json`;
+  const jsonRel = `tools/bench/results/${stamp}${QUICK ? '-quick' : ''}.json`;
   // The profiles summarized go next to the result (git ignores *.cpuprofile), to open in DevTools.
-  const profDir = `bench/results/${stamp}${QUICK ? '-quick' : ''}-profiles`;
+  const profDir = `tools/bench/results/${stamp}${QUICK ? '-quick' : ''}-profiles`;
   for (const [i, p] of results.profiles.entries()) {
     if (!existsSync(p.cpuProfile)) continue;
     const dest = `${profDir}/${i + 1}-${p.process.replace(/[^A-Za-z0-9]+/g, '-').replace(/^-|-$/g, '')}.cpuprofile`;
