@@ -302,7 +302,7 @@ export interface Stack {
 /**
  * Auth, Chat and Gateway (or the ones `services` names) as real processes on free ports,
  * sharing one test environment (stackEnv): the one way tests and the benchmark start them.
- * Auth and the gateways are ready when /healthz and /readyz answer, Chat when /readyz does.
+ * A process counts as started when Auth's /healthz or Chat's and the gateway's /readyz answers.
  */
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const { env: base, infra } = await stackEnv();
