@@ -57,7 +57,7 @@ up: deps ## Run the whole system locally (infra + auth, chat, gateway) in the fo
 	$(INFRA) up
 	set -a; eval "$$($(INFRA) up --env --quiet)"; set +a && node --import tsx tools/dev/up.ts
 
-bench: deps ## Benchmarks; writes bench/results/<date>.json and BENCHMARKS.md
+bench: deps ## Benchmarks; writes tools/bench/results/<date>.json and BENCHMARKS.md
 	$(INFRA) up
 	set -a; eval "$$($(INFRA) up --env --quiet)"; set +a && node --import tsx tools/bench/src/run.ts
 

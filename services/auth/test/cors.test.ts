@@ -2,21 +2,20 @@
 // and nothing for any other origin.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { request, uniqueName, type RunningService } from '@chat/testkit';
-import { authStack, runUntilExit, type AuthStack } from './support.js';
+import { request, runUntilExit, startStack, uniqueName, type RunningService, type Stack } from '@chat/testkit';
 
 const PAGE = 'http://127.0.0.1:5000';
 const PAGE2 = 'https://chat.example.com';
 const OTHER = 'http://127.0.0.1:6666';
 const MAX_FAILURES = 2;
 
-let stack: AuthStack;
+let stack: Stack;
 let auth: RunningService;
 
 before(async () => {
   // The trailing slash and upper case are how people paste origins; the service normalizes them.
-  stack = await authStack({ CORS_ORIGINS: `${PAGE}, HTTPS://Chat.Example.com/`, LOGIN_MAX_FAILURES: String(MAX_FAILURES) });
-  auth = await stack.start();
+  stack = await startStack({ services: ['auth'], env: { CORS_ORIGINS: `${PAGE}, HTTPS://Chat.Example.com/`, LOGIN_MAX_FAILURES: String(MAX_FAILURES) } });
+  auth = stack.auth;
 });
 after(() => stack?.stop());
 
@@ -109,7 +108,7 @@ test('another origin gets the usual answers without any CORS header', async () =
 });
 
 test('without CORS_ORIGINS Auth sends no CORS headers and a preflight is an ordinary OPTIONS', async () => {
-  const plain = await stack.start({ CORS_ORIGINS: '' });
+  const plain = await stack.start('auth', { env: { CORS_ORIGINS: '' } });
   const pf = await preflight(`${plain.url}/login`, PAGE, 'POST');
   assert.notEqual(pf.status, 204);
   assert.deepEqual(accessControl(pf.headers), []);
@@ -120,7 +119,7 @@ test('without CORS_ORIGINS Auth sends no CORS headers and a preflight is an ordi
 
 test('a wildcard or a malformed CORS_ORIGINS stops Auth at start, naming the variable', async () => {
   for (const bad of ['*', 'http://127.0.0.1:5000/app']) {
-    const { code, output } = await runUntilExit({ ...stack.env, CORS_ORIGINS: bad });
+    const { code, output } = await runUntilExit('auth', { ...stack.env, CORS_ORIGINS: bad });
     assert.notEqual(code, 0, bad);
     assert.match(output, /Invalid configuration: CORS_ORIGINS/, output);
   }

@@ -5,20 +5,20 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServiceTokenSource } from '@chat/common/jwt';
-import { freePort, request, uniqueName, waitFor, type RunningService } from '@chat/testkit';
-import { authStack, mongoProxy, post, type AuthStack, type TcpProxy } from './support.js';
+import { freePort, request, startStack, uniqueName, waitFor, type RunningService, type Stack } from '@chat/testkit';
+import { mongoProxy, post, type TcpProxy } from './support.js';
 
-let stack: AuthStack;
+let stack: Stack;
 let proxy: TcpProxy;
 let auth: RunningService;
 const username = uniqueName('outage');
 const password = 'outage-password';
 
 before(async () => {
-  stack = await authStack();
-  proxy = await mongoProxy(stack.mongoUrl, await freePort());
+  stack = await startStack({ services: [] });
+  proxy = await mongoProxy(stack.infra.mongoUrl, await freePort());
   // Also without a signing key, which outside production means an ephemeral one and a warning.
-  auth = await stack.start({ MONGO_URL: proxy.url, MONGO_TIMEOUT_MS: '500', JWT_PRIVATE_KEY: '' });
+  auth = await stack.start('auth', { env: { MONGO_URL: proxy.url, MONGO_TIMEOUT_MS: '500', JWT_PRIVATE_KEY: '' } });
 });
 after(async () => {
   await proxy?.down();

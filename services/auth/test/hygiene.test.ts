@@ -1,14 +1,13 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { request, uniqueName, type RunningService } from '@chat/testkit';
-import { authStack, type AuthStack } from './support.js';
+import { request, startStack, uniqueName, type RunningService, type Stack } from '@chat/testkit';
 
-let stack: AuthStack;
+let stack: Stack;
 let auth: RunningService;
 
 before(async () => {
-  stack = await authStack();
-  auth = await stack.start();
+  stack = await startStack({ services: ['auth'] });
+  auth = stack.auth;
 });
 after(() => stack?.stop());
 

@@ -8,10 +8,9 @@ import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject 
 import { decodeProtectedHeader, SignJWT, type JWTPayload } from 'jose';
 import { RequestError } from '@chat/common/contracts';
 import { createJwtVerifier, type VerifyUserToken } from '@chat/common/jwt';
-import { generateSigningKeyPem, registerAndLogin, request, sleep, uniqueName, type RunningService, type TestUser } from '@chat/testkit';
-import { authStack, metricValue, type AuthStack } from './support.js';
+import { generateSigningKeyPem, metricValue, registerAndLogin, request, sleep, startStack, uniqueName, type RunningService, type Stack, type TestUser } from '@chat/testkit';
 
-let stack: AuthStack;
+let stack: Stack;
 let auth: RunningService;
 let signingKey: KeyObject;
 let kid: string;
@@ -22,8 +21,8 @@ const jwksUrl = (svc: RunningService) => `${svc.url}/.well-known/jwks.json`;
 const jwksFetches = (svc: RunningService) => metricValue(svc.url, 'http_request_duration_seconds_count', { route: '/.well-known/jwks.json' });
 
 before(async () => {
-  stack = await authStack();
-  auth = await stack.start();
+  stack = await startStack({ services: ['auth'] });
+  auth = stack.auth;
   signingKey = createPrivateKey(stack.env.JWT_PRIVATE_KEY!);
   user = await registerAndLogin(auth.url, uniqueName('jwt'));
   kid = (await request(jwksUrl(auth))).body.keys[0].kid;
@@ -140,7 +139,7 @@ test('rotation: a restarted Auth with a new key keeps old tokens valid and verif
   // Auth is redeployed on the same address with a new key; the old one becomes the previous key.
   const previousPublic = createPublicKey(signingKey).export({ type: 'spki', format: 'pem' }).toString();
   await auth.stop();
-  auth = await stack.start({ JWT_PRIVATE_KEY: generateSigningKeyPem(), JWT_PREVIOUS_PUBLIC_KEY: previousPublic }, { port: auth.port });
+  auth = await stack.start('auth', { env: { JWT_PRIVATE_KEY: generateSigningKeyPem(), JWT_PREVIOUS_PUBLIC_KEY: previousPublic }, port: auth.port });
   const keys = (await request(jwksUrl(auth))).body.keys as Array<{ kid: string }>;
   assert.deepEqual(keys.length, 2);
   assert.notEqual(keys[0]!.kid, kid);

@@ -1,18 +1,18 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { request, sleep, uniqueName, waitFor } from '@chat/testkit';
-import { authStack, post, runUntilExit, type AuthStack } from './support.js';
+import { request, runUntilExit, sleep, startStack, uniqueName, waitFor, type Stack } from '@chat/testkit';
+import { post } from './support.js';
 
-let stack: AuthStack;
+let stack: Stack;
 
 before(async () => {
-  stack = await authStack();
+  stack = await startStack({ services: [] });
 });
 after(() => stack?.stop());
 
 test('SIGTERM: readiness fails first, in-flight requests finish, then the process exits 0', async () => {
   // Cost 13 makes a register take ~0.5 s, long enough to be in flight across the signal.
-  const auth = await stack.start({ BCRYPT_COST: '13', SHUTDOWN_DELAY_MS: '1500' });
+  const auth = await stack.start('auth', { env: { BCRYPT_COST: '13', SHUTDOWN_DELAY_MS: '1500' } });
   assert.equal((await request(`${auth.url}/readyz`)).status, 200);
 
   const first = post(`${auth.url}/register`, { username: uniqueName('inflight'), password: 'password-one' });
@@ -40,13 +40,13 @@ test('SIGTERM: readiness fails first, in-flight requests finish, then the proces
 });
 
 test('without MONGO_URL it stops at start with a ConfigError naming it', async () => {
-  const { code, output } = await runUntilExit({ ...stack.env, MONGO_URL: '' });
+  const { code, output } = await runUntilExit('auth', { ...stack.env, MONGO_URL: '' });
   assert.equal(code, 1);
   assert.match(output, /"level":"fatal".*Invalid configuration: MONGO_URL is required/);
 });
 
 test('in production, a missing signing key is a ConfigError, not an ephemeral key', async () => {
-  const { code, output } = await runUntilExit({ ...stack.env, NODE_ENV: 'production', JWT_PRIVATE_KEY: '' });
+  const { code, output } = await runUntilExit('auth', { ...stack.env, NODE_ENV: 'production', JWT_PRIVATE_KEY: '' });
   assert.equal(code, 1);
   assert.match(output, /"level":"fatal".*Invalid configuration: JWT_PRIVATE_KEY is required in production/);
   assert.doesNotMatch(output, /listening/);
@@ -54,7 +54,7 @@ test('in production, a missing signing key is a ConfigError, not an ephemeral ke
 
 test('a malformed signing key stops the start without printing the key', async () => {
   const garbage = '-----BEGIN PRIVATE KEY-----\\nbm90IGEga2V5IGF0IGFsbA==\\n-----END PRIVATE KEY-----';
-  const { code, output } = await runUntilExit({ ...stack.env, JWT_PRIVATE_KEY: garbage });
+  const { code, output } = await runUntilExit('auth', { ...stack.env, JWT_PRIVATE_KEY: garbage });
   assert.equal(code, 1);
   assert.match(output, /Invalid configuration: JWT_PRIVATE_KEY is not a private key/);
   assert.doesNotMatch(output, /bm90IGEga2V5/);

@@ -2,17 +2,17 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MongoClient } from 'mongodb';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
-import { request, uniqueName, type RunningService } from '@chat/testkit';
-import { authStack, metricValue, post, type AuthStack } from './support.js';
+import { metricValue, request, startStack, uniqueName, type RunningService, type Stack } from '@chat/testkit';
+import { post } from './support.js';
 
 // This process runs with the default bcrypt cost (12), so the enumeration timing check below
 // compares real bcrypt work, as in production.
-let stack: AuthStack;
+let stack: Stack;
 let auth: RunningService;
 
 before(async () => {
-  stack = await authStack({ BCRYPT_COST: '' });
-  auth = await stack.start();
+  stack = await startStack({ services: ['auth'], env: { BCRYPT_COST: '' } });
+  auth = stack.auth;
 });
 after(() => stack?.stop());
 
@@ -24,9 +24,9 @@ async function register(username = uniqueName('L'), password = 'correct horse ba
 
 test('the default bcrypt cost is 12 (the stored hash says $2b$12$)', async () => {
   const user = await register();
-  const client = new MongoClient(stack.mongoUrl);
+  const client = new MongoClient(stack.infra.mongoUrl);
   try {
-    const doc = await client.db(stack.dbName).collection('accounts').findOne({ usernameLower: user.username.toLowerCase() });
+    const doc = await client.db(stack.env.AUTH_MONGO_DB).collection('accounts').findOne({ usernameLower: user.username.toLowerCase() });
     assert.match(String(doc?.passwordHash), /^\$2b\$12\$/);
     // The password itself is stored nowhere.
     assert.doesNotMatch(JSON.stringify(doc), /correct horse/);
@@ -36,12 +36,12 @@ test('the default bcrypt cost is 12 (the stored hash says $2b$12$)', async () =>
 });
 
 test('a hash made at another cost is upgraded to the current cost at the next login', async () => {
-  const cheap = await stack.start({ BCRYPT_COST: '4' });
+  const cheap = await stack.start('auth', { env: { BCRYPT_COST: '4' } });
   const username = uniqueName('rehash');
   assert.equal((await post(`${cheap.url}/register`, { username, password: 'rehash-password' })).status, 201);
-  const client = new MongoClient(stack.mongoUrl);
+  const client = new MongoClient(stack.infra.mongoUrl);
   try {
-    const users = client.db(stack.dbName).collection('accounts');
+    const users = client.db(stack.env.AUTH_MONGO_DB).collection('accounts');
     const storedHash = async () => String((await users.findOne({ usernameLower: username.toLowerCase() }))?.passwordHash);
     assert.match(await storedHash(), /^\$2b\$04\$/);
     assert.equal((await post(`${auth.url}/login`, { username, password: 'rehash-password' })).status, 200);

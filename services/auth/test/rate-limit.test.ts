@@ -1,18 +1,18 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { sleep, uniqueName, type RunningService } from '@chat/testkit';
-import { authStack, metricValue, post, type AuthStack } from './support.js';
+import { metricValue, sleep, startStack, uniqueName, type RunningService, type Stack } from '@chat/testkit';
+import { post } from './support.js';
 
 // Two Auth replicas on one database: the failure counter must be shared, not per process.
 const MAX = 4;
 const WINDOW_SECONDS = 3;
-let stack: AuthStack;
+let stack: Stack;
 let a: RunningService;
 let b: RunningService;
 
 before(async () => {
-  stack = await authStack({ LOGIN_MAX_FAILURES: String(MAX), LOGIN_FAILURE_WINDOW_SECONDS: String(WINDOW_SECONDS) });
-  [a, b] = await Promise.all([stack.start(), stack.start()]);
+  stack = await startStack({ services: [], env: { LOGIN_MAX_FAILURES: String(MAX), LOGIN_FAILURE_WINDOW_SECONDS: String(WINDOW_SECONDS) } });
+  [a, b] = await Promise.all([stack.start('auth'), stack.start('auth')]);
 });
 after(() => stack?.stop());
 

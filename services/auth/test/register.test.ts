@@ -1,14 +1,14 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { request, uniqueName, type RunningService } from '@chat/testkit';
-import { authStack, metricValue, post, type AuthStack } from './support.js';
+import { metricValue, request, startStack, uniqueName, type RunningService, type Stack } from '@chat/testkit';
+import { post } from './support.js';
 
-let stack: AuthStack;
+let stack: Stack;
 let auth: RunningService;
 
 before(async () => {
-  stack = await authStack();
-  auth = await stack.start();
+  stack = await startStack({ services: ['auth'] });
+  auth = stack.auth;
 });
 after(() => stack?.stop());
 

@@ -4,16 +4,15 @@ import { createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { createServiceTokenSource } from '@chat/common/jwt';
 import { createUserDirectory } from '@chat/common/user-directory';
-import { registerAndLogin, request, uniqueName, type RunningService, type TestUser } from '@chat/testkit';
-import { authStack, type AuthStack } from './support.js';
+import { registerAndLogin, request, startStack, uniqueName, type RunningService, type Stack, type TestUser } from '@chat/testkit';
 
-let stack: AuthStack;
+let stack: Stack;
 let auth: RunningService;
 let alice: TestUser;
 
 before(async () => {
-  stack = await authStack();
-  auth = await stack.start();
+  stack = await startStack({ services: ['auth'] });
+  auth = stack.auth;
   alice = await registerAndLogin(auth.url, `Alice_${uniqueName('u')}`);
 });
 after(() => stack?.stop());

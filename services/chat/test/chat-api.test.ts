@@ -3,18 +3,18 @@ import assert from 'node:assert/strict';
 import { importPKCS8, SignJWT } from 'jose';
 import { decodeCursor } from '@chat/common/contracts';
 import { createServiceTokenSource } from '@chat/common/jwt';
-import { generateSigningKeyPem, request, sleep, waitFor, type RunningService, type TestUser } from '@chat/testkit';
-import { assertEnvelope, chatStack, eventProbe, send, syncAll, type ChatStack, type EventProbe } from './support.js';
+import { generateSigningKeyPem, request, sleep, startStack, waitFor, type RunningService, type Stack, type TestUser } from '@chat/testkit';
+import { assertEnvelope, eventProbe, send, syncAll, type EventProbe } from './support.js';
 
-let stack: ChatStack;
+let stack: Stack;
 let chat: RunningService;
 let probe: EventProbe;
 let alice: TestUser;
 let bob: TestUser;
 
 before(async () => {
-  stack = await chatStack();
-  [chat, probe] = await Promise.all([stack.startChat(), eventProbe(stack.stack.env.AMQP_URL!)]);
+  stack = await startStack({ services: ['auth'], env: { LOG_LEVEL: 'warn' } });
+  [chat, probe] = await Promise.all([stack.start('chat'), eventProbe(stack.env.AMQP_URL!)]);
   [alice, bob] = await Promise.all([stack.user('Alice'), stack.user('Bob')]);
   await waitFor('chat ready', async () => (await request(`${chat.url}/readyz`)).status === 200, 20_000, 100);
 });
@@ -24,7 +24,7 @@ after(async () => {
 });
 
 async function signUserToken(claims: { sub: string; username: string }, opts: { expiresAt: number; key?: string; kid?: boolean }) {
-  const pem = opts.key ?? stack.stack.env.JWT_PRIVATE_KEY!;
+  const pem = opts.key ?? stack.env.JWT_PRIVATE_KEY!;
   const jwks = await request(`${stack.auth.url}/.well-known/jwks.json`);
   const kid = jwks.body.keys[0].kid as string | undefined;
   const header: { alg: string; kid?: string } = { alg: 'ES256' };
@@ -44,7 +44,7 @@ describe('authentication', () => {
     const now = Math.floor(Date.now() / 1000);
     const expired = await signUserToken({ sub: alice.id, username: alice.username }, { expiresAt: now - 120 });
     const foreign = await signUserToken({ sub: alice.id, username: alice.username }, { expiresAt: now + 600, key: generateSigningKeyPem() });
-    const serviceToken = await createServiceTokenSource('chat', stack.stack.env.SERVICE_TOKEN_SECRET!)();
+    const serviceToken = await createServiceTokenSource('chat', stack.env.SERVICE_TOKEN_SECRET!)();
     const tampered = `${alice.token.slice(0, -4)}AAAA`;
     const endpoints: Array<{ path: string; body?: unknown }> = [
       { path: '/chat/send', body: { to: bob.username, text: 'hi' } },
@@ -176,7 +176,7 @@ describe('idempotency', () => {
     assert.equal(ids.size, 1);
     const [id] = ids;
 
-    const stored = await (await stack.db()).collection('messages').countDocuments({ clientMsgId: 'race-1', to: dave.username });
+    const stored = await (await stack.db('chat')).collection('messages').countDocuments({ clientMsgId: 'race-1', to: dave.username });
     assert.equal(stored, 1);
     assert.deepEqual((await syncAll(chat.url, dave)).messages.map((m) => m.id), [id]);
     await probe.waitForIds([id!]);
@@ -344,7 +344,7 @@ describe('events', () => {
         assert.equal(at.body.messages[0].id, event.message.id);
       }
     }
-    const db = await stack.db();
+    const db = await stack.db('chat');
     await waitFor('published state', async () => (await db.collection('messages').countDocuments({ published: false })) === 0, 10_000);
   });
 });

@@ -2,20 +2,20 @@
 // reads history, error envelopes included; every other origin gets no CORS header.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { request, type RunningService, type TestUser } from '@chat/testkit';
-import { assertEnvelope, chatStack, type ChatStack } from './support.js';
+import { request, startStack, type RunningService, type Stack, type TestUser } from '@chat/testkit';
+import { assertEnvelope } from './support.js';
 
 const PAGE = 'http://127.0.0.1:5000';
 const OTHER = 'https://evil.example';
 
-let stack: ChatStack;
+let stack: Stack;
 let chat: RunningService;
 let alice: TestUser;
 let bob: TestUser;
 
 before(async () => {
-  stack = await chatStack();
-  chat = await stack.startChat({ CORS_ORIGINS: `${PAGE},http://localhost:5000` });
+  stack = await startStack({ services: ['auth'], env: { LOG_LEVEL: 'warn' } });
+  chat = await stack.start('chat', { env: { CORS_ORIGINS: `${PAGE},http://localhost:5000` } });
   [alice, bob] = await Promise.all([stack.user('Alice'), stack.user('Bob')]);
 });
 after(() => stack?.stop());
@@ -81,5 +81,5 @@ test('another origin is answered as usual, without any CORS header', async () =>
 });
 
 test('a wildcard CORS_ORIGINS stops Chat at start, naming the variable', async () => {
-  await assert.rejects(stack.startChat({ CORS_ORIGINS: '*' }), /Invalid configuration: CORS_ORIGINS/);
+  await assert.rejects(stack.start('chat', { env: { CORS_ORIGINS: '*' } }), /Invalid configuration: CORS_ORIGINS/);
 });

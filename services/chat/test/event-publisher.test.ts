@@ -6,7 +6,6 @@ import { EVENTS_EXCHANGE, type NewMessageEvent } from '@chat/common/contracts';
 import { createLogger } from '@chat/common/config';
 import { stackEnv, waitFor } from '@chat/testkit';
 import { EventPublisher, type PublishItem } from '../src/event-publisher.js';
-import { measurePublishPath } from '../bench/publish-path.js';
 
 let amqpUrl: string;
 const logger = createLogger({ service: 'chat-test', level: 'silent' });
@@ -53,11 +52,4 @@ test('publishes a batch to chat.events with confirms and reports exactly the con
   await publisher.close();
   assert.deepEqual(await publisher.publish([item('after close')]), new Set());
   publisher = undefined;
-});
-
-test('the benchmark drives the same publisher: every message confirmed and consumed', async (t) => {
-  const result = await measurePublishPath({ amqpUrl, count: 20_000 });
-  assert.equal(result.confirmed, 20_000);
-  assert.equal(result.consumed, 20_000);
-  t.diagnostic(`confirmed publish path: ${result.msgPerSec} msg/s (${result.count} in ${result.seconds.toFixed(2)} s)`);
 });

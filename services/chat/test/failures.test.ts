@@ -9,8 +9,8 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import * as infra from '@chat/infra';
-import { repoRoot, request, sleep, waitFor, type RunningService, type TestUser } from '@chat/testkit';
-import { assertEnvelope, chatStack, eventProbe, send, syncAll, type ChatStack, type EventProbe } from './support.js';
+import { repoRoot, request, sleep, startStack, waitFor, type RunningService, type Stack, type TestUser } from '@chat/testkit';
+import { assertEnvelope, eventProbe, send, syncAll, type EventProbe } from './support.js';
 
 // @chat/infra reads this on every call, so setting it before the first call is enough.
 process.env.CHAT_INFRA_DIR ??= join(repoRoot(), '.infra', 'chat-failure-tests');
@@ -18,7 +18,7 @@ process.env.CHAT_INFRA_DIR ??= join(repoRoot(), '.infra', 'chat-failure-tests');
 const controllable = (await infra.canControl('rabbit')) && (await infra.canControl('mongo'));
 const skip = controllable ? false : 'MONGO_URL/AMQP_URL point at servers @chat/infra cannot stop and start';
 
-let stack: ChatStack;
+let stack: Stack;
 let probe: EventProbe;
 let chat: RunningService;
 let alice: TestUser;
@@ -29,10 +29,10 @@ before(async () => {
   if (skip) return;
   const status = await infra.infraStatus();
   startedInfraHere = !status.every((s) => s.healthy);
-  stack = await chatStack();
+  stack = await startStack({ services: ['auth'], env: { LOG_LEVEL: 'warn' } });
   // Durable (the default): it keeps what is published while the broker restarts and we reconnect.
-  probe = await eventProbe(stack.stack.env.AMQP_URL!);
-  chat = await stack.startChat();
+  probe = await eventProbe(stack.env.AMQP_URL!);
+  chat = await stack.start('chat');
   [alice, bob] = await Promise.all([stack.user('alice'), stack.user('bob')]);
 });
 
@@ -74,7 +74,7 @@ describe('failure injection', { skip }, () => {
     await probe.waitForIds([after.body.message.id]);
     await sleep(2_500); // a relay pass past its delay
     assert.equal(probe.events.filter((e) => e.event.message.text === 'while the database is down').length, 0, 'no event for a message that was not stored');
-    const stored = await (await stack.db()).collection('messages').countDocuments({ clientMsgId: 'db-down-1' });
+    const stored = await (await stack.db('chat')).collection('messages').countDocuments({ clientMsgId: 'db-down-1' });
     assert.equal(stored, 0);
   });
 
@@ -82,13 +82,13 @@ describe('failure injection', { skip }, () => {
     test(`crash ${crashPoint.replace('_', ' ')}: after a restart the relay completes and publishes the message`, async () => {
       // No other replica runs meanwhile: the publish must come from the restarted process.
       await chat.stop();
-      const doomed = await stack.startChat({ CHAT_TEST_CRASH_POINT: crashPoint });
+      const doomed = await stack.start('chat', { env: { CHAT_TEST_CRASH_POINT: crashPoint } });
       const clientMsgId = `crash-${crashPoint}`;
       const res = await send(doomed.url, alice, { to: bob.username, text: `dies ${crashPoint}`, clientMsgId }).catch((err: Error) => err);
       assert.ok(res instanceof Error, 'the process died before answering');
       assert.equal(await doomed.exited, 'SIGKILL');
 
-      const db = await stack.db();
+      const db = await stack.db('chat');
       const stored = await db.collection('messages').findOne({ clientMsgId, fromId: alice.id });
       assert.ok(stored, 'the insert happened');
       assert.equal(stored.published, false);
@@ -97,7 +97,7 @@ describe('failure injection', { skip }, () => {
       assert.equal(entries, crashPoint === 'after_insert' ? 0 : 2);
       assert.equal(probe.ids().includes(id), false, 'not published before the crash');
 
-      const fresh = await stack.startChat();
+      const fresh = await stack.start('chat');
       await probe.waitForIds([id], 20_000);
       const event = probe.events.find((e) => e.event.message.id === id)!.event;
       assert.deepEqual(new Set(Object.keys(event.cursors)), new Set([alice.id, bob.id]));
@@ -112,7 +112,7 @@ describe('failure injection', { skip }, () => {
   }
 
   test('broker down: 100 sends get 201, readiness reports the broker down, and all 100 events arrive once it is back, with no restart', async () => {
-    if (chat.proc.exitCode !== null || chat.proc.signalCode !== null) chat = await stack.startChat();
+    if (chat.proc.exitCode !== null || chat.proc.signalCode !== null) chat = await stack.start('chat');
     await waitFor('chat ready', async () => (await request(`${chat.url}/readyz`)).status === 200, 20_000, 100);
     const pid = chat.proc.pid;
     await infra.stopRabbit();
@@ -132,7 +132,7 @@ describe('failure injection', { skip }, () => {
       );
       ids = results.flat();
       assert.equal(ids.length, 100);
-      const pending = await (await stack.db()).collection('messages').countDocuments({ published: false });
+      const pending = await (await stack.db('chat')).collection('messages').countDocuments({ published: false });
       assert.ok(pending >= 100, `${pending} unpublished`);
       await waitFor('backlog gauge', async () => {
         const metrics = (await request(`${chat.url}/metrics`)).text;
@@ -148,6 +148,6 @@ describe('failure injection', { skip }, () => {
     // And publishing goes on normally after the reconnect.
     const later = await send(chat.url, alice, { to: bob.username, text: 'after the broker came back' });
     await probe.waitForIds([later.body.message.id], 10_000);
-    await waitFor('backlog drained', async () => (await (await stack.db()).collection('messages').countDocuments({ published: false })) === 0, 15_000, 200);
+    await waitFor('backlog drained', async () => (await (await stack.db('chat')).collection('messages').countDocuments({ published: false })) === 0, 15_000, 200);
   });
 });

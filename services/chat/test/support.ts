@@ -1,55 +1,12 @@
 /**
- * Integration-test support: a real Auth and real Chat processes on the infrastructure from
- * @chat/infra, and a real consumer bound to chat.events.
+ * Integration-test helpers (the Auth and Chat processes come from @chat/testkit's startStack):
+ * Chat's API called as a client would, and a real consumer bound to chat.events.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import amqplib from 'amqplib';
-import { MongoClient } from 'mongodb';
 import { EVENTS_EXCHANGE, parseNewMessageEvent, type ChatMessage, type NewMessageEvent } from '@chat/common/contracts';
-import { registerAndLogin, request, sleep, stackEnv, startService, uniqueName, waitFor, type RunningService, type StackEnv, type TestUser } from '@chat/testkit';
-
-export interface ChatStack {
-  stack: StackEnv;
-  auth: RunningService;
-  /** Starts one more Chat process against the same database and broker. */
-  startChat(extraEnv?: Record<string, string>): Promise<RunningService>;
-  user(prefix?: string): Promise<TestUser>;
-  /** A client on the stack's chat database (to check what is stored). */
-  db(): Promise<import('mongodb').Db>;
-  stop(): Promise<void>;
-}
-
-export async function chatStack(overrides: Record<string, string> = {}): Promise<ChatStack> {
-  const stack = await stackEnv({ LOG_LEVEL: 'warn', ...overrides });
-  const auth = await startService('auth', stack.env);
-  const chats: RunningService[] = [];
-  let client: MongoClient | undefined;
-  return {
-    stack,
-    auth,
-    async startChat(extraEnv = {}) {
-      const chat = await startService('chat', { ...stack.env, AUTH_URL: auth.url, ...extraEnv });
-      chats.push(chat);
-      return chat;
-    },
-    user: (prefix = 'u') => registerAndLogin(auth.url, uniqueName(prefix)),
-    async db() {
-      client ??= new MongoClient(stack.env.MONGO_URL!, { serverSelectionTimeoutMS: 5_000 });
-      return client.db(stack.env.CHAT_MONGO_DB);
-    },
-    async stop() {
-      await Promise.all(chats.map((c) => c.stop()));
-      await auth.stop();
-      if (client) {
-        for (const name of [stack.env.CHAT_MONGO_DB, stack.env.AUTH_MONGO_DB]) {
-          await client.db(name).dropDatabase().catch(() => undefined);
-        }
-        await client.close();
-      }
-    },
-  };
-}
+import { request, sleep, waitFor, type TestUser } from '@chat/testkit';
 
 export async function send(chatUrl: string, sender: TestUser, body: Record<string, unknown>) {
   return request<{ message: ChatMessage; error?: { code: string; message: string } }>(`${chatUrl}/chat/send`, { body, token: sender.token });

@@ -1,17 +1,17 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodeCursor } from '@chat/common/contracts';
-import { request, sleep, type RunningService, type TestUser } from '@chat/testkit';
-import { chatStack, eventProbe, send, syncAll, type ChatStack, type EventProbe } from './support.js';
+import { request, sleep, startStack, type RunningService, type Stack, type TestUser } from '@chat/testkit';
+import { eventProbe, send, syncAll, type EventProbe } from './support.js';
 
-let stack: ChatStack;
+let stack: Stack;
 let chats: RunningService[];
 let probe: EventProbe;
 
 before(async () => {
-  stack = await chatStack();
-  probe = await eventProbe(stack.stack.env.AMQP_URL!);
-  chats = await Promise.all([stack.startChat(), stack.startChat()]);
+  stack = await startStack({ services: ['auth'], env: { LOG_LEVEL: 'warn' } });
+  probe = await eventProbe(stack.env.AMQP_URL!);
+  chats = await Promise.all([stack.start('chat'), stack.start('chat')]);
 });
 after(async () => {
   await probe?.close();
@@ -85,7 +85,7 @@ test('sync is gap-free: two chat processes insert concurrently for the same user
     assert.deepEqual(full.messages.map((m) => m.id), seen);
   }
   // Seqs in storage are dense 1..n per user (no holes a cursor could jump over).
-  const db = await stack.db();
+  const db = await stack.db('chat');
   for (const user of [ann, ben, cat]) {
     const seqs = (await db.collection('timeline').find({ userId: user.id }, { projection: { seq: 1 } }).toArray()).map((e) => e.seq as number).sort((a, b) => a - b);
     assert.deepEqual(seqs, Array.from({ length: seqs.length }, (_, i) => i + 1));

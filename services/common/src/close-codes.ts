@@ -2,7 +2,7 @@
  * Every way the gateway closes a WebSocket: the reason text it sends, and the close code that
  * goes with it. The reason is also the `reason` label of `gateway_sockets_closed_total`.
  * PROTOCOL.md's close-code table and the README's close-code line are checked against this
- * table (tools/e2e/protocol-docs.test.ts). Plain data with no imports, so a client can share it.
+ * table (tests/system/protocol-docs.test.ts). Plain data with no imports, so a client can share it.
  */
 export const CLOSE_CODES = {
   /** More than MAX_FRAMES_PER_SECOND frames in a second (1008 policy violation). */

@@ -2,7 +2,7 @@
  * Every `error.code` the services answer an HTTP request with, its status, and what it means.
  * RequestError and its helpers accept only these codes, so a typo fails typecheck. The README's
  * error-code table and the codes the service READMEs name are checked against this table
- * (tools/e2e/error-codes-docs.test.ts). Plain data with no imports, so a client can share it.
+ * (tests/system/error-codes-docs.test.ts). Plain data with no imports, so a client can share it.
  * (The codes of the gateway's `error` frames are in frame-types.ts: they are not HTTP answers.)
  */
 export const ERROR_CODES = {

@@ -1,7 +1,7 @@
 /**
  * The WebSocket protocol's vocabulary: every frame `type` in each direction, and every `code` of
  * an `error` frame. PROTOCOL.md and the README's gateway table are checked against these tables
- * (tools/e2e/protocol-docs.test.ts). Plain data with no imports, so a client can share it.
+ * (tests/system/protocol-docs.test.ts). Plain data with no imports, so a client can share it.
  */
 
 /** What the gateway sends. */

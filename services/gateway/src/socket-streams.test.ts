@@ -1,6 +1,6 @@
 /**
  * Unit tests of the per-socket streams: ordering, gap-filling and resume rules. Chat's sync is modelled in memory here (a timeline of
- * consecutive positions, the same paging contract); test/resume.integration.test.ts runs the same paths against real Chat.
+ * consecutive positions, the same paging contract); tests/system/resume.integration.test.ts runs the same paths against real Chat.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';

@@ -4,8 +4,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createPrivateKey, createPublicKey } from 'node:crypto';
-import { generateSigningKeyPem, registerAndLogin, request, sleep, startService, type TestUser } from '@chat/testkit';
-import { metricValue, signUserToken, startStack, TestClient, upgradeStatus, wsUrl, type Stack } from './support.js';
+import { generateSigningKeyPem, metricValue, registerAndLogin, request, sleep, startStack, TestClient, wsUrl, type Stack, type TestUser } from '@chat/testkit';
+import { signUserToken, upgradeStatus } from './support.js';
 
 describe('gateway: connecting and frames', () => {
   let s: Stack;
@@ -14,8 +14,8 @@ describe('gateway: connecting and frames', () => {
 
   before(async () => {
     s = await startStack({
-      chat: false,
-      gatewayEnv: { ALLOWED_ORIGINS: 'https://app.example.com', MAX_FRAMES_PER_SECOND: '20', IDLE_TIMEOUT_SECONDS: '8' },
+      services: ['auth', 'gateway'],
+      serviceEnv: { gateway: { ALLOWED_ORIGINS: 'https://app.example.com', MAX_FRAMES_PER_SECOND: '20', IDLE_TIMEOUT_SECONDS: '8' } },
     });
     gw = s.gateways[0]!.url;
     alice = await registerAndLogin(s.auth.url);
@@ -208,10 +208,8 @@ describe('gateway: connecting and frames', () => {
   describe('key rotation', () => {
     it('verifies a token signed with a key it has not seen through a JWKS refetch, then knows the key', async () => {
       // Auth restarts on the same port with a new signing key, still publishing the old one.
-      const oldPublic = createPublicKey(createPrivateKey(s.stack.env.JWT_PRIVATE_KEY!)).export({ type: 'spki', format: 'pem' }).toString();
-      const port = s.auth.port;
-      await s.auth.stop();
-      s.auth = await startService('auth', { ...s.stack.env, JWT_PRIVATE_KEY: generateSigningKeyPem(), JWT_PREVIOUS_PUBLIC_KEY: oldPublic }, { port });
+      const oldPublic = createPublicKey(createPrivateKey(s.env.JWT_PRIVATE_KEY!)).export({ type: 'spki', format: 'pem' }).toString();
+      await s.restart('auth', 'SIGTERM', { JWT_PRIVATE_KEY: generateSigningKeyPem(), JWT_PREVIOUS_PUBLIC_KEY: oldPublic });
       const login = await request(`${s.auth.url}/login`, { body: { username: alice.username, password: alice.password } });
       assert.equal(login.status, 200);
       const newToken = login.body.token as string;

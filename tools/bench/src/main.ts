@@ -1,6 +1,6 @@
 /**
  * `make bench`: runs the seven scenarios against real processes, prints a table, writes
- * bench/results/<date>.json and (for a full run) BENCHMARKS.md. Every scenario is bounded in
+ * tools/bench/results/<date>.json and (for a full run) BENCHMARKS.md. Every scenario is bounded in
  * count and time and the run as a whole has a deadline (15 minutes, 2 with BENCH_QUICK=1):
  * what does not fit is recorded as skipped, never left running.
  */
@@ -10,7 +10,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFi
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { repoRoot, stackEnv } from '@chat/testkit';
+import { repoRoot, startStack } from '@chat/testkit';
 import { describeFdLimits, readFdLimits } from './fd-limit.js';
 import { LoadGen, SOCKETS_PER_WORKER } from './loadgen/pool.js';
 import { categoryShares, describeTop, profilesIn, readProfile, topSelfTime, type Category, type TimeWindow } from './profile.js';
@@ -154,13 +154,21 @@ let publishProfileDir: string | undefined;
 const windows: Record<string, TimeWindow> = {};
 
 async function runScenarios(): Promise<void> {
-  const { env, infra } = await stackEnv();
-  setBrokerUrl(infra.amqpUrl);
-  results.infra = { mongo: `${infra.mongoSource} (${infra.mongoSource === 'local' ? 'FerretDB with SQLite' : infra.mongoUrl.replace(/\/\/[^@]*@/, '//')})`, amqp: `${infra.amqpSource} (${infra.amqpSource === 'local' ? "Debian's rabbitmq-server" : 'given'})` };
+  // Every service process of the run is started in this stack (startOurs), with the env below, the
+  // URLs of Auth and Chat, and the gateways' own defaults (no test timers).
   // The user caches of chat and the gateways outlive the run (default TTL 60 s): on FerretDB a
   // username lookup scans the users collection, and a cache expiring mid-ramp would measure Auth's
   // lookup path instead of delivery. Production (MongoDB 7) serves it from the unique index.
-  const base: Record<string, string> = { ...env, LOG_LEVEL: 'warn', NODE_ENV: 'production', USER_CACHE_TTL_MS: String(20 * 60_000) };
+  const stack = await startStack({
+    services: [],
+    env: { LOG_LEVEL: 'warn', NODE_ENV: 'production', USER_CACHE_TTL_MS: String(20 * 60_000) },
+    serviceEnv: { gateway: { POD_NAME: 'bench' } },
+    gatewayDefaults: {},
+  });
+  cleanups.push(() => stack.stop());
+  const { infra } = stack;
+  setBrokerUrl(infra.amqpUrl);
+  results.infra = { mongo: `${infra.mongoSource} (${infra.mongoSource === 'local' ? 'FerretDB with SQLite' : infra.mongoUrl.replace(/\/\/[^@]*@/, '//')})`, amqp: `${infra.amqpSource} (${infra.amqpSource === 'local' ? "Debian's rabbitmq-server" : 'given'})` };
   log(`machine: ${results.machine.cores} cores, ${results.machine.memoryGiB} GiB, Node ${results.machine.node}, load ${results.machine.loadAverageAtStart.join(' ')}; ${fdLimits.note}`);
   log(`${QUICK ? 'QUICK smoke run' : 'full run'}: budget ${(cfg.budgetMs / 60_000).toFixed(1)} min; MONGO ${infra.mongoSource}, AMQP ${infra.amqpSource}`);
 
@@ -177,13 +185,12 @@ async function runScenarios(): Promise<void> {
   ceiling = results.scenarios.ceiling!.msgPerSec;
 
   // ---- 2. Chat's confirmed publish path ---------------------------------------------------
-  const publishPath = join(root, 'services', 'chat', 'bench', 'publish-path.ts');
-  if (existsSync(publishPath)) {
-    log(`scenario 2: chat publish path (${cfg.publishCount} messages, services/chat/bench/publish-path.ts)`);
+  if (has('chat')) {
+    log(`scenario 2: chat publish path (${cfg.publishCount} messages, tools/bench/src/scenarios/publish-path.ts)`);
     publishProfileDir = mkdtempSync(join(tmpdir(), 'chat-bench-prof-'));
     const child = join(fileURLToPath(new URL('.', import.meta.url)), 'scenarios', 'publish-path-child.ts');
     const out = await new Promise<string>((resolve, reject) => {
-      const p = spawn(process.execPath, ['--conditions=development', '--import', 'tsx', '--cpu-prof', `--cpu-prof-dir=${publishProfileDir}`, child, publishPath, infra.amqpUrl, String(cfg.publishCount)], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const p = spawn(process.execPath, ['--conditions=development', '--import', 'tsx', '--cpu-prof', `--cpu-prof-dir=${publishProfileDir}`, child, infra.amqpUrl, String(cfg.publishCount)], { stdio: ['ignore', 'pipe', 'inherit'] });
       let text = '';
       p.stdout.on('data', (d: Buffer) => (text += d.toString()));
       const timer = setTimeout(() => p.kill('SIGINT'), 90_000);
@@ -202,7 +209,7 @@ async function runScenarios(): Promise<void> {
       results.scenarios.publishPath = { msgPerSec: round3(raw.msgPerSec), count: cfg.publishCount, raw };
       log(`  publish path ${raw.msgPerSec} msg/s (${(raw.msgPerSec / ceiling).toFixed(2)}× ceiling)`);
     }
-  } else results.skipped['scenario 2'] = 'services/chat/bench/publish-path.ts does not exist yet';
+  } else results.skipped['scenario 2'] = 'services/chat not present yet';
 
   // ---- Stack: auth, chat, users -----------------------------------------------------------
   if (!has('auth') || !has('gateway')) {
@@ -210,16 +217,16 @@ async function runScenarios(): Promise<void> {
     return;
   }
   log('starting auth' + (has('chat') ? ' and chat' : ''));
-  const auth = await startOurs('auth', base);
+  const auth = await startOurs(stack, 'auth');
   track(auth);
-  const chat = has('chat') ? await startOurs('chat', { ...base, AUTH_URL: auth.url }, { profile: true }).catch((err: Error) => {
+  const chat = has('chat') ? await startOurs(stack, 'chat', { profile: true }).catch((err: Error) => {
     results.skipped['scenario 4'] = `chat did not start: ${err.message.split('\n')[0]}`;
     return undefined;
   }) : undefined;
   if (chat) track(chat);
   const prefix = `b${randomBytes(2).toString('hex')}_`;
   const sender = (await registerUsers(auth.url, `${prefix}sender`, 1, 1)).users[0]!;
-  log(`registering ${cfg.users} users through Auth (POST /register, BCRYPT_COST=${base.BCRYPT_COST}), for at most ${cfg.registerBudgetMs / 1000} s`);
+  log(`registering ${cfg.users} users through Auth (POST /register, BCRYPT_COST=${stack.env.BCRYPT_COST}), for at most ${cfg.registerBudgetMs / 1000} s`);
   const reg = await registerUsers(auth.url, prefix, cfg.users, 16, new ProgressLine('register'), performance.now() + cfg.registerBudgetMs);
   const users: BenchUser[] = reg.users;
   log(`  registered ${users.length} in ${(reg.elapsedMs / 1000).toFixed(1)} s (${Math.round(users.length / (reg.elapsedMs / 1000))}/s)`);
@@ -236,7 +243,7 @@ async function runScenarios(): Promise<void> {
         : '');
     log(`  ${results.setupShortfall}`);
   }
-  const mint = await createTokenMinter(auth.url, base.JWT_PRIVATE_KEY!);
+  const mint = await createTokenMinter(auth.url, stack.env.JWT_PRIVATE_KEY!);
   const tokens = await Promise.all(users.map(mint));
   const tokenAt = (i: number) => tokens[i % tokens.length]!;
   // Event targets: the first K users registered, 2 sockets each (one per receiver child). On
@@ -260,7 +267,7 @@ async function runScenarios(): Promise<void> {
     'source addresses per child': 4,
   };
   const pairs: Array<[string, string]> = users.slice(0, targets).map((u) => [sender.username, u.username]);
-  const gatewayEnv = { ...base, AUTH_URL: auth.url, CHAT_URL: chat?.url ?? 'http://127.0.0.1:9', POD_NAME: 'bench' };
+  const gatewayEnv = stack.envOf('gateway');
   const lg = new LoadGen();
   cleanups.push(() => lg.exit());
 
@@ -281,7 +288,7 @@ async function runScenarios(): Promise<void> {
 
   // ---- 3. Gateway delivery (ours), 4. end to end, 7. fanout ------------------------------
   log(`scenario 3: gateway delivery, ours: ${sockets} sockets over ${users.length} users; events to ${targets} of them`);
-  const g1 = await startOurs('gateway', gatewayEnv, { profile: true, label: 'gateway' });
+  const g1 = await startOurs(stack, 'gateway', { profile: true, label: 'gateway' });
   track(g1);
   await waitReady(g1);
   await connectAll(g1, 'gateway');
@@ -306,7 +313,7 @@ async function runScenarios(): Promise<void> {
       stepMs: cfg.fanoutStepMs,
       tokensOfReceiver1: perReceiver,
       startSecond: async () => {
-        const g2 = await startOurs('gateway', { ...gatewayEnv, POD_NAME: 'bench-2' }, { label: 'gateway-2' });
+        const g2 = await startOurs(stack, 'gateway', { env: { POD_NAME: 'bench-2' }, label: 'gateway-2' });
         track(g2);
         await waitReady(g2);
         return g2;
@@ -383,7 +390,7 @@ async function runScenarios(): Promise<void> {
     }
     await guarded(`scenario ${which === 'ours' ? 5 : 6} (capacity, ${which})`, async () => {
       log(`scenario ${which === 'ours' ? 5 : 6}: connection capacity, ${which}: idle sockets in steps to ${capTop}`);
-      const gw = which === 'ours' ? await startOurs('gateway', { ...gatewayEnv, POD_NAME: 'bench-cap' }, { label: 'gateway-cap' }) : await startWsGateway(gatewayEnv);
+      const gw = which === 'ours' ? await startOurs(stack, 'gateway', { env: { POD_NAME: 'bench-cap' }, label: 'gateway-cap' }) : await startWsGateway(gatewayEnv);
       track(gw);
       await waitReady(gw);
       try {
@@ -613,9 +620,9 @@ async function finish(): Promise<never> {
     'The machine is shared by everything in the run: 2 cores for the broker, the database, the services and the load generator. The "whole machine" column is every process\'s CPU over the step (from /proc/stat): what it holds beyond the gateway, the loadgen and the broker was used by other processes, and a step near 2 cores had no CPU to spare. Absolute figures are for this machine; the ratios are measured in the same run and are the comparable part.',
   ];
   const stamp = results.startedAt.replace(/[:.]/g, '-').replace(/-\d{3}Z$/, 'Z');
-  const jsonRel = `bench/results/${stamp}${QUICK ? '-quick' : ''}.json`;
+  const jsonRel = `tools/bench/results/${stamp}${QUICK ? '-quick' : ''}.json`;
   // The profiles summarized go next to the result (git ignores *.cpuprofile), to open in DevTools.
-  const profDir = `bench/results/${stamp}${QUICK ? '-quick' : ''}-profiles`;
+  const profDir = `tools/bench/results/${stamp}${QUICK ? '-quick' : ''}-profiles`;
   for (const [i, p] of results.profiles.entries()) {
     if (!existsSync(p.cpuProfile)) continue;
     const dest = `${profDir}/${i + 1}-${p.process.replace(/[^A-Za-z0-9]+/g, '-').replace(/^-|-$/g, '')}.cpuprofile`;

@@ -1,6 +1,6 @@
 /**
  * Re-renders BENCHMARKS.md from a stored run:
- *   node --import tsx tools/bench/src/render.ts bench/results/<date>.json
+ *   node --import tsx tools/bench/src/render.ts tools/bench/results/<date>.json
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
@@ -10,7 +10,7 @@ import { throughputRatioCause } from './scenarios/delivery.js';
 
 const file = process.argv[2];
 if (!file) {
-  console.error('usage: render.ts bench/results/<date>.json');
+  console.error('usage: render.ts tools/bench/results/<date>.json');
   process.exit(2);
 }
 const root = repoRoot();

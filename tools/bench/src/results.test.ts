@@ -32,7 +32,7 @@ function sample(): BenchResults {
 }
 
 test('BENCHMARKS.md carries the command, the machine, each goal with its verdict, causes and ratios', () => {
-  const md = renderMarkdown(sample(), 'bench/results/2026-01-02T03-04-05Z.json');
+  const md = renderMarkdown(sample(), 'tools/bench/results/2026-01-02T03-04-05Z.json');
   assert.match(md, /One run of `make bench`/);
   assert.match(md, /2 cores \(Test CPU\), 24 GiB, Node v20\.20\.2/);
   assert.match(md, /\| 2 \| Chat confirmed publish path \| ≥ 10,000 msg\/s \| 15,000 msg\/s \| \*\*met\*\* \|/);
@@ -42,7 +42,7 @@ test('BENCHMARKS.md carries the command, the machine, each goal with its verdict
   assert.match(md, /\*\*20,000 msg\/s\*\*/);
   assert.match(md, /0\.75× of ceiling/); // 15k / 20k in the same run
   assert.match(md, /- scenario 7: budget spent/);
-  assert.match(md, /bench\/results\/2026-01-02T03-04-05Z\.json/);
+  assert.match(md, /tools\/bench\/results\/2026-01-02T03-04-05Z\.json/);
 });
 
 test('the JSON written is the result, and parses back', () => {

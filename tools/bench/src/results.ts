@@ -1,5 +1,5 @@
 /**
- * The record of one run: bench/results/<date>.json holds everything measured, and
+ * The record of one run: tools/bench/results/<date>.json holds everything measured, and
  * BENCHMARKS.md is rendered from it (figures, ratios, goals met or missed with their profiled
  * cause, the command and the machine). Rendering is a pure function of the JSON, so the file
  * can be regenerated from any stored run.

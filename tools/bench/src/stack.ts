@@ -1,8 +1,9 @@
 /**
- * The system under test: real Auth, Chat and Gateway processes from @chat/testkit against the
- * infrastructure of @chat/infra, the reference `ws` gateway of this package, and the users the
- * scenarios need (registered through Auth, so the gateways can resolve them; tokens signed with
- * the stack's own key and Auth's published `kid`, so minting 5k of them costs no bcrypt).
+ * The system under test: real Auth, Chat and Gateway processes started through @chat/testkit's
+ * startStack against the infrastructure of @chat/infra, the reference `ws` gateway of this
+ * package, and the users the scenarios need (registered through Auth, so the gateways can
+ * resolve them; tokens signed with the stack's own key and Auth's published `kid`, so minting
+ * 5k of them costs no bcrypt).
  */
 import { spawn } from 'node:child_process';
 import { createPrivateKey, createPublicKey } from 'node:crypto';
@@ -12,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SignJWT } from 'jose';
-import { freePort, startService, waitFor, type RunningService, type ServiceName } from '@chat/testkit';
+import { freePort, waitFor, type RunningService, type ServiceName, type Stack } from '@chat/testkit';
 import type { ProgressLine } from './progress.js';
 
 export const JWT_ISSUER = 'chat-auth';
@@ -40,9 +41,10 @@ function profileArgs(profile: boolean): { dir?: string; args: string[] } {
   return { dir, args: ['--cpu-prof', `--cpu-prof-dir=${dir}`] };
 }
 
-export async function startOurs(name: ServiceName, env: Record<string, string>, opts: { profile?: boolean; label?: string } = {}): Promise<Proc> {
+/** One more process of a service in `stack` (with `env` on top of what the stack gives it). */
+export async function startOurs(stack: Stack, name: ServiceName, opts: { env?: Record<string, string>; profile?: boolean; label?: string } = {}): Promise<Proc> {
   const prof = profileArgs(opts.profile ?? false);
-  const svc = await startService(name, env, { nodeArgs: prof.args, timeoutMs: 60_000 });
+  const svc = await stack.start(name, { env: opts.env, nodeArgs: prof.args, timeoutMs: 60_000 });
   return fromService(opts.label ?? name, svc, prof.dir);
 }
 

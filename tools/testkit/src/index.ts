@@ -1,14 +1,17 @@
 /**
- * Helpers for integration tests and the benchmark: start real service processes on free ports
- * against the real infrastructure from @chat/infra, and talk to them over HTTP.
+ * Helpers for integration tests, system tests and the benchmark: start real service processes
+ * on free ports against the real infrastructure from @chat/infra (startStack is the one way to
+ * do it), and talk to them over HTTP, WebSocket and /metrics.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { MongoClient, type Db } from 'mongodb';
 import { ensureInfra, repoRoot, type Infra } from '@chat/infra';
 
 export { repoRoot };
+export { TestClient, wsUrl, type Closed } from './ws-client.ts';
 
 export type ServiceName = 'auth' | 'chat' | 'gateway';
 
@@ -62,16 +65,32 @@ export function uniqueName(prefix = 'u'): string {
   return `${prefix}_${randomBytes(5).toString('hex')}`;
 }
 
-export async function startService(name: ServiceName, env: Record<string, string | undefined>, opts: { port?: number; readyPath?: string; timeoutMs?: number; nodeArgs?: string[] } = {}): Promise<RunningService> {
-  const port = opts.port ?? (await freePort());
-  const entry = join(repoRoot(), 'services', name, 'src', 'index.ts');
-  let out = '';
-  const proc = spawn(process.execPath, ['--conditions=development', '--import', 'tsx', ...(opts.nodeArgs ?? []), entry], {
-    cwd: join(repoRoot(), 'services', name),
+export interface StartOptions {
+  /** Default: a free port. */
+  port?: number;
+  /** The path polled until it answers 2xx; default /healthz. */
+  readyPath?: string;
+  timeoutMs?: number;
+  /** Node flags before the entry point (e.g. --cpu-prof). */
+  nodeArgs?: string[];
+}
+
+/** Spawns `services/<name>/src/index.ts` through tsx with the test defaults under `env`. */
+function spawnService(name: ServiceName, env: Record<string, string | undefined>, port: number, nodeArgs: string[] = []): ChildProcess {
+  const dir = join(repoRoot(), 'services', name);
+  return spawn(process.execPath, ['--conditions=development', '--import', 'tsx', ...nodeArgs, join(dir, 'src', 'index.ts')], {
+    cwd: dir,
     // Each service reads MONGO_DB; a stack carries one database name per service.
     env: { ...process.env, NODE_ENV: 'test', LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'info', ...env, MONGO_DB: env[`${name.toUpperCase()}_MONGO_DB`] ?? env.MONGO_DB, PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+}
+
+/** One service process on a free port (or `opts.port`), resolved once `readyPath` answers. */
+export async function startService(name: ServiceName, env: Record<string, string | undefined>, opts: StartOptions = {}): Promise<RunningService> {
+  const port = opts.port ?? (await freePort());
+  let out = '';
+  const proc = spawnService(name, env, port, opts.nodeArgs);
   proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<number | string | null>((resolve) => proc.once('exit', (code, sig) => resolve(code ?? sig)));
@@ -113,6 +132,25 @@ export async function startService(name: ServiceName, env: Record<string, string
   return svc;
 }
 
+/**
+ * Runs a service for a start that is expected to fail: resolves with its exit code (null when it
+ * was still running after `timeoutMs` and got killed) and its output. startService's wait would
+ * only give up after its full timeout.
+ */
+export function runUntilExit(name: ServiceName, env: Record<string, string | undefined>, timeoutMs = 20_000): Promise<{ code: number | null; output: string }> {
+  const proc = spawnService(name, env, 0);
+  let output = '';
+  proc.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+  proc.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+  const timer = setTimeout(() => proc.kill('SIGKILL'), timeoutMs);
+  return new Promise((resolve) =>
+    proc.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, output });
+    }),
+  );
+}
+
 export interface JsonResponse<T = any> {
   status: number;
   body: T;
@@ -140,6 +178,19 @@ export async function request<T = any>(url: string, opts: { method?: string; bod
     parsed = undefined;
   }
   return { status: res.status, body: parsed as T, headers: res.headers, text };
+}
+
+/** A metric's value from a service's /metrics, summed over the series whose labels include `labels`. */
+export async function metricValue(baseUrl: string, name: string, labels: Record<string, string> = {}): Promise<number> {
+  const text = (await request(`${baseUrl}/metrics`)).text;
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    const m = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!m || m[1] !== name) continue;
+    const got = Object.fromEntries([...(m[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((x) => [x[1], x[2]]));
+    if (Object.entries(labels).every(([k, v]) => got[k] === v)) sum += Number(m[3]);
+  }
+  return sum;
 }
 
 export interface TestUser {
@@ -185,54 +236,156 @@ export async function stackEnv(overrides: Record<string, string> = {}): Promise<
   };
 }
 
-export interface Stack {
-  auth: RunningService;
-  chat: RunningService;
-  gateway: RunningService;
-  /** The environment every service of this stack shares. */
-  env: Record<string, string>;
+/**
+ * What every test gateway starts with, under the stack's own env: a queue name tests can find
+ * (`gateway.test-gw.<random>`), a drain that fits a test's timeout, and an immediate JWKS
+ * refetch for an unknown key id.
+ */
+export const TEST_GATEWAY_ENV: Readonly<Record<string, string>> = { POD_NAME: 'test-gw', SHUTDOWN_GRACE_MS: '8000', JWKS_COOLDOWN_MS: '0' };
+
+export interface StackOptions {
   /**
-   * Stops a service with `signal` (SIGKILL by default: a crash) and starts it again on the
-   * same port with the same environment, so clients reconnect to the address they know.
+   * The services to start now, in this order (Auth first: the others need its URL). Default:
+   * all three. `[]` gives the environment only, for processes started one by one with start().
    */
-  restart(name: ServiceName, signal?: NodeJS.Signals): Promise<RunningService>;
+  services?: ServiceName[];
+  /** How many gateway processes to start when `services` has the gateway; default 1. */
+  gateways?: number;
+  /** Added to every service's environment, and part of `stack.env`. */
+  env?: Record<string, string>;
+  /** Added to one service's environment (every process of it), e.g. `{ gateway: { REPLAY_LIMIT: '20' } }`. */
+  serviceEnv?: Partial<Record<ServiceName, Record<string, string>>>;
+  /** What each gateway starts with under `env` and `serviceEnv`; default TEST_GATEWAY_ENV, `{}` for the service's own defaults. */
+  gatewayDefaults?: Record<string, string>;
+  /** Node flags for the processes of one service (e.g. `--cpu-prof`). */
+  nodeArgs?: Partial<Record<ServiceName, string[]>>;
+  /** How long each process may take to become ready; default 30 s. */
+  timeoutMs?: number;
+}
+
+export interface StackStartOptions {
+  /** Added to what the service gets from the stack. */
+  env?: Record<string, string>;
+  port?: number;
+  nodeArgs?: string[];
+  timeoutMs?: number;
+}
+
+export interface Stack {
+  readonly infra: Infra;
+  /** The environment every service of this stack shares (database names, keys, secrets, `env`). */
+  readonly env: Record<string, string>;
+  /** The first process of each service (the one `restart` replaces); throws when there is none. */
+  readonly auth: RunningService;
+  readonly chat: RunningService;
+  readonly gateway: RunningService;
+  /** Every gateway this stack started, in order. */
+  readonly gateways: RunningService[];
+  /** The environment a new process of `name` gets: `env`, the URLs of Auth and Chat, its `serviceEnv`. */
+  envOf(name: ServiceName): Record<string, string>;
+  /** Starts one more process of a service (a replica, a second gateway, a restarted one on a known port). */
+  start(name: ServiceName, opts?: StackStartOptions): Promise<RunningService>;
+  /**
+   * Stops a service's first process with `signal` (SIGKILL by default: a crash) and starts it
+   * again on the same port with the same environment plus `env`, so clients reconnect to the
+   * address they know.
+   */
+  restart(name: ServiceName, signal?: NodeJS.Signals, env?: Record<string, string>): Promise<RunningService>;
+  /** A new user registered and logged in through this stack's Auth. */
+  user(prefix?: string): Promise<TestUser>;
+  /** This stack's database of Auth or Chat, to check what is stored. */
+  db(service: 'auth' | 'chat'): Promise<Db>;
+  /** Stops every process this stack started (SIGTERM) and drops its databases. */
   stop(): Promise<void>;
 }
 
 /**
- * Auth, Chat and Gateway as real processes on free ports, sharing one test environment.
- * `env` is added to every service's environment (for example CORS_ORIGINS, ALLOWED_ORIGINS).
+ * Auth, Chat and Gateway (or the ones `services` names) as real processes on free ports,
+ * sharing one test environment (stackEnv): the one way tests and the benchmark start them.
+ * A process counts as started when Auth's /healthz or Chat's and the gateway's /readyz answers.
  */
-export async function startStack(options: { env?: Record<string, string> } = {}): Promise<Stack> {
-  const { env: base } = await stackEnv();
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
+  const { env: base, infra } = await stackEnv();
   const env = { ...base, ...(options.env ?? {}) };
-  const envOf = (name: ServiceName, s: Partial<Record<ServiceName, RunningService>>) =>
-    name === 'auth' ? env : name === 'chat' ? { ...env, AUTH_URL: s.auth!.url } : { ...env, AUTH_URL: s.auth!.url, CHAT_URL: s.chat!.url };
-  const readyPath = (name: ServiceName) => (name === 'auth' ? undefined : '/readyz');
-  const services: Partial<Record<ServiceName, RunningService>> = {};
-  for (const name of ['auth', 'chat', 'gateway'] as const) {
-    services[name] = await startService(name, envOf(name, services), { readyPath: readyPath(name) });
-  }
+  const running: Record<ServiceName, RunningService[]> = { auth: [], chat: [], gateway: [] };
+  const startedWith = new Map<RunningService, StackStartOptions>();
+  const all: RunningService[] = [];
+  let mongo: MongoClient | undefined;
+
+  const first = (name: ServiceName): RunningService => {
+    const svc = running[name][0];
+    if (!svc) throw new Error(`this stack has no ${name} process`);
+    return svc;
+  };
+  const envOf = (name: ServiceName): Record<string, string> => ({
+    ...(name === 'gateway' ? (options.gatewayDefaults ?? TEST_GATEWAY_ENV) : {}),
+    ...env,
+    ...(name !== 'auth' && running.auth[0] ? { AUTH_URL: running.auth[0].url } : {}),
+    // A gateway without Chat gets an address where nothing listens (replays then fail).
+    ...(name === 'gateway' ? { CHAT_URL: running.chat[0]?.url ?? 'http://127.0.0.1:9' } : {}),
+    ...(options.serviceEnv?.[name] ?? {}),
+  });
+  const launch = async (name: ServiceName, opts: StackStartOptions): Promise<RunningService> => {
+    const svc = await startService(name, { ...envOf(name), ...(opts.env ?? {}) }, {
+      port: opts.port,
+      readyPath: name === 'auth' ? '/healthz' : '/readyz',
+      timeoutMs: opts.timeoutMs ?? options.timeoutMs,
+      nodeArgs: opts.nodeArgs ?? options.nodeArgs?.[name],
+    });
+    startedWith.set(svc, opts);
+    all.push(svc);
+    return svc;
+  };
+
   const stack: Stack = {
+    infra,
+    env,
     get auth() {
-      return services.auth!;
+      return first('auth');
     },
     get chat() {
-      return services.chat!;
+      return first('chat');
     },
     get gateway() {
-      return services.gateway!;
+      return first('gateway');
     },
-    env,
-    async restart(name, signal = 'SIGKILL') {
-      const old = services[name]!;
+    gateways: running.gateway,
+    envOf,
+    async start(name, opts = {}) {
+      const svc = await launch(name, opts);
+      running[name].push(svc);
+      return svc;
+    },
+    async restart(name, signal = 'SIGKILL', extraEnv = {}) {
+      const old = first(name);
       await old.stop(signal);
-      services[name] = await startService(name, envOf(name, services), { port: old.port, readyPath: readyPath(name) });
-      return services[name]!;
+      const opts = startedWith.get(old) ?? {};
+      const svc = await launch(name, { ...opts, env: { ...(opts.env ?? {}), ...extraEnv }, port: old.port });
+      running[name][0] = svc;
+      return svc;
+    },
+    user: (prefix = 'u') => registerAndLogin(first('auth').url, uniqueName(prefix)),
+    async db(service) {
+      mongo ??= new MongoClient(infra.mongoUrl, { serverSelectionTimeoutMS: 5_000 });
+      return mongo.db(service === 'auth' ? env.AUTH_MONGO_DB : env.CHAT_MONGO_DB);
     },
     async stop() {
-      await Promise.all([services.gateway!.stop(), services.chat!.stop(), services.auth!.stop()]);
+      await Promise.all(all.map((svc) => svc.stop('SIGTERM', 10_000).catch(() => undefined)));
+      mongo ??= new MongoClient(infra.mongoUrl, { serverSelectionTimeoutMS: 5_000 });
+      for (const name of [env.CHAT_MONGO_DB, env.AUTH_MONGO_DB]) await mongo.db(name).dropDatabase().catch(() => undefined);
+      await mongo.close().catch(() => undefined);
+      mongo = undefined;
     },
   };
+
+  try {
+    for (const name of options.services ?? (['auth', 'chat', 'gateway'] as const)) {
+      const count = name === 'gateway' ? (options.gateways ?? 1) : 1;
+      for (let i = 0; i < count; i++) await stack.start(name);
+    }
+  } catch (err) {
+    await Promise.all(all.map((svc) => svc.stop('SIGKILL')));
+    throw err;
+  }
   return stack;
 }

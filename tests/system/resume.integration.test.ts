@@ -1,13 +1,13 @@
 /**
  * Integration tests of reconnect catch-up against real processes (the rules themselves are unit
- * tested in src/socket-streams.test.ts): every message Alice got a 201 for is in Bob's
+ * tested in services/gateway/src/socket-streams.test.ts): every message Alice got a 201 for is in Bob's
  * stream exactly once, in order, across disconnects and a killed gateway (the RabbitMQ restart
  * case is in broker-restart.test.ts, which restarts the broker once for both issues).
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { registerAndLogin, sleep, type TestUser } from '@chat/testkit';
-import { assertExactlyOnceInOrder, keepSending, send, startGateway, startStack, syncIds, TestClient, type Stack } from './support.js';
+import { registerAndLogin, sleep, startStack, TestClient, type Stack, type TestUser } from '@chat/testkit';
+import { assertExactlyOnceInOrder, keepSending, send, syncIds } from './support.ts';
 
 const messages = (c: TestClient) => c.ofType('new_message');
 const lastCursor = (c: TestClient) => messages(c).at(-1)?.cursor as string;
@@ -126,8 +126,7 @@ describe('gateway: reconnect catch-up', () => {
   });
 
   it('past REPLAY_LIMIT the client gets resync_required', async () => {
-    const small = await startGateway({ ...s.gatewayEnv, REPLAY_LIMIT: '20' });
-    s.gateways.push(small);
+    const small = await s.start('gateway', { env: { REPLAY_LIMIT: '20' } });
     const bob = await newBob();
     const first = await TestClient.connect(small.url, bob.token);
     const seed = await send(s.chat!.url, alice, bob.username, 'seed');

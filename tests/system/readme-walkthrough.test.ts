@@ -5,8 +5,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { repoRoot } from '@chat/testkit';
-import { startStack, type Stack } from './stack.ts';
+import { repoRoot, startStack, type Stack } from '@chat/testkit';
 
 let stack: Stack;
 before(async () => {

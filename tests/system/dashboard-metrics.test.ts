@@ -2,10 +2,9 @@
 // the running services. Traffic first, so labelled series that appear on first use exist.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { registerAndLogin, request, waitFor } from '@chat/testkit';
+import { registerAndLogin, request, startStack, waitFor, type Stack } from '@chat/testkit';
 import { checkDashboardAgainstScrapes } from '@chat/k8s-checks';
 import WebSocket from 'ws';
-import { startStack, type Stack } from './stack.ts';
 
 let stack: Stack;
 before(async () => {

@@ -8,7 +8,7 @@
  * By default the events go to a private fanout exchange of the same definition as chat.events
  * (deleted afterwards), so a shared broker's gateways do not receive the load.
  *
- *   node --conditions=development --import tsx services/chat/bench/publish-path.ts [count] [amqpUrl]
+ *   node --conditions=development --import tsx tools/bench/src/scenarios/publish-path.ts [count] [amqpUrl]
  */
 import { randomBytes } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
@@ -16,8 +16,8 @@ import amqplib from 'amqplib';
 import { ObjectId } from 'mongodb';
 import { encodeCursor, EVENTS_EXCHANGE, type NewMessageEvent } from '@chat/common/contracts';
 import { createLogger } from '@chat/common/config';
-import { EventPublisher, type PublishItem } from '../src/event-publisher.js';
-import { DEFAULT_MAX_CONCURRENT_BATCHES } from '../src/outbox-relay.js';
+import { EventPublisher, type PublishItem } from '../../../../services/chat/src/event-publisher.js';
+import { DEFAULT_MAX_CONCURRENT_BATCHES } from '../../../../services/chat/src/outbox-relay.js';
 
 export interface PublishPathOptions {
   amqpUrl: string;

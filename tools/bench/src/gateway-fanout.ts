@@ -3,25 +3,29 @@
  * and latency for events published straight to `chat.events` (Chat is not in the loop, so this
  * measures the gateway, not the publisher).
  *
- *   node --conditions=development --import tsx services/gateway/bench/fanout.ts [users] [socketsPerUser] [events]
+ *   node --conditions=development --import tsx tools/bench/src/gateway-fanout.ts [users] [socketsPerUser] [events]
  *
  * Real Auth (for users and JWKS) and a real gateway process, via @chat/testkit. The clients run
  * in this process with the `ws` package, which on a 2-core machine is itself a large part of
- * the cost: read the numbers as a floor. The benchmark issue measures properly (tools/bench).
+ * the cost: read the numbers as a floor. `make bench` (scenario 3) measures properly.
  */
 import { randomUUID } from 'node:crypto';
 import { connect as amqpConnect } from 'amqplib';
 import WebSocket from 'ws';
 import { encodeCursor, EVENTS_EXCHANGE } from '@chat/common/contracts';
-import { registerAndLogin, startService, stackEnv, type TestUser } from '@chat/testkit';
+import { registerAndLogin, startStack, type TestUser } from '@chat/testkit';
 
 const users = Number(process.argv[2] ?? 100);
 const socketsPerUser = Number(process.argv[3] ?? 10);
 const events = Number(process.argv[4] ?? 20_000);
 
-const stack = await stackEnv();
-const auth = await startService('auth', stack.env);
-const gateway = await startService('gateway', { ...stack.env, AUTH_URL: auth.url, LOG_LEVEL: 'warn', RESUME_WINDOW_MS: '0' }, { readyPath: '/readyz', ...(process.env.GW_PROF ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${process.env.GW_PROF}`] } : {}) });
+const stack = await startStack({
+  services: ['auth', 'gateway'],
+  gatewayDefaults: {},
+  serviceEnv: { gateway: { LOG_LEVEL: 'warn', RESUME_WINDOW_MS: '0' } },
+  ...(process.env.GW_PROF ? { nodeArgs: { gateway: ['--cpu-prof', `--cpu-prof-dir=${process.env.GW_PROF}`] } } : {}),
+});
+const { auth, gateway } = stack;
 const sockets: WebSocket[] = [];
 try {
   const people: TestUser[] = [];
@@ -91,6 +95,5 @@ try {
   await conn.close();
 } finally {
   for (const ws of sockets) ws.terminate();
-  await gateway.stop();
-  await auth.stop();
+  await stack.stop();
 }

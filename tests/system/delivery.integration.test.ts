@@ -5,8 +5,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { decodeCursor } from '@chat/common/contracts';
-import { registerAndLogin, sleep, type TestUser } from '@chat/testkit';
-import { metricValue, publishRaw, send, startStack, TestClient, type Stack } from './support.js';
+import { metricValue, registerAndLogin, sleep, startStack, TestClient, type Stack, type TestUser } from '@chat/testkit';
+import { publishRaw, send } from './support.ts';
 
 describe('gateway: delivery', () => {
   let s: Stack;
@@ -15,7 +15,7 @@ describe('gateway: delivery', () => {
   let bob: TestUser;
 
   before(async () => {
-    s = await startStack({ gatewayEnv: { MAX_BACKPRESSURE_BYTES: String(256 * 1024) } });
+    s = await startStack({ serviceEnv: { gateway: { MAX_BACKPRESSURE_BYTES: String(256 * 1024) } } });
     gw = s.gateways[0]!.url;
     [alice, bob] = await Promise.all([registerAndLogin(s.auth.url), registerAndLogin(s.auth.url)]);
   });
@@ -94,7 +94,7 @@ describe('gateway: delivery', () => {
   it('survives malformed events published straight to chat.events, and keeps delivering', async () => {
     const b = await TestClient.connect(gw, bob.token);
     const malformedBefore = await metricValue(gw, 'gateway_events_dropped_total', { reason: 'malformed' });
-    await publishRaw(s.stack.infra.amqpUrl, [
+    await publishRaw(s.infra.amqpUrl, [
       '{not json',
       'null',
       '[]',
@@ -103,7 +103,7 @@ describe('gateway: delivery', () => {
       JSON.stringify({ type: 'new_message', version: 1, message: { id: 'x', from: 'a', to: 'b', text: 'x', createdAt: 'now' }, cursors: 'nope' }),
       Buffer.from([0xff, 0xfe, 0x00]),
     ]);
-    await publishRaw(s.stack.infra.amqpUrl, ['plain text'], 'text/plain');
+    await publishRaw(s.infra.amqpUrl, ['plain text'], 'text/plain');
     await waitUntil(async () => (await metricValue(gw, 'gateway_events_dropped_total', { reason: 'malformed' })) >= malformedBefore + 8);
     const sent = await send(s.chat!.url, alice, bob.username, 'still alive');
     await b.next((f) => f.type === 'new_message' && f.message.id === sent.id);
@@ -125,7 +125,7 @@ describe('gateway: delivery', () => {
       cursors: {},
     }));
     const startedAt = Date.now();
-    await publishRaw(s.stack.infra.amqpUrl, events);
+    await publishRaw(s.infra.amqpUrl, events);
     await fast.waitForCount('new_message', 3000, 30_000);
     const fastMs = Date.now() - startedAt;
     (slow.ws as any)._socket.resume();

@@ -11,8 +11,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { canControl, restartRabbit } from '@chat/infra';
-import { registerAndLogin, sleep, waitFor, type TestUser } from '@chat/testkit';
-import { keepSending, readyz, send, startStack, TestClient, type Stack } from './support.js';
+import { registerAndLogin, sleep, startStack, TestClient, waitFor, type Stack, type TestUser } from '@chat/testkit';
+import { keepSending, readyz, send } from './support.ts';
 
 describe('gateway: broker restart', async () => {
   const controllable = await canControl('rabbit');

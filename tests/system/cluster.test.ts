@@ -6,8 +6,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { decodeCursor } from '@chat/common/contracts';
-import { registerAndLogin, sleep, type TestUser } from '@chat/testkit';
-import { readyz, send, startGateway, startStack, TestClient, type Stack } from './support.js';
+import { registerAndLogin, sleep, startStack, TestClient, type Stack, type TestUser } from '@chat/testkit';
+import { readyz, send } from './support.ts';
 
 describe('gateway: two gateways and the drain', () => {
   let s: Stack;
@@ -15,7 +15,7 @@ describe('gateway: two gateways and the drain', () => {
   let bob: TestUser;
 
   before(async () => {
-    s = await startStack({ gateways: 2, gatewayEnv: { SHUTDOWN_DELAY_MS: '400', SHUTDOWN_GRACE_MS: '6000' } });
+    s = await startStack({ gateways: 2, serviceEnv: { gateway: { SHUTDOWN_DELAY_MS: '400', SHUTDOWN_GRACE_MS: '6000' } } });
     [alice, bob] = await Promise.all([registerAndLogin(s.auth.url), registerAndLogin(s.auth.url)]);
   });
   after(() => s?.stop());
@@ -43,8 +43,7 @@ describe('gateway: two gateways and the drain', () => {
     assert.equal((await readyz(b.url)).status, 200);
 
     // A restarted (on the same port) gets a fresh queue and delivers again.
-    const restarted = await startGateway(s.gatewayEnv, a.port);
-    s.gateways[0] = restarted;
+    const restarted = await s.start('gateway', { port: a.port });
     const aliceAgain = await TestClient.connect(restarted.url, alice.token);
     const third = await send(s.chat!.url, bob, alice.username, 'A is back');
     await aliceAgain.next((f) => f.type === 'new_message' && f.message.id === third.id);

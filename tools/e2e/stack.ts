@@ -1,1 +1,0 @@
-export { startStack, type Stack } from '@chat/testkit';
