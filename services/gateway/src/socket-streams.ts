@@ -49,6 +49,11 @@ interface SocketStream {
   held: LiveFrame[] | undefined;
   /** More live frames arrived than may be held; the next replay pass picks them up from Chat. */
   heldOverflow: boolean;
+  /**
+   * The live frame whose gap the running replay fills (held first), if the replay started from
+   * one; only that frame may be sent past a hole Chat could not fill.
+   */
+  gapFrame: LiveFrame | undefined;
   holdTimer: NodeJS.Timeout | undefined;
   sawFirstFrame: boolean;
   replaying: boolean;
@@ -62,6 +67,7 @@ function newSocketStream(ws: GatewaySocket): SocketStream {
     lastCursor: undefined,
     held: undefined,
     heldOverflow: false,
+    gapFrame: undefined,
     holdTimer: undefined,
     sawFirstFrame: false,
     replaying: false,
@@ -175,6 +181,7 @@ export class SocketStreams implements SocketHooks {
     clearTimeout(stream.holdTimer);
     stream.holdTimer = undefined;
     stream.held = undefined;
+    stream.gapFrame = undefined;
     this.streams.delete(ws);
   }
 
@@ -223,7 +230,7 @@ export class SocketStreams implements SocketHooks {
     if (stream.holdTimer === undefined) return;
     clearTimeout(stream.holdTimer);
     stream.holdTimer = undefined;
-    if (!stream.replaying && !stream.socket.closed) this.releaseHeld(stream, false);
+    if (!stream.replaying && !stream.socket.closed) this.releaseHeld(stream);
   }
 
   private hold(stream: SocketStream, frame: LiveFrame): void {
@@ -246,6 +253,7 @@ export class SocketStreams implements SocketHooks {
       if (frame.seq <= stream.lastSeq) return;
       if (frame.seq > stream.lastSeq + 1 && allowGapFill && stream.lastCursor !== undefined) {
         stream.held = [frame];
+        stream.gapFrame = frame;
         this.startReplay(stream, stream.lastCursor, false);
         return;
       }
@@ -328,7 +336,7 @@ export class SocketStreams implements SocketHooks {
       metrics.replays.inc({ result: 'resync_required' });
       stream.lastSeq = undefined;
       stream.lastCursor = undefined;
-      this.releaseHeld(stream, true);
+      this.releaseHeld(stream);
       return;
     }
     for (const entry of result.entries) {
@@ -348,30 +356,35 @@ export class SocketStreams implements SocketHooks {
       if (!sender.send(ws, syncedFrame(result.cursor))) return;
       metrics.replays.inc({ result: 'synced' });
     }
-    this.releaseHeld(stream, !announce);
+    this.releaseHeld(stream);
   }
 
   private finishWithoutReplay(stream: SocketStream, code: 'invalid_cursor', announce: boolean): void {
     this.deps.metrics.replays.inc({ result: code });
     if (announce) this.deps.sender.send(stream.ws, errorFrame('invalid_cursor', 'the cursor is not valid for this user; resume from history instead'));
-    this.releaseHeld(stream, true);
+    this.releaseHeld(stream);
   }
 
   /**
    * Sends the held live frames in arrival order through the same ordering rules. If one of them
-   * opens a new gap, a new replay starts and the rest stay held behind it. `acceptFirstGap`: the
-   * first held frame is the one whose gap was just filled; if Chat had nothing for that gap, it
-   * is sent anyway rather than asking again (never loop on a hole Chat cannot fill).
+   * opens a new gap, a new replay starts and the rest stay held behind it. The frame whose gap
+   * the replay just filled (`gapFrame`) is sent even if Chat had nothing for that gap, rather than
+   * asking again (never loop on a hole Chat cannot fill). Any other held frame is checked like a
+   * live one: a replay that did not start from a gap (the check after a broker outage, a resume,
+   * a pass for overflowed frames) read Chat before that frame was stored, so a hole in front of
+   * it is real and is filled first.
    */
-  private releaseHeld(stream: SocketStream, acceptFirstGap: boolean): void {
+  private releaseHeld(stream: SocketStream): void {
     const held = stream.held ?? [];
     const overflow = stream.heldOverflow;
+    const gapFrame = stream.gapFrame;
     stream.held = undefined;
     stream.heldOverflow = false;
+    stream.gapFrame = undefined;
     stream.replaying = false;
     for (let i = 0; i < held.length; i++) {
       if (stream.socket.closed) return;
-      this.deliverInOrder(stream, held[i]!, !(acceptFirstGap && i === 0));
+      this.deliverInOrder(stream, held[i]!, held[i] !== gapFrame);
       if (stream.held) {
         // A new replay started: keep the remaining frames behind it, in order.
         for (let j = i + 1; j < held.length; j++) this.hold(stream, held[j]!);
