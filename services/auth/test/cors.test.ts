@@ -1,76 +1,53 @@
 // CORS on a real Auth process: what a browser page on another origin (the web client) needs,
 // and nothing for any other origin.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { request, runUntilExit, startStack, uniqueName, type RunningService, type Stack } from '@chat/testkit';
+import { accessControlHeaders, assertCorsGranted, assertPreflightGranted, preflight, request, runUntilExit, uniqueName } from '@chat/testkit';
+import { authStack } from './support.js';
 
 const PAGE = 'http://127.0.0.1:5000';
 const PAGE2 = 'https://chat.example.com';
 const OTHER = 'http://127.0.0.1:6666';
 const MAX_FAILURES = 2;
 
-let stack: Stack;
-let auth: RunningService;
-
-before(async () => {
-  // The trailing slash and upper case are how people paste origins; the service normalizes them.
-  stack = await startStack({ services: ['auth'], env: { CORS_ORIGINS: `${PAGE}, HTTPS://Chat.Example.com/`, LOGIN_MAX_FAILURES: String(MAX_FAILURES) } });
-  auth = stack.auth;
-});
-after(() => stack?.stop());
-
-const preflight = (url: string, origin: string, method: string) =>
-  fetch(url, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': method, 'access-control-request-headers': 'content-type' } });
-const accessControl = (h: Headers) => [...h.keys()].filter((k) => k.startsWith('access-control-'));
-
-function assertGranted(h: Headers, origin: string) {
-  assert.equal(h.get('access-control-allow-origin'), origin);
-  assert.equal(h.get('access-control-expose-headers'), 'Retry-After');
-  assert.equal(h.get('access-control-allow-credentials'), null);
-  assert.match(h.get('vary') ?? '', /\bOrigin\b/);
-}
+// The trailing slash and upper case are how people paste origins; the service normalizes them.
+const stack = authStack({ CORS_ORIGINS: `${PAGE}, HTTPS://Chat.Example.com/`, LOGIN_MAX_FAILURES: String(MAX_FAILURES) });
 
 test('preflights from the listed pages are answered 204 with the grant', async () => {
   for (const origin of [PAGE, PAGE2]) {
     for (const [path, method] of [['/register', 'POST'], ['/login', 'POST'], ['/users/alice', 'GET']] as const) {
-      const res = await preflight(auth.url + path, origin, method);
-      assert.equal(res.status, 204, `${origin} ${path}`);
-      assert.equal(res.headers.get('access-control-allow-origin'), origin);
-      assert.equal(res.headers.get('access-control-allow-methods'), 'GET, POST, PATCH, DELETE, OPTIONS');
-      assert.equal(res.headers.get('access-control-allow-headers'), 'authorization, content-type');
-      assert.equal(res.headers.get('access-control-max-age'), '600');
-      assert.equal(await res.text(), '');
+      await assertPreflightGranted(await preflight(stack.auth.url + path, origin, method), origin, `${origin} ${path}`);
     }
   }
 });
 
 test('a preflight from any other origin gets 204 and no CORS header', async () => {
   for (const origin of [OTHER, 'http://localhost:5000', 'null']) {
-    const res = await preflight(`${auth.url}/login`, origin, 'POST');
+    const res = await preflight(`${stack.auth.url}/login`, origin, 'POST');
     assert.equal(res.status, 204, origin);
-    assert.deepEqual(accessControl(res.headers), [], origin);
+    assert.deepEqual(accessControlHeaders(res.headers), [], origin);
   }
 });
 
 test('register and login from a listed page carry the grant', async () => {
   const username = uniqueName('cors');
   const password = 'correct horse battery';
-  const reg = await request(`${auth.url}/register`, { body: { username, password }, headers: { origin: PAGE } });
+  const reg = await request(`${stack.auth.url}/register`, { body: { username, password }, headers: { origin: PAGE } });
   assert.equal(reg.status, 201, reg.text);
-  assertGranted(reg.headers, PAGE);
-  const login = await request(`${auth.url}/login`, { body: { username, password }, headers: { origin: PAGE2 } });
+  assertCorsGranted(reg.headers, PAGE);
+  const login = await request(`${stack.auth.url}/login`, { body: { username, password }, headers: { origin: PAGE2 } });
   assert.equal(login.status, 200, login.text);
   assert.equal(typeof login.body.token, 'string');
-  assertGranted(login.headers, PAGE2);
-  const jwks = await request(`${auth.url}/.well-known/jwks.json`, { headers: { origin: PAGE } });
+  assertCorsGranted(login.headers, PAGE2);
+  const jwks = await request(`${stack.auth.url}/.well-known/jwks.json`, { headers: { origin: PAGE } });
   assert.equal(jwks.status, 200);
-  assertGranted(jwks.headers, PAGE);
+  assertCorsGranted(jwks.headers, PAGE);
 });
 
 test('error envelopes reach the page with the grant, and a 429 exposes Retry-After', async () => {
   const username = uniqueName('cors');
   const password = 'correct horse battery';
-  assert.equal((await request(`${auth.url}/register`, { body: { username, password } })).status, 201);
+  assert.equal((await request(`${stack.auth.url}/register`, { body: { username, password } })).status, 201);
   const cases: Array<[string, Parameters<typeof request>[1], number, string]> = [
     ['/register', { body: { username, password } }, 409, 'username_taken'],
     ['/register', { body: { username: 'x' } }, 400, 'invalid_request'],
@@ -80,41 +57,41 @@ test('error envelopes reach the page with the grant, and a 429 exposes Retry-Aft
     ['/login', { method: 'GET' }, 405, 'method_not_allowed'],
   ];
   for (const [path, init, status, code] of cases) {
-    const res = await request(auth.url + path, { ...init, headers: { ...(init?.headers ?? {}), origin: PAGE } });
+    const res = await request(stack.auth.url + path, { ...init, headers: { ...(init?.headers ?? {}), origin: PAGE } });
     assert.equal(res.status, status, `${path}: ${res.text}`);
     assert.deepEqual(Object.keys(res.body), ['error']);
     assert.equal(res.body.error.code, code);
-    assertGranted(res.headers, PAGE);
+    assertCorsGranted(res.headers, PAGE);
   }
   for (let i = 0; i < MAX_FAILURES; i++) {
-    assert.equal((await request(`${auth.url}/login`, { body: { username, password: `wrong-${i}-password` }, headers: { origin: PAGE } })).status, 401);
+    assert.equal((await request(`${stack.auth.url}/login`, { body: { username, password: `wrong-${i}-password` }, headers: { origin: PAGE } })).status, 401);
   }
-  const limited = await request(`${auth.url}/login`, { body: { username, password }, headers: { origin: PAGE } });
+  const limited = await request(`${stack.auth.url}/login`, { body: { username, password }, headers: { origin: PAGE } });
   assert.equal(limited.status, 429, limited.text);
   assert.equal(limited.body.error.code, 'too_many_attempts');
   assert.ok(Number(limited.headers.get('retry-after')) >= 1);
-  assertGranted(limited.headers, PAGE);
+  assertCorsGranted(limited.headers, PAGE);
 });
 
 test('another origin gets the usual answers without any CORS header', async () => {
   const username = uniqueName('cors');
-  const reg = await request(`${auth.url}/register`, { body: { username, password: 'correct horse battery' }, headers: { origin: OTHER } });
+  const reg = await request(`${stack.auth.url}/register`, { body: { username, password: 'correct horse battery' }, headers: { origin: OTHER } });
   assert.equal(reg.status, 201);
-  assert.deepEqual(accessControl(reg.headers), []);
-  const taken = await request(`${auth.url}/register`, { body: { username, password: 'correct horse battery' }, headers: { origin: OTHER } });
+  assert.deepEqual(accessControlHeaders(reg.headers), []);
+  const taken = await request(`${stack.auth.url}/register`, { body: { username, password: 'correct horse battery' }, headers: { origin: OTHER } });
   assert.equal(taken.status, 409);
   assert.equal(taken.body.error.code, 'username_taken');
-  assert.deepEqual(accessControl(taken.headers), []);
+  assert.deepEqual(accessControlHeaders(taken.headers), []);
 });
 
 test('without CORS_ORIGINS Auth sends no CORS headers and a preflight is an ordinary OPTIONS', async () => {
   const plain = await stack.start('auth', { env: { CORS_ORIGINS: '' } });
   const pf = await preflight(`${plain.url}/login`, PAGE, 'POST');
   assert.notEqual(pf.status, 204);
-  assert.deepEqual(accessControl(pf.headers), []);
+  assert.deepEqual(accessControlHeaders(pf.headers), []);
   const jwks = await request(`${plain.url}/.well-known/jwks.json`, { headers: { origin: PAGE } });
   assert.equal(jwks.status, 200);
-  assert.deepEqual(accessControl(jwks.headers), []);
+  assert.deepEqual(accessControlHeaders(jwks.headers), []);
 });
 
 test('a wildcard or a malformed CORS_ORIGINS stops Auth at start, naming the variable', async () => {

@@ -1,23 +1,16 @@
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MongoClient } from 'mongodb';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
-import { metricValue, request, startStack, uniqueName, type RunningService, type Stack } from '@chat/testkit';
-import { post } from './support.js';
+import { metricValue, request, uniqueName } from '@chat/testkit';
+import { authStack, post } from './support.js';
 
 // This process runs with the default bcrypt cost (12), so the enumeration timing check below
 // compares real bcrypt work, as in production.
-let stack: Stack;
-let auth: RunningService;
-
-before(async () => {
-  stack = await startStack({ services: ['auth'], env: { BCRYPT_COST: '' } });
-  auth = stack.auth;
-});
-after(() => stack?.stop());
+const stack = authStack({ BCRYPT_COST: '' });
 
 async function register(username = uniqueName('L'), password = 'correct horse battery') {
-  const res = await post(`${auth.url}/register`, { username, password });
+  const res = await post(`${stack.auth.url}/register`, { username, password });
   assert.equal(res.status, 201, res.text);
   return { ...(res.body as { id: string; username: string }), password };
 }
@@ -44,10 +37,10 @@ test('a hash made at another cost is upgraded to the current cost at the next lo
     const users = client.db(stack.env.AUTH_MONGO_DB).collection('accounts');
     const storedHash = async () => String((await users.findOne({ usernameLower: username.toLowerCase() }))?.passwordHash);
     assert.match(await storedHash(), /^\$2b\$04\$/);
-    assert.equal((await post(`${auth.url}/login`, { username, password: 'rehash-password' })).status, 200);
+    assert.equal((await post(`${stack.auth.url}/login`, { username, password: 'rehash-password' })).status, 200);
     assert.match(await storedHash(), /^\$2b\$12\$/);
     // Still the same password, wherever it is checked.
-    assert.equal((await post(`${auth.url}/login`, { username, password: 'rehash-password' })).status, 200);
+    assert.equal((await post(`${stack.auth.url}/login`, { username, password: 'rehash-password' })).status, 200);
     assert.equal((await post(`${cheap.url}/login`, { username, password: 'wrong-password' })).status, 401);
   } finally {
     await client.close();
@@ -57,7 +50,7 @@ test('a hash made at another cost is upgraded to the current cost at the next lo
 
 test('login answers 200 {token, tokenType, expiresIn, user}, in any letter case of the name', async () => {
   const user = await register(`Case_${uniqueName('x')}`);
-  const res = await post(`${auth.url}/login`, { username: user.username.toUpperCase(), password: user.password });
+  const res = await post(`${stack.auth.url}/login`, { username: user.username.toUpperCase(), password: user.password });
   assert.equal(res.status, 200, res.text);
   assert.deepEqual(Object.keys(res.body).sort(), ['expiresIn', 'token', 'tokenType', 'user']);
   assert.equal(res.body.tokenType, 'Bearer');
@@ -76,8 +69,8 @@ test('login answers 200 {token, tokenType, expiresIn, user}, in any letter case 
 
 test('wrong password and unknown user: same status, byte-identical body, similar timing', async () => {
   const user = await register();
-  const wrong = () => post(`${auth.url}/login`, { username: user.username, password: 'not the password' });
-  const unknown = () => post(`${auth.url}/login`, { username: uniqueName('ghost'), password: 'not the password' });
+  const wrong = () => post(`${stack.auth.url}/login`, { username: user.username, password: 'not the password' });
+  const unknown = () => post(`${stack.auth.url}/login`, { username: uniqueName('ghost'), password: 'not the password' });
   const a = await wrong();
   const b = await unknown();
   assert.equal(a.status, 401);
@@ -105,9 +98,9 @@ test('wrong password and unknown user: same status, byte-identical body, similar
 });
 
 test('names outside the username rules get the same 401, not a 400', async () => {
-  const known = await post(`${auth.url}/login`, { username: uniqueName('ghost'), password: 'whatever-pass' });
+  const known = await post(`${stack.auth.url}/login`, { username: uniqueName('ghost'), password: 'whatever-pass' });
   for (const username of ['a', 'has space', 'x'.repeat(40), '']) {
-    const res = await post(`${auth.url}/login`, { username, password: 'whatever-pass' });
+    const res = await post(`${stack.auth.url}/login`, { username, password: 'whatever-pass' });
     assert.equal(res.status, 401, username);
     assert.equal(res.text, known.text);
   }
@@ -125,7 +118,7 @@ test('NoSQL operator bodies and non-string fields are 400, never a match', async
     [{ username: 'someone', password: 1 }, 'password must be a string'],
   ];
   for (const [body, message] of cases) {
-    const res = await post(`${auth.url}/login`, body);
+    const res = await post(`${stack.auth.url}/login`, body);
     assert.equal(res.status, 400, JSON.stringify(body));
     assert.deepEqual(res.body, { error: { code: 'invalid_request', message } });
   }
@@ -133,13 +126,13 @@ test('NoSQL operator bodies and non-string fields are 400, never a match', async
 
 test('auth_login_attempts_total counts success and invalid_credentials', async () => {
   const user = await register();
-  const ok0 = await metricValue(auth.url, 'auth_login_attempts_total', { result: 'success' });
-  const bad0 = await metricValue(auth.url, 'auth_login_attempts_total', { result: 'invalid_credentials' });
-  assert.equal((await post(`${auth.url}/login`, { username: user.username, password: user.password })).status, 200);
-  assert.equal((await post(`${auth.url}/login`, { username: user.username, password: 'wrong-password' })).status, 401);
-  assert.equal((await post(`${auth.url}/login`, { username: uniqueName('nobody'), password: 'wrong-password' })).status, 401);
-  assert.equal(await metricValue(auth.url, 'auth_login_attempts_total', { result: 'success' }), ok0 + 1);
-  assert.equal(await metricValue(auth.url, 'auth_login_attempts_total', { result: 'invalid_credentials' }), bad0 + 2);
-  const text = (await request(`${auth.url}/metrics`)).text;
+  const ok0 = await metricValue(stack.auth.url, 'auth_login_attempts_total', { result: 'success' });
+  const bad0 = await metricValue(stack.auth.url, 'auth_login_attempts_total', { result: 'invalid_credentials' });
+  assert.equal((await post(`${stack.auth.url}/login`, { username: user.username, password: user.password })).status, 200);
+  assert.equal((await post(`${stack.auth.url}/login`, { username: user.username, password: 'wrong-password' })).status, 401);
+  assert.equal((await post(`${stack.auth.url}/login`, { username: uniqueName('nobody'), password: 'wrong-password' })).status, 401);
+  assert.equal(await metricValue(stack.auth.url, 'auth_login_attempts_total', { result: 'success' }), ok0 + 1);
+  assert.equal(await metricValue(stack.auth.url, 'auth_login_attempts_total', { result: 'invalid_credentials' }), bad0 + 2);
+  const text = (await request(`${stack.auth.url}/metrics`)).text;
   assert.match(text, /auth_login_attempts_total\{[^}]*result="rate_limited"[^}]*\} 0/);
 });

@@ -1,9 +1,36 @@
 /**
  * Helpers for the Auth integration tests (the processes come from @chat/testkit's startStack):
- * a JSON POST, and a TCP proxy that takes the database away from one Auth process.
+ * a test file's stack with one Auth process, a JSON POST, and a TCP proxy that takes the
+ * database away from one Auth process.
  */
+import assert from 'node:assert/strict';
 import { createServer, connect, type Server, type Socket } from 'node:net';
-import { request } from '@chat/testkit';
+import { after, before } from 'node:test';
+import { request, startStack, type Stack } from '@chat/testkit';
+
+/**
+ * The stack of a test file that needs one Auth process (with `env` added): started in a `before`
+ * hook, then `setup` runs with it, and an `after` hook stops it and drops its databases. The
+ * Stack returned stands for the started one: read it (`stack.auth.url`, `stack.env`, ...) in
+ * tests. Setup that needs the stack goes in `setup`, not in a `before` of its own: at the top
+ * level of a file, node:test (20) runs each `before` as soon as it is registered, so a second
+ * one would not wait for the stack.
+ */
+export function authStack(env: Record<string, string> = {}, setup?: (stack: Stack) => Promise<void>): Stack {
+  let started: Stack | undefined;
+  before(async () => {
+    started = await startStack({ services: ['auth'], env });
+    await setup?.(started);
+  });
+  after(() => started?.stop());
+  return new Proxy({} as Stack, {
+    get(_, key) {
+      assert.ok(started, `stack.${String(key)} read before authStack()'s before hook had started the stack`);
+      const value: unknown = Reflect.get(started, key);
+      return typeof value === 'function' ? value.bind(started) : value;
+    },
+  });
+}
 
 /** POST a JSON body. */
 export const post = (url: string, body: unknown) => request(url, { method: 'POST', body });

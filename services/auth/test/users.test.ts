@@ -1,23 +1,18 @@
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { createServiceTokenSource } from '@chat/common/jwt';
 import { createUserDirectory } from '@chat/common/user-directory';
-import { registerAndLogin, request, startStack, uniqueName, type RunningService, type Stack, type TestUser } from '@chat/testkit';
+import { registerAndLogin, request, uniqueName, type TestUser } from '@chat/testkit';
+import { authStack } from './support.js';
 
-let stack: Stack;
-let auth: RunningService;
 let alice: TestUser;
-
-before(async () => {
-  stack = await startStack({ services: ['auth'] });
-  auth = stack.auth;
+const stack = authStack({}, async ({ auth }) => {
   alice = await registerAndLogin(auth.url, `Alice_${uniqueName('u')}`);
 });
-after(() => stack?.stop());
 
-const lookup = (name: string, token?: string) => request(`${auth.url}/users/${encodeURIComponent(name)}`, token ? { token } : {});
+const lookup = (name: string, token?: string) => request(`${stack.auth.url}/users/${encodeURIComponent(name)}`, token ? { token } : {});
 
 test('with a user token: 200 {id, username} in any letter case, with the registered spelling', async () => {
   for (const name of [alice.username, alice.username.toLowerCase(), alice.username.toUpperCase()]) {
@@ -44,7 +39,7 @@ test('without a valid token: 401', async () => {
     assert.equal(res.status, 401, token);
     assert.equal(res.body.error.code, 'unauthorized');
   }
-  const basic = await request(`${auth.url}/users/${alice.username}`, { headers: { authorization: 'Basic YWxpY2U6cGFzc3dvcmQ=' } });
+  const basic = await request(`${stack.auth.url}/users/${alice.username}`, { headers: { authorization: 'Basic YWxpY2U6cGFzc3dvcmQ=' } });
   assert.equal(basic.status, 401);
 });
 
@@ -54,7 +49,7 @@ test('a service token (HS256, SERVICE_TOKEN_SECRET) works, as the gateway and ch
   assert.equal(res.status, 200);
   assert.deepEqual(res.body, { id: alice.id, username: alice.username });
   // The shared user directory, end to end against the real Auth.
-  const directory = createUserDirectory({ authUrl: auth.url, credential: createServiceTokenSource('chat', stack.env.SERVICE_TOKEN_SECRET!) });
+  const directory = createUserDirectory({ authUrl: stack.auth.url, credential: createServiceTokenSource('chat', stack.env.SERVICE_TOKEN_SECRET!) });
   assert.deepEqual(await directory.resolve(alice.username.toUpperCase()), { id: alice.id, username: alice.username });
   assert.equal(await directory.resolve(uniqueName('nobody')), null);
 });
@@ -67,7 +62,7 @@ test('a service token signed with a wrong secret is 401', async () => {
 });
 
 test('a user cannot forge a service token: HS256 with user claims keyed by the public key bytes is 401', async () => {
-  const jwks = (await request(`${auth.url}/.well-known/jwks.json`)).body as { keys: Array<Record<string, string>> };
+  const jwks = (await request(`${stack.auth.url}/.well-known/jwks.json`)).body as { keys: Array<Record<string, string>> };
   const jwk = jwks.keys[0]!;
   const publicKey = createPublicKey({ key: jwk as never, format: 'jwk' });
   const now = Math.floor(Date.now() / 1000);
@@ -103,7 +98,7 @@ test('a user cannot forge a service token: HS256 with user claims keyed by the p
 });
 
 test('no endpoint issues HS256 tokens: login tokens are ES256 only', async () => {
-  const login = await request(`${auth.url}/login`, { body: { username: alice.username, password: alice.password } });
+  const login = await request(`${stack.auth.url}/login`, { body: { username: alice.username, password: alice.password } });
   assert.equal(login.status, 200);
   const header = JSON.parse(Buffer.from(String(login.body.token).split('.')[0]!, 'base64url').toString());
   assert.equal(header.alg, 'ES256');

@@ -2,7 +2,7 @@
 // reads history, error envelopes included; every other origin gets no CORS header.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { request, startStack, type RunningService, type Stack, type TestUser } from '@chat/testkit';
+import { accessControlHeaders, assertCorsGranted, assertPreflightGranted, preflight as preflightFrom, request, startStack, type RunningService, type Stack, type TestUser } from '@chat/testkit';
 import { assertEnvelope } from './support.js';
 
 const PAGE = 'http://127.0.0.1:5000';
@@ -20,64 +20,51 @@ before(async () => {
 });
 after(() => stack?.stop());
 
-const preflight = (path: string, origin: string, method: string, headers = 'authorization, content-type') =>
-  fetch(chat.url + path, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': method, 'access-control-request-headers': headers } });
-const accessControl = (h: Headers) => [...h.keys()].filter((k) => k.startsWith('access-control-'));
-
-function assertGranted(h: Headers, origin: string) {
-  assert.equal(h.get('access-control-allow-origin'), origin);
-  assert.equal(h.get('access-control-expose-headers'), 'Retry-After');
-  assert.equal(h.get('access-control-allow-credentials'), null);
-  assert.match(h.get('vary') ?? '', /\bOrigin\b/);
-}
+// A page's calls to Chat carry its bearer token.
+const preflight = (path: string, origin: string, method: string) => preflightFrom(chat.url + path, origin, method, 'authorization, content-type');
 
 test('preflights for send, history and sync from a listed page get 204 with the grant', async () => {
   for (const [path, method] of [['/chat/send', 'POST'], ['/chat/history?with=bob', 'GET'], ['/chat/sync', 'GET']] as const) {
-    const res = await preflight(path, PAGE, method);
-    assert.equal(res.status, 204, path);
-    assert.equal(res.headers.get('access-control-allow-origin'), PAGE);
-    assert.equal(res.headers.get('access-control-allow-methods'), 'GET, POST, PATCH, DELETE, OPTIONS');
-    assert.equal(res.headers.get('access-control-allow-headers'), 'authorization, content-type');
-    assert.equal(res.headers.get('access-control-max-age'), '600');
+    await assertPreflightGranted(await preflight(path, PAGE, method), PAGE, path);
   }
   const other = await preflight('/chat/send', OTHER, 'POST');
   assert.equal(other.status, 204);
-  assert.deepEqual(accessControl(other.headers), []);
+  assert.deepEqual(accessControlHeaders(other.headers), []);
 });
 
 test('a listed page sends with its bearer token and reads the history', async () => {
   const sent = await request(`${chat.url}/chat/send`, { body: { to: bob.username, text: 'from the browser' }, token: alice.token, headers: { origin: PAGE } });
   assert.equal(sent.status, 201, sent.text);
-  assertGranted(sent.headers, PAGE);
+  assertCorsGranted(sent.headers, PAGE);
   const history = await request(`${chat.url}/chat/history?with=${alice.username}`, { token: bob.token, headers: { origin: 'http://localhost:5000' } });
   assert.equal(history.status, 200, history.text);
   assert.ok(history.body.messages.some((m: { text: string }) => m.text === 'from the browser'));
-  assertGranted(history.headers, 'http://localhost:5000');
+  assertCorsGranted(history.headers, 'http://localhost:5000');
 });
 
 test('error envelopes carry the grant, so the page can read them', async () => {
   const noToken = await request(`${chat.url}/chat/send`, { body: { to: bob.username, text: 'x' }, headers: { origin: PAGE } });
   assertEnvelope(noToken, 401, 'unauthorized');
-  assertGranted(noToken.headers, PAGE);
+  assertCorsGranted(noToken.headers, PAGE);
   const bad = await request(`${chat.url}/chat/send`, { body: { to: bob.username }, token: alice.token, headers: { origin: PAGE } });
   assert.equal(bad.status, 400, bad.text);
   assert.ok(bad.body.error.code);
-  assertGranted(bad.headers, PAGE);
+  assertCorsGranted(bad.headers, PAGE);
   const wrongMethod = await request(`${chat.url}/chat/send`, { method: 'GET', token: alice.token, headers: { origin: PAGE } });
   assertEnvelope(wrongMethod, 405, 'method_not_allowed');
-  assertGranted(wrongMethod.headers, PAGE);
+  assertCorsGranted(wrongMethod.headers, PAGE);
   const unknown = await request(`${chat.url}/chat/nope`, { token: alice.token, headers: { origin: PAGE } });
   assertEnvelope(unknown, 404, 'not_found');
-  assertGranted(unknown.headers, PAGE);
+  assertCorsGranted(unknown.headers, PAGE);
 });
 
 test('another origin is answered as usual, without any CORS header', async () => {
   const sent = await request(`${chat.url}/chat/send`, { body: { to: bob.username, text: 'not from a listed page' }, token: alice.token, headers: { origin: OTHER } });
   assert.equal(sent.status, 201, sent.text);
-  assert.deepEqual(accessControl(sent.headers), []);
+  assert.deepEqual(accessControlHeaders(sent.headers), []);
   const noToken = await request(`${chat.url}/chat/sync`, { headers: { origin: OTHER } });
   assertEnvelope(noToken, 401, 'unauthorized');
-  assert.deepEqual(accessControl(noToken.headers), []);
+  assert.deepEqual(accessControlHeaders(noToken.headers), []);
 });
 
 test('a wildcard CORS_ORIGINS stops Chat at start, naming the variable', async () => {

@@ -17,6 +17,11 @@ export const SERVICES = ['auth', 'chat', 'gateway'] as const;
 export type ServiceName = (typeof SERVICES)[number];
 /** Ports of the service contract. */
 export const SERVICE_PORTS: Record<ServiceName, number> = { auth: 5001, chat: 5002, gateway: 5003 };
+/** The one Dockerfile of the three service images, and the build args that pick the service. */
+export const SERVICES_DOCKERFILE = 'services/Dockerfile';
+export function serviceBuildArgs(svc: ServiceName): { SERVICE: string; PORT: string } {
+  return { SERVICE: svc, PORT: String(SERVICE_PORTS[svc]) };
+}
 /** The optional web client (clients/web): its image, chart component and port. */
 export const WEB = { image: 'chat-web', component: 'web', port: 5000, dockerfile: 'clients/web/Dockerfile' } as const;
 /** The Kubernetes version the chart is linted and rendered for. */

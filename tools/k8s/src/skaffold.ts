@@ -6,7 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { CHART_DIR, ROOT, SERVICE_PORTS, SERVICES, SKAFFOLD_FILE, WEB } from './paths.ts';
+import { CHART_DIR, ROOT, SERVICE_PORTS, SERVICES, SERVICES_DOCKERFILE, serviceBuildArgs, SKAFFOLD_FILE, WEB } from './paths.ts';
 
 export interface SkaffoldRelease {
   name: string;
@@ -22,7 +22,7 @@ export interface SkaffoldRelease {
 export interface SkaffoldConfig {
   apiVersion: string;
   kind: string;
-  build?: { artifacts?: Array<{ image: string; context?: string; docker?: { dockerfile?: string } }>; local?: Record<string, unknown> };
+  build?: { artifacts?: Array<{ image: string; context?: string; docker?: { dockerfile?: string; buildArgs?: Record<string, unknown> } }>; local?: Record<string, unknown> };
   deploy?: { helm?: { releases?: SkaffoldRelease[] } };
   portForward?: Array<{ resourceType: string; resourceName: string; namespace?: string; port: number | string; localPort?: number }>;
   profiles?: Array<{ name: string; activation?: unknown[]; patches?: Array<{ op: string; path: string; value?: unknown }>; build?: unknown }>;
@@ -43,11 +43,21 @@ export function chartValues(): Record<string, any> {
   return parse(readFileSync(join(CHART_DIR, 'values.yaml'), 'utf8')) as Record<string, any>;
 }
 
-/** Every image skaffold builds: the chart component it feeds, its Dockerfile and local port. */
-export const IMAGES: Array<{ component: string; image: string; dockerfile: string; localPort: number }> = [
-  ...SERVICES.map((s) => ({ component: s, image: `chat-${s}`, dockerfile: `services/${s}/Dockerfile`, localPort: SERVICE_PORTS[s] })),
-  { component: WEB.component, image: WEB.image, dockerfile: WEB.dockerfile, localPort: WEB.port },
+/**
+ * Every image skaffold builds: the chart component it feeds, its Dockerfile with the build args
+ * it takes (the services share one, which SERVICE and PORT turn into each service's image), and
+ * its local port.
+ */
+export const IMAGES: Array<{ component: string; image: string; dockerfile: string; buildArgs: Record<string, string>; localPort: number }> = [
+  ...SERVICES.map((s) => ({ component: s, image: `chat-${s}`, dockerfile: SERVICES_DOCKERFILE, buildArgs: serviceBuildArgs(s), localPort: SERVICE_PORTS[s] })),
+  { component: WEB.component, image: WEB.image, dockerfile: WEB.dockerfile, buildArgs: {}, localPort: WEB.port },
 ];
+
+/** Build args as skaffold passes them: every value a string (a YAML number would be a type error). */
+function sameBuildArgs(got: Record<string, unknown>, want: Record<string, string>): boolean {
+  const keys = Object.keys(want);
+  return Object.keys(got).length === keys.length && keys.every((k) => got[k] === want[k]);
+}
 
 /** The value at a dotted path with optional list indexes (`cors.allowedOrigins[0]`). */
 function valueAt(values: unknown, key: string): unknown {
@@ -89,6 +99,8 @@ export function skaffoldProblems(cfg: SkaffoldConfig = loadSkaffold()): string[]
     const context = a.context ?? '.';
     if (context !== '.') problems.push(`artifact ${want.image}: context must be the repository root (the pnpm workspace), got ${context}`);
     if (dockerfile !== want.dockerfile) problems.push(`artifact ${want.image}: dockerfile ${dockerfile}, want ${want.dockerfile}`);
+    const buildArgs = a.docker?.buildArgs ?? {};
+    if (!sameBuildArgs(buildArgs, want.buildArgs)) problems.push(`artifact ${want.image}: docker.buildArgs ${JSON.stringify(buildArgs)}, want ${JSON.stringify(want.buildArgs)} (strings)`);
     if (!existsSync(join(ROOT, context, dockerfile))) problems.push(`artifact ${want.image}: ${dockerfile} does not exist`);
   }
   for (const a of artifacts) if (!wantImages.includes(a.image)) problems.push(`unexpected artifact ${a.image}`);

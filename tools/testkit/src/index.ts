@@ -1,7 +1,7 @@
 /**
  * Helpers for integration tests, system tests and the benchmark: start real service processes
  * on free ports against the real infrastructure from @chat/infra (startStack is the one way to
- * do it), and talk to them over HTTP, WebSocket and /metrics.
+ * do it), and talk to them over HTTP, WebSocket and /metrics, CORS included.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
@@ -12,6 +12,7 @@ import { ensureInfra, repoRoot, type Infra } from '@chat/infra';
 
 export { repoRoot };
 export { TestClient, wsUrl, type Closed } from './ws-client.ts';
+export { accessControlHeaders, assertCorsGranted, assertPreflightGranted, preflight } from './cors.ts';
 
 export type ServiceName = 'auth' | 'chat' | 'gateway';
 
