@@ -5,7 +5,7 @@ export interface ErrorBody {
   error: { code: string; message: string; details?: unknown };
 }
 
-export function errorBody(code: string, message: string, details?: unknown): ErrorBody {
+export function errorBody(code: ErrorCode, message: string, details?: unknown): ErrorBody {
   return details === undefined ? { error: { code, message } } : { error: { code, message, details } };
 }
 

@@ -1,6 +1,7 @@
 import { CLOSE_REASONS } from '@chat/common/contracts';
 import { createMetrics, type ServiceMetrics } from '@chat/common/config';
 import { Counter, Gauge, Histogram } from 'prom-client';
+import { UPGRADE_REJECTION_REASONS } from './upgrade-rejections.js';
 
 /**
  * The gateway's metric names are a contract: the Grafana dashboard reads them. Rename nothing.
@@ -37,7 +38,7 @@ export function createGatewayMetrics(): GatewayMetrics {
     connectionsOpened: new Counter({ name: 'gateway_connections_opened_total', help: 'WebSocket connections accepted', registers }),
     connectionsRejected: new Counter({
       name: 'gateway_connections_rejected_total',
-      help: 'Upgrade requests refused, by reason',
+      help: `Upgrade requests refused, by reason (${UPGRADE_REJECTION_REASONS.join(', ')})`,
       labelNames: ['reason'] as const,
       registers,
     }),

@@ -10,6 +10,7 @@ import type { SocketRegistry } from './socket-registry.js';
 import type { SocketSender } from './socket-sender.js';
 import { closeSocket, newSocketState, type GatewaySocket, type SocketState } from './socket-state.js';
 import type { TokenExpiry } from './token-expiry.js';
+import { UPGRADE_REJECTIONS, type UpgradeRejection } from './upgrade-rejections.js';
 
 /** Extension points for the per-socket streams (see socket-streams.ts). */
 export interface SocketHooks {
@@ -57,7 +58,8 @@ export function createWsBehavior(deps: WsHandlerDeps): WebSocketBehavior<SocketS
   const observe = (status: number, startedAt: number) =>
     metrics.httpDuration.observe({ route: '/', method: 'GET', status: String(status) }, (performance.now() - startedAt) / 1000);
 
-  const reject = (res: HttpResponse, status: number, reason: string, code: string, message: string, startedAt: number) => {
+  const reject = (res: HttpResponse, reason: UpgradeRejection, message: string, startedAt: number) => {
+    const { status, code } = UPGRADE_REJECTIONS[reason];
     metrics.connectionsRejected.inc({ reason });
     endJson(res, status, errorBody(code, message));
     observe(status, startedAt);
@@ -85,23 +87,23 @@ export function createWsBehavior(deps: WsHandlerDeps): WebSocketBehavior<SocketS
       const authorization = req.getHeader('authorization');
       const query = new URLSearchParams(req.getQuery() ?? '');
 
-      if (deps.isDraining()) return reject(res, 503, 'draining', 'unavailable', 'the gateway is restarting; reconnect', startedAt);
-      if (!originAllowed(origin)) return reject(res, 403, 'origin', 'forbidden_origin', 'this origin may not connect', startedAt);
+      if (deps.isDraining()) return reject(res, 'draining', 'the gateway is restarting; reconnect', startedAt);
+      if (!originAllowed(origin)) return reject(res, 'origin', 'this origin may not connect', startedAt);
       const token = bearerToken(authorization || undefined) ?? (query.get('token') || undefined);
-      if (!token) return reject(res, 401, 'missing_token', 'unauthorized', 'missing token: pass ?token=<JWT> or Authorization: Bearer <JWT>', startedAt);
-      if (token.length > MAX_TOKEN_LENGTH) return reject(res, 401, 'invalid_token', 'unauthorized', 'invalid token', startedAt);
+      if (!token) return reject(res, 'missing_token', 'missing token: pass ?token=<JWT> or Authorization: Bearer <JWT>', startedAt);
+      if (token.length > MAX_TOKEN_LENGTH) return reject(res, 'invalid_token', 'invalid token', startedAt);
       const since = query.get('since') || undefined;
 
       const rejectError = (err: unknown) => {
         const status = err instanceof RequestError ? err.status : 401;
         const message = err instanceof RequestError ? err.message : 'invalid token';
-        if (status === 503) return reject(res, 503, 'auth_unavailable', 'unavailable', message, startedAt);
-        return reject(res, 401, message === 'token expired' ? 'expired_token' : 'invalid_token', 'unauthorized', message, startedAt);
+        if (status === 503) return reject(res, 'auth_unavailable', message, startedAt);
+        return reject(res, message === 'token expired' ? 'expired_token' : 'invalid_token', message, startedAt);
       };
       const complete = (user: TokenUser) => {
         // The verifiers allow 30 s of clock skew; such a socket would be closed at once, so refuse now.
-        if (user.exp <= Date.now() / 1000) return reject(res, 401, 'expired_token', 'unauthorized', 'token expired', startedAt);
-        if (deps.isDraining()) return reject(res, 503, 'draining', 'unavailable', 'the gateway is restarting; reconnect', startedAt);
+        if (user.exp <= Date.now() / 1000) return reject(res, 'expired_token', 'token expired', startedAt);
+        if (deps.isDraining()) return reject(res, 'draining', 'the gateway is restarting; reconnect', startedAt);
         res.upgrade(newSocketState({ id: user.id, username: user.username, exp: user.exp }, token, since), secKey, secProtocol, secExtensions, context);
         observe(101, startedAt);
       };
