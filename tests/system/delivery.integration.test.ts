@@ -15,7 +15,12 @@ describe('gateway: delivery', () => {
   let bob: TestUser;
 
   before(async () => {
-    s = await startStack({ serviceEnv: { gateway: { MAX_BACKPRESSURE_BYTES: String(256 * 1024) } } });
+    // 4 MB: the slow-consumer case still overflows it (16 MB go to a socket that stopped
+    // reading, behind at most ~4 MB of kernel buffers), while the socket that does read gets
+    // room for the moments this test process, on one event loop with it, spends publishing
+    // those 16 MB or collecting garbage; at 256 KB and at 1 MB the reading socket was itself
+    // cut now and then (1 run in 14 at 1 MB on an idle 2-core machine).
+    s = await startStack({ serviceEnv: { gateway: { MAX_BACKPRESSURE_BYTES: String(4 * 1024 * 1024) } } });
     gw = s.gateways[0]!.url;
     [alice, bob] = await Promise.all([registerAndLogin(s.auth.url), registerAndLogin(s.auth.url)]);
   });
@@ -117,24 +122,25 @@ describe('gateway: delivery', () => {
     const slow = await TestClient.connect(gw, bob.token);
     const fast = await TestClient.connect(gw, bob.token);
     (slow.ws as any)._socket.pause(); // stop reading: the kernel buffers fill, then uWS's backlog grows
+    const BULK = 4000;
     const text = 'x'.repeat(3900);
     // Straight to the exchange (well-formed events), because Chat's HTTP path is slower than needed here.
-    const events = Array.from({ length: 3000 }, (_, i) => JSON.stringify({
+    const events = Array.from({ length: BULK }, (_, i) => JSON.stringify({
       type: 'new_message', version: 1,
       message: { id: `bulk-${i}`, from: alice.username, to: bob.username, text, createdAt: new Date().toISOString() },
       cursors: {},
     }));
     const startedAt = Date.now();
     await publishRaw(s.infra.amqpUrl, events);
-    await fast.waitForCount('new_message', 3000, 30_000);
+    await fast.waitForCount('new_message', BULK, 30_000);
     const fastMs = Date.now() - startedAt;
     (slow.ws as any)._socket.resume();
     const closed = await slow.waitClosed(15_000);
     assert.equal(closed.code, 1013);
-    assert.ok(slow.ofType('new_message').length < 3000, 'the slow socket was cut before the end');
+    assert.ok(slow.ofType('new_message').length < BULK, 'the slow socket was cut before the end');
     assert.ok(fast.isOpen);
     assert.ok((await metricValue(gw, 'gateway_sockets_closed_total', { reason: 'slow_consumer' })) >= 1);
-    console.log(`fast socket got 3000 x 4 KB frames in ${fastMs} ms while another socket was stalled`);
+    console.log(`fast socket got ${BULK} x 4 KB frames in ${fastMs} ms while another socket was stalled`);
     fast.close();
   });
 });

@@ -40,33 +40,46 @@ type Entry = DirectoryUser | typeof NOT_FOUND;
  */
 export function createUserDirectory(opts: UserDirectoryOptions): UserDirectory {
   const negativeTtl = opts.negativeTtlMs ?? 2_000;
+  // Names whose Auth request is under way: a resolution that joins one costs no request of its
+  // own, so it counts as a hit. (lru-cache's `has` is false until the fetch settles, so without
+  // this a burst for a new name counted neither as hits nor as misses, by timing.)
+  const inFlight = new Set<string>();
   const cache = new LRUCache<string, Entry>({
     max: opts.max ?? 50_000,
     ttl: opts.ttlMs ?? 60_000,
     fetchMethod: async (key, _stale, { options }) => {
       opts.onMiss?.();
-      const res = await fetch(`${opts.authUrl}/users/${encodeURIComponent(key)}`, {
-        headers: { authorization: `Bearer ${await opts.credential()}` },
-        signal: AbortSignal.timeout(opts.timeoutMs ?? 3_000),
-      }).catch((err: unknown) => {
-        throw new RequestError(503, 'unavailable', `user directory unreachable: ${(err as Error).message}`);
-      });
-      if (res.status === 404) {
-        options.ttl = negativeTtl;
-        return NOT_FOUND;
+      inFlight.add(key);
+      try {
+        return await lookup(key, options);
+      } finally {
+        inFlight.delete(key);
       }
-      if (!res.ok) throw new RequestError(503, 'unavailable', `user directory answered ${res.status}`);
-      const body = (await res.json()) as Partial<DirectoryUser>;
-      if (typeof body.id !== 'string' || typeof body.username !== 'string') {
-        throw new RequestError(503, 'unavailable', 'user directory answered an unexpected body');
-      }
-      return { id: body.id, username: body.username };
     },
   });
+  /** One request to Auth; a 404 is cached briefly as "no such user". */
+  async function lookup(key: string, options: { ttl?: number }): Promise<Entry> {
+    const res = await fetch(`${opts.authUrl}/users/${encodeURIComponent(key)}`, {
+      headers: { authorization: `Bearer ${await opts.credential()}` },
+      signal: AbortSignal.timeout(opts.timeoutMs ?? 3_000),
+    }).catch((err: unknown) => {
+      throw new RequestError(503, 'unavailable', `user directory unreachable: ${(err as Error).message}`);
+    });
+    if (res.status === 404) {
+      options.ttl = negativeTtl;
+      return NOT_FOUND;
+    }
+    if (!res.ok) throw new RequestError(503, 'unavailable', `user directory answered ${res.status}`);
+    const body = (await res.json()) as Partial<DirectoryUser>;
+    if (typeof body.id !== 'string' || typeof body.username !== 'string') {
+      throw new RequestError(503, 'unavailable', 'user directory answered an unexpected body');
+    }
+    return { id: body.id, username: body.username };
+  }
   return {
     async resolve(username) {
       const key = username.toLowerCase();
-      if (cache.has(key)) opts.onHit?.();
+      if (cache.has(key) || inFlight.has(key)) opts.onHit?.();
       const entry = await cache.fetch(key);
       return entry === undefined || entry === NOT_FOUND ? null : entry;
     },
