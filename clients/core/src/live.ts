@@ -155,21 +155,6 @@ export class LiveConnection {
     this.setStatus({ state: 'stopped' });
   }
 
-  /** Drops the socket as a network failure would and reconnects through the usual backoff (for tests and a "reconnect" button). */
-  reconnectNow(): void {
-    if (this.stopped) return;
-    const s = this.socket;
-    if (s) {
-      this.detach(s);
-      s.close(1000, 'client_reconnect');
-    }
-    this.socket = undefined;
-    this.attempt = 0;
-    if (this.timer !== undefined) this.clearTimer(this.timer);
-    this.timer = undefined;
-    this.open();
-  }
-
   private open(): void {
     this.timer = undefined;
     const url = new URL(this.options.gatewayUrl);
