@@ -42,13 +42,13 @@ export const tooManyAttempts = (retryAfterSeconds: number) =>
  * Failed logins per username, counted in MongoDB so every Auth replica sees the same count.
  *
  * Each attempt is an inserted document, recorded *before* the password is checked, and then the
- * attempts in the window are counted. Inserts are atomic even on FerretDB, where a counter
- * updated with findAndModify/$inc is not, and counting after inserting bounds the attempts
+ * attempts in the window are counted. An insert is atomic on every database we run on, a
+ * counter updated with findAndModify/$inc is not (mongo-portability.ts, rule 1), and counting after inserting bounds the attempts
  * that get through: of k admitted attempts the last one to count sees all k, so k <= max, even
  * for a burst spread over several replicas. A refused attempt removes its own record (so
  * hammering does not extend the lockout), a failure keeps it, a success clears the name.
  *
- * FerretDB has no TTL indexes, so records are bounded by hand: refused attempts leave nothing,
+ * There are no TTL indexes (rule 3), so records are bounded by hand: refused attempts leave nothing,
  * each failure prunes that name's expired records, and `prune()` sweeps the rest periodically.
  */
 export function createLoginLimiter(db: Db, opts: LoginLimiterOptions): LoginLimiter {

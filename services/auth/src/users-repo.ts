@@ -14,10 +14,9 @@ export interface StoredUser extends PublicUser {
 
 interface UserDocument {
   /**
-   * The lowercase username: the primary key is the uniqueness guard (case-insensitive, with no
-   * collation, which FerretDB lacks) and makes every lookup by name a primary-key read. FerretDB
-   * answers only `_id` equality from an index; any other filter scans the collection, which made
-   * registration and login slow down linearly with the number of users.
+   * The lowercase username: the primary key is the uniqueness guard (case-insensitive without a
+   * collation) and makes every lookup by name a primary-key read (mongo-portability.ts, rules 1
+   * and 2).
    */
   _id: string;
   /** The opaque user id (ObjectId hex): the token's `sub`. */

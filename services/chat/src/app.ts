@@ -5,6 +5,7 @@ import type { VerifyUserToken } from '@chat/common/jwt';
 import type { UserDirectory } from '@chat/common/user-directory';
 import { createKoaApp, healthRouter, koaRequireAuth, type ReadinessCheck } from '@chat/common/koa';
 import { koaDatabaseUnavailable } from '@chat/common/mongo';
+import type { MessagesRepository } from './messages-repo.js';
 import { historyRoute } from './routes/history.js';
 import { sendRoute } from './routes/send.js';
 import { syncRoute } from './routes/sync.js';
@@ -22,14 +23,17 @@ export interface ChatAppDeps {
   verifyUser: VerifyUserToken;
   directory: UserDirectory;
   timeline: Timeline;
+  messages: MessagesRepository;
   send: SendMessage;
+  /** Outermost measuring middleware (database round trips per request). */
+  measuring?: readonly Koa.Middleware[];
   /** Readiness checks by name (database, broker); draining is always checked. */
   readiness: Record<string, ReadinessCheck>;
 }
 
 /** The Chat HTTP app, built from its dependencies so tests and index.ts wire it the same way. */
 export function createChatApp(deps: ChatAppDeps): Koa {
-  const app = createKoaApp({ logger: deps.logger, metrics: deps.metrics, bodyLimitBytes: deps.bodyLimitBytes, corsOrigins: deps.corsOrigins });
+  const app = createKoaApp({ logger: deps.logger, metrics: deps.metrics, bodyLimitBytes: deps.bodyLimitBytes, corsOrigins: deps.corsOrigins, measuring: deps.measuring ?? [] });
   app.use(koaDatabaseUnavailable(deps.logger, 'message'));
 
   const health = healthRouter({ lifecycle: deps.lifecycle, metrics: deps.metrics, checks: deps.readiness });
@@ -38,7 +42,7 @@ export function createChatApp(deps: ChatAppDeps): Koa {
   const requireUser = koaRequireAuth(deps.verifyUser);
   const router = new Router({ prefix: '/chat' });
   router.post('/send', requireUser, sendRoute({ send: deps.send }));
-  router.get('/history', requireUser, historyRoute({ timeline: deps.timeline, directory: deps.directory }));
+  router.get('/history', requireUser, historyRoute({ messages: deps.messages, directory: deps.directory }));
   router.get('/sync', requireUser, syncRoute({ timeline: deps.timeline }));
   app.use(router.routes()).use(router.allowedMethods());
   return app;

@@ -2,7 +2,7 @@ import { ConfigError, createLogger, createMetrics, Lifecycle, runService, sleep 
 import { createJwtVerifier, createServiceTokenSource } from '@chat/common/jwt';
 import { createUserDirectory } from '@chat/common/user-directory';
 import { serveKoa } from '@chat/common/koa';
-import { connectWithRetry, createMongoClient, databaseReadiness } from '@chat/common/mongo';
+import { connectWithRetry, countRoundTrips, createMongoClient, databaseReadiness, koaRoundTrips } from '@chat/common/mongo';
 import { createChatApp } from './app.js';
 import { createChatMetrics } from './chat-metrics.js';
 import { loadChatConfig, type ChatConfig } from './config.js';
@@ -26,7 +26,8 @@ async function main(config: Readonly<ChatConfig>): Promise<void> {
   const crashPoint = testCrashPoint(config);
   if (crashPoint) logger.warn({ crashPoint }, 'test crash hook armed');
 
-  const client = createMongoClient(config.MONGO_URL, 'chat', config.MONGO_TIMEOUT_MS);
+  const client = createMongoClient(config.MONGO_URL, 'chat', config.MONGO_TIMEOUT_MS, { monitorCommands: true });
+  countRoundTrips(client);
   const db = client.db(config.MONGO_DB);
   const messages = createMessagesRepository(db);
   const timeline = createTimeline(db);
@@ -75,6 +76,8 @@ async function main(config: Readonly<ChatConfig>): Promise<void> {
     verifyUser,
     directory,
     timeline,
+    messages,
+    measuring: [koaRoundTrips('chat', metrics.registry)],
     send: createSendMessage({ messages, timeline, relay, directory, metrics: chatMetrics, crashPoint }),
     readiness: {
       database: databaseReadiness(db, ensureIndexes, Math.min(1_000, config.MONGO_TIMEOUT_MS)),

@@ -2,12 +2,18 @@ import type { ObjectId } from 'mongodb';
 import type { ChatMessage } from '@chat/common/contracts';
 
 /**
- * A stored message: the API fields, the participants' ids, its idempotency key, and its
- * publish state (the transactional outbox lives on the message itself: there are no
- * multi-document transactions to rely on, and one document is written atomically).
+ * A stored message: the API fields, the participants' ids, its place in its conversation, its
+ * idempotency key, and its publish state (the transactional outbox lives on the message itself:
+ * there are no multi-document transactions to rely on, and one document is written atomically).
  */
 export interface MessageDoc {
   _id: ObjectId;
+  /** The conversation it belongs to (see {@link directConversationId}). */
+  conversationId: string;
+  /** Its position in the conversation, from 1, gap-free (see bucketed-sequence.ts). */
+  position: number;
+  /** `<conversationId>:<position ÷ 100>`: what history reads are keyed on. */
+  bucket?: string;
   fromId: string;
   from: string;
   toId: string;
@@ -17,8 +23,8 @@ export interface MessageDoc {
   clientMsgId?: string;
   /**
    * Unique per sender: `c:<clientMsgId>` when the client sent one, else `m:<own id>`. Never
-   * null, so the unique index needs no partial filter (FerretDB has none) and never collides
-   * between messages sent without a clientMsgId.
+   * null, so the unique index needs no partial filter (mongo-portability.ts, rule 3) and never
+   * collides between messages sent without a clientMsgId.
    */
   idemKey: string;
   /** False until the event was confirmed by the broker. */
@@ -26,8 +32,16 @@ export interface MessageDoc {
   publishedAt?: Date;
 }
 
+/** A message before it has its place in the conversation. */
+export type NewMessageDoc = Omit<MessageDoc, 'position' | 'bucket'>;
+
 export function idempotencyKey(id: ObjectId, clientMsgId: string | undefined): string {
   return clientMsgId === undefined ? `m:${id.toHexString()}` : `c:${clientMsgId}`;
+}
+
+/** The conversation of two users (or of a user with themself): the same id whoever sends. */
+export function directConversationId(userA: string, userB: string): string {
+  return userA <= userB ? `dm:${userA}:${userB}` : `dm:${userB}:${userA}`;
 }
 
 /** The message as the API and the events show it. */

@@ -1,19 +1,21 @@
-import { indexesOnce, isDuplicateKey } from '@chat/common/mongo';
+import { indexesOnce } from '@chat/common/mongo';
 import type { Db, ObjectId } from 'mongodb';
-import type { MessageDoc } from './message.js';
+import { createBucketedSequence } from './bucketed-sequence.js';
+import type { MessageDoc, NewMessageDoc } from './message.js';
 
 export interface MessagesRepository {
   ensureIndexes(): Promise<void>;
-  /** Stores a new message; 'repeat' when the sender already used this idempotency key. */
-  insert(doc: MessageDoc): Promise<'inserted' | 'repeat'>;
+  /**
+   * Stores a new message at the next position of its conversation; 'repeat' when the sender
+   * already used this idempotency key.
+   */
+  insert(doc: NewMessageDoc): Promise<MessageDoc | 'repeat'>;
   findByIdempotencyKey(fromId: string, idemKey: string): Promise<MessageDoc | null>;
+  /** A conversation's messages below `beforePosition` (or from the newest), newest first. */
+  conversation(conversationId: string, beforePosition: number | undefined, limit: number): Promise<MessageDoc[]>;
   /** The oldest unpublished messages. */
   findUnpublished(limit: number): Promise<MessageDoc[]>;
-  /**
-   * One updateMany for the whole batch (never one update per message). Not a bulkWrite of
-   * per-id updates: FerretDB v1.24 hangs on an update command with 100 or more statements
-   * (measured: 99 fine, 100 never answers and holds the database's write lock).
-   */
+  /** One updateMany for the whole batch (never one update per message). */
   markPublished(ids: ObjectId[], at?: Date): Promise<void>;
   countUnpublished(): Promise<number>;
 }
@@ -22,28 +24,40 @@ export const MESSAGES_COLLECTION = 'messages';
 
 export function createMessagesRepository(db: Db): MessagesRepository {
   const messages = db.collection<MessageDoc>(MESSAGES_COLLECTION);
+  // A conversation is a bucketed sequence too: history pages read one or two buckets.
+  const conversations = createBucketedSequence(messages, { key: 'conversationId', position: 'position' });
   const ensureIndexes = indexesOnce(messages, [
     // The idempotency guard: racing repeats meet here, and only one insert wins.
     { key: { fromId: 1, idemKey: 1 }, name: 'sender_idempotency_key', unique: true },
-    // The outbox scan: unpublished messages, oldest first.
+    // The position guard of a conversation.
+    { key: { conversationId: 1, position: 1 }, name: 'conversation_position', unique: true },
+    // What history reads are keyed on.
+    { key: { bucket: 1 }, name: 'conversation_bucket' },
+    // The outbox: `published: false` matches only what is pending, so the relay's scan reads
+    // nothing while nothing is pending (equality on it is what the local default indexes).
     { key: { published: 1, createdAt: 1 }, name: 'outbox' },
   ]);
+
+  const findByIdempotencyKey = (fromId: string, idemKey: string) => messages.findOne({ fromId, idemKey });
 
   return {
     ensureIndexes,
 
     async insert(doc) {
-      try {
-        await messages.insertOne(doc);
-        return 'inserted';
-      } catch (err) {
-        if (isDuplicateKey(err)) return 'repeat';
-        throw err;
-      }
+      let stored: MessageDoc | undefined;
+      const { inserted } = await conversations.append(
+        doc.conversationId,
+        (position) => (stored = { ...doc, position }),
+        // A refusal is a repeat of the idempotency key, or another sender's message at that position.
+        async () => (await findByIdempotencyKey(doc.fromId, doc.idemKey))?.position,
+      );
+      return inserted && stored ? stored : 'repeat';
     },
 
-    findByIdempotencyKey(fromId, idemKey) {
-      return messages.findOne({ fromId, idemKey });
+    findByIdempotencyKey,
+
+    conversation(conversationId, beforePosition, limit) {
+      return conversations.before(conversationId, beforePosition, limit);
     },
 
     findUnpublished(limit) {
@@ -52,7 +66,9 @@ export function createMessagesRepository(db: Db): MessagesRepository {
 
     async markPublished(ids, at = new Date()) {
       if (ids.length === 0) return;
-      await messages.updateMany({ _id: { $in: ids } }, { $set: { published: true, publishedAt: at } });
+      // `published: false` first: the equality part keeps the read to pending messages (rule 2
+      // of mongo-portability.ts); `$in` alone would read the whole collection there.
+      await messages.updateMany({ published: false, _id: { $in: ids } }, { $set: { published: true, publishedAt: at } });
     },
 
     countUnpublished() {

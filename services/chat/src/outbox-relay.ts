@@ -4,10 +4,10 @@ import type { Logger } from '@chat/common/config';
 import { isDatabaseOutage } from '@chat/common/mongo';
 import type { ChatMetrics } from './chat-metrics.js';
 import type { EventSink, PublishItem } from './event-publisher.js';
-import { participants, type MessageDoc } from './message.js';
+import type { MessageDoc } from './message.js';
 import { buildNewMessageEvent, type TimelineSeqs } from './message-event.js';
 import type { MessagesRepository } from './messages-repo.js';
-import { appendToTimelines, timelineEntryId, type Timeline } from './timeline.js';
+import { appendToTimelines, type Timeline } from './timeline.js';
 
 export interface OutboxRelayOptions {
   messages: MessagesRepository;
@@ -54,9 +54,8 @@ interface MarkRequest {
  *
  * A message is marked published only after the broker confirmed it; a crash between confirm
  * and mark means a second publish, which consumers dedupe by id. Marks go through one writer
- * that coalesces every confirm that arrived meanwhile into one updateMany: on FerretDB an
- * updateMany is a collection scan (measured ~130 ms for one id in 2,000 messages), so many
- * small ones in parallel stall every insert behind them.
+ * that coalesces every confirm that arrived meanwhile into one updateMany, keyed on
+ * `published: false` so that it reads only what is pending (mongo-portability.ts, rule 2).
  *
  * Within one process nothing is published twice: the send path claims a message before it
  * is inserted and keeps the claim until its publish is confirmed and marked (or abandoned to
@@ -226,27 +225,12 @@ export class OutboxRelay {
   }
 
   /**
-   * The timeline entries a crash may have left out (idempotent: existing entries are found,
-   * not duplicated), so every event carries each participant's cursor.
+   * The timeline entries a crash may have left out, so every event carries each participant's
+   * cursor. Appending is idempotent: an entry that exists is found, not duplicated.
    */
   private async completeTimelines(docs: MessageDoc[]): Promise<Map<string, TimelineSeqs>> {
-    const pairs = docs.flatMap((doc) => participants(doc).map(({ userId }) => ({ userId, messageId: doc._id.toHexString() })));
-    const existing = await this.opts.timeline.seqsOf(pairs);
-    const result = new Map<string, TimelineSeqs>();
-    await Promise.all(
-      docs.map(async (doc) => {
-        const id = doc._id.toHexString();
-        const known: TimelineSeqs = {};
-        let complete = true;
-        for (const { userId } of participants(doc)) {
-          const seq = existing.get(timelineEntryId(userId, id));
-          if (seq === undefined) complete = false;
-          else known[userId] = seq;
-        }
-        result.set(id, complete ? known : await appendToTimelines(this.opts.timeline, doc));
-      }),
-    );
-    return result;
+    const seqs = await Promise.all(docs.map((doc) => appendToTimelines(this.opts.timeline, doc)));
+    return new Map(docs.map((doc, i) => [doc._id.toHexString(), seqs[i]!]));
   }
 
   private notifyIdle(): void {

@@ -3,7 +3,7 @@ import { notFound, RequestError, unavailable, type ChatMessage } from '@chat/com
 import type { TokenUser } from '@chat/common/jwt';
 import type { UserDirectory } from '@chat/common/user-directory';
 import type { ChatMetrics } from './chat-metrics.js';
-import { idempotencyKey, toChatMessage, type MessageDoc } from './message.js';
+import { directConversationId, idempotencyKey, toChatMessage, type MessageDoc, type NewMessageDoc } from './message.js';
 import type { TimelineSeqs } from './message-event.js';
 import type { MessagesRepository } from './messages-repo.js';
 import { appendToTimelines, type Timeline } from './timeline.js';
@@ -38,7 +38,8 @@ export const idempotencyConflict = () =>
 
 /**
  * Stores a message and gets its event on its way. Without transactions the order is what
- * makes it safe: insert (publish state pending) → timeline entries → publish → mark published.
+ * makes it safe: insert at the next position of its conversation (publish state pending) →
+ * timeline entries → publish → mark published.
  * Whatever a crash interrupts, the outbox relay completes from the stored message. The client
  * gets 201 once the message is stored and visible to sync/history; publishing never blocks it.
  */
@@ -69,8 +70,9 @@ export function createSendMessage(deps: SendMessageDeps): SendMessage {
     if (!recipient) throw notFound('user_not_found', 'no such user');
 
     const _id = new ObjectId();
-    const doc: MessageDoc = {
+    const fresh: NewMessageDoc = {
       _id,
+      conversationId: directConversationId(sender.id, recipient.id),
       fromId: sender.id,
       from: sender.username,
       toId: recipient.id,
@@ -85,11 +87,14 @@ export function createSendMessage(deps: SendMessageDeps): SendMessage {
     // Claimed before the insert, so this process's relay scan never races the send path.
     deps.relay.claim(_id);
     let seqs: TimelineSeqs;
+    let doc: MessageDoc;
     try {
-      if ((await deps.messages.insert(doc)) === 'repeat') {
+      const stored = await deps.messages.insert(fresh);
+      if (stored === 'repeat') {
         deps.relay.release(_id);
-        return await answerRepeat(sender, request, doc.idemKey, recipient.id);
+        return await answerRepeat(sender, request, fresh.idemKey, recipient.id);
       }
+      doc = stored;
       deps.metrics.messagesStored.inc();
       crash('after_insert');
       seqs = await appendToTimelines(deps.timeline, doc);

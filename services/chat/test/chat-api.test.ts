@@ -368,6 +368,31 @@ describe('health and metrics', () => {
     assert.ok(stored > 50 && published >= stored, `stored ${stored}, published ${published}`);
   });
 
+  test('database round trips per request, from the driver: a send costs 3 (message, two timeline entries); a page read one per bucket', async () => {
+    const [carl, dana] = await Promise.all([stack.user('Carl'), stack.user('Dana')]);
+    // The first send of a conversation looks up where its sequences end; the rest know it.
+    assert.equal((await send(chat.url, carl, { to: dana.username, text: 'warm-up' })).status, 201);
+    const trips = async () => {
+      const text = (await request(`${chat.url}/metrics`)).text;
+      const read = (route: string, method: string, status: string, suffix: string) =>
+        Number(new RegExp(`^chat_db_round_trips_per_request_${suffix}\\{[^}]*route="${route}",method="${method}",status="${status}"[^}]*\\} (\\d+)`, 'm').exec(text)?.[1] ?? 0);
+      return {
+        sends: read('/chat/send', 'POST', '201', 'count'),
+        sendTrips: read('/chat/send', 'POST', '201', 'sum'),
+        syncs: read('/chat/sync', 'GET', '200', 'count'),
+        syncTrips: read('/chat/sync', 'GET', '200', 'sum'),
+      };
+    };
+    const before = await trips();
+    for (let i = 0; i < 10; i++) assert.equal((await send(chat.url, i % 2 ? carl : dana, { to: i % 2 ? dana.username : carl.username, text: `n${i}` })).status, 201);
+    assert.equal((await request(`${chat.url}/chat/sync?limit=5`, { token: carl.token })).status, 200);
+    const afterward = await trips();
+    assert.equal(afterward.sends - before.sends, 10);
+    assert.equal(afterward.sendTrips - before.sendTrips, 30, 'each send: one message insert and one insert per timeline');
+    assert.equal(afterward.syncs - before.syncs, 1);
+    assert.equal(afterward.syncTrips - before.syncTrips, 1, 'a page within one bucket is one read');
+  });
+
   test('unknown routes and wrong methods answer in the envelope', async () => {
     assertEnvelope(await request(`${chat.url}/chat/nope`, { token: alice.token }), 404, 'not_found');
     assertEnvelope(await request(`${chat.url}/chat/send`, { token: alice.token }), 405, 'method_not_allowed');

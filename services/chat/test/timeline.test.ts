@@ -87,12 +87,3 @@ test('concurrent appends from two replicas while a reader pages by seq: nothing 
     assert.deepEqual(seen.map((s) => s.id).sort(), [...appended.get(user)!].sort(), `${user}: every appended message exactly once`);
   });
 });
-
-test('conversation pages are newest first and bounded by before', async () => {
-  const [a] = await replicas();
-  const user = `u_${randomBytes(3).toString('hex')}`;
-  for (let i = 0; i < 6; i++) await a.append(user, i % 2 ? 'p1' : 'p2', message(user, 'p'));
-  assert.deepEqual((await a.conversation(user, 'p1', undefined, 10)).map((e) => e.seq), [6, 4, 2]);
-  assert.deepEqual((await a.conversation(user, 'p1', 4, 10)).map((e) => e.seq), [2]);
-  assert.deepEqual((await a.conversation(user, 'p2', undefined, 2)).map((e) => e.seq), [5, 3]);
-});

@@ -12,11 +12,19 @@ import { koaJsonBody } from './koa-json-body.js';
  * the error handler (maps every error to the envelope), then JSON-body hygiene.
  * Routes are added by the caller. `corsOrigins` empty (the default) sends no CORS headers.
  */
-export function createKoaApp(opts: { logger: Logger; metrics: ServiceMetrics; bodyLimitBytes: number; corsOrigins?: readonly string[] }): Koa {
+export function createKoaApp(opts: {
+  logger: Logger;
+  metrics: ServiceMetrics;
+  bodyLimitBytes: number;
+  corsOrigins?: readonly string[];
+  /** More measuring middleware, also outside the error handler so it sees the final status. */
+  measuring?: readonly Koa.Middleware[];
+}): Koa {
   const app = new Koa();
   // Koa logs uncaught errors itself; ours are all handled by koaErrorHandler.
   app.silent = true;
   app.use(koaMetrics(opts.metrics));
+  for (const middleware of opts.measuring ?? []) app.use(middleware);
   app.use(koaCors(opts.corsOrigins ?? []));
   app.use(koaErrorHandler(opts.logger));
   app.use(koaJsonBody(opts.bodyLimitBytes));

@@ -13,6 +13,7 @@ import {
   MongoTopologyClosedError,
   MongoClient,
   type Db,
+  type MongoClientOptions,
 } from 'mongodb';
 import type { VarSpec } from './env-config.js';
 import { unavailable } from './errors.js';
@@ -37,8 +38,8 @@ export function mongoUrlSpec(): VarSpec<string> {
  * A client whose short server-selection timeout turns an outage into a quick 503 instead of
  * requests hanging for the driver's default 30 s.
  */
-export function createMongoClient(url: string, appName: string, timeoutMs: number): MongoClient {
-  return new MongoClient(url, { appName, serverSelectionTimeoutMS: timeoutMs, connectTimeoutMS: timeoutMs });
+export function createMongoClient(url: string, appName: string, timeoutMs: number, extra: Pick<MongoClientOptions, 'monitorCommands'> = {}): MongoClient {
+  return new MongoClient(url, { appName, serverSelectionTimeoutMS: timeoutMs, connectTimeoutMS: timeoutMs, ...extra });
 }
 
 /** A unique index refused the write (E11000): the real guard for names, idempotency keys and sequence numbers. */

@@ -28,9 +28,9 @@ export function indexesOnce<T extends Document>(collection: Collection<T>, specs
  * Creates the indexes of `specs` that do not exist yet (by name): one createIndex per index, and
  * one index creation at a time in this process.
  *
- * This is the workaround for FerretDB v1.24, which panics and drops the connection (clearing the
- * driver's pool) when a createIndexes names several indexes that exist already, as at every
- * restart, and when two arrive for the same index at the same moment (measured: "slice bounds
+ * This is rule 5 of mongo-portability.ts: the local default database panics and drops the
+ * connection (clearing the driver's pool) when a createIndexes names several indexes that exist
+ * already, as at every restart, and when two arrive for the same index at the same moment (measured: "slice bounds
  * out of range"). So the indexes are listed first and only the missing ones created, one per
  * command, never two commands at once from one process. Replicas starting together on a fresh
  * database can still collide, so a dropped connection is retried: by then the indexes exist and

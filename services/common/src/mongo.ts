@@ -8,3 +8,5 @@
  */
 export * from './mongo-client.js';
 export * from './mongo-indexes.js';
+export * from './mongo-portability.js';
+export * from './mongo-round-trips.js';

@@ -2,15 +2,17 @@ import type { RouterMiddleware } from '@koa/router';
 import { encodeCursor, notFound } from '@chat/common/contracts';
 import type { UserDirectory } from '@chat/common/user-directory';
 import { authUser } from '@chat/common/koa';
-import type { Timeline } from '../timeline.js';
+import { directConversationId, toChatMessage } from '../message.js';
+import type { MessagesRepository } from '../messages-repo.js';
 import { HISTORY_LIMIT, parseCursorParam, parseLimit, parseUsernameParam } from '../validation.js';
 
 /**
  * GET /chat/history?with=&limit=&before= → the caller's conversation with `with`, newest first.
- * Pages walk the caller's timeline backwards by seq; a new message always gets a higher seq
- * than anything already there, so it can never land behind a cursor and the walk is complete.
+ * Pages walk the conversation backwards by position; a new message always gets a higher
+ * position than anything already there, so it can never land behind a cursor and the walk is
+ * complete. The cursor is the caller's (bound to their id) and holds a position.
  */
-export function historyRoute(deps: { timeline: Timeline; directory: UserDirectory }): RouterMiddleware {
+export function historyRoute(deps: { messages: MessagesRepository; directory: UserDirectory }): RouterMiddleware {
   return async (ctx) => {
     const user = authUser(ctx);
     const withName = parseUsernameParam(ctx.query.with, 'with');
@@ -18,12 +20,12 @@ export function historyRoute(deps: { timeline: Timeline; directory: UserDirector
     const before = parseCursorParam(ctx.query.before, user.id, 'before');
     const peer = await deps.directory.resolve(withName);
     if (!peer) throw notFound('user_not_found', 'no such user');
-    const entries = await deps.timeline.conversation(user.id, peer.id, before, limit + 1);
-    const page = entries.slice(0, limit);
+    const found = await deps.messages.conversation(directConversationId(user.id, peer.id), before, limit + 1);
+    const page = found.slice(0, limit);
     const last = page.at(-1);
     ctx.body = {
-      messages: page.map((entry) => entry.message),
-      nextBefore: entries.length > limit && last ? encodeCursor({ userId: user.id, seq: last.seq }) : null,
+      messages: page.map(toChatMessage),
+      nextBefore: found.length > limit && last ? encodeCursor({ userId: user.id, seq: last.position }) : null,
     };
   };
 }

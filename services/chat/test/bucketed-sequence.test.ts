@@ -1,0 +1,111 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { MongoClient, ObjectId, type CommandStartedEvent, type Db } from 'mongodb';
+import { stackEnv } from '@chat/testkit';
+import { BUCKET_SIZE } from '@chat/common/mongo';
+import { createBucketedSequence } from '../src/bucketed-sequence.js';
+import { directConversationId, idempotencyKey, type NewMessageDoc } from '../src/message.js';
+import { createMessagesRepository } from '../src/messages-repo.js';
+import { createTimeline } from '../src/timeline.js';
+
+let client: MongoClient;
+let db: Db;
+const commands: CommandStartedEvent[] = [];
+
+before(async () => {
+  const { env } = await stackEnv();
+  client = new MongoClient(env.MONGO_URL!, { serverSelectionTimeoutMS: 5_000, monitorCommands: true });
+  client.on('commandStarted', (event) => commands.push(event));
+  db = client.db(`t_sequence_${randomBytes(4).toString('hex')}`);
+});
+after(async () => {
+  await db?.dropDatabase().catch(() => undefined);
+  await client?.close();
+});
+
+interface Item {
+  _id: string;
+  key: string;
+  n: number;
+}
+
+async function sequenceOf(length: number) {
+  const collection = db.collection<Item>(`items_${randomBytes(3).toString('hex')}`);
+  await collection.createIndex({ key: 1, n: 1 }, { unique: true, name: 'guard' });
+  await collection.createIndex({ bucket: 1 }, { name: 'bucket' });
+  const writer = createBucketedSequence(collection, { key: 'key', position: 'n' });
+  for (let i = 0; i < length; i++) {
+    const _id = `k:${i}`;
+    await writer.append('k', (n) => ({ _id, key: 'k', n }), async () => (await collection.findOne({ _id }))?.n);
+  }
+  return { collection, writer };
+}
+
+/** The filters of the reads (find, count) that ran while `task` did. */
+async function readsDuring(task: () => Promise<unknown>): Promise<Array<Record<string, unknown>>> {
+  const start = commands.length;
+  await task();
+  return commands.slice(start).flatMap((c) => (c.commandName === 'find' ? [c.command.filter as Record<string, unknown>] : c.commandName === 'aggregate' ? [{ aggregate: true }] : []));
+}
+
+test('the last position is found from cold at every bucket boundary, and the next append follows it', async () => {
+  for (const length of [0, 1, BUCKET_SIZE - 2, BUCKET_SIZE - 1, BUCKET_SIZE, 2 * BUCKET_SIZE - 1, 2 * BUCKET_SIZE + 50]) {
+    const { collection } = await sequenceOf(length);
+    const cold = createBucketedSequence(collection, { key: 'key', position: 'n' });
+    assert.equal(await cold.last('k'), length, `length ${length}`);
+    const next = await cold.append('k', (n) => ({ _id: 'next', key: 'k', n }), async () => undefined);
+    assert.deepEqual(next, { position: length + 1, inserted: true }, `length ${length}`);
+  }
+});
+
+test('pages cross buckets, stay contiguous, and every read is equality on the bucket key', async () => {
+  const { collection } = await sequenceOf(2 * BUCKET_SIZE + 30);
+  const reader = createBucketedSequence(collection, { key: 'key', position: 'n' });
+  const filters = await readsDuring(async () => {
+    assert.deepEqual((await reader.after('k', 0, 500)).map((d) => d.n), Array.from({ length: 2 * BUCKET_SIZE + 30 }, (_, i) => i + 1));
+    assert.deepEqual((await reader.after('k', BUCKET_SIZE - 5, 10)).map((d) => d.n), Array.from({ length: 10 }, (_, i) => BUCKET_SIZE - 4 + i));
+    assert.deepEqual((await reader.before('k', undefined, 3)).map((d) => d.n), [230, 229, 228]);
+    assert.deepEqual((await reader.before('k', BUCKET_SIZE + 2, 4)).map((d) => d.n), [BUCKET_SIZE + 1, BUCKET_SIZE, BUCKET_SIZE - 1, BUCKET_SIZE - 2]);
+    assert.deepEqual((await reader.before('k', 3, 10)).map((d) => d.n), [2, 1]);
+    assert.deepEqual(await reader.after('k', 230, 10), []);
+  });
+  assert.ok(filters.length > 0);
+  for (const filter of filters) assert.deepEqual(Object.keys(filter), ['bucket'], `a read keyed on anything but the bucket: ${JSON.stringify(filter)}`);
+  // A page of 10 reads at most the two buckets it spans, and the cold last-position search a
+  // logarithmic number of them (never the whole sequence).
+  assert.ok(filters.length <= 14, `${filters.length} reads`);
+});
+
+test('two replicas sending in one conversation: positions 1..n, each message once, repeats found', async () => {
+  const a = createMessagesRepository(db);
+  const b = createMessagesRepository(db);
+  await a.ensureIndexes();
+  await b.ensureIndexes();
+  const conversationId = directConversationId('alice', 'bob');
+  const fresh = (clientMsgId?: string): NewMessageDoc => {
+    const _id = new ObjectId();
+    return { _id, conversationId, fromId: 'alice', from: 'alice', toId: 'bob', to: 'bob', text: 'hi', createdAt: new Date(), idemKey: idempotencyKey(_id, clientMsgId), published: false };
+  };
+  const results = await Promise.all(Array.from({ length: 40 }, (_, i) => (i % 2 ? a : b).insert(fresh())));
+  const positions = results.map((r) => (r === 'repeat' ? 0 : r.position)).sort((x, y) => x - y);
+  assert.deepEqual(positions, Array.from({ length: 40 }, (_, i) => i + 1));
+
+  const first = await a.insert(fresh('retry-1'));
+  assert.notEqual(first, 'repeat');
+  assert.equal(await b.insert(fresh('retry-1')), 'repeat');
+
+  const newest = await b.conversation(conversationId, undefined, 5);
+  assert.deepEqual(newest.map((m) => m.position), [41, 40, 39, 38, 37]);
+  assert.deepEqual((await a.conversation(conversationId, 3, 5)).map((m) => m.position), [2, 1]);
+});
+
+test('a timeline read after a restart (cold cache) appends after what another replica wrote', async () => {
+  const first = createTimeline(db);
+  await first.ensureIndexes();
+  const user = `u_${randomBytes(3).toString('hex')}`;
+  const message = () => ({ id: new ObjectId().toHexString(), from: user, to: 'p', text: 't', createdAt: new Date().toISOString() });
+  for (let i = 0; i < BUCKET_SIZE + 3; i++) await first.append(user, 'p', message());
+  const restarted = createTimeline(db);
+  assert.equal(await restarted.append(user, 'p', message()), BUCKET_SIZE + 4);
+});
