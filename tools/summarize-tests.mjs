@@ -9,11 +9,11 @@ const passed = sum('pass');
 const failed = sum('fail') + sum('cancelled');
 const skipped = sum('skipped') + sum('todo');
 const packages = [...log.matchAll(/# tests (\d+)/g)].length;
-// A test that skips for want of a tool says why in a `# browser-skip: <reason>` line (node:test
+// A test that skips for want of a tool says why in a `# <kind>-skip: <reason>` line (node:test
 // prints it as `# \# browser-skip: …`); the reason goes just above the closing line, which
 // CI parses and which therefore keeps its exact format.
-const browserSkips = new Set([...log.matchAll(/browser-skip:[ \t]*(.+)$/gm)].map((m) => m[1].trim()));
+const skipReasons = new Set([...log.matchAll(/\b(browser|conformance)-skip:[ \t]*(.+)$/gm)].map((m) => `${m[1]} tests — ${m[2].trim()}`));
 console.log(`\n${packages} test runs`);
-for (const reason of browserSkips) console.log(`skipped: browser tests — ${reason}`);
+for (const reason of skipReasons) console.log(`skipped: ${reason}`);
 console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`);
 if (failed > 0 || passed === 0) process.exit(1);

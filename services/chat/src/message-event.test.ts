@@ -3,11 +3,11 @@ import assert from 'node:assert/strict';
 import { ObjectId } from 'mongodb';
 import { decodeCursor, parseNewMessageEvent } from '@chat/common/contracts';
 import { buildNewMessageEvent } from './message-event.js';
-import { idempotencyKey, participants, toChatMessage, type MessageDoc } from './message.js';
+import { directConversationId, idempotencyKey, participants, toChatMessage, type MessageDoc } from './message.js';
 
 function doc(overrides: Partial<MessageDoc> = {}): MessageDoc {
   const _id = new ObjectId();
-  return { _id, fromId: 'ua', from: 'Alice', toId: 'ub', to: 'Bob', text: 'hi', createdAt: new Date('2026-01-02T03:04:05.678Z'), idemKey: idempotencyKey(_id, undefined), published: false, ...overrides };
+  return { _id, conversationId: directConversationId('ua', 'ub'), position: 1, fromId: 'ua', from: 'Alice', toId: 'ub', to: 'Bob', text: 'hi', createdAt: new Date('2026-01-02T03:04:05.678Z'), idemKey: idempotencyKey(_id, undefined), published: false, ...overrides };
 }
 
 test('the API shape: id, from, to, text, ISO createdAt, and clientMsgId only when given', () => {
@@ -32,6 +32,8 @@ test('the event is exactly {type, version, message, cursors} and round-trips thr
 test('idempotency keys never collide between a clientMsgId and an own id; a message to oneself has one participant', () => {
   const id = new ObjectId();
   assert.notEqual(idempotencyKey(id, undefined), idempotencyKey(id, id.toHexString()));
+  assert.equal(directConversationId('ub', 'ua'), directConversationId('ua', 'ub'));
+  assert.notEqual(directConversationId('ua', 'ub'), directConversationId('ua', 'uc'));
   assert.deepEqual(participants({ fromId: 'u', toId: 'u' }), [{ userId: 'u', peerId: 'u' }]);
   assert.deepEqual(participants({ fromId: 'a', toId: 'b' }), [
     { userId: 'a', peerId: 'b' },

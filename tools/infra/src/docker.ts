@@ -170,3 +170,16 @@ export async function stopContainer(kind: Kind, remove: boolean): Promise<void> 
     else if (s[kind]?.source === 'testcontainers') s[kind]!.stopped = true;
   });
 }
+
+/**
+ * A throwaway mongo:7 container for one test run (removed by `stop`), or undefined when no
+ * Docker engine answers. The data layer's conformance test runs its contract on it, to check
+ * the local default's semantics against MongoDB's own.
+ */
+export async function startScratchMongo(): Promise<{ url: string; stop: () => Promise<void> } | undefined> {
+  if (!(await dockerAvailable())) return undefined;
+  const { GenericContainer } = await import('testcontainers');
+  const started = await new GenericContainer(SPEC.mongo.image).withExposedPorts(SPEC.mongo.port).withStartupTimeout(180_000).start();
+  const url = SPEC.mongo.scheme(started.getHost(), started.getMappedPort(SPEC.mongo.port));
+  return { url, stop: async () => void (await started.stop({ remove: true })) };
+}

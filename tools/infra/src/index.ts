@@ -258,3 +258,4 @@ export async function prepareInfra(): Promise<void> {
 }
 
 export { infraDir, statePath };
+export { startScratchMongo } from './docker.js';

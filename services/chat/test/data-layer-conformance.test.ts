@@ -1,27 +1,58 @@
-import { after, before, test } from 'node:test';
+/**
+ * The data layer's contract, run on the local default database and, when a Docker engine
+ * answers, on a throwaway mongo:7 (what deployments use): the unique-index guard, gap-free
+ * positions across replicas, repeats found, pages across buckets, and every read keyed on
+ * one selective field (mongo-portability.ts). Without Docker the mongo:7 run is skipped, and
+ * the test summary says so.
+ */
+import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { MongoClient, ObjectId, type CommandStartedEvent, type Db } from 'mongodb';
+import { startScratchMongo } from '@chat/infra';
 import { stackEnv } from '@chat/testkit';
-import { BUCKET_SIZE } from '@chat/common/mongo';
+import { BUCKET_SIZE, isDuplicateKey } from '@chat/common/mongo';
 import { createBucketedSequence } from '../src/bucketed-sequence.js';
 import { directConversationId, idempotencyKey, type NewMessageDoc } from '../src/message.js';
 import { createMessagesRepository } from '../src/messages-repo.js';
 import { createTimeline } from '../src/timeline.js';
 
+const scratch = await startScratchMongo().catch((err: unknown) => {
+  throw new Error(`a Docker engine answers but mongo:7 did not start: ${String(err)}`);
+});
+if (!scratch) console.log('# conformance-skip: no Docker engine answers, so the data layer contract ran on the local default only, not on mongo:7');
+
+const targets: Array<{ name: string; url: () => Promise<string>; skip?: string }> = [
+  { name: 'the local default database', url: async () => (await stackEnv()).env.MONGO_URL! },
+  scratch ? { name: 'mongo:7', url: async () => scratch.url } : { name: 'mongo:7', url: async () => '', skip: 'no Docker engine answers' },
+];
+after(async () => scratch?.stop());
+
+for (const target of targets) {
+  describe(`data layer contract on ${target.name}`, { skip: target.skip ?? false }, () => contract(target.url));
+}
+
+function contract(url: () => Promise<string>): void {
 let client: MongoClient;
 let db: Db;
 const commands: CommandStartedEvent[] = [];
 
 before(async () => {
-  const { env } = await stackEnv();
-  client = new MongoClient(env.MONGO_URL!, { serverSelectionTimeoutMS: 5_000, monitorCommands: true });
+  client = new MongoClient(await url(), { serverSelectionTimeoutMS: 5_000, monitorCommands: true });
   client.on('commandStarted', (event) => commands.push(event));
-  db = client.db(`t_sequence_${randomBytes(4).toString('hex')}`);
+  db = client.db(`t_contract_${randomBytes(4).toString('hex')}`);
 });
 after(async () => {
   await db?.dropDatabase().catch(() => undefined);
   await client?.close();
+});
+
+test('a unique index refuses the second of two racing inserts with E11000, whatever the race', async () => {
+  const collection = db.collection<{ _id: string; key: string; n: number }>('guard');
+  await collection.createIndex({ key: 1, n: 1 }, { unique: true, name: 'guard' });
+  const outcomes = await Promise.allSettled(Array.from({ length: 16 }, (_, i) => collection.insertOne({ _id: `r${i}`, key: 'k', n: 1 })));
+  assert.equal(outcomes.filter((o) => o.status === 'fulfilled').length, 1);
+  for (const o of outcomes) if (o.status === 'rejected') assert.ok(isDuplicateKey(o.reason), String(o.reason));
 });
 
 interface Item {
@@ -49,7 +80,7 @@ async function readsDuring(task: () => Promise<unknown>): Promise<Array<Record<s
   return commands.slice(start).flatMap((c) => (c.commandName === 'find' ? [c.command.filter as Record<string, unknown>] : c.commandName === 'aggregate' ? [{ aggregate: true }] : []));
 }
 
-test('the last position is found from cold at every bucket boundary, and the next append follows it', async () => {
+  test('the last position is found from cold at every bucket boundary, and the next append follows it', async () => {
   for (const length of [0, 1, BUCKET_SIZE - 2, BUCKET_SIZE - 1, BUCKET_SIZE, 2 * BUCKET_SIZE - 1, 2 * BUCKET_SIZE + 50]) {
     const { collection } = await sequenceOf(length);
     const cold = createBucketedSequence(collection, { key: 'key', position: 'n' });
@@ -59,7 +90,7 @@ test('the last position is found from cold at every bucket boundary, and the nex
   }
 });
 
-test('pages cross buckets, stay contiguous, and every read is equality on the bucket key', async () => {
+  test('pages cross buckets, stay contiguous, and every read is equality on the bucket key', async () => {
   const { collection } = await sequenceOf(2 * BUCKET_SIZE + 30);
   const reader = createBucketedSequence(collection, { key: 'key', position: 'n' });
   const filters = await readsDuring(async () => {
@@ -77,7 +108,7 @@ test('pages cross buckets, stay contiguous, and every read is equality on the bu
   assert.ok(filters.length <= 14, `${filters.length} reads`);
 });
 
-test('two replicas sending in one conversation: positions 1..n, each message once, repeats found', async () => {
+  test('two replicas sending in one conversation: positions 1..n, each message once, repeats found', async () => {
   const a = createMessagesRepository(db);
   const b = createMessagesRepository(db);
   await a.ensureIndexes();
@@ -100,7 +131,7 @@ test('two replicas sending in one conversation: positions 1..n, each message onc
   assert.deepEqual((await a.conversation(conversationId, 3, 5)).map((m) => m.position), [2, 1]);
 });
 
-test('a timeline read after a restart (cold cache) appends after what another replica wrote', async () => {
+  test('a timeline read after a restart (cold cache) appends after what another replica wrote', async () => {
   const first = createTimeline(db);
   await first.ensureIndexes();
   const user = `u_${randomBytes(3).toString('hex')}`;
@@ -109,3 +140,4 @@ test('a timeline read after a restart (cold cache) appends after what another re
   const restarted = createTimeline(db);
   assert.equal(await restarted.append(user, 'p', message()), BUCKET_SIZE + 4);
 });
+}
