@@ -6,6 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { DASHBOARD_JSON } from './paths.ts';
+import { HISTOGRAMS } from './metrics-contract.ts';
 
 interface Panel {
   type?: string;
@@ -97,7 +98,7 @@ export function baseMetricNames(names: Iterable<string>, histograms: Iterable<st
 }
 
 /** The base names of every metric the dashboard queries (check #4 compares them to scrapes). */
-export function dashboardMetricNames(dashboard: Dashboard = loadDashboard(), histograms: Iterable<string> = []): string[] {
+export function dashboardMetricNames(dashboard: Dashboard = loadDashboard(), histograms: Iterable<string> = HISTOGRAMS): string[] {
   const raw = dashboardExpressions(dashboard).flatMap((e) => metricNamesInExpr(e));
   return baseMetricNames(raw, histograms);
 }
