@@ -1,7 +1,7 @@
 import type { Collection, Document } from 'mongodb';
 import { LRUCache } from 'lru-cache';
 import { unavailable } from '@chat/common/contracts';
-import { BUCKET_SIZE, bucketKey, bucketOf, isDuplicateKey } from '@chat/common/mongo';
+import { BUCKET_SIZE, bucketKey, bucketOf, InsertBatcher, isDuplicateKey } from '@chat/common/mongo';
 import { KeyedSerializer } from './keyed-serializer.js';
 
 /**
@@ -58,6 +58,8 @@ export function createBucketedSequence<T extends Document>(
   opts: { cacheMax?: number } = {},
 ): BucketedSequence<T> {
   const docs = collection as unknown as Collection<Document>;
+  // Concurrent appends (to any key) share one insert command: see InsertBatcher.
+  const inserts = new InsertBatcher(docs);
   const lastKnown = new LRUCache<string, number>({ max: opts.cacheMax ?? 100_000 });
   const perKey = new KeyedSerializer();
   const positionOf = (doc: Document) => doc[fields.position] as number;
@@ -115,7 +117,7 @@ export function createBucketedSequence<T extends Document>(
         let position = (lastKnown.get(key) ?? (await last(key))) + 1;
         for (let attempt = 1; ; attempt++) {
           try {
-            await docs.insertOne({ ...make(position), bucket: bucketKey(key, bucketOf(position)) });
+            await inserts.insert({ ...make(position), bucket: bucketKey(key, bucketOf(position)) });
             remember(key, position);
             return { position, inserted: true };
           } catch (err) {

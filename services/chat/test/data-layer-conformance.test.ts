@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { MongoClient, ObjectId, type CommandStartedEvent, type Db } from 'mongodb';
 import { startScratchMongo } from '@chat/infra';
 import { stackEnv } from '@chat/testkit';
-import { BUCKET_SIZE, isDuplicateKey } from '@chat/common/mongo';
+import { BUCKET_SIZE, InsertBatcher, isDuplicateKey } from '@chat/common/mongo';
 import { createBucketedSequence } from '../src/bucketed-sequence.js';
 import { directConversationId, idempotencyKey, type NewMessageDoc } from '../src/message.js';
 import { createMessagesRepository } from '../src/messages-repo.js';
@@ -32,6 +32,31 @@ for (const target of targets) {
   describe(`data layer contract on ${target.name}`, { skip: target.skip ?? false }, () => contract(target.url));
 }
 
+interface Item {
+  _id: string;
+  key: string;
+  n: number;
+}
+
+async function sequenceOf(db: Db, length: number) {
+  const collection = db.collection<Item>(`items_${randomBytes(3).toString('hex')}`);
+  await collection.createIndex({ key: 1, n: 1 }, { unique: true, name: 'guard' });
+  await collection.createIndex({ bucket: 1 }, { name: 'bucket' });
+  const writer = createBucketedSequence(collection, { key: 'key', position: 'n' });
+  for (let i = 0; i < length; i++) {
+    const _id = `k:${i}`;
+    await writer.append('k', (n) => ({ _id, key: 'k', n }), async () => (await collection.findOne({ _id }))?.n);
+  }
+  return { collection, writer };
+}
+
+/** The filters of the reads (find, count) that ran while `task` did. */
+async function readsDuring(commands: CommandStartedEvent[], task: () => Promise<unknown>): Promise<Array<Record<string, unknown>>> {
+  const start = commands.length;
+  await task();
+  return commands.slice(start).flatMap((c) => (c.commandName === 'find' ? [c.command.filter as Record<string, unknown>] : c.commandName === 'aggregate' ? [{ aggregate: true }] : []));
+}
+
 function contract(url: () => Promise<string>): void {
 let client: MongoClient;
 let db: Db;
@@ -47,6 +72,22 @@ after(async () => {
   await client?.close();
 });
 
+test('batched inserts: concurrent ones share a command, and each caller gets its own outcome', async () => {
+  const collection = db.collection<{ _id: string; k: string }>('batched');
+  await collection.createIndex({ k: 1 }, { unique: true, name: 'k' });
+  const batcher = new InsertBatcher(collection);
+  const start = commands.length;
+  const outcomes = await Promise.allSettled(Array.from({ length: 30 }, (_, i) => batcher.insert({ _id: `d${i}`, k: `k${i % 20}` })));
+  const inserts = commands.slice(start).filter((c) => c.commandName === 'insert').length;
+  assert.ok(inserts < 10, `${inserts} insert commands for 30 concurrent inserts`);
+  assert.deepEqual(
+    outcomes.map((o) => o.status),
+    Array.from({ length: 30 }, (_, i) => (i < 20 ? 'fulfilled' : 'rejected')),
+  );
+  for (const o of outcomes) if (o.status === 'rejected') assert.ok(isDuplicateKey(o.reason), String(o.reason));
+  assert.equal(await collection.countDocuments({}), 20);
+});
+
 test('a unique index refuses the second of two racing inserts with E11000, whatever the race', async () => {
   const collection = db.collection<{ _id: string; key: string; n: number }>('guard');
   await collection.createIndex({ key: 1, n: 1 }, { unique: true, name: 'guard' });
@@ -55,34 +96,9 @@ test('a unique index refuses the second of two racing inserts with E11000, whate
   for (const o of outcomes) if (o.status === 'rejected') assert.ok(isDuplicateKey(o.reason), String(o.reason));
 });
 
-interface Item {
-  _id: string;
-  key: string;
-  n: number;
-}
-
-async function sequenceOf(length: number) {
-  const collection = db.collection<Item>(`items_${randomBytes(3).toString('hex')}`);
-  await collection.createIndex({ key: 1, n: 1 }, { unique: true, name: 'guard' });
-  await collection.createIndex({ bucket: 1 }, { name: 'bucket' });
-  const writer = createBucketedSequence(collection, { key: 'key', position: 'n' });
-  for (let i = 0; i < length; i++) {
-    const _id = `k:${i}`;
-    await writer.append('k', (n) => ({ _id, key: 'k', n }), async () => (await collection.findOne({ _id }))?.n);
-  }
-  return { collection, writer };
-}
-
-/** The filters of the reads (find, count) that ran while `task` did. */
-async function readsDuring(task: () => Promise<unknown>): Promise<Array<Record<string, unknown>>> {
-  const start = commands.length;
-  await task();
-  return commands.slice(start).flatMap((c) => (c.commandName === 'find' ? [c.command.filter as Record<string, unknown>] : c.commandName === 'aggregate' ? [{ aggregate: true }] : []));
-}
-
   test('the last position is found from cold at every bucket boundary, and the next append follows it', async () => {
   for (const length of [0, 1, BUCKET_SIZE - 2, BUCKET_SIZE - 1, BUCKET_SIZE, 2 * BUCKET_SIZE - 1, 2 * BUCKET_SIZE + 50]) {
-    const { collection } = await sequenceOf(length);
+    const { collection } = await sequenceOf(db, length);
     const cold = createBucketedSequence(collection, { key: 'key', position: 'n' });
     assert.equal(await cold.last('k'), length, `length ${length}`);
     const next = await cold.append('k', (n) => ({ _id: 'next', key: 'k', n }), async () => undefined);
@@ -91,9 +107,9 @@ async function readsDuring(task: () => Promise<unknown>): Promise<Array<Record<s
 });
 
   test('pages cross buckets, stay contiguous, and every read is equality on the bucket key', async () => {
-  const { collection } = await sequenceOf(2 * BUCKET_SIZE + 30);
+  const { collection } = await sequenceOf(db, 2 * BUCKET_SIZE + 30);
   const reader = createBucketedSequence(collection, { key: 'key', position: 'n' });
-  const filters = await readsDuring(async () => {
+  const filters = await readsDuring(commands, async () => {
     assert.deepEqual((await reader.after('k', 0, 500)).map((d) => d.n), Array.from({ length: 2 * BUCKET_SIZE + 30 }, (_, i) => i + 1));
     assert.deepEqual((await reader.after('k', BUCKET_SIZE - 5, 10)).map((d) => d.n), Array.from({ length: 10 }, (_, i) => BUCKET_SIZE - 4 + i));
     assert.deepEqual((await reader.before('k', undefined, 3)).map((d) => d.n), [230, 229, 228]);

@@ -8,5 +8,6 @@
  */
 export * from './mongo-client.js';
 export * from './mongo-indexes.js';
+export * from './mongo-insert-batcher.js';
 export * from './mongo-portability.js';
 export * from './mongo-round-trips.js';
