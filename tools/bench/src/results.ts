@@ -96,7 +96,7 @@ export function renderMarkdown(r: BenchResults, jsonPath: string): string {
   L.push('# Benchmarks', '');
   L.push(
     `One run of \`${r.command}\`, ${r.startedAt.slice(0, 19).replace('T', ' ')} UTC, ${Math.round(r.durationSeconds)} s${r.quick ? ' (BENCH_QUICK smoke run: small counts, not comparable with a full run)' : ''}. ` +
-      `Raw figures: [\`${jsonPath}\`](${jsonPath}). Rerun: \`make bench\` (about 15 minutes on 2 cores), or \`BENCH_QUICK=1 make bench\` for a 2-minute smoke run.`,
+      `Raw figures: [\`${jsonPath}\`](${jsonPath}). Rerun: \`make bench\` (at most 32 minutes on 2 cores), or \`BENCH_QUICK=1 make bench\` for a 4-minute smoke run.`,
     '',
   );
   L.push('**Machine.** ' + `${r.machine.cores} cores (${r.machine.cpuModel}), ${r.machine.memoryGiB} GiB, Node ${r.machine.node}, Linux ${r.machine.kernel}. ` +
