@@ -1,8 +1,9 @@
 /**
- * `make bench`: runs the seven scenarios against real processes, prints a table, writes
+ * `make bench`: runs the eight scenarios against real processes, prints a table, writes
  * tools/bench/results/<date>.json and (for a full run) BENCHMARKS.md. Every scenario is bounded in
- * count and time and the run as a whole has a deadline (15 minutes, 2 with BENCH_QUICK=1):
- * what does not fit is recorded as skipped, never left running.
+ * count and time and the run as a whole has a deadline: 14 minutes for scenarios 1–7 plus 18 for
+ * scenario 8 (local database), 2 + 2 with BENCH_QUICK=1; what does not fit is recorded as
+ * skipped, never left running. BENCH_ONLY=local-db runs scenario 8 alone.
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -22,11 +23,20 @@ import { capacityRamp } from './scenarios/capacity.js';
 import { brokerPids, setBrokerUrl, waitCpuQuiet } from './scenarios/common.js';
 import { deliveryRamp, throughputRatioCause, type DeliveryResult } from './scenarios/delivery.js';
 import { endToEnd, sendRamp, SUSTAINABLE_SEND_P99_MS } from './scenarios/e2e.js';
+import { localDatabase, type LocalDbConfig } from './scenarios/local-db.js';
+import { localDbGoals } from './scenarios/local-db-plan.js';
 import { fanoutScaling } from './scenarios/fanout.js';
 import { round3 } from './stats.js';
 import { createTokenMinter, registerUsers, startOurs, startWsGateway, waitReady, type BenchUser, type Proc } from './stack.js';
+import type { Stack } from '@chat/testkit';
 
 const QUICK = process.env.BENCH_QUICK === '1';
+/** BENCH_ONLY=local-db: scenario 8 alone (its own users, chat and origin), nothing else. */
+const ONLY = process.env.BENCH_ONLY || undefined;
+if (ONLY !== undefined && ONLY !== 'local-db') {
+  console.error(`BENCH_ONLY=${ONLY}: the only scenario that runs alone is local-db`);
+  process.exit(2);
+}
 const fdBefore = JSON.parse(process.env.CHAT_BENCH_FD_BEFORE ?? 'null') as { soft: number; hard: number } | null;
 
 const cfg = QUICK
@@ -47,6 +57,24 @@ const cfg = QUICK
       rampSeconds: 3,
       capacitySteps: [250, 500, 1_000],
       fanoutStepMs: 2_000,
+      // Scenario 8 at 5,000 stored messages; on a slow database seeding stops at its budget and the
+      // result says how many were stored.
+      localDb: {
+        budgetMs: 120_000,
+        targetStored: 5_000,
+        users: 100,
+        peersPerUser: 10,
+        seedConcurrency: 16,
+        seedBudgetMs: 35_000,
+        reserveMs: 60_000,
+        rampRates: [25, 50, 100, 200, 400, 800],
+        refineSteps: 0,
+        stepSeconds: 2,
+        readRequests: 100,
+        readConcurrency: 2,
+        roundTripSeconds: 3,
+        roundTripRate: 20,
+      } satisfies LocalDbConfig,
     }
   : {
       budgetMs: 14 * 60_000,
@@ -65,6 +93,24 @@ const cfg = QUICK
       rampSeconds: 5,
       capacitySteps: [1_000, 2_500, 5_000, 10_000, 15_000, 19_000],
       fanoutStepMs: 5_000,
+      // Scenario 8 at 100,000 stored messages: seeding through the API gets at most 8 minutes, the
+      // ramp (two systems, ≤ 17 steps each of 6 s plus the wait for quiet) and the reads the rest.
+      localDb: {
+        budgetMs: 18 * 60_000,
+        targetStored: 100_000,
+        users: 1_000,
+        peersPerUser: 10,
+        seedConcurrency: 32,
+        seedBudgetMs: 8 * 60_000,
+        reserveMs: 8 * 60_000,
+        rampRates: [25, 50, 100, 150, 225, 340, 500, 750, 1_100, 1_600, 2_400, 3_600],
+        refineSteps: 2,
+        stepSeconds: 6,
+        readRequests: 300,
+        readConcurrency: 2,
+        roundTripSeconds: 10,
+        roundTripRate: 20,
+      } satisfies LocalDbConfig,
     };
 
 const t0 = performance.now();
@@ -124,7 +170,7 @@ const results: BenchResults = {
   durationSeconds: 0,
   quick: QUICK,
   // CHAT_INFRA_DIR gives the run servers of its own (tools/infra), away from other users of the machine's shared ones.
-  command: `${QUICK ? 'BENCH_QUICK=1 ' : ''}${process.env.CHAT_INFRA_DIR ? 'CHAT_INFRA_DIR=<a private directory> ' : ''}make bench`,
+  command: `${QUICK ? 'BENCH_QUICK=1 ' : ''}${ONLY ? `BENCH_ONLY=${ONLY} ` : ''}${process.env.CHAT_INFRA_DIR ? 'CHAT_INFRA_DIR=<a private directory> ' : ''}make bench`,
   machine: { ...machineInfo(fdLimits), loadAverageAtStart: loadavg().map((v) => round3(v)) },
   infra: { mongo: '', amqp: '' },
   setup: {},
@@ -170,9 +216,24 @@ async function runScenarios(): Promise<void> {
   setBrokerUrl(infra.amqpUrl);
   results.infra = { mongo: `${infra.mongoSource} (${infra.mongoSource === 'local' ? 'FerretDB with SQLite' : infra.mongoUrl.replace(/\/\/[^@]*@/, '//')})`, amqp: `${infra.amqpSource} (${infra.amqpSource === 'local' ? "Debian's rabbitmq-server" : 'given'})` };
   log(`machine: ${results.machine.cores} cores, ${results.machine.memoryGiB} GiB, Node ${results.machine.node}, load ${results.machine.loadAverageAtStart.join(' ')}; ${fdLimits.note}`);
-  log(`${QUICK ? 'QUICK smoke run' : 'full run'}: budget ${(cfg.budgetMs / 60_000).toFixed(1)} min; MONGO ${infra.mongoSource}, AMQP ${infra.amqpSource}`);
+  log(`${QUICK ? 'QUICK smoke run' : 'full run'}${ONLY ? `, BENCH_ONLY=${ONLY}` : ''}: budget ${(((ONLY ? 0 : cfg.budgetMs) + cfg.localDb.budgetMs) / 60_000).toFixed(1)} min; MONGO ${infra.mongoSource}, AMQP ${infra.amqpSource}`);
 
   const has = (service: string) => existsSync(join(root, 'services', service, 'src', 'index.ts'));
+
+  if (ONLY === 'local-db') {
+    results.skipped['scenarios 1–7'] = 'BENCH_ONLY=local-db';
+    if (!has('auth') || !has('chat')) {
+      results.skipped['scenario 8'] = 'services auth and chat must be present';
+      return;
+    }
+    log('starting auth');
+    const auth = await startOurs(stack, 'auth');
+    track(auth);
+    const lg = new LoadGen();
+    cleanups.push(() => lg.exit());
+    await runLocalDb(stack, auth, lg, [], `b${randomBytes(2).toString('hex')}_`);
+    return;
+  }
 
   // ---- 1. Broker ceiling ------------------------------------------------------------------
   {
@@ -406,6 +467,43 @@ async function runScenarios(): Promise<void> {
   }
 
   if (chat) profileChat(chat);
+
+  // ---- 8. Local database: ours vs the origin --------------------------------------------------
+  // Last: it stores 100,000 messages, which would slow every scenario after it.
+  await runLocalDb(stack, auth, lg, users, prefix);
+}
+
+/**
+ * Scenario 8 with its own chat (own database) and the origin, under its own deadline: its budget
+ * from now, and never past the run's budget plus its own. Users: the run's first ones, or
+ * registered here when there are too few (BENCH_ONLY=local-db).
+ */
+async function runLocalDb(stack: Stack, auth: Proc, lg: LoadGen, have: BenchUser[], prefix: string): Promise<void> {
+  const c = cfg.localDb;
+  const ldDeadline = ONLY ? performance.now() + c.budgetMs : Math.min(performance.now() + c.budgetMs, t0 + cfg.budgetMs + c.budgetMs);
+  if (!existsSync(join(root, 'services', 'chat', 'src', 'index.ts'))) {
+    results.skipped['scenario 8'] = 'services/chat not present';
+    return;
+  }
+  if (ldDeadline - performance.now() < c.budgetMs / 2) {
+    results.skipped['scenario 8'] = 'budget spent';
+    return;
+  }
+  await guarded('scenario 8', async () => {
+    let users = have;
+    if (users.length < c.users) {
+      log(`scenario 8: registering ${c.users} users through Auth`);
+      const reg = await registerUsers(auth.url, `${prefix}ld`, c.users, 16, new ProgressLine('register'), performance.now() + 60_000);
+      users = reg.users;
+      results.setup['scenario 8 users registered'] = users.length;
+      results.setup['scenario 8 registration seconds'] = round3(reg.elapsedMs / 1000);
+      if (users.length < 10) throw new Error(`only ${users.length} users could be registered`);
+    }
+    const mint = await createTokenMinter(auth.url, stack.env.JWT_PRIVATE_KEY!);
+    const run = await localDatabase({ stack, auth, lg, users, mint, cfg: c, deadline: ldDeadline, track, log });
+    results.scenarios.localDb = run.result;
+    results.profiles.push(...(await run.finish()));
+  });
 }
 
 try {
@@ -502,6 +600,7 @@ function evaluateGoals(): GoalResult[] {
   const s = results.scenarios;
   const goals: GoalResult[] = [];
   const prof = (process: string, scenario: string) => results.profiles.find((p) => p.process === process && p.window.startsWith(scenario));
+  if (ONLY === 'local-db') return localDbGoals(s.localDb, results.skipped['scenario 8']);
   const pp = s.publishPath;
   goals.push({
     id: 'publish-path',
@@ -565,6 +664,7 @@ function evaluateGoals(): GoalResult[] {
     met: Number.isFinite(mem) ? mem <= 1 / 3 : null,
     cause: Number.isFinite(mem) ? (mem > 1 / 3 ? memoryCause(c!.rssBytesPerSocket, c!.heapBytesPerSocket) : undefined) : 'both capacity runs must complete in the same run',
   });
+  goals.push(...localDbGoals(s.localDb, results.skipped['scenario 8']));
   return goals;
 }
 
@@ -617,26 +717,37 @@ async function finish(): Promise<never> {
     `End to end (scenario 4): each message goes between two users who both hold 2 sockets (4 frames per message); the 201→frame latency joins each 201's arrival time with each frame's by a key in the text. The highest sustainable send rate is the highest step with no error, nothing shed at ${256} requests in flight, ≥ 95 % of the target rate and p99 send latency ≤ ${SUSTAINABLE_SEND_P99_MS} ms.`,
     'Memory per idle socket (scenario 5) is the least-squares slope of the gateway\'s RSS over the socket count at each step (baseline included), on a freshly started gateway; sockets stop just under the gateway\'s own open-file limit.',
     'Fanout (scenario 7): the same sockets, one receiver child per gateway, so each event-target user has one socket on each; broker work is the RabbitMQ (beam.smp) CPU per injected event and the events each gateway consumed (its gateway_events_consumed_total).',
+    `Local database (scenario 8): ours and the origin (tools/bench/src/origin/server.ts: Express, one insertOne into one collection with the plain mongodb driver, one publish to the fanout exchange origin.events, the same JWT verifier against Auth's JWKS) on the same MongoDB-wire server and broker, each on a database of its own. Ours is seeded through POST /chat/send (closed loop), the origin with insertMany of the same conversation mix, as many messages as ours stored. The ramp alternates the systems step by step, each with the other idle; a step is sustained with no error, nothing shed, ≥ 95 % of the target and p99 send ≤ 50 ms. Reads are GET /chat/sync (first page) and GET /chat/history (limit 50) for random users and peers, 2 at a time. Round trips per send are chat's own chat_db_round_trips_per_request histogram (driver command monitoring), 201 only, between two scrapes of /metrics around a window of sends at a low rate. The database server's CPU at rest is the utime+stime (plus reaped children's) of its whole process trees, 5 s after the load stopped, over 10 s, with chat and the origin up and idle.`,
     'The machine is shared by everything in the run: 2 cores for the broker, the database, the services and the load generator. The "whole machine" column is every process\'s CPU over the step (from /proc/stat): what it holds beyond the gateway, the loadgen and the broker was used by other processes, and a step near 2 cores had no CPU to spare. Absolute figures are for this machine; the ratios are measured in the same run and are the comparable part.',
   ];
   const stamp = results.startedAt.replace(/[:.]/g, '-').replace(/-\d{3}Z$/, 'Z');
-  const jsonRel = `tools/bench/results/${stamp}${QUICK ? '-quick' : ''}.json`;
+  const suffix = `${ONLY ? `-${ONLY}` : ''}${QUICK ? '-quick' : ''}`;
+  const jsonRel = `tools/bench/results/${stamp}${suffix}.json`;
   // The profiles summarized go next to the result (git ignores *.cpuprofile), to open in DevTools.
-  const profDir = `tools/bench/results/${stamp}${QUICK ? '-quick' : ''}-profiles`;
+  const profDir = `tools/bench/results/${stamp}${suffix}-profiles`;
+  // One copy per profile file, however many windows of it are summarized.
+  const copied = new Map<string, string>();
   for (const [i, p] of results.profiles.entries()) {
+    const done = copied.get(p.cpuProfile);
+    if (done) {
+      p.cpuProfile = done;
+      continue;
+    }
     if (!existsSync(p.cpuProfile)) continue;
     const dest = `${profDir}/${i + 1}-${p.process.replace(/[^A-Za-z0-9]+/g, '-').replace(/^-|-$/g, '')}.cpuprofile`;
     mkdirSync(join(root, profDir), { recursive: true });
     copyFileSync(p.cpuProfile, join(root, dest));
+    copied.set(p.cpuProfile, dest);
     p.cpuProfile = dest;
   }
   writeJson(join(root, jsonRel), results);
   printTable();
   log(`wrote ${jsonRel}; process logs in ${logDir}`);
-  if (!QUICK || process.env.BENCH_WRITE_MD === '1') {
+  // A partial run (BENCH_ONLY) would replace the other scenarios' figures: BENCH_WRITE_MD=1 only.
+  if ((!QUICK && !ONLY) || process.env.BENCH_WRITE_MD === '1') {
     writeFileSync(join(root, 'BENCHMARKS.md'), renderMarkdown(results, jsonRel));
     log('updated BENCHMARKS.md');
-  } else log('quick run: BENCHMARKS.md left as is (BENCH_WRITE_MD=1 to overwrite it)');
+  } else log(`${ONLY ? 'partial' : 'quick'} run: BENCHMARKS.md left as is (BENCH_WRITE_MD=1 to overwrite it)`);
   process.exit(process.exitCode ?? 0);
 }
 
@@ -659,5 +770,9 @@ function printTable(): void {
   if (s.delivery?.ws) console.log(`6 delivery, ws          ${Math.round(s.delivery.ws.bestRate)} events/s`);
   if (s.capacity?.ws) console.log(`6 capacity, ws          ${s.capacity.ws.rssBytesPerSocket} B/socket, ${s.capacity.ws.connectPerSec} conn/s`);
   if (s.fanout) console.log(`7 fanout                ${s.fanout.conclusion}`);
+  if (s.localDb) {
+    const d = s.localDb;
+    console.log(`8 local database        ${d.seed.ours.stored} stored (seeded at ${d.seed.ours.perSec}/s); sustained ours ${d.ramp.ours.sustainedRate}/s vs origin ${d.ramp.origin.sustainedRate}/s; sync p99 ${d.sync?.p99Ms ?? '—'} ms, history p99 ${d.history?.p99Ms ?? '—'} ms; db at rest ${d.dbCpuAtRest.cores !== undefined ? `${(d.dbCpuAtRest.cores * 100).toFixed(2)}%` : d.dbCpuAtRest.notMeasured}; round trips ${d.roundTrips.mean ?? d.roundTrips.notMeasured}`);
+  }
   for (const [k, v] of Object.entries(results.skipped)) console.log(`skipped ${k}: ${v}`);
 }

@@ -159,3 +159,73 @@ export function machineInfo(fdLimit: MachineInfo['fdLimit']): MachineInfo {
     fdLimit,
   };
 }
+
+/** One process as /proc/<pid>/stat tells it: parent, name, own CPU and its reaped children's. */
+export interface ProcStat {
+  pid: number;
+  ppid: number;
+  comm: string;
+  /** utime+stime, seconds. */
+  cpu: number;
+  /** cutime+cstime, seconds: CPU of children it has waited for (PostgreSQL's backends, once they exit). */
+  childCpu: number;
+}
+
+/** Parses one /proc/<pid>/stat line; undefined when it is not one. */
+export function parseStat(line: string, ticks = CLOCK_TICKS): ProcStat | undefined {
+  const open = line.indexOf('(');
+  const close = line.lastIndexOf(')');
+  if (open < 0 || close < open) return undefined;
+  const pid = Number(line.slice(0, open).trim());
+  // Fields after the command name: state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime cutime cstime …
+  const f = line.slice(close + 2).split(' ');
+  const n = (i: number) => Number(f[i]);
+  if (!Number.isFinite(pid) || f.length < 15) return undefined;
+  return { pid, ppid: n(1), comm: line.slice(open + 1, close), cpu: (n(11) + n(12)) / ticks, childCpu: (n(13) + n(14)) / ticks };
+}
+
+/** Every process on the machine, by pid. */
+export function processTable(): Map<number, ProcStat> {
+  const table = new Map<number, ProcStat>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const st = parseStat(readFileSync(`/proc/${entry}/stat`, 'utf8'));
+      if (st) table.set(st.pid, st);
+    } catch {
+      /* exited while we looked */
+    }
+  }
+  return table;
+}
+
+/** `roots` and every descendant of them (PostgreSQL's postmaster forks a backend per connection). */
+export function processTree(roots: number[], table: Map<number, ProcStat>): number[] {
+  const children = new Map<number, number[]>();
+  for (const p of table.values()) children.set(p.ppid, [...(children.get(p.ppid) ?? []), p.pid]);
+  const seen = new Set<number>();
+  const stack = roots.filter((pid) => table.has(pid));
+  while (stack.length) {
+    const pid = stack.pop()!;
+    if (seen.has(pid)) continue;
+    seen.add(pid);
+    stack.push(...(children.get(pid) ?? []));
+  }
+  return [...seen].sort((a, b) => a - b);
+}
+
+/**
+ * CPU seconds of the trees under `roots`, own plus reaped children's: a backend that exits between
+ * two readings moves its CPU into its parent's cutime/cstime, so the difference of two readings
+ * counts it once, whether it lived through the window or not.
+ */
+export function treeCpuSeconds(roots: number[], table: Map<number, ProcStat>): { total: number; byComm: Record<string, number> } {
+  const byComm: Record<string, number> = {};
+  let total = 0;
+  for (const pid of processTree(roots, table)) {
+    const p = table.get(pid)!;
+    total += p.cpu + p.childCpu;
+    byComm[p.comm] = (byComm[p.comm] ?? 0) + p.cpu + p.childCpu;
+  }
+  return { total, byComm };
+}

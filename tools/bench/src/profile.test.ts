@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { categoryShares, describeTop, topSelfTime, type CpuProfile } from './profile.js';
+import { categoryShares, describeTop, topInclusive, topSelfTime, type CpuProfile } from './profile.js';
 
 // root → main → { send (uws), parse (JSON) }, plus (idle) and (garbage collector).
 const frame = (functionName: string, url = '') => ({ functionName, url, lineNumber: 0, columnNumber: 0, scriptId: '0' });
@@ -55,4 +55,12 @@ test('only main-thread profiles are read (under --import tsx the loader thread w
   const dir = mkdtempSync(join(tmpdir(), 'bench-prof-'));
   for (const f of ['CPU.20261123.231414.13721.0.001.cpuprofile', 'CPU.20261123.231414.13721.1.002.cpuprofile', 'notes.txt']) writeFileSync(join(dir, f), '{}');
   assert.deepEqual(profilesIn(dir), [join(dir, 'CPU.20261123.231414.13721.0.001.cpuprofile')]);
+});
+
+test('topInclusive: the kept functions by the share of busy samples whose stack holds them', () => {
+  const gatewayCode = (f: { url: string }) => f.url.includes('services/gateway');
+  const top = topInclusive(profile, undefined, gatewayCode);
+  // deliver is on the stack of every sample but idle and gc: send ×4, parse ×2, itself ×1.
+  assert.deepEqual(top, [{ label: 'deliver (services/gateway/src/delivery.ts:1)', share: 7 / 8 }]);
+  assert.deepEqual(topInclusive(profile, undefined, () => false), []);
 });

@@ -161,3 +161,31 @@ export function describeTop(entries: SelfTimeEntry[], n = 5): string {
     .map((e) => `${e.label} ${(e.share * 100).toFixed(1)}%`)
     .join('; ');
 }
+
+/**
+ * Functions accepted by `keep` (say, a service's own files), by the share of busy samples whose
+ * stack holds them, each counted once per sample: what the work in a window was done for (the
+ * outbox scan, the timeline query, …), where self time only names the driver's leaves.
+ */
+export function topInclusive(p: CpuProfile, window: TimeWindow | undefined, keep: (f: CpuProfileNode['callFrame']) => boolean, n = 5): SelfTimeEntry[] {
+  const { counts } = sampleCounts(p, window);
+  const parent = new Map<number, number>();
+  for (const node of p.nodes) for (const c of node.children ?? []) parent.set(c, node.id);
+  const nodes = new Map(p.nodes.map((node) => [node.id, node]));
+  const byLabel = new Map<string, number>();
+  let busy = 0;
+  for (const [id, c] of counts) {
+    if (nodes.get(id)?.callFrame.functionName === '(idle)') continue;
+    busy += c;
+    const labels = new Set<string>();
+    for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) {
+      const frame = nodes.get(cur)?.callFrame;
+      if (frame && keep(frame)) labels.add(frameLabel(frame));
+    }
+    for (const l of labels) byLabel.set(l, (byLabel.get(l) ?? 0) + c);
+  }
+  return [...byLabel.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, n)
+    .map(([label, c]) => ({ label, share: busy ? c / busy : 0 }));
+}

@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { renderMarkdown, writeJson, type BenchResults } from './results.js';
+import type { RampStep } from './scenarios/e2e.js';
+import { localDbGoals, type LocalDbResult } from './scenarios/local-db-plan.js';
 
 function sample(): BenchResults {
   return {
@@ -50,4 +52,41 @@ test('the JSON written is the result, and parses back', () => {
   const path = join(dir, 'nested', 'r.json');
   writeJson(path, sample());
   assert.deepEqual(JSON.parse(readFileSync(path, 'utf8')), sample());
+});
+
+test('scenario 8 gets its own section: the five goals side by side, both ramps, the reads, the database at rest', () => {
+  const cpu = { gateway: 0, loadgenReceivers: 0, loadgenReceiverMax: 0, loadgenSource: 0.1, broker: 0.02, others: { chat: 0.5, database: 0.9 }, machine: 1.6 };
+  const step = (targetRate: number, okPerSec: number, sendP99Ms: number, sustainable: boolean, retry?: boolean) =>
+    ({ targetRate, seconds: 6, attempted: 0, ok: 0, okPerSec, errors: {}, skipped: 0, sendP50Ms: 5, sendP99Ms, sendMaxMs: 90, cpu, loadgenLimited: false, window: { fromUs: 0, toUs: 1 }, sustainable, ...(retry ? { retry } : {}) }) as RampStep & { retry?: boolean };
+  const localDb: LocalDbResult = {
+    targetStored: 100_000,
+    users: 1_000,
+    peersPerUser: 10,
+    conversations: 5_012,
+    seed: { ours: { stored: 100_000, seconds: 250, perSec: 400, concurrency: 32, errors: {}, budgetSeconds: 480 }, origin: { stored: 100_000, seconds: 12, perSec: 8_000, batch: 1_000 } },
+    p99BoundMs: 50,
+    stepSeconds: 6,
+    ramp: { ours: { steps: [step(225, 224, 20, true), step(340, 300, 400, false), step(340, 301, 300, false, true)], sustainedRate: 224 }, origin: { steps: [step(225, 224, 10, true)], sustainedRate: 224 } },
+    sync: { requests: 300, errors: 0, concurrency: 2, p50Ms: 4, p99Ms: 9.5, maxMs: 20 },
+    history: { requests: 300, errors: 0, concurrency: 2, p50Ms: 4, p99Ms: 12, maxMs: 25 },
+    roundTrips: { notMeasured: 'chat does not expose chat_db_round_trips_per_request' },
+    dbCpuAtRest: { cores: 0.128, byProcess: { ferretdb: 0.128 }, roots: [42], pidSource: 'infra state', waitedSeconds: 5, windowSeconds: 10 },
+    causes: { 'local-db-send-rate': 'database insert 70%', 'local-db-ratio': 'same rate', 'local-db-cpu-at-rest': 'outbox scan' },
+    notes: [],
+    elapsedSeconds: 900,
+  };
+  const r = sample();
+  r.scenarios.localDb = localDb;
+  r.goals = [...r.goals, ...localDbGoals(localDb)];
+  const md = renderMarkdown(r, 'x.json');
+  assert.match(md, /## Local database \(scenario 8\)/);
+  assert.match(md, /\| sustained sends\/s \(p99 ≤ 50 ms\) \| ≥ 300\/s at 100,000 stored \| 224\/s \| \*\*missed\*\* \(cause above\) \|/);
+  assert.match(md, /\| ours ÷ origin sustained rate \| ≥ 1\.5× \| 1\.00× \(224 vs 224\/s\) \| \*\*missed\*\*/);
+  assert.match(md, /\| database server CPU at rest \| < 2% of a core \| 12\.80% of a core \| \*\*missed\*\*/);
+  assert.match(md, /\| database round trips per 1:1 send \(201\) \| ≤ 3 \| — \| not measured \(cause above\) \|/);
+  assert.match(md, /- \*\*Local DB: database server CPU at rest:\*\* outbox scan/);
+  assert.match(md, /\| ours \| 340 \| 301 \| 5\.00 ms \| 300 ms \| 0 \| 0 \| 0\.50 cores \| 0\.90 cores \| .* \| not sustained \(second try\) \|/);
+  assert.match(md, /\| origin \| 225 \| 224 \|/);
+  assert.match(md, /\| ours, GET \/chat\/sync \(first page\) \| 300 \| 2 \| 4\.00 ms \| 9\.50 ms \|/);
+  assert.match(md, /Round trips per send.*not measured: chat does not expose chat_db_round_trips_per_request/);
 });

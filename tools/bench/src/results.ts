@@ -11,6 +11,7 @@ import type { CapacityResult } from './scenarios/capacity.js';
 import type { DeliveryResult } from './scenarios/delivery.js';
 import type { E2EResult, RampStep } from './scenarios/e2e.js';
 import type { FanoutResult } from './scenarios/fanout.js';
+import type { LocalDbResult } from './scenarios/local-db-plan.js';
 import type { MachineInfo } from './proc.js';
 
 export interface ProfileSummary {
@@ -66,6 +67,8 @@ export interface BenchResults {
     sendRamp?: { steps: RampStep[]; sustainableRate: number; limitingStage?: LimitingStage };
     capacity?: { ours?: CapacityResult; ws?: CapacityResult };
     fanout?: FanoutResult;
+    /** Scenario 8: ours and the origin on the local database server. */
+    localDb?: LocalDbResult;
   };
   skipped: Record<string, string>;
   /** Set when the run stopped on an error; what was measured before it is still recorded. */
@@ -93,7 +96,7 @@ export function renderMarkdown(r: BenchResults, jsonPath: string): string {
   L.push('# Benchmarks', '');
   L.push(
     `One run of \`${r.command}\`, ${r.startedAt.slice(0, 19).replace('T', ' ')} UTC, ${Math.round(r.durationSeconds)} s${r.quick ? ' (BENCH_QUICK smoke run: small counts, not comparable with a full run)' : ''}. ` +
-      `Raw figures: [\`${jsonPath}\`](${jsonPath}). Rerun: \`make bench\` (about 15 minutes on 2 cores), or \`BENCH_QUICK=1 make bench\` for a 2-minute smoke run.`,
+      `Raw figures: [\`${jsonPath}\`](${jsonPath}). Rerun: \`make bench\` (at most 32 minutes on 2 cores), or \`BENCH_QUICK=1 make bench\` for a 4-minute smoke run.`,
     '',
   );
   L.push('**Machine.** ' + `${r.machine.cores} cores (${r.machine.cpuModel}), ${r.machine.memoryGiB} GiB, Node ${r.machine.node}, Linux ${r.machine.kernel}. ` +
@@ -194,6 +197,8 @@ export function renderMarkdown(r: BenchResults, jsonPath: string): string {
     L.push('');
   }
 
+  if (s.localDb) renderLocalDb(L, r, s.localDb);
+
   if (r.profiles.length) {
     L.push('## Profiles', '');
     L.push('Top functions by self time (share of non-idle samples) in the window named, from `--cpu-prof` of that process in this run:', '');
@@ -205,4 +210,46 @@ export function renderMarkdown(r: BenchResults, jsonPath: string): string {
   for (const n of r.notes) L.push(`- ${n}`);
   L.push('');
   return L.join('\n');
+}
+
+/** Scenario 8's section: its goals side by side, the seeding, both ramps, the reads, the database at rest. */
+function renderLocalDb(L: string[], r: BenchResults, d: LocalDbResult): void {
+  L.push('## Local database (scenario 8)', '');
+  L.push(
+    `Ours and the origin (its write path re-implemented: Express, one \`insertOne\` into one \`messages\` collection with the plain mongodb driver, one publish to a fanout exchange; \`tools/bench/src/origin/server.ts\`) against the same MongoDB-wire server (${r.infra.mongo}), the same broker and machine, in this run, one system loaded at a time. ` +
+      `Seeded: ours ${fmt(d.seed.ours.stored)} of ${fmt(d.targetStored)} messages through \`POST /chat/send\` in ${fmt(d.seed.ours.seconds)} s (${fmt(d.seed.ours.perSec, 1)}/s, ${d.seed.ours.concurrency} in flight${Object.keys(d.seed.ours.errors).length ? `, errors ${JSON.stringify(d.seed.ours.errors)}` : ''}), over ${fmt(d.users)} users in ${fmt(d.conversations)} conversations (about ${d.peersPerUser} peers each); ` +
+      `the origin the same ${fmt(d.seed.origin.stored)} with \`insertMany\` in ${fmt(d.seed.origin.seconds, 1)} s. The scenario took ${fmt(d.elapsedSeconds)} s.`,
+    '',
+  );
+  L.push('| Measure | Goal | Measured | Verdict |', '|---|---|---|---|');
+  for (const g of r.goals.filter((x) => x.scenario === 8)) L.push(`| ${g.what.replace(/^Local DB: /, '')} | ${g.target} | ${g.value} | ${mark(g.met)}${g.met !== true && g.cause ? ' (cause above)' : ''} |`);
+  L.push('');
+  const rows = [...d.ramp.ours.steps.map((st) => ['ours', st] as const), ...d.ramp.origin.steps.map((st) => ['origin', st] as const)];
+  if (rows.length) {
+    L.push(`**Send ramp**, steps of ${d.stepSeconds} s in turn (ours, then the origin, each with the other idle); sustained = no error, nothing shed, ≥ 95 % of the target and p99 send ≤ ${d.p99BoundMs} ms; a failed step is tried once more. Sustained: ours **${fmt(d.ramp.ours.sustainedRate)}/s**, origin **${fmt(d.ramp.origin.sustainedRate)}/s**.`, '');
+    L.push('| system | target/s | 201/s | send p50 | send p99 | errors | shed | its CPU | database server CPU | broker CPU | whole machine | verdict |', '|---|---|---|---|---|---|---|---|---|---|---|---|');
+    for (const [who, st] of rows)
+      L.push(
+        `| ${who} | ${fmt(st.targetRate)} | ${fmt(st.okPerSec)} | ${ms(st.sendP50Ms)} | ${ms(st.sendP99Ms)} | ${Object.values(st.errors).reduce((a, b) => a + b, 0)} | ${fmt(st.skipped)} | ${cores(st.cpu.others.chat)} | ${cores(st.cpu.others.database)} | ${cores(st.cpu.broker)} | ${cores(st.cpu.machine)} | ${st.sustainable ? 'sustained' : 'not sustained'}${st.retry ? ' (second try)' : ''} |`,
+      );
+    L.push('');
+  }
+  const reads = [['ours, GET /chat/sync (first page)', d.sync], ['ours, GET /chat/history (limit 50)', d.history], ['origin, GET /chat/history (limit 50)', d.originHistory]] as const;
+  if (reads.some(([, x]) => x)) {
+    L.push('**Reads**, random users and one of their peers:', '');
+    L.push('| what | requests | in flight | p50 | p99 | max | errors |', '|---|---|---|---|---|---|---|');
+    for (const [what, x] of reads) if (x) L.push(`| ${what} | ${fmt(x.requests)} | ${x.concurrency} | ${ms(x.p50Ms)} | ${ms(x.p99Ms)} | ${ms(x.maxMs)} | ${x.errors} |`);
+    L.push('');
+  }
+  const c = d.dbCpuAtRest;
+  L.push(
+    `**Database server at rest** (${c.waitedSeconds} s after the load stopped, over ${c.windowSeconds} s, whole process trees, chat and the origin up and idle): ` +
+      (c.cores !== undefined
+        ? `${(c.cores * 100).toFixed(2)}% of a core; by process: ${Object.entries(c.byProcess ?? {}).map(([k, v]) => `${k} ${(v * 100).toFixed(2)}%`).join(', ')}; pids from ${c.pidSource} (${c.roots?.join(', ')}).`
+        : `not measured: ${c.notMeasured}.`),
+    '',
+  );
+  const t = d.roundTrips;
+  L.push(`**Round trips per send** (chat's \`chat_db_round_trips_per_request{route="POST /chat/send",status="201"}\` before and after a window of sends): ${t.mean !== undefined ? `mean ${t.mean.toFixed(2)}, max ≤ ${t.maxLe} over ${fmt(t.sends)} sends.` : `not measured: ${t.notMeasured}.`}`, '');
+  if (d.notes.length) L.push(`**Cut short:** ${d.notes.join('; ')}.`, '');
 }

@@ -49,14 +49,15 @@ export async function startOurs(stack: Stack, name: ServiceName, opts: { env?: R
 }
 
 const WS_GATEWAY = fileURLToPath(new URL('./ws-gateway.ts', import.meta.url));
+const ORIGIN = fileURLToPath(new URL('./origin/server.ts', import.meta.url));
 
-/** The reference `ws` gateway (tools/bench/src/ws-gateway.ts) as a child process. */
-export async function startWsGateway(env: Record<string, string>, opts: { profile?: boolean } = {}): Promise<Proc> {
+/** A TypeScript file of this package as a child process on a free port, ready when its /readyz answers. */
+async function startScript(name: string, file: string, env: Record<string, string>, opts: { profile?: boolean } = {}): Promise<Proc> {
   const prof = profileArgs(opts.profile ?? false);
   const port = await freePort();
   let out = '';
-  const proc = spawn(process.execPath, ['--conditions=development', '--import', 'tsx', ...prof.args, WS_GATEWAY], {
-    env: { ...process.env, ...env, PORT: String(port), POD_NAME: 'ws-ref' },
+  const proc = spawn(process.execPath, ['--conditions=development', '--import', 'tsx', ...prof.args, file], {
+    env: { ...process.env, ...env, PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
@@ -64,16 +65,16 @@ export async function startWsGateway(env: Record<string, string>, opts: { profil
   const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
   const url = `http://127.0.0.1:${port}`;
   try {
-    await waitFor('ws reference gateway', async () => {
+    await waitFor(name, async () => {
       if (proc.exitCode !== null) throw new Error('exited early');
       return (await fetch(`${url}/readyz`).catch(() => undefined))?.ok === true;
     }, 30_000, 100);
   } catch (err) {
     proc.kill('SIGKILL');
-    throw new Error(`${(err as Error).message}\n--- ws-gateway output ---\n${out.slice(-3000)}`);
+    throw new Error(`${(err as Error).message}\n--- ${name} output ---\n${out.slice(-3000)}`);
   }
   return {
-    name: 'ws-gateway',
+    name,
     url,
     port,
     pid: proc.pid!,
@@ -87,6 +88,19 @@ export async function startWsGateway(env: Record<string, string>, opts: { profil
       clearTimeout(timer);
     },
   };
+}
+
+/** The reference `ws` gateway (tools/bench/src/ws-gateway.ts) as a child process. */
+export async function startWsGateway(env: Record<string, string>, opts: { profile?: boolean } = {}): Promise<Proc> {
+  return startScript('ws-gateway', WS_GATEWAY, { ...env, POD_NAME: 'ws-ref' }, opts);
+}
+
+/**
+ * The origin's re-implementation (tools/bench/src/origin/server.ts) as a child process, against
+ * `mongoUrl`/`amqpUrl` and verifying tokens against the JWKS of the Auth at `authUrl`.
+ */
+export async function startOrigin(env: { mongoUrl: string; amqpUrl: string; authUrl: string; db: string }, opts: { profile?: boolean } = {}): Promise<Proc> {
+  return startScript('origin', ORIGIN, { MONGO_URL: env.mongoUrl, AMQP_URL: env.amqpUrl, AUTH_URL: env.authUrl, ORIGIN_MONGO_DB: env.db, JWT_ISSUER, JWT_AUDIENCE }, opts);
 }
 
 /** Waits until a gateway's /readyz says it consumes from the broker. */

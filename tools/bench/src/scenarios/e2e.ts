@@ -54,8 +54,10 @@ export interface RampStep extends SendRun {
 
 export interface SendOptions {
   lg: LoadGen;
+  /** The process that answers POST /chat/send (ours, or the origin of scenario 8). */
   chat: Proc;
-  gateway: Proc;
+  /** The gateway whose CPU is metered over each window; none when no socket is open (scenario 8). */
+  gateway?: Proc;
   /** Sender token and recipient username. */
   pairs: Array<{ token: string; to: string }>;
   /** Other processes whose CPU is worth showing (auth, database). */
@@ -64,13 +66,15 @@ export interface SendOptions {
 }
 
 async function timedSend(o: SendOptions, rate: number, seconds: number, tag: string, label: string): Promise<{ res: SendResult; cpu: CpuSnapshot; window: TimeWindow }> {
-  const meters = new WindowMeters([o.gateway.pid], o.lg, { chat: [o.chat.pid], ...o.extras });
+  const meters = new WindowMeters(o.gateway ? [o.gateway.pid] : [], o.lg, { chat: [o.chat.pid], ...o.extras });
   const progress = new ProgressLine(label);
   const t0 = performance.now();
   const ticker = setInterval(() => {
     void o.lg.stats().then((s) => {
       const sent = o.lg.sourceWorker().progress.sent ?? 0;
-      progress.update({ rate: sent / ((performance.now() - t0) / 1000), connections: s.open, p99Ms: s.latency.percentile(99), extra: 'p99 here: createdAt→frame' });
+      const rate = sent / ((performance.now() - t0) / 1000);
+      // With no socket open (scenario 8) there is no frame to time: the rate alone.
+      progress.update(o.gateway ? { rate, connections: s.open, p99Ms: s.latency.percentile(99), extra: 'p99 here: createdAt→frame' } : { rate, extra: '201s so far' });
     });
   }, 500);
   try {
@@ -139,24 +143,39 @@ export async function endToEnd(o: SendOptions & { rate: number; seconds: number;
 /** A step is sustainable when it kept the schedule with no error, nothing shed, and p99 send latency under the bound. */
 export const SUSTAINABLE_SEND_P99_MS = 100;
 
-export async function sendRamp(o: SendOptions & { rates: number[]; seconds: number; deadline: number }): Promise<RampStep[]> {
+/** Whether a send step counts as sustained at `p99BoundMs`: no error, nothing shed, ≥ 95 % of the target rate, p99 within the bound. */
+export function isSustainable(run: Pick<SendRun, 'targetRate' | 'errors' | 'skipped' | 'okPerSec' | 'sendP99Ms'>, p99BoundMs: number): boolean {
+  const errors = Object.values(run.errors).reduce((a, b) => a + b, 0);
+  return errors === 0 && run.skipped === 0 && run.okPerSec >= 0.95 * run.targetRate && run.sendP99Ms <= p99BoundMs;
+}
+
+/**
+ * One open-loop step at `rate` for `seconds`, judged against `p99BoundMs`, then a wait until the
+ * backlog drained and chat (and the database server) went quiet, so the next step starts clean.
+ */
+export async function sendStep(o: SendOptions & { p99BoundMs?: number; label?: string }, rate: number, seconds: number, deadline: number): Promise<RampStep> {
+  o.lg.sourceWorker().progress.sent = 0;
+  await o.lg.window();
+  const { res, cpu, window } = await timedSend(o, rate, seconds, `r${randomBytes(3).toString('hex')}`, `${o.label ?? 'send ramp'} @${rate}/s`);
+  const run = summarize(rate, seconds, res, cpu, window);
+  const sustainable = isSustainable(run, o.p99BoundMs ?? SUSTAINABLE_SEND_P99_MS);
+  const errors = Object.values(run.errors).reduce((a, b) => a + b, 0);
+  console.log(
+    `  ${o.label ? `${o.label}: ` : ''}send ${rate}/s: ${run.okPerSec}/s ok, p99 ${run.sendP99Ms} ms, errors ${errors}, shed ${run.skipped}; ` +
+      `cpu ${o.chat.name} ${run.cpu.others.chat}${o.gateway ? ` gw ${run.cpu.gateway}` : ''} ${Object.entries(run.cpu.others).filter(([k]) => k !== 'chat').map(([k, v]) => `${k} ${v}`).join(' ')} broker ${run.cpu.broker} loadgen ${round3(run.cpu.loadgenSource + run.cpu.loadgenReceivers)} → ${sustainable ? 'sustainable' : 'NOT sustainable'}`,
+  );
+  await waitQuiet(o.lg, 1_000, 20_000);
+  await waitCpuQuiet([o.chat.pid, ...(o.extras.database ?? [])], 0.3, Math.max(0, Math.min(30_000, deadline - performance.now())));
+  return { ...run, sustainable };
+}
+
+export async function sendRamp(o: SendOptions & { rates: number[]; seconds: number; deadline: number; p99BoundMs?: number }): Promise<RampStep[]> {
   const steps: RampStep[] = [];
   for (const rate of o.rates) {
     if (performance.now() + o.seconds * 1000 + 5_000 > o.deadline) break;
-    o.lg.sourceWorker().progress.sent = 0;
-    await o.lg.window();
-    const { res, cpu, window } = await timedSend(o, rate, o.seconds, `r${randomBytes(3).toString('hex')}`, `send ramp @${rate}/s`);
-    const run = summarize(rate, o.seconds, res, cpu, window);
-    const errors = Object.values(run.errors).reduce((a, b) => a + b, 0);
-    const sustainable = errors === 0 && run.skipped === 0 && run.okPerSec >= 0.95 * rate && run.sendP99Ms <= SUSTAINABLE_SEND_P99_MS;
-    steps.push({ ...run, sustainable });
-    console.log(
-      `  send ${rate}/s: ${run.okPerSec}/s ok, p99 ${run.sendP99Ms} ms, errors ${errors}, shed ${run.skipped}; ` +
-        `cpu chat ${run.cpu.others.chat} gw ${run.cpu.gateway} ${Object.entries(run.cpu.others).filter(([k]) => k !== 'chat').map(([k, v]) => `${k} ${v}`).join(' ')} broker ${run.cpu.broker} loadgen ${round3(run.cpu.loadgenSource + run.cpu.loadgenReceivers)} → ${sustainable ? 'sustainable' : 'NOT sustainable'}`,
-    );
-    await waitQuiet(o.lg, 1_000, 20_000);
-    await waitCpuQuiet([o.chat.pid, ...(o.extras.database ?? [])], 0.3, Math.max(0, Math.min(30_000, o.deadline - performance.now())));
-    if (!sustainable) break;
+    const step = await sendStep(o, rate, o.seconds, o.deadline);
+    steps.push(step);
+    if (!step.sustainable) break;
   }
   return steps;
 }
