@@ -4,13 +4,13 @@ import { histogramWindow, parseLabels, readHistogram } from './prom.js';
 
 const scrape = (n201: number, sum201: number, le2: number, le3: number) => `# HELP chat_db_round_trips_per_request Database commands per request
 # TYPE chat_db_round_trips_per_request histogram
-chat_db_round_trips_per_request_bucket{le="1",route="POST /chat/send",status="201"} 0
-chat_db_round_trips_per_request_bucket{le="2",route="POST /chat/send",status="201"} ${le2}
-chat_db_round_trips_per_request_bucket{le="3",route="POST /chat/send",status="201"} ${le3}
-chat_db_round_trips_per_request_bucket{le="5",route="POST /chat/send",status="201"} ${n201}
-chat_db_round_trips_per_request_bucket{le="+Inf",route="POST /chat/send",status="201"} ${n201}
-chat_db_round_trips_per_request_sum{route="POST /chat/send",status="201"} ${sum201}
-chat_db_round_trips_per_request_count{route="POST /chat/send",status="201"} ${n201}
+chat_db_round_trips_per_request_bucket{le="1",route="/chat/send",method="POST",status="201"} 0
+chat_db_round_trips_per_request_bucket{le="2",route="/chat/send",method="POST",status="201"} ${le2}
+chat_db_round_trips_per_request_bucket{le="3",route="/chat/send",method="POST",status="201"} ${le3}
+chat_db_round_trips_per_request_bucket{le="5",route="/chat/send",method="POST",status="201"} ${n201}
+chat_db_round_trips_per_request_bucket{le="+Inf",route="/chat/send",method="POST",status="201"} ${n201}
+chat_db_round_trips_per_request_sum{route="/chat/send",method="POST",status="201"} ${sum201}
+chat_db_round_trips_per_request_count{route="/chat/send",method="POST",status="201"} ${n201}
 chat_db_round_trips_per_request_bucket{le="1",route="GET /chat/sync",status="200"} 7
 chat_db_round_trips_per_request_bucket{le="+Inf",route="GET /chat/sync",status="200"} 7
 chat_db_round_trips_per_request_sum{route="GET /chat/sync",status="200"} 7
@@ -23,7 +23,7 @@ test('parseLabels unescapes quotes and keeps spaces', () => {
 });
 
 test('readHistogram picks the series by labels and ignores other series and metrics', () => {
-  const h = readHistogram(scrape(10, 30, 0, 10), 'chat_db_round_trips_per_request', { route: 'POST /chat/send', status: '201' })!;
+  const h = readHistogram(scrape(10, 30, 0, 10), 'chat_db_round_trips_per_request', { route: '/chat/send', method: 'POST', status: '201' })!;
   assert.equal(h.count, 10);
   assert.equal(h.sum, 30);
   assert.deepEqual(h.buckets.map((b) => b.le), [1, 2, 3, 5, Number.POSITIVE_INFINITY]);
@@ -33,7 +33,7 @@ test('readHistogram picks the series by labels and ignores other series and metr
 
 test('histogramWindow: mean is Δsum/Δcount, max is the smallest bucket holding every new observation', () => {
   const name = 'chat_db_round_trips_per_request';
-  const labels = { route: 'POST /chat/send', status: '201' };
+  const labels = { route: '/chat/send', method: 'POST', status: '201' };
   const before = readHistogram(scrape(10, 30, 0, 10), name, labels);
   // 20 more sends: 5 took 2 round trips, 14 took 3, 1 took 4 or 5.
   const after = readHistogram(scrape(30, 30 + 5 * 2 + 14 * 3 + 5, 5, 29), name, labels)!;

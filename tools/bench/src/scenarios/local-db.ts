@@ -348,10 +348,10 @@ export async function localDatabase(o: LocalDbOptions): Promise<LocalDbRun> {
         const res = await o.lg.send({ chatUrl: chat.url, rate: cfg.roundTripRate, durationMs: cfg.roundTripSeconds * 1000, pairs, maxInFlight: 64, tag: 'rt' });
         windows.roundTrips = { fromUs, toUs: monoMicros() };
         const after = await scrape(chat);
-        const labels = { route: 'POST /chat/send', status: '201' };
+        const labels = { route: '/chat/send', method: 'POST', status: '201' };
         const w = after ? histogramWindow(readHistogram(before, ROUND_TRIPS_METRIC, labels), readHistogram(after, ROUND_TRIPS_METRIC, labels) ?? { buckets: [], sum: 0, count: 0 }) : undefined;
         if (w) result.roundTrips = { sends: w.count, mean: round3(w.mean), maxLe: w.maxLe };
-        else result.roundTrips.notMeasured = `no ${ROUND_TRIPS_METRIC}{route="POST /chat/send",status="201"} observation in a window of ${res.ok} sends answered 201`;
+        else result.roundTrips.notMeasured = `no ${ROUND_TRIPS_METRIC}{route="/chat/send",method="POST",status="201"} observation in a window of ${res.ok} sends answered 201`;
         log(`  round trips per send: ${w ? `mean ${w.mean.toFixed(2)}, max ≤ ${w.maxLe} over ${w.count} sends` : result.roundTrips.notMeasured}`);
       }
     } else result.roundTrips.notMeasured = 'budget spent';
