@@ -1,4 +1,4 @@
-import { codePointLength, decodeCursor, hasUnpairedSurrogate, invalidRequest } from '@chat/common/contracts';
+import { codePointLength, decodeCursor, hasUnpairedSurrogate, invalidRequest, unstorableTextReason } from '@chat/common/contracts';
 
 export const TEXT_MAX_CHARS = 4000;
 export const CLIENT_MSG_ID_MAX_CHARS = 64;
@@ -32,7 +32,8 @@ export function parseSendRequest(body: Record<string, unknown>): SendRequest {
   const length = codePointLength(text);
   if (length < 1 || length > TEXT_MAX_CHARS) throw invalidRequest(`text must be 1 to ${TEXT_MAX_CHARS} characters long`);
   if (WHITESPACE_ONLY.test(text)) throw invalidRequest('text must not be whitespace only');
-  if (hasUnpairedSurrogate(text)) throw invalidRequest('text must be valid Unicode text (it contains an unpaired surrogate)');
+  const textProblem = unstorableTextReason(text);
+  if (textProblem) throw invalidRequest(`text cannot be stored as sent: ${textProblem}`);
 
   const request: SendRequest = { to, text };
   if (clientMsgId !== undefined) {
@@ -41,7 +42,8 @@ export function parseSendRequest(body: Record<string, unknown>): SendRequest {
     if (idLength < 1 || idLength > CLIENT_MSG_ID_MAX_CHARS) {
       throw invalidRequest(`clientMsgId must be 1 to ${CLIENT_MSG_ID_MAX_CHARS} characters long`);
     }
-    if (hasUnpairedSurrogate(clientMsgId)) throw invalidRequest('clientMsgId must be valid Unicode text');
+    const idProblem = unstorableTextReason(clientMsgId);
+    if (idProblem) throw invalidRequest(`clientMsgId cannot be stored as sent: ${idProblem}`);
     request.clientMsgId = clientMsgId;
   }
   return request;

@@ -107,11 +107,11 @@ describe('POST /chat/send', () => {
   });
 
   test('text: 1 to 4000 characters, not whitespace-only, a string; stored exactly as sent', async () => {
-    const bad: unknown[] = ['', ' ', '\n\t  \u00a0\u2003', 'x'.repeat(4001), '😀'.repeat(4001), 42, true, null, ['a'], { $ne: null }, 'lone \ud800 surrogate'];
+    const bad: unknown[] = ['', ' ', '\n\t  \u00a0\u2003', 'x'.repeat(4001), '😀'.repeat(4001), 42, true, null, ['a'], { $ne: null }, 'lone \ud800 surrogate', 'a \u0000 nul'];
     for (const text of bad) assertEnvelope(await send(chat.url, alice, { to: bob.username, text }), 400, 'invalid_request');
     assertEnvelope(await send(chat.url, alice, { to: bob.username }), 400, 'invalid_request');
 
-    const exact = ['  padded\n\ttext  ', 'x'.repeat(4000), '😀'.repeat(4000), 'ünïcödé ✓ 中文 \u0000 nul', 'a'];
+    const exact = ['  padded\n\ttext  ', 'x'.repeat(4000), '😀'.repeat(4000), 'ünïcödé ✓ 中文 \u0001 \u200f\u202e controls', 'a'];
     const sent: string[] = [];
     for (const text of exact) {
       const res = await send(chat.url, alice, { to: bob.username, text });
@@ -129,7 +129,7 @@ describe('POST /chat/send', () => {
     for (const to of [undefined, 1, null, { $ne: null }, ['x'], '', 'y'.repeat(65)]) {
       assertEnvelope(await send(chat.url, alice, { to, text: 'hi' }), 400, 'invalid_request');
     }
-    for (const clientMsgId of ['', 'z'.repeat(65), 7, null, { $gt: '' }, ['a']]) {
+    for (const clientMsgId of ['', 'z'.repeat(65), 7, null, { $gt: '' }, ['a'], 'nul\u0000id']) {
       assertEnvelope(await send(chat.url, alice, { to: bob.username, text: 'hi', clientMsgId }), 400, 'invalid_request');
     }
     const longest = await send(chat.url, alice, { to: bob.username, text: 'hi', clientMsgId: 'k'.repeat(64) });

@@ -21,6 +21,9 @@
  *    on an update command with 100 or more.
  * 5. **Indexes are created one at a time, missing ones only** (see mongo-indexes.ts): it panics
  *    on a createIndexes naming indexes that exist already, or racing another for the same one.
+ * 6. **No U+0000 in stored strings**: PostgreSQL's jsonb, under FerretDB, cannot hold it (the
+ *    write fails). The API refuses it in every text it stores (`unstorableTextReason` in
+ *    @chat/common/contracts), with a 400 that says so.
  */
 
 /** Positions per bucket of an ordered sequence (a timeline, a conversation): what one read decodes at most. */
