@@ -3,7 +3,7 @@
 // ferretdb-gin.sql installed in its `ferretdb` database.
 import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { infraDir, isDefaultInstance, readState, updateState, type LocalPostgresState } from './state.js';
+import { infraDir, instanceId, isDefaultInstance, readState, updateState, type LocalPostgresState } from './state.js';
 import { indent, log, notice, pickPort, pidAlive, pidIsOurs, run, sleep, spawnDetached, tailFile, waitPidExit, which } from './util.js';
 
 /** The database FerretDB keeps every Mongo database in (one schema per Mongo database). */
@@ -59,6 +59,7 @@ export async function ensurePostgresInstalled(): Promise<string> {
   return bin;
 }
 
+/** Our log (and, when the server user can reach it, the cluster) lives here. */
 function pgDir(): string {
   return join(infraDir(), 'postgresql');
 }
@@ -67,11 +68,11 @@ function pgDir(): string {
  * Who runs initdb and postgres. Both refuse to run as root, so as root they run as Debian's
  * `postgres` user (the package creates it), which then owns the data dir; otherwise as us.
  */
-function serverUser(): { uid: number; gid: number; name: string } | undefined {
+function serverUser(): { uid: number; gid: number; name: string; home: string } | undefined {
   if (process.getuid?.() !== 0) return undefined;
   for (const line of readFileSync('/etc/passwd', 'utf8').split('\n')) {
-    const [name, , uid, gid] = line.split(':');
-    if (name === 'postgres') return { uid: Number(uid), gid: Number(gid), name };
+    const [name, , uid, gid, , home] = line.split(':');
+    if (name === 'postgres') return { uid: Number(uid), gid: Number(gid), name, home: home ?? '' };
   }
   throw new Error('We are root and PostgreSQL refuses to run as root, but there is no `postgres` user (Debian\'s postgresql package creates it): reinstall postgresql-common.');
 }
@@ -87,16 +88,31 @@ function asServer(): { uid?: number; gid?: number } {
   return u ? { uid: u.uid, gid: u.gid } : {};
 }
 
-/** The server user must reach our dir: as root, `postgres` needs search permission on every parent. */
-async function checkReachable(dir: string): Promise<void> {
+/**
+ * Where the cluster (data dir and unix socket) lives: <infraDir>/postgresql, unless we are root
+ * and the `postgres` user cannot reach it (a clone under /root, or in a 0700 mktemp dir: some
+ * parent is not searchable by others). Then it lives in that user's home, one dir per instance,
+ * so the next start finds it again. The log stays under <infraDir> either way (we open it).
+ */
+async function clusterDir(): Promise<string> {
+  mkdirSync(pgDir(), { recursive: true });
   const u = serverUser();
-  if (!u) return;
-  const r = await run('/bin/sh', ['-c', 'test -x "$1"', 'sh', dir], { ...asServer(), timeoutMs: 5000 });
-  if (r.code !== 0)
+  if (!u) return pgDir();
+  const r = await run('/bin/sh', ['-c', 'test -x "$1"', 'sh', pgDir()], { ...asServer(), cwd: '/', timeoutMs: 5000 });
+  if (r.code === 0) return pgDir();
+  const home = u.home && u.home !== '/' && existsSync(u.home) ? u.home : undefined;
+  if (!home)
     throw new Error(
-      `PostgreSQL runs as the \`postgres\` user (it refuses root), and that user cannot enter ${dir}: ` +
-        'a parent directory is not searchable by others (chmod o+x it), or set CHAT_INFRA_DIR to a directory it can reach.',
+      `PostgreSQL runs as the \`postgres\` user (it refuses root), which cannot enter ${pgDir()} (a parent directory is not searchable by others) ` +
+        'and has no home directory to use instead: chmod o+x the parents, or set CHAT_INFRA_DIR to a directory it can reach.',
     );
+  const dir = join(home, `chat-infra-${instanceId()}`);
+  if (!existsSync(dir)) {
+    mkdirSync(dir, { mode: 0o700 });
+    own(dir);
+    log(`the postgres user cannot enter ${pgDir()}, so the PostgreSQL cluster lives in ${dir}`);
+  }
+  return dir;
 }
 
 /**
@@ -153,16 +169,9 @@ const PG_HBA = [
   '',
 ].join('\n');
 
-function dataDir(): string {
-  return join(pgDir(), 'data');
-}
-
 /** initdb a new cluster (UTF8, C locale: what FerretDB requires) unless one exists. */
-async function initCluster(bin: string): Promise<void> {
-  const data = dataDir();
+async function initCluster(bin: string, data: string): Promise<void> {
   if (existsSync(join(data, 'PG_VERSION'))) return;
-  mkdirSync(pgDir(), { recursive: true });
-  await checkReachable(pgDir());
   rmSync(data, { recursive: true, force: true });
   mkdirSync(data, { mode: 0o700 });
   own(data);
@@ -170,7 +179,7 @@ async function initCluster(bin: string): Promise<void> {
   // --no-sync: a fresh dev cluster need not be flushed to disk before use.
   const r = await run(join(bin, 'initdb'), ['-D', data, '-U', 'postgres', '-E', 'UTF8', '--no-locale', '-A', 'trust', '--no-sync'], {
     ...asServer(),
-    cwd: pgDir(),
+    cwd: '/',
     env: { ...process.env, LC_ALL: 'C' },
     timeoutMs: 120_000,
   });
@@ -181,9 +190,9 @@ async function initCluster(bin: string): Promise<void> {
   log(`created a PostgreSQL cluster in ${data} (${Date.now() - t0} ms)`);
 }
 
-function writeServerFiles(port: number): string {
-  const data = dataDir();
-  const socketDir = join(pgDir(), 'run');
+function writeServerFiles(port: number, cluster: string): string {
+  const data = join(cluster, 'data');
+  const socketDir = join(cluster, 'run');
   mkdirSync(socketDir, { recursive: true });
   own(socketDir);
   for (const [name, text] of [
@@ -220,22 +229,18 @@ export async function psqlOk(st: LocalPostgresState, sql: string, db: string, wh
 }
 
 /** The postmaster pid, from the first line of postmaster.pid (readable by us as root or owner). */
-function readPostmasterPid(): number | undefined {
+function readPostmasterPid(dataDir: string): number | undefined {
   try {
-    const n = Number(readFileSync(join(dataDir(), 'postmaster.pid'), 'utf8').split('\n')[0]);
+    const n = Number(readFileSync(join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
     return Number.isInteger(n) && n > 0 ? n : undefined;
   } catch {
     return undefined;
   }
 }
 
-/** postgres's command line holds our data dir, which tells our postmaster from any other. */
-function marker(): string {
-  return dataDir();
-}
-
+/** Ours = alive, and its command line holds our data dir (`postgres -D <dataDir>`), which no other postmaster has. */
 export function postgresAlive(st: LocalPostgresState | undefined): boolean {
-  return !!st && pidIsOurs(st.pid, marker());
+  return !!st && pidIsOurs(st.pid, st.dataDir);
 }
 
 async function isReady(st: Pick<LocalPostgresState, 'binDir' | 'port'>): Promise<boolean> {
@@ -290,23 +295,26 @@ export async function startPostgres(): Promise<LocalPostgresState> {
     if (await isReady(prev)) return prev;
     await stopPostgres(prev); // alive but not answering: replace it
   }
-  await initCluster(binDir);
+  const cluster = await clusterDir();
+  const dataDir = join(cluster, 'data');
+  await initCluster(binDir, dataDir);
   // A postmaster.pid left by a killed server whose pid was reused would stop postgres starting.
-  const stale = readPostmasterPid();
-  if (stale && !pidIsOurs(stale, marker())) rmSync(join(dataDir(), 'postmaster.pid'), { force: true });
+  const stale = readPostmasterPid(dataDir);
+  if (stale && !pidIsOurs(stale, dataDir)) rmSync(join(dataDir, 'postmaster.pid'), { force: true });
 
   const port = await pickPort([prev?.port, isDefaultInstance() ? 5433 : undefined]);
   if (prev && prev.port !== port) log(`PostgreSQL's previous port ${prev.port} is taken now; using ${port}`);
-  const socketDir = writeServerFiles(port);
+  const socketDir = writeServerFiles(port, cluster);
+  mkdirSync(pgDir(), { recursive: true });
   const logFile = join(pgDir(), 'postgresql.log');
-  const pid = spawnDetached(join(binDir, 'postgres'), ['-D', dataDir()], { cwd: pgDir(), logFile, ...asServer() });
+  const pid = spawnDetached(join(binDir, 'postgres'), ['-D', dataDir], { cwd: cluster, logFile, ...asServer() });
   const st: LocalPostgresState = {
     source: 'local',
     url: postgresUrl(port),
     port,
     pid,
     binDir,
-    dataDir: dataDir(),
+    dataDir,
     socketDir,
     logFile,
     runAs: serverUser()?.name ?? process.env.USER ?? String(process.getuid?.()),
@@ -328,8 +336,8 @@ export async function startPostgres(): Promise<LocalPostgresState> {
 
 /** Fast shutdown (SIGINT: clients disconnected, everything committed kept), then harder. */
 export async function stopPostgres(st: LocalPostgresState | undefined): Promise<void> {
-  const pid = st?.pid ?? readPostmasterPid();
-  if (pid && pidIsOurs(pid, marker())) {
+  const pid = st && (st.pid ?? readPostmasterPid(st.dataDir));
+  if (st && pid && pidIsOurs(pid, st.dataDir)) {
     for (const [signal, waitMs] of [['SIGINT', 30_000], ['SIGQUIT', 5_000], ['SIGKILL', 5_000]] as const) {
       try {
         process.kill(pid, signal);
