@@ -1,5 +1,5 @@
 # One entry point for humans and CI. Every target installs what it needs first, so a fresh
-# clone on a fresh machine only needs Node 20, Go and (as root) apt for RabbitMQ.
+# clone on a fresh machine only needs Node 20, Go and (as root) apt for RabbitMQ and PostgreSQL.
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help

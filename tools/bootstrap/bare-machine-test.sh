@@ -6,9 +6,10 @@
 #
 #   bash tools/bootstrap/bare-machine-test.sh [--remove-system-packages] [DIR]
 #
-# --remove-system-packages (root only) first runs `apt-get remove chromium rabbitmq-server`, so
-# the run installs them itself, as on a machine that never had them. It changes this machine:
-# use it on a throwaway one. DIR defaults to a new directory under /tmp.
+# --remove-system-packages (root only) first runs `apt-get remove` of chromium, rabbitmq-server
+# and PostgreSQL (every package `apt-get install postgresql` brings), so the run installs them
+# itself, as on a machine that never had them. It changes this machine: use it on a throwaway
+# one. DIR defaults to a new directory under /tmp.
 set -euo pipefail
 
 remove=0
@@ -18,7 +19,10 @@ dir="${1:-$(mktemp -d /tmp/chat-bare-XXXXXX)}"
 cold="$dir.cold"
 
 if [[ $remove == 1 ]]; then
-  DEBIAN_FRONTEND=noninteractive apt-get remove -y -qq chromium rabbitmq-server >/dev/null
+  # Only the packages: a system cluster's data in /var/lib/postgresql stays (remove, not purge),
+  # and @chat/infra never uses it (it runs its own cluster under .infra).
+  DEBIAN_FRONTEND=noninteractive apt-get remove -y -qq chromium rabbitmq-server \
+    postgresql postgresql-15 postgresql-client-15 postgresql-common postgresql-client-common postgresql-contrib >/dev/null
 fi
 rm -rf "$dir" "$cold"
 mkdir -p "$cold"
@@ -30,6 +34,7 @@ echo "clone: $dir"
 echo "pnpm on PATH: $(command -v pnpm || echo none)"
 echo "rabbitmq-server: $([[ -e /usr/lib/rabbitmq/bin/rabbitmq-server ]] && echo installed || echo missing)"
 echo "chromium: $([[ -e /usr/bin/chromium ]] && echo installed || echo missing)"
+echo "postgresql: $(compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null && echo installed || echo missing)"
 start=$SECONDS
 status=0
 make test || status=$?

@@ -1,6 +1,7 @@
 #!/usr/bin/env -S node --import tsx
 // node --import tsx tools/infra/src/cli.ts <up|down|status|build|...>
 import { rmSync } from 'node:fs';
+import { dirname, sep } from 'node:path';
 import {
   ensureInfra,
   infraDir,
@@ -13,6 +14,7 @@ import {
   stopMongo,
   stopRabbit,
 } from './index.js';
+import { readState } from './state.js';
 
 const USAGE = `usage: node --import tsx tools/infra/src/cli.ts <command> [flags]
 
@@ -38,13 +40,20 @@ async function main(argv: string[]): Promise<number> {
       if (flags.has('--env')) process.stdout.write(`MONGO_URL=${q(infra.mongoUrl)}\nAMQP_URL=${q(infra.amqpUrl)}\n`);
       return 0;
     }
-    case 'down':
+    case 'down': {
+      // A cluster the postgres user could not keep under infraDir lives in its home instead.
+      const pgData = readState().postgres?.dataDir;
       await stopInfra();
       if (flags.has('--purge')) {
         rmSync(infraDir(), { recursive: true, force: true });
         process.stderr.write(`[infra] removed ${infraDir()}\n`);
+        if (pgData && !pgData.startsWith(infraDir() + sep)) {
+          rmSync(dirname(pgData), { recursive: true, force: true });
+          process.stderr.write(`[infra] removed ${dirname(pgData)}\n`);
+        }
       }
       return 0;
+    }
     case 'status': {
       const st = await infraStatus();
       if (flags.has('--json')) process.stdout.write(JSON.stringify(st, null, 2) + '\n');

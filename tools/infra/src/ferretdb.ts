@@ -1,9 +1,11 @@
-// Local MongoDB-wire server: FerretDB v1.24.2 (SQLite backend) built from
-// tools/ferretdb into tools/bin/ferretdb, started as a detached process.
+// Local MongoDB-wire server: FerretDB v1.24.2 built from tools/ferretdb into tools/bin/ferretdb,
+// started as a detached process, on our private PostgreSQL (pg-local.ts) or, when PostgreSQL
+// cannot be installed here, on SQLite.
 import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { mongoPing } from './probe.js';
+import { PostgresUnavailable, postgresAlive, startPostgres } from './pg-local.js';
 import { infraDir, isDefaultInstance, readState, repoRoot, updateState, type LocalMongoState } from './state.js';
 import { indent, log, notice, pickPort, pidAlive, pidIsOurs, run, sleep, spawnDetached, tailFile, terminate, which } from './util.js';
 
@@ -97,10 +99,35 @@ async function waitReady(port: number, pid: number, logFile: string, timeoutMs =
   throw new Error(`FerretDB did not answer ping on 127.0.0.1:${port} within ${timeoutMs / 1000} s (${last}). See the log ${logFile}:\n${indent(tailFile(logFile, 15))}`);
 }
 
-/** Is the recorded FerretDB alive and answering? */
+/** Is the recorded FerretDB alive and answering (its ping reaches PostgreSQL too)? */
 export async function ferretHealthy(st: LocalMongoState | undefined): Promise<boolean> {
   if (!st || st.stopped || !pidIsOurs(st.pid, 'ferretdb')) return false;
+  if (st.backend === 'postgresql' && !postgresAlive(readState().postgres)) return false;
   return (await mongoPing('127.0.0.1', st.port, 2000)).ok;
+}
+
+type Backend = { backend: 'postgresql'; url: string } | { backend: 'sqlite' };
+
+/**
+ * PostgreSQL unless it cannot be installed here (or CHAT_INFRA_MONGO_BACKEND=sqlite asks for
+ * SQLite). Starts our cluster, or reuses it: it keeps running while FerretDB is stopped.
+ */
+async function backend(): Promise<Backend> {
+  const wanted = process.env.CHAT_INFRA_MONGO_BACKEND?.trim();
+  if (wanted && wanted !== 'postgresql' && wanted !== 'sqlite')
+    throw new Error(`CHAT_INFRA_MONGO_BACKEND=${wanted} is not a backend: use postgresql (the default) or sqlite`);
+  if (wanted === 'sqlite') return { backend: 'sqlite' };
+  try {
+    return { backend: 'postgresql', url: (await startPostgres()).url };
+  } catch (e) {
+    if (!(e instanceof PostgresUnavailable) || wanted === 'postgresql') throw e;
+    notice(
+      `FerretDB falls back to its SQLite backend: ${e.message}. SQLite is much slower: FerretDB pushes no filter down to it ` +
+        '(every query decodes the whole collection in Go, 2.5 s at 40,000 entries), where PostgreSQL serves equality filters from indexes. ' +
+        'Install PostgreSQL (apt-get install postgresql as root) and run `make infra-down` to switch.',
+    );
+    return { backend: 'sqlite' };
+  }
 }
 
 /** Start (or restart after stopMongo) our FerretDB; keeps the recorded port when it is free. */
@@ -116,21 +143,25 @@ export async function startFerret(): Promise<LocalMongoState> {
     await terminate(prevLocal.pid!); // alive but not answering: replace it
   }
   await buildFerret();
+  const store = await backend();
   const dataDir = join(infraDir(), 'ferretdb', 'data');
   const logDir = join(infraDir(), 'ferretdb');
-  mkdirSync(dataDir, { recursive: true });
+  mkdirSync(store.backend === 'sqlite' ? dataDir : logDir, { recursive: true });
   const logFile = join(logDir, 'ferretdb.log');
   const port = await pickPort([prevLocal?.port, isDefaultInstance() ? 27017 : undefined]);
   if (!prevLocal && port !== 27017 && isDefaultInstance()) log(`port 27017 is taken; FerretDB will use ${port}`);
   if (prevLocal && prevLocal.port !== port) log(`FerretDB's previous port ${prevLocal.port} is taken now; using ${port} (the URL changes)`);
 
-  const pid = spawnDetached(ferretBinary(), ['-listen-addr', `127.0.0.1:${port}`, '-sqlite-dir', dataDir, '-log-level', 'warn'], { cwd: logDir, logFile });
+  const storeArgs = store.backend === 'postgresql' ? ['-postgresql-url', store.url] : ['-sqlite-dir', dataDir];
+  const pid = spawnDetached(ferretBinary(), ['-listen-addr', `127.0.0.1:${port}`, ...storeArgs, '-log-level', 'warn'], { cwd: logDir, logFile });
   const st: LocalMongoState = {
     source: 'local',
     url: url(port),
     port,
     pid,
-    dataDir,
+    backend: store.backend,
+    ...(store.backend === 'postgresql' ? { postgresqlUrl: store.url } : {}),
+    dataDir: store.backend === 'sqlite' ? dataDir : logDir,
     logFile,
     binary: ferretBinary(),
     startedAt: new Date().toISOString(),
@@ -145,7 +176,7 @@ export async function startFerret(): Promise<LocalMongoState> {
   return st;
 }
 
-/** Stop our FerretDB process (SIGTERM; data stays). */
+/** Stop our FerretDB process (SIGTERM; data stays). PostgreSQL keeps running: see stopPostgres. */
 export async function stopFerret(markStopped: boolean): Promise<void> {
   const st = readState().mongo;
   if (st?.source !== 'local') return;

@@ -3,13 +3,15 @@
 // Resolution, per server, independently:
 //   1. MONGO_URL / AMQP_URL from the environment            (source 'env')
 //   2. a Docker engine answers -> mongo:7 / rabbitmq:3-management via testcontainers ('testcontainers')
-//   3. local processes on 127.0.0.1: FerretDB (SQLite) and Debian's rabbitmq-server ('local')
+//   3. local processes on 127.0.0.1 ('local'): FerretDB on a private cluster of Debian's postgresql
+//      (SQLite when PostgreSQL cannot be installed), and Debian's rabbitmq-server
 // What we start is recorded in <repo>/.infra/state.json (or $CHAT_INFRA_DIR/state.json).
 import { containerHealthy, dockerAvailable, startContainer, stopContainer, type Kind } from './docker.js';
 import { buildFerret, ferretHealthy, startFerret, stopFerret } from './ferretdb.js';
+import { ensurePostgresInstalled, PostgresUnavailable, stopPostgres } from './pg-local.js';
 import { ensureRabbitInstalled, rabbitHealthy, startLocalRabbit, stopLocalRabbitApp, stopLocalRabbitNode } from './rabbit-local.js';
-import { infraDir, readState, repoRoot as root, statePath, updateState, withLock, type MongoState, type RabbitState, type Source } from './state.js';
-import { log, withQuiet } from './util.js';
+import { infraDir, readState, repoRoot as root, statePath, updateState, withLock, type LocalMongoState, type MongoState, type RabbitState, type Source } from './state.js';
+import { log, notice, pidAlive, withQuiet } from './util.js';
 
 export interface Infra {
   mongoUrl: string;
@@ -74,10 +76,16 @@ function describe(kind: Kind, r: Resolved): string {
   let how: string;
   if (r.source === 'env') how = `from ${ENV[kind]}`;
   else if (st?.source === 'testcontainers') how = `testcontainers ${st.image}, container ${st.containerId.slice(0, 12)}`;
-  else if (st?.source === 'local' && kind === 'mongo') how = `local FerretDB, pid ${st.pid}, log ${st.logFile}`;
+  else if (st?.source === 'local' && kind === 'mongo') how = `local FerretDB, pid ${st.pid}, log ${st.logFile}; ${backendDetail(st as LocalMongoState)}`;
   else if (st?.source === 'local') how = `local rabbitmq-server node ${(st as { nodeName: string }).nodeName}, pid ${st.pid}, log ${st.logFile}`;
   else how = r.source;
   return `${kind === 'mongo' ? 'MONGO_URL' : 'AMQP_URL '}=${mask(r.url)}  (${how})`;
+}
+
+function backendDetail(st: LocalMongoState): string {
+  const pg = readState().postgres;
+  if (st.backend !== 'postgresql') return 'SQLite backend (slow: no filter is pushed down)';
+  return pg ? `PostgreSQL backend, postmaster pid ${pg.pid} on 127.0.0.1:${pg.port}, log ${pg.logFile}` : 'PostgreSQL backend (not running)';
 }
 
 function toInfra(m: Resolved, a: Resolved): Infra {
@@ -129,7 +137,20 @@ export async function stopInfra(): Promise<void> {
   await withLock('stopInfra', async () => {
     const s = readState();
     const tasks: Array<Promise<void>> = [];
-    if (s.mongo?.source === 'local') tasks.push(stopFerret(false).then(() => log(`stopped FerretDB (pid ${(s.mongo as { pid?: number }).pid})`)));
+    // FerretDB first, so that PostgreSQL's fast shutdown has no client left to cut off.
+    if (s.mongo?.source === 'local' || s.postgres)
+      tasks.push(
+        (async () => {
+          if (s.mongo?.source === 'local') {
+            await stopFerret(false);
+            log(`stopped FerretDB (pid ${s.mongo.pid})`);
+          }
+          if (s.postgres) {
+            await stopPostgres(s.postgres);
+            log(`stopped PostgreSQL (pid ${s.postgres.pid})`);
+          }
+        })(),
+      );
     if (s.mongo?.source === 'testcontainers') tasks.push(stopContainer('mongo', true).then(() => log('removed the mongo container')));
     if (s.rabbit?.source === 'local') {
       const r = s.rabbit;
@@ -193,7 +214,10 @@ export async function restartRabbit(): Promise<void> {
     await startKind('rabbit');
   });
 }
-/** MongoDB down: the server process/container is stopped (data kept). */
+/**
+ * MongoDB down: the server process/container is stopped (data kept). Locally that is the FerretDB
+ * process, which is what the services talk to; the PostgreSQL under it keeps running.
+ */
 export async function stopMongo(): Promise<void> {
   assertControllable('mongo', 'stopMongo');
   await withLock('stopMongo', () => stopKind('mongo'));
@@ -202,6 +226,20 @@ export async function stopMongo(): Promise<void> {
 export async function startMongo(): Promise<void> {
   assertControllable('mongo', 'startMongo');
   await withLock('startMongo', () => startKind('mongo'));
+}
+
+/**
+ * The pids of the processes that make up the local MongoDB-wire server: FerretDB and, on the
+ * PostgreSQL backend, the postmaster (its backends are its children: sum CPU over the process
+ * trees). Empty when the database is not ours to see (env or testcontainers) or not running.
+ */
+export function localDatabaseProcesses(): number[] {
+  if (envUrl('mongo')) return [];
+  const s = readState();
+  if (s.mongo?.source !== 'local') return [];
+  const pids = [s.mongo.stopped ? undefined : s.mongo.pid];
+  if (s.mongo.backend === 'postgresql') pids.push(s.postgres?.pid);
+  return pids.filter((p): p is number => pidAlive(p));
 }
 
 /** Whether the failure-injection controls work for this server (false when it came from env). */
@@ -233,7 +271,7 @@ export async function infraStatus(): Promise<StatusEntry[]> {
       const extra =
         st.source === 'testcontainers'
           ? `container ${st.containerId.slice(0, 12)} (${st.image})${st.managementUrl ? `, management ${st.managementUrl}` : ''}`
-          : `pid ${st.pid}, log ${st.logFile}`;
+          : `pid ${st.pid}, log ${st.logFile}${kind === 'mongo' ? `; ${backendDetail(st as LocalMongoState)}` : ''}`;
       const stopped = (st as { stopped?: boolean; appStopped?: boolean }).stopped || (st as { appStopped?: boolean }).appStopped;
       out.push({ kind, source: st.source, url: st.url, healthy: ok, detail: `${ok ? 'answers' : stopped ? 'stopped (by stop' + (kind === 'mongo' ? 'Mongo' : 'Rabbit') + ')' : 'NOT answering'}; ${extra}` });
     }
@@ -241,13 +279,21 @@ export async function infraStatus(): Promise<StatusEntry[]> {
   return out;
 }
 
-/** `build`: build/cache FerretDB and install rabbitmq-server if missing. */
+/** `build`: build/cache FerretDB and install postgresql and rabbitmq-server if missing. */
 export async function prepareInfra(): Promise<void> {
   await withLock('build', async () => {
     if (envUrl('mongo')) log('MONGO_URL is set: not building FerretDB');
     else {
       const r = await buildFerret();
       if (!r.built) log('FerretDB binary is up to date (tools/bin/ferretdb)');
+      if (process.env.CHAT_INFRA_MONGO_BACKEND !== 'sqlite') {
+        try {
+          log(`PostgreSQL is installed (${await ensurePostgresInstalled()})`);
+        } catch (e) {
+          if (!(e instanceof PostgresUnavailable)) throw e;
+          notice(`${e.message}: FerretDB will use its slower SQLite backend`);
+        }
+      }
     }
     if (envUrl('rabbit')) log('AMQP_URL is set: not installing rabbitmq-server');
     else {

@@ -9,10 +9,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import amqp from 'amqplib';
 import { MongoClient } from 'mongodb';
-import { canControl, ensureInfra, repoRoot, restartRabbit, startMongo, startRabbit, stopInfra, stopMongo, stopRabbit, type Infra } from './index.js';
+import { canControl, ensureInfra, localDatabaseProcesses, repoRoot, restartRabbit, startMongo, startRabbit, stopInfra, stopMongo, stopRabbit, type Infra } from './index.js';
+import { postgresBinDir, psqlOk } from './pg-local.js';
 import { amqpProbe, mongoPing } from './probe.js';
 import { readState } from './state.js';
-import { randomFreePort } from './util.js';
+import { pidAlive, randomFreePort, waitPidExit } from './util.js';
 
 const dir = join(repoRoot(), '.infra', 'test-instance');
 process.env.CHAT_INFRA_DIR = dir;
@@ -44,13 +45,35 @@ async function mongoOk(url: string): Promise<boolean> {
 
 let infra: Infra;
 
+/** Our PostgreSQL under FerretDB, or why a test about it cannot run here. */
+function localPostgres(): { pg: NonNullable<ReturnType<typeof readState>['postgres']> } | { skip: string } {
+  const s = readState();
+  if (s.mongo?.source !== 'local') return { skip: `the MongoDB-wire server is ${s.mongo?.source ?? 'env'}, not local` };
+  if (s.mongo.backend !== 'postgresql') return { skip: 'FerretDB runs on SQLite here (PostgreSQL could not be installed)' };
+  return s.postgres ? { pg: s.postgres } : { skip: 'state.json records no PostgreSQL' };
+}
+
+/** Index name -> definition of the PostgreSQL indexes on the table behind a Mongo collection. */
+async function pgIndexes(pg: { binDir: string; port: number }, db: string, collection: string): Promise<Map<string, string>> {
+  // FerretDB keeps a Mongo database as a schema, and names a collection's table <name>_<hash>.
+  const out = await psqlOk(
+    pg as Parameters<typeof psqlOk>[0],
+    `SELECT indexname || '|' || indexdef FROM pg_indexes WHERE schemaname = '${db}' AND tablename LIKE '${collection}\\_%'`,
+    'ferretdb',
+    'listing indexes',
+  );
+  return new Map(out.split('\n').filter(Boolean).map((l) => [l.slice(0, l.indexOf('|')), l.slice(l.indexOf('|') + 1)] as [string, string]));
+}
+
 describe('@chat/infra', { timeout: 240_000 }, () => {
   before(async () => {
     await stopInfra().catch(() => {}); // leftovers of an interrupted run
     rmSync(dir, { recursive: true, force: true });
   });
   after(async () => {
+    const pids = localDatabaseProcesses();
     await stopInfra();
+    for (const pid of pids) assert.equal(pidAlive(pid), false, `pid ${pid} (FerretDB or PostgreSQL) still runs after stopInfra`);
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -144,10 +167,14 @@ describe('@chat/infra', { timeout: 240_000 }, () => {
     try {
       const col = mc.db('infra_test').collection<{ _id: string; n: number }>('t');
       await col.updateOne({ _id: 'persist' }, { $set: { n: 42 } }, { upsert: true });
+      const pgBefore = readState().postgres?.pid;
       let t0 = Date.now();
       await stopMongo();
       console.log(`stopMongo: ${Date.now() - t0} ms`);
       assert.equal(await mongoOk(infra.mongoUrl), false);
+      // Only FerretDB stops (what the services see as the database); PostgreSQL keeps running under it.
+      if (pgBefore) assert.ok(pidAlive(pgBefore) && readState().postgres?.pid === pgBefore, 'PostgreSQL kept running');
+      if (pgBefore) assert.deepEqual(localDatabaseProcesses(), [pgBefore]);
       await assert.rejects(col.findOne({ _id: 'persist' }));
       t0 = Date.now();
       await startMongo();
@@ -155,6 +182,81 @@ describe('@chat/infra', { timeout: 240_000 }, () => {
       assert.equal(await mongoOk(infra.mongoUrl), true);
       // the existing client recovers by itself
       assert.equal((await col.findOne({ _id: 'persist' }))?.n, 42);
+    } finally {
+      await mc.close();
+    }
+  });
+
+  test('the local MongoDB-wire server is FerretDB on our PostgreSQL, configured for index use', async (t) => {
+    const r = localPostgres();
+    if ('skip' in r) {
+      if (readState().mongo?.source === 'local' && postgresBinDir()) assert.fail(`PostgreSQL is installed but not used: ${r.skip}`);
+      return t.skip(r.skip);
+    }
+    const { pg } = r;
+    assert.ok(pidAlive(pg.pid), 'postmaster alive');
+    assert.equal(readState().mongo?.source === 'local' && readState().mongo?.url, infra.mongoUrl);
+    assert.deepEqual(new Set(localDatabaseProcesses()), new Set([(readState().mongo as { pid: number }).pid, pg.pid]));
+    const settings = await psqlOk(pg, `SELECT current_setting('plan_cache_mode') || ' ' || current_setting('listen_addresses') || ' ' || pg_encoding_to_char(encoding) || ' ' || datcollate FROM pg_database WHERE datname = current_database()`, 'ferretdb', 'reading settings');
+    assert.equal(settings, 'force_custom_plan 127.0.0.1 UTF8 C');
+  });
+
+  test('a Mongo index gets GIN twins that serve FerretDB\'s pushed-down equality; dropping it drops them', async (t) => {
+    const r = localPostgres();
+    if ('skip' in r) return t.skip(r.skip);
+    const mc = new MongoClient(infra.mongoUrl, { serverSelectionTimeoutMS: 5000 });
+    try {
+      const col = mc.db('infra_test').collection<{ _id: string; userId: string; seq: number }>('gin');
+      await col.drop().catch(() => undefined);
+      await col.createIndex({ userId: 1, seq: 1 }, { name: 'user_seq' });
+      let idx = await pgIndexes(r.pg, 'infra_test', 'gin');
+      const gins = [...idx.values()].filter((d) => / USING gin /.test(d));
+      // userId and seq of user_seq, and _id of the collection's own unique index
+      for (const field of ['_id', 'userId', 'seq'])
+        assert.ok(gins.some((d) => d.includes(`(((_jsonb -> '${field}'::text)) jsonb_path_ops)`)), `a GIN index on ${field}: ${[...idx.values()].join('\n')}`);
+      assert.equal(gins.length, 3);
+
+      // FerretDB's own statement shape, planned as its connections plan it.
+      await col.insertMany(Array.from({ length: 20_000 }, (_, i) => ({ _id: `g${i}`, userId: `u${i % 1000}`, seq: i })));
+      const table = [...idx.values()][0]!.match(/ ON infra_test\.(\S+) /)![1]!;
+      const plan = await psqlOk(
+        r.pg,
+        `ANALYZE infra_test.${table}; PREPARE q(text, jsonb) AS SELECT _jsonb FROM infra_test.${table} WHERE _jsonb->$1 @> $2;
+         ${'EXECUTE q(\'userId\', \'"u7"\');'.repeat(6)} EXPLAIN EXECUTE q('userId', '"u7"');`,
+        'ferretdb',
+        'explaining',
+      );
+      assert.match(plan, /Bitmap Index Scan on \S+_gin/, plan);
+      assert.equal((await col.find({ userId: 'u7' }).toArray()).length, 20);
+
+      await col.dropIndex('user_seq');
+      idx = await pgIndexes(r.pg, 'infra_test', 'gin');
+      assert.deepEqual(
+        [...idx.values()].filter((d) => / USING gin /.test(d)).map((d) => d.match(/'(\w+)'::text/)![1]),
+        ['_id'],
+        'the GIN twins of user_seq went with it',
+      );
+    } finally {
+      await mc.close();
+    }
+  });
+
+  test('FerretDB killed with SIGKILL comes back over the same PostgreSQL data; PostgreSQL never stopped', async (t) => {
+    const r = localPostgres();
+    if ('skip' in r) return t.skip(r.skip);
+    const mc = new MongoClient(infra.mongoUrl, { serverSelectionTimeoutMS: 3000 });
+    try {
+      const col = mc.db('infra_test').collection<{ _id: string; n: number }>('t');
+      await col.updateOne({ _id: 'survivor' }, { $set: { n: 7 } }, { upsert: true });
+      const ferret = (readState().mongo as { pid: number }).pid;
+      process.kill(ferret, 'SIGKILL');
+      assert.ok(await waitPidExit(ferret, 5000));
+      assert.equal(await mongoOk(infra.mongoUrl), false);
+      const again = await ensureInfra({ quiet: true });
+      assert.equal(again.mongoUrl, infra.mongoUrl);
+      assert.notEqual((readState().mongo as { pid: number }).pid, ferret);
+      assert.equal(readState().postgres?.pid, r.pg.pid, 'the same postmaster');
+      assert.equal((await col.findOne({ _id: 'survivor' }))?.n, 7);
     } finally {
       await mc.close();
     }

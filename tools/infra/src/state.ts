@@ -67,11 +67,34 @@ export interface LocalMongoState {
   source: 'local';
   url: string;
   port: number;
+  /** the FerretDB process */
   pid?: number;
+  /** FerretDB's storage: PostgreSQL (state.postgres), or SQLite when PostgreSQL could not be installed. Absent = sqlite (older state files). */
+  backend?: 'postgresql' | 'sqlite';
+  /** backend 'postgresql': the URL FerretDB was given (no password: the cluster trusts loopback) */
+  postgresqlUrl?: string;
+  /** backend 'sqlite': where its files are; backend 'postgresql': FerretDB's working directory */
   dataDir: string;
   logFile: string;
   binary: string;
   stopped?: boolean;
+  startedAt: string;
+}
+/** The private PostgreSQL cluster under FerretDB. It keeps running while FerretDB is stopped by stopMongo. */
+export interface LocalPostgresState {
+  source: 'local';
+  /** postgres://postgres@127.0.0.1:<port>/ferretdb (trust auth on loopback: there is no password) */
+  url: string;
+  port: number;
+  /** the postmaster */
+  pid?: number;
+  /** /usr/lib/postgresql/<version>/bin */
+  binDir: string;
+  dataDir: string;
+  socketDir: string;
+  logFile: string;
+  /** the OS user running the server (`postgres` when we are root) */
+  runAs: string;
   startedAt: string;
 }
 export interface ContainerState {
@@ -92,6 +115,8 @@ export interface State {
   version: 1;
   rabbit?: RabbitState;
   mongo?: MongoState;
+  /** present while our local PostgreSQL runs (mongo.backend 'postgresql') */
+  postgres?: LocalPostgresState;
 }
 
 export function statePath(): string {

@@ -19,12 +19,16 @@ export async function withQuiet<T>(quiet: boolean | undefined, fn: () => Promise
 }
 /**
  * Starts a server process that outlives us: detached, its output appended to `logFile`, not
- * holding our event loop open. Returns its pid.
+ * holding our event loop open, as another user when uid/gid are given. Returns its pid.
  */
-export function spawnDetached(command: string, args: string[], opts: { cwd: string; logFile: string; env?: NodeJS.ProcessEnv }): number {
+export function spawnDetached(
+  command: string,
+  args: string[],
+  opts: { cwd: string; logFile: string; env?: NodeJS.ProcessEnv; uid?: number; gid?: number },
+): number {
   const fd = openSync(opts.logFile, 'a');
   try {
-    const child = spawn(command, args, { cwd: opts.cwd, env: opts.env ?? process.env, detached: true, stdio: ['ignore', fd, fd] });
+    const child = spawn(command, args, { cwd: opts.cwd, env: opts.env ?? process.env, detached: true, stdio: ['ignore', fd, fd], uid: opts.uid, gid: opts.gid });
     child.unref();
     if (!child.pid) throw new Error(`could not spawn ${command}`);
     return child.pid;
