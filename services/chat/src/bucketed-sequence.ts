@@ -1,7 +1,7 @@
 import type { Collection, Document } from 'mongodb';
 import { LRUCache } from 'lru-cache';
 import { unavailable } from '@chat/common/contracts';
-import { BUCKET_SIZE, bucketKey, bucketOf, InsertBatcher, isDuplicateKey } from '@chat/common/mongo';
+import { BUCKET_SIZE, bucketKey, bucketOf, InsertBatcher, isDuplicateKey, type IndexSpec } from '@chat/common/mongo';
 import { KeyedSerializer } from './keyed-serializer.js';
 
 /**
@@ -10,8 +10,8 @@ import { KeyedSerializer } from './keyed-serializer.js';
  * stored positions of a key are always 1..last, and a reader that has seen N+1 can never later
  * find a new N.
  *
- * - **Allocation** is "a position known to exist, plus one", and a unique (key, position) index
- *   decides who gets it: no transaction, no counter (see mongo-portability.ts, rule 1). "Known
+ * - **Allocation** is "a position known to exist, plus one", and a unique index
+ *   ({@link sequenceIndex}) decides who gets it: no transaction, no counter (see mongo-portability.ts, rule 1). "Known
  *   to exist" is the last position this process appended or saw (cached), else {@link last}.
  *   A refused insert means either our own document is there already (a retry: the caller's
  *   `existing` finds it) or another replica took the position, which proves it exists, so the
@@ -43,6 +43,16 @@ export interface SequenceFields {
   key: string;
   /** The field holding the position (`seq`, `position`). */
   position: string;
+}
+
+/**
+ * The one index a bucketed sequence needs: unique (bucket, position) is the position guard
+ * (the bucket names the key, so it is unique per key and position) and serves every read
+ * (equality on its first key). One index instead of a guard plus a read index: every index is
+ * work on every insert.
+ */
+export function sequenceIndex(fields: SequenceFields, name: string): IndexSpec {
+  return { key: { bucket: 1, [fields.position]: 1 }, name, unique: true };
 }
 
 const MAX_APPEND_ATTEMPTS = 200;

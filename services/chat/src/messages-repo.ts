@@ -1,6 +1,6 @@
 import { indexesOnce } from '@chat/common/mongo';
 import type { Db, ObjectId } from 'mongodb';
-import { createBucketedSequence } from './bucketed-sequence.js';
+import { createBucketedSequence, sequenceIndex } from './bucketed-sequence.js';
 import type { MessageDoc, NewMessageDoc } from './message.js';
 
 export interface MessagesRepository {
@@ -25,20 +25,20 @@ export const MESSAGES_COLLECTION = 'messages';
 export function createMessagesRepository(db: Db): MessagesRepository {
   const messages = db.collection<MessageDoc>(MESSAGES_COLLECTION);
   // A conversation is a bucketed sequence too: history pages read one or two buckets.
-  const conversations = createBucketedSequence(messages, { key: 'conversationId', position: 'position' });
+  const fields = { key: 'conversationId', position: 'position' };
+  const conversations = createBucketedSequence(messages, fields);
   const ensureIndexes = indexesOnce(messages, [
-    // The idempotency guard: racing repeats meet here, and only one insert wins.
-    { key: { fromId: 1, idemKey: 1 }, name: 'sender_idempotency_key', unique: true },
-    // The position guard of a conversation.
-    { key: { conversationId: 1, position: 1 }, name: 'conversation_position', unique: true },
-    // What history reads are keyed on.
-    { key: { bucket: 1 }, name: 'conversation_bucket' },
+    // The idempotency guard: racing repeats meet here, and only one insert wins. The key comes
+    // first: it is the selective field of the repeat lookup (mongo-portability.ts, rule 2).
+    { key: { idemKey: 1, fromId: 1 }, name: 'idempotency_key_sender', unique: true },
+    // The position guard of a conversation, and what history reads are keyed on.
+    sequenceIndex(fields, 'conversation_bucket_position'),
     // The outbox: `published: false` matches only what is pending, so the relay's scan reads
     // nothing while nothing is pending (equality on it is what the local default indexes).
     { key: { published: 1, createdAt: 1 }, name: 'outbox' },
   ]);
 
-  const findByIdempotencyKey = (fromId: string, idemKey: string) => messages.findOne({ fromId, idemKey });
+  const findByIdempotencyKey = (fromId: string, idemKey: string) => messages.findOne({ idemKey, fromId });
 
   return {
     ensureIndexes,

@@ -1,7 +1,7 @@
 import type { Db } from 'mongodb';
 import type { ChatMessage } from '@chat/common/contracts';
 import { indexesOnce } from '@chat/common/mongo';
-import { createBucketedSequence } from './bucketed-sequence.js';
+import { createBucketedSequence, sequenceIndex } from './bucketed-sequence.js';
 import { participants, toChatMessage, type MessageDoc } from './message.js';
 
 /**
@@ -15,17 +15,18 @@ export interface TimelineEntryDoc {
   seq: number;
   /** `<userId>:<seq ÷ 100>`: what every read of a timeline is keyed on (see bucketed-sequence.ts). */
   bucket?: string;
-  /** The other participant (the user themself for a message to oneself). */
-  peerId: string;
-  messageId: string;
-  /** A copy of the message as the API shows it, so a page needs no second query. */
-  message: ChatMessage;
+  /**
+   * A copy of the message as the API shows it, serialized: a page needs no second query, and
+   * neither the database nor Chat decodes its fields (a sync response splices these strings).
+   * Entries hold nothing else a read does not need, as every field costs each read.
+   */
+  messageJson: string;
 }
 
 export interface Timeline {
   ensureIndexes(): Promise<void>;
   /** Appends the message to the user's timeline (idempotent) and returns its sequence number there. */
-  append(userId: string, peerId: string, message: ChatMessage): Promise<number>;
+  append(userId: string, message: ChatMessage): Promise<number>;
   /** Entries after `afterSeq`, oldest first, with no holes. */
   after(userId: string, afterSeq: number, limit: number): Promise<TimelineEntryDoc[]>;
 }
@@ -43,7 +44,8 @@ export const timelineEntryId = (userId: string, messageId: string) => `${userId}
  */
 export function createTimeline(db: Db, opts: { cacheMax?: number } = {}): Timeline {
   const entries = db.collection<TimelineEntryDoc>(TIMELINE_COLLECTION);
-  const sequence = createBucketedSequence(entries, { key: 'userId', position: 'seq' }, opts);
+  const fields = { key: 'userId', position: 'seq' };
+  const sequence = createBucketedSequence(entries, fields, opts);
 
   async function seqOf(userId: string, messageId: string): Promise<number | undefined> {
     const entry = await entries.findOne({ _id: timelineEntryId(userId, messageId) }, { projection: { seq: 1 } });
@@ -51,17 +53,14 @@ export function createTimeline(db: Db, opts: { cacheMax?: number } = {}): Timeli
   }
 
   return {
-    ensureIndexes: indexesOnce(entries, [
-      // The sequence guard.
-      { key: { userId: 1, seq: 1 }, name: 'timeline_seq', unique: true },
-      // What every read is keyed on.
-      { key: { bucket: 1 }, name: 'timeline_bucket' },
-    ]),
+    // The sequence guard, and what every read is keyed on.
+    ensureIndexes: indexesOnce(entries, [sequenceIndex(fields, 'timeline_bucket_seq')]),
 
-    async append(userId, peerId, message) {
+    async append(userId, message) {
+      const messageJson = JSON.stringify(message);
       const { position } = await sequence.append(
         userId,
-        (seq) => ({ _id: timelineEntryId(userId, message.id), userId, seq, peerId, messageId: message.id, message }),
+        (seq) => ({ _id: timelineEntryId(userId, message.id), userId, seq, messageJson }),
         () => seqOf(userId, message.id),
       );
       return position;
@@ -78,8 +77,8 @@ export async function appendToTimelines(timeline: Timeline, doc: MessageDoc): Pr
   const message = toChatMessage(doc);
   const seqs: Record<string, number> = {};
   await Promise.all(
-    participants(doc).map(async ({ userId, peerId }) => {
-      seqs[userId] = await timeline.append(userId, peerId, message);
+    participants(doc).map(async ({ userId }) => {
+      seqs[userId] = await timeline.append(userId, message);
     }),
   );
   return seqs;

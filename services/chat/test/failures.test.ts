@@ -93,7 +93,7 @@ describe('failure injection', { skip }, () => {
       assert.ok(stored, 'the insert happened');
       assert.equal(stored.published, false);
       const id = stored._id.toHexString();
-      const entries = await db.collection('timeline').countDocuments({ messageId: id });
+      const entries = await db.collection<{ _id: string }>('timeline').countDocuments({ _id: { $in: [`${alice.id}:${id}`, `${bob.id}:${id}`] } });
       assert.equal(entries, crashPoint === 'after_insert' ? 0 : 2);
       assert.equal(probe.ids().includes(id), false, 'not published before the crash');
 

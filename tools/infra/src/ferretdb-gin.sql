@@ -5,7 +5,10 @@
 -- `_jsonb->'field' @> value`, but it declares each Mongo index as a btree on `(_jsonb->'field')`,
 -- and no btree serves `@>`: without help every pushed-down query, `{_id: x}` included, is a
 -- sequential scan. For each btree FerretDB creates, this adds a GIN index (jsonb_path_ops, which
--- serves `@>`) on every `_jsonb -> 'field'` key of it. The services only declare Mongo indexes;
+-- serves `@>`) on its first key, when that is a `_jsonb -> 'field'`: equality on the first key is
+-- what the same index serves on MongoDB, and the product keys every read that way (its
+-- mongo-portability.ts, rule 2). A twin for every key would cost every insert and update an index
+-- entry that no query of ours can use: measured, it was most of the database's work per write. The services only declare Mongo indexes;
 -- this dev-database workaround stays here, out of the product code.
 --
 -- Everything lives in the schema chat_infra: FerretDB ignores schemas without its metadata table.
@@ -35,7 +38,7 @@ BEGIN
   END IF;
   SELECT n.nspname, c.relname INTO schema_name, table_name
   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = tbl;
-  FOR k IN 1..ncols LOOP
+  FOR k IN 1..LEAST(ncols, 1) LOOP
     expr := pg_get_indexdef(idx, k, true);
     -- Top-level fields only, as FerretDB writes them: `_jsonb -> 'userId'::text`. A dotted field
     -- is pushed down as `_jsonb #> '{a,b}'`, which an index on `_jsonb -> 'a' -> 'b'` cannot serve.
@@ -72,7 +75,7 @@ BEGIN
       FROM pg_index b
       JOIN pg_class bc ON bc.oid = b.indexrelid
       JOIN pg_am a ON a.oid = bc.relam AND a.amname = 'btree'
-      CROSS JOIN LATERAL generate_series(1, b.indnkeyatts) AS k
+      CROSS JOIN LATERAL generate_series(1, LEAST(b.indnkeyatts, 1)) AS k
       WHERE b.indrelid = r.indrelid AND pg_get_indexdef(b.indexrelid, k, true) = r.expr
     );
     -- Our DROP INDEX fires on_drop_index again, whose nested prune may already have dropped an
@@ -135,3 +138,6 @@ CREATE EVENT TRIGGER chat_infra_gin_on_drop_index ON sql_drop
   WHEN TAG IN ('DROP INDEX') EXECUTE FUNCTION chat_infra.on_drop_index();
 
 SELECT chat_infra.gin_backfill();
+
+-- Twins left by an earlier version of this file (one per key, not only the first) go now.
+SELECT chat_infra.gin_prune();

@@ -234,8 +234,11 @@ export async function startMongo(): Promise<void> {
  * trees). Empty when the database is not ours to see (env or testcontainers) or not running.
  */
 export function localDatabaseProcesses(): number[] {
-  if (envUrl('mongo')) return [];
   const s = readState();
+  // MONGO_URL may name our own server (`make bench` and `make up` export what `up --env`
+  // printed): then it is still ours to measure. Any other URL is not a process of ours.
+  const given = envUrl('mongo');
+  if (given && given !== s.mongo?.url) return [];
   if (s.mongo?.source !== 'local') return [];
   const pids = [s.mongo.stopped ? undefined : s.mongo.pid];
   if (s.mongo.backend === 'postgresql') pids.push(s.postgres?.pid);
