@@ -10,6 +10,8 @@ package main
 
 import (
 	"context"
+	"net/http"
+	_ "net/http/pprof" // -pprof-addr: the profile behind a missed benchmark goal
 	"flag"
 	"fmt"
 	"log/slog"
@@ -31,7 +33,16 @@ func main() {
 	level := flag.String("log-level", "warn", "log level: debug, info, warn, error")
 	grace := flag.Duration("shutdown-timeout", 500*time.Millisecond, "after SIGTERM/SIGINT, exit at the latest after this long "+
 		"(FerretDB otherwise waits ~3 s for idle client connections; every write is already committed by the backend)")
+	pprofAddr := flag.String("pprof-addr", "", "when set (e.g. 127.0.0.1:6060), serve Go's pprof there: the CPU profile of FerretDB itself")
 	flag.Parse()
+
+	if *pprofAddr != "" {
+		go func() {
+			if err := http.ListenAndServe(*pprofAddr, nil); err != nil {
+				fmt.Fprintf(os.Stderr, "ferretdb: pprof: %v\n", err)
+			}
+		}()
+	}
 
 	var lvl slog.Level
 	if err := lvl.UnmarshalText([]byte(*level)); err != nil {

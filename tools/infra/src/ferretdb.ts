@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { mongoPing } from './probe.js';
-import { PostgresUnavailable, postgresAlive, startPostgres } from './pg-local.js';
+import { FERRET_POOL_MAX_CONNS, PostgresUnavailable, postgresAlive, startPostgres } from './pg-local.js';
 import { infraDir, isDefaultInstance, readState, repoRoot, updateState, type LocalMongoState } from './state.js';
 import { indent, log, notice, pickPort, pidAlive, pidIsOurs, run, sleep, spawnDetached, tailFile, terminate, which } from './util.js';
 
@@ -152,8 +152,14 @@ export async function startFerret(): Promise<LocalMongoState> {
   if (!prevLocal && port !== 27017 && isDefaultInstance()) log(`port 27017 is taken; FerretDB will use ${port}`);
   if (prevLocal && prevLocal.port !== port) log(`FerretDB's previous port ${prevLocal.port} is taken now; using ${port} (the URL changes)`);
 
-  const storeArgs = store.backend === 'postgresql' ? ['-postgresql-url', store.url] : ['-sqlite-dir', dataDir];
-  const pid = spawnDetached(ferretBinary(), ['-listen-addr', `127.0.0.1:${port}`, ...storeArgs, '-log-level', 'warn'], { cwd: logDir, logFile });
+  const storeArgs = store.backend === 'postgresql' ? ['-postgresql-url', `${store.url}?pool_max_conns=${FERRET_POOL_MAX_CONNS}`] : ['-sqlite-dir', dataDir];
+  // FerretDB serves its own CPU profile (Go pprof) on loopback, so that `make bench` can say
+  // where the database's time went when a goal is missed. A local development server only.
+  const pprofPort = await pickPort([], [port]);
+  const pid = spawnDetached(ferretBinary(), ['-listen-addr', `127.0.0.1:${port}`, ...storeArgs, '-log-level', 'warn', '-pprof-addr', `127.0.0.1:${pprofPort}`], {
+    cwd: logDir,
+    logFile,
+  });
   const st: LocalMongoState = {
     source: 'local',
     url: url(port),
@@ -164,6 +170,7 @@ export async function startFerret(): Promise<LocalMongoState> {
     dataDir: store.backend === 'sqlite' ? dataDir : logDir,
     logFile,
     binary: ferretBinary(),
+    pprofUrl: `http://127.0.0.1:${pprofPort}`,
     startedAt: new Date().toISOString(),
   };
   updateState((s) => (s.mongo = st)); // record the pid before waiting, so `down` can find it

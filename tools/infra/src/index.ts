@@ -245,6 +245,14 @@ export function localDatabaseProcesses(): number[] {
   return pids.filter((p): p is number => pidAlive(p));
 }
 
+/** FerretDB's Go pprof base URL when the database is our local FerretDB (same rule as localDatabaseProcesses). */
+export function localDatabaseProfileUrl(): string | undefined {
+  const s = readState();
+  const given = envUrl('mongo');
+  if ((given && given !== s.mongo?.url) || s.mongo?.source !== 'local' || s.mongo.stopped) return undefined;
+  return s.mongo.pprofUrl;
+}
+
 /** Whether the failure-injection controls work for this server (false when it came from env). */
 export function canControl(kind: 'rabbit' | 'mongo'): Promise<boolean> {
   return Promise.resolve(!envUrl(kind));

@@ -8,6 +8,14 @@ import { indent, log, notice, pickPort, pidAlive, pidIsOurs, run, sleep, spawnDe
 
 /** The database FerretDB keeps every Mongo database in (one schema per Mongo database). */
 export const FERRET_DATABASE = 'ferretdb';
+/**
+ * FerretDB's PostgreSQL pool size (its default is 50). A FerretDB command can hold one pooled
+ * connection while it waits for another (its metadata registry), so once as many commands run
+ * at once as the pool has connections, every one waits on another: measured here, 104 commands
+ * stuck in the pool's Acquire and the server hung for good, at 800 sends/s from two services.
+ * A larger pool keeps that out of reach of a development machine's load.
+ */
+export const FERRET_POOL_MAX_CONNS = 150;
 
 /** Thrown when PostgreSQL is missing and cannot be installed here: the caller falls back to SQLite. */
 export class PostgresUnavailable extends Error {}
@@ -130,9 +138,9 @@ function serverConfig(port: number, socketDir: string): string {
     `port = ${port}`,
     "# Inside our private dir, so it never collides with a system cluster's /var/run/postgresql.",
     `unix_socket_directories = '${socketDir.replace(/'/g, "''")}'`,
-    '# Each FerretDB process opens up to 50 connections (its pool_max_conns), and a FerretDB that',
-    '# was just killed and restarted overlaps its predecessor for a moment: room for several.',
-    'max_connections = 200',
+    `# Each FerretDB process opens up to ${FERRET_POOL_MAX_CONNS} connections (the pool_max_conns we give it), and a`,
+    '# FerretDB that was just killed and restarted overlaps its predecessor for a moment.',
+    `max_connections = ${2 * FERRET_POOL_MAX_CONNS + 20}`,
     '',
     '# FerretDB (pgx) prepares its statements, and after five executions PostgreSQL may switch to a',
     "# generic plan, where `_jsonb->$1 @> $2` has no constant key and so matches no index: every",

@@ -77,6 +77,8 @@ export interface LocalMongoState {
   dataDir: string;
   logFile: string;
   binary: string;
+  /** FerretDB's own CPU profile (Go pprof, 127.0.0.1 only): http://127.0.0.1:<port>/debug/pprof/profile?seconds=N */
+  pprofUrl?: string;
   stopped?: boolean;
   startedAt: string;
 }

@@ -5,6 +5,7 @@
  */
 import type { GoalResult } from '../results.js';
 import type { RampStep } from './e2e.js';
+import type { FerretProfile } from '../ferretdb-profile.js';
 
 // ---- The conversation mix ----------------------------------------------------------------
 
@@ -174,6 +175,8 @@ export interface LocalDbResult {
   originHistory?: ReadLatency;
   roundTrips: { sends?: number; mean?: number; maxLe?: number; notMeasured?: string };
   dbCpuAtRest: { cores?: number; byProcess?: Record<string, number>; roots?: number[]; pidSource?: string; waitedSeconds: number; windowSeconds: number; clientsCores?: Record<string, number>; notMeasured?: string };
+  /** FerretDB's own profile of each of ours' send steps, by target rate (the last try of a rate). */
+  databaseProfiles?: Record<number, FerretProfile | { unavailable: string }>;
   /** Causes of missed goals, from the profiles of this run (filled once chat and the origin stopped). */
   causes: Partial<Record<LocalDbGoalId, string>>;
   /** What stopped a part of the scenario early, if anything. */

@@ -10,7 +10,7 @@
  *   3. Reads: GET /chat/sync and GET /chat/history on ours, random users and peers, low concurrency
  *      (and the origin's history, for context).
  *   4. Send-rate ramp, both systems in turn step by step (each step with the other idle), p99 ≤ 50 ms.
- *   5. The database server's CPU at rest: 5 s after the load stopped, over 10 s, whole process trees.
+ *   5. The database server's CPU at rest: 15 s after the load stopped (PostgreSQL checkpoints and vacuums what the load wrote), over 10 s, whole process trees.
  *
  * Chat and the origin run with --cpu-prof; a missed goal's cause is read from the profile over the
  * window that missed it, once they stopped (main.ts stops them through `finish`).
@@ -24,6 +24,7 @@ import type { Stack } from '@chat/testkit';
 import type { LoadGen } from '../loadgen/pool.js';
 import { categoryShares, describeTop, monoMicros, profilesIn, readProfile, topInclusive, topSelfTime, type Category, type CpuProfile, type TimeWindow } from '../profile.js';
 import { CpuMeter, pidListeningOn, processTable, processTree, treeCpuSeconds } from '../proc.js';
+import { describeFerretProfile, profileFerretDb } from '../ferretdb-profile.js';
 import { ProgressLine } from '../progress.js';
 import { histogramWindow, readHistogram } from '../prom.js';
 import type { ProfileSummary } from '../results.js';
@@ -294,7 +295,7 @@ export async function localDatabase(o: LocalDbOptions): Promise<LocalDbRun> {
     stepSeconds: cfg.stepSeconds,
     ramp: { ours: { steps: [], sustainedRate: 0 }, origin: { steps: [], sustainedRate: 0 } },
     roundTrips: {},
-    dbCpuAtRest: { waitedSeconds: 5, windowSeconds: 10 },
+    dbCpuAtRest: { waitedSeconds: 15, windowSeconds: 10 },
     causes: {},
     notes: [],
     elapsedSeconds: 0,
@@ -402,7 +403,10 @@ export async function localDatabase(o: LocalDbOptions): Promise<LocalDbRun> {
           break outer;
         }
         const opts: SendOptions & { p99BoundMs: number; label: string } = { ...sendBase, chat: procs[which], extras: extras(), label: which };
+        // For ours, what the database did meanwhile, from its own profile (the cause of a miss).
+        const dbProfile = which === 'ours' && chat.profileDir ? profileFerretDb(infraModule.localDatabaseProfileUrl(), cfg.stepSeconds, chat.profileDir, `${rate}-per-s`) : undefined;
         const step = await sendStep(opts, rate, cfg.stepSeconds, rampEnd);
+        if (dbProfile) (result.databaseProfiles ??= {})[rate] = await dbProfile;
         const ramp: SystemRamp = result.ramp[which];
         ramp.steps.push({ ...step, ...(ramp.steps.some((s) => s.targetRate === rate) ? { retry: true } : {}) });
         ramp.sustainedRate = sustainedRate(ramp.steps);
@@ -495,8 +499,10 @@ function explain(r: LocalDbResult, chat: Proc, origin: Proc, windows: Partial<Re
   const originText = originLimit
     ? `The origin: ${stepLine('origin', originLimit)}.${busier('the origin', originLimit)} ${profiled(originFile, 'origin', `its unsustained send step at ${originLimit.targetRate}/s`, originLimit.window)}`
     : 'The origin sustained every step it tried.';
+  const dbProfile = oursLimit ? r.databaseProfiles?.[oursLimit.targetRate] : undefined;
+  const dbText = !dbProfile ? '' : 'unavailable' in dbProfile ? ` No FerretDB profile: ${dbProfile.unavailable}.` : ` ${describeFerretProfile(dbProfile)}`;
   const oursText = oursLimit
-    ? `${stepLine('chat', oursLimit)}.${busier('chat', oursLimit)} ${profiled(chatFile, 'chat', `its unsustained send step at ${oursLimit.targetRate}/s`, oursLimit.window)}`
+    ? `${stepLine('chat', oursLimit)}.${busier('chat', oursLimit)}${dbText} ${profiled(chatFile, 'chat', `its unsustained send step at ${oursLimit.targetRate}/s`, oursLimit.window)}`
     : `chat sustained every step it tried (${r.ramp.ours.steps.at(-1)?.targetRate ?? 0}/s last): the ramp ended before chat's limit`;
   set('local-db-send-rate', oursText);
   set('local-db-ratio', `ours ${r.ramp.ours.sustainedRate}/s vs origin ${r.ramp.origin.sustainedRate}/s. Ours: ${oursText}. ${originText}`);
