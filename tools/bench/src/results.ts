@@ -12,7 +12,10 @@ import type { DeliveryResult } from './scenarios/delivery.js';
 import type { E2EResult, RampStep } from './scenarios/e2e.js';
 import type { FanoutResult } from './scenarios/fanout.js';
 import type { LocalDbResult } from './scenarios/local-db-plan.js';
+import type { GoalResult } from './goal.js';
 import type { MachineInfo } from './proc.js';
+
+export type { GoalResult } from './goal.js';
 
 export interface ProfileSummary {
   process: string;
@@ -21,17 +24,6 @@ export interface ProfileSummary {
   cpuProfile: string;
   top: string;
   categories?: Record<string, number>;
-}
-
-export interface GoalResult {
-  id: string;
-  scenario: number;
-  what: string;
-  target: string;
-  value: string;
-  /** null: not measured in this run (the reason is in `cause`). */
-  met: boolean | null;
-  cause?: string;
 }
 
 export interface PublishPathResult {

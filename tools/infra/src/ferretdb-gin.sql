@@ -55,7 +55,7 @@ BEGIN
 END
 $$;
 
--- Drops our GIN indexes whose expression no btree index of their table has as a key any more
+-- Drops our GIN indexes whose expression no btree index of their table has as its first key any more
 -- (FerretDB dropped the Mongo index), so a removed index costs no writes. Returns how many.
 CREATE OR REPLACE FUNCTION chat_infra.gin_prune() RETURNS integer
 LANGUAGE plpgsql AS $$

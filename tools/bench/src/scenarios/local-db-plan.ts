@@ -3,7 +3,7 @@
  * with, the send-rate ramp's plan (coarse steps, then bisection between the last sustained rate
  * and the first that was not), the result's shape, and the five goals judged from it.
  */
-import type { GoalResult } from '../results.js';
+import type { GoalResult } from '../goal.js';
 import type { RampStep } from './e2e.js';
 import type { FerretProfile } from '../ferretdb-profile.js';
 
