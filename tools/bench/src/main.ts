@@ -11,6 +11,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFi
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { statePath } from '@chat/infra';
 import { repoRoot, startStack } from '@chat/testkit';
 import { describeFdLimits, readFdLimits } from './fd-limit.js';
 import { LoadGen, SOCKETS_PER_WORKER } from './loadgen/pool.js';
@@ -199,6 +200,16 @@ let ceiling = NaN;
 let publishProfileDir: string | undefined;
 const windows: Record<string, TimeWindow> = {};
 
+/** What the local MongoDB-wire server runs on, from the state @chat/infra records. */
+function localDatabaseName(): string {
+  try {
+    const state = JSON.parse(readFileSync(statePath(), 'utf8')) as { mongo?: { backend?: string } };
+    return state.mongo?.backend === 'postgresql' ? 'FerretDB on PostgreSQL' : 'FerretDB with SQLite';
+  } catch {
+    return 'FerretDB';
+  }
+}
+
 async function runScenarios(): Promise<void> {
   // Every service process of the run is started in this stack (startOurs), with the env below, the
   // URLs of Auth and Chat, and the gateways' own defaults (no test timers).
@@ -214,7 +225,7 @@ async function runScenarios(): Promise<void> {
   cleanups.push(() => stack.stop());
   const { infra } = stack;
   setBrokerUrl(infra.amqpUrl);
-  results.infra = { mongo: `${infra.mongoSource} (${infra.mongoSource === 'local' ? 'FerretDB with SQLite' : infra.mongoUrl.replace(/\/\/[^@]*@/, '//')})`, amqp: `${infra.amqpSource} (${infra.amqpSource === 'local' ? "Debian's rabbitmq-server" : 'given'})` };
+  results.infra = { mongo: `${infra.mongoSource} (${infra.mongoSource === 'local' ? localDatabaseName() : infra.mongoUrl.replace(/\/\/[^@]*@/, '//')})`, amqp: `${infra.amqpSource} (${infra.amqpSource === 'local' ? "Debian's rabbitmq-server" : 'given'})` };
   log(`machine: ${results.machine.cores} cores, ${results.machine.memoryGiB} GiB, Node ${results.machine.node}, load ${results.machine.loadAverageAtStart.join(' ')}; ${fdLimits.note}`);
   log(`${QUICK ? 'QUICK smoke run' : 'full run'}${ONLY ? `, BENCH_ONLY=${ONLY}` : ''}: budget ${(((ONLY ? 0 : cfg.budgetMs) + cfg.localDb.budgetMs) / 60_000).toFixed(1)} min; MONGO ${infra.mongoSource}, AMQP ${infra.amqpSource}`);
 

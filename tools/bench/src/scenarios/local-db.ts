@@ -17,7 +17,6 @@
  */
 import http from 'node:http';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { MongoClient } from 'mongodb';
 import * as infraModule from '@chat/infra';
 import type { Stack } from '@chat/testkit';
@@ -74,34 +73,19 @@ export interface LocalDbOptions {
 
 /**
  * The roots of the local database server's process trees, when the database the run talks to is
- * one: @chat/infra's localDatabaseProcesses() (FerretDB and PostgreSQL's postmaster) when it
- * exports it, else the FerretDB pid of its state file. Either way the process listening on the
- * MongoDB URL's port must be in those trees: a MONGO_URL pointing elsewhere is not measured.
+ * one: @chat/infra's localDatabaseProcesses() (FerretDB and PostgreSQL's postmaster). The process
+ * listening on the MongoDB URL's port must be in those trees: a MONGO_URL pointing elsewhere is
+ * not measured.
  */
-export async function databaseRoots(mongoUrl: string): Promise<{ roots: number[]; source: string } | { notMeasured: string }> {
+export function databaseRoots(mongoUrl: string): { roots: number[]; source: string } | { notMeasured: string } {
   const notLocal = { notMeasured: 'the database is not a local process' };
   const url = new URL(mongoUrl);
   if (!['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname)) return notLocal;
-  const fromInfra = (infraModule as unknown as { localDatabaseProcesses?: () => number[] | Promise<number[]> }).localDatabaseProcesses;
-  let roots: number[] = [];
-  let source: string;
-  if (typeof fromInfra === 'function') {
-    roots = await fromInfra();
-    source = '@chat/infra localDatabaseProcesses()';
-  } else {
-    // Until @chat/infra exports localDatabaseProcesses: the FerretDB pid its state file records.
-    source = `@chat/infra state (${infraModule.statePath()}), FerretDB pid`;
-    try {
-      const st = JSON.parse(readFileSync(infraModule.statePath(), 'utf8')) as { mongo?: { source?: string; pid?: number } };
-      if (st.mongo?.source === 'local' && st.mongo.pid) roots = [st.mongo.pid];
-    } catch {
-      /* no state: nothing local */
-    }
-  }
+  const roots = infraModule.localDatabaseProcesses();
   if (!roots.length) return notLocal;
   const listener = pidListeningOn(Number(url.port || 27017));
   if (listener === undefined || !processTree(roots, processTable()).includes(listener)) return notLocal;
-  return { roots, source };
+  return { roots, source: '@chat/infra localDatabaseProcesses()' };
 }
 
 // ---- HTTP from the harness (seeding, reads) ---------------------------------------------
@@ -307,7 +291,7 @@ export async function localDatabase(o: LocalDbOptions): Promise<LocalDbRun> {
   o.track(chat);
   const origin = await startOrigin({ mongoUrl: infra.mongoUrl, amqpUrl: infra.amqpUrl, authUrl: o.auth.url, db: originDb }, { profile: true });
   o.track(origin);
-  const db = await databaseRoots(infra.mongoUrl);
+  const db = databaseRoots(infra.mongoUrl);
   const dbPids = () => ('roots' in db ? processTree(db.roots, processTable()) : []);
   const windows: Partial<Record<'sync' | 'history' | 'rest' | 'roundTrips', TimeWindow>> = {};
 
