@@ -11,7 +11,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFi
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { statePath } from '@chat/infra';
+import { localDatabaseProcesses, statePath } from '@chat/infra';
 import { repoRoot, startStack } from '@chat/testkit';
 import { describeFdLimits, readFdLimits } from './fd-limit.js';
 import { LoadGen, SOCKETS_PER_WORKER } from './loadgen/pool.js';
@@ -201,13 +201,16 @@ let publishProfileDir: string | undefined;
 const windows: Record<string, TimeWindow> = {};
 
 /** What the local MongoDB-wire server runs on, from the state @chat/infra records. */
-function localDatabaseName(): string {
+function readInfraState(): { mongo?: { backend?: string }; rabbit?: { url?: string } } {
   try {
-    const state = JSON.parse(readFileSync(statePath(), 'utf8')) as { mongo?: { backend?: string } };
-    return state.mongo?.backend === 'postgresql' ? 'FerretDB on PostgreSQL' : 'FerretDB with SQLite';
+    return JSON.parse(readFileSync(statePath(), 'utf8')) as { mongo?: { backend?: string }; rabbit?: { url?: string } };
   } catch {
-    return 'FerretDB';
+    return {};
   }
+}
+
+function localDatabaseName(): string {
+  return readInfraState().mongo?.backend === 'postgresql' ? 'FerretDB on PostgreSQL' : 'FerretDB with SQLite';
 }
 
 async function runScenarios(): Promise<void> {
@@ -225,7 +228,14 @@ async function runScenarios(): Promise<void> {
   cleanups.push(() => stack.stop());
   const { infra } = stack;
   setBrokerUrl(infra.amqpUrl);
-  results.infra = { mongo: `${infra.mongoSource} (${infra.mongoSource === 'local' ? localDatabaseName() : infra.mongoUrl.replace(/\/\/[^@]*@/, '//')})`, amqp: `${infra.amqpSource} (${infra.amqpSource === 'local' ? "Debian's rabbitmq-server" : 'given'})` };
+  // `make bench` exports the URLs `infra up` printed, so servers of our own arrive as 'env': the
+  // state says whether they are ours.
+  const ownDatabase = infra.mongoSource === 'local' || localDatabaseProcesses().length > 0;
+  const ownBroker = infra.amqpSource === 'local' || readInfraState().rabbit?.url === infra.amqpUrl;
+  results.infra = {
+    mongo: ownDatabase ? `local (${localDatabaseName()}, @chat/infra)` : `${infra.mongoSource} (${infra.mongoUrl.replace(/\/\/[^@]*@/, '//')})`,
+    amqp: ownBroker ? "local (Debian's rabbitmq-server, @chat/infra)" : `${infra.amqpSource} (given)`,
+  };
   log(`machine: ${results.machine.cores} cores, ${results.machine.memoryGiB} GiB, Node ${results.machine.node}, load ${results.machine.loadAverageAtStart.join(' ')}; ${fdLimits.note}`);
   log(`${QUICK ? 'QUICK smoke run' : 'full run'}${ONLY ? `, BENCH_ONLY=${ONLY}` : ''}: budget ${(((ONLY ? 0 : cfg.budgetMs) + cfg.localDb.budgetMs) / 60_000).toFixed(1)} min; MONGO ${infra.mongoSource}, AMQP ${infra.amqpSource}`);
 
