@@ -24,9 +24,8 @@ export function hasUnpairedSurrogate(value: string): boolean {
 
 /**
  * Why a string that is to be stored cannot be stored exactly, or undefined: half of a surrogate
- * pair (not valid Unicode), or U+0000. NUL is refused because PostgreSQL's jsonb, under the
- * local default database, cannot hold it, nor can many other stores (rule 6 of the data
- * layer's mongo-portability.ts); a NUL in a chat text is never something a person typed.
+ * pair (not valid Unicode), or U+0000, which not every database we run on can hold (rule 6 of
+ * the data layer's mongo-portability.ts); a NUL in a chat text is never something a person typed.
  */
 export function unstorableTextReason(value: string): string | undefined {
   if (UNPAIRED_SURROGATE.test(value)) return 'it contains an unpaired surrogate';
