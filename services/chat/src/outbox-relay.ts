@@ -29,6 +29,12 @@ export interface OutboxRelayOptions {
 export const DEFAULT_MAX_CONCURRENT_BATCHES = 8;
 /** Ids per mark-published write at most. */
 const MARK_BATCH_MAX = 1_000;
+/**
+ * The least time between two mark-published writes. Each one reads every pending message (its
+ * filter is `published: false`), so back-to-back small marks under load read the pending set
+ * over and over: one mark per interval reads it about once per interval instead.
+ */
+const MARK_INTERVAL_MS = 100;
 
 interface Pending {
   doc: MessageDoc;
@@ -54,12 +60,12 @@ interface MarkRequest {
  *
  * A message is marked published only after the broker confirmed it; a crash between confirm
  * and mark means a second publish, which consumers dedupe by id. Marks go through one writer
- * that coalesces every confirm that arrived meanwhile into one updateMany, keyed on
- * `published: false` so that it reads only what is pending (mongo-portability.ts, rule 2).
+ * that coalesces every confirm of the last {@link MARK_INTERVAL_MS} into one updateMany, keyed
+ * on `published: false` so that it reads only what is pending (mongo-portability.ts, rule 2).
  *
  * Within one process nothing is published twice: the send path claims a message before it
- * is inserted and keeps the claim until its publish is confirmed and marked (or abandoned to
- * the scan), and the scan skips claimed ids as well as ids confirmed recently (its query
+ * is inserted and keeps the claim until its publish is confirmed (then remembered as
+ * confirmed until long after its mark) or abandoned to the scan, and the scan skips claimed ids as well as ids confirmed recently (its query
  * result can be older than a concurrent mark). Across replicas, a message whose send path
  * takes longer than `delayMs` may be published by another replica's scan too; that
  * duplicate is harmless by contract.
@@ -74,6 +80,8 @@ export class OutboxRelay {
   private flushScheduled = false;
   private marks: MarkRequest[] = [];
   private marking = false;
+  private lastMarkAt = 0;
+  private marksIdle: Array<() => void> = [];
   private timer: NodeJS.Timeout | undefined;
   private scanning: Promise<void> | undefined;
   private stopped = false;
@@ -119,7 +127,9 @@ export class OutboxRelay {
     while (this.queue.length > 0 && this.activeBatches < this.maxConcurrentBatches) {
       const batch = this.queue.splice(0, this.opts.batchMax);
       this.activeBatches++;
-      void this.publishAndMark(batch)
+      // The send path does not wait for its mark: the confirm is remembered (recentlyConfirmed),
+      // so the scan leaves these messages alone while the mark is pending.
+      void this.publishAndMark(batch, false)
         .catch((err: unknown) => this.opts.logger.warn({ err }, 'publishing a batch failed; the relay will retry it'))
         .finally(() => {
           for (const { doc } of batch) this.inFlight.delete(doc._id.toHexString());
@@ -130,14 +140,18 @@ export class OutboxRelay {
     }
   }
 
-  /** Publishes with confirms and marks the confirmed ones published; returns how many were confirmed. */
-  private async publishAndMark(batch: Pending[]): Promise<number> {
+  /**
+   * Publishes with confirms and marks the confirmed ones published (waiting for the mark when
+   * `awaitMark`: the scan reads the outbox again right after); returns how many were confirmed.
+   */
+  private async publishAndMark(batch: Pending[], awaitMark: boolean): Promise<number> {
     const items: PublishItem[] = batch.map(({ doc, seqs }) => ({ id: doc._id.toHexString(), event: buildNewMessageEvent(doc, seqs) }));
     const confirmed = await this.opts.publisher.publish(items);
     if (confirmed.size === 0) return 0;
     for (const id of confirmed) this.recentlyConfirmed.set(id, true);
     this.opts.metrics.eventsPublished.inc(confirmed.size);
-    await this.markPublished(batch.filter(({ doc }) => confirmed.has(doc._id.toHexString())).map(({ doc }) => doc._id));
+    const marked = this.markPublished(batch.filter(({ doc }) => confirmed.has(doc._id.toHexString())).map(({ doc }) => doc._id));
+    if (awaitMark) await marked;
     return confirmed.size;
   }
 
@@ -152,6 +166,9 @@ export class OutboxRelay {
   private async runMarks(): Promise<void> {
     this.marking = true;
     while (this.marks.length > 0) {
+      const wait = this.lastMarkAt + MARK_INTERVAL_MS - Date.now();
+      if (wait > 0 && !this.stopped) await new Promise((resolve) => setTimeout(resolve, wait));
+      this.lastMarkAt = Date.now();
       const requests: MarkRequest[] = [];
       let count = 0;
       while (this.marks.length > 0 && (count === 0 || count + this.marks[0]!.ids.length <= MARK_BATCH_MAX)) {
@@ -168,6 +185,9 @@ export class OutboxRelay {
       for (const request of requests) request.done();
     }
     this.marking = false;
+    const waiting = this.marksIdle;
+    this.marksIdle = [];
+    for (const resolve of waiting) resolve();
   }
 
   start(): void {
@@ -206,7 +226,10 @@ export class OutboxRelay {
         let confirmed = 0;
         try {
           const seqs = await this.completeTimelines(docs);
-          confirmed = await this.publishAndMark(docs.map((doc) => ({ doc, seqs: seqs.get(doc._id.toHexString()) ?? {} })));
+          confirmed = await this.publishAndMark(
+            docs.map((doc) => ({ doc, seqs: seqs.get(doc._id.toHexString()) ?? {} })),
+            true,
+          );
         } finally {
           for (const doc of docs) this.inFlight.delete(doc._id.toHexString());
         }
@@ -239,14 +262,21 @@ export class OutboxRelay {
     for (const resolve of waiting) resolve();
   }
 
-  /** Stops the scan and waits (bounded) for batches in flight to be confirmed and marked. */
+  /** Stops the scan and waits (bounded) for batches in flight to be confirmed, then for their marks. */
   async stop(timeoutMs = 5_000): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
     const drained = new Promise<void>((resolve) => {
       if (this.activeBatches === 0 && this.queue.length === 0) resolve();
       else this.idle.push(resolve);
-    });
+    }).then(
+      // Then the marks the send path did not wait for (no interval between them any more).
+      () =>
+        new Promise<void>((resolve) => {
+          if (!this.marking && this.marks.length === 0) resolve();
+          else this.marksIdle.push(resolve);
+        }),
+    );
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<void>((resolve) => {
       timer = setTimeout(resolve, timeoutMs);
