@@ -4,7 +4,7 @@
 import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { infraDir, instanceId, isDefaultInstance, readState, updateState, type LocalPostgresState } from './state.js';
-import { indent, log, notice, pickPort, pidAlive, pidIsOurs, run, sleep, spawnDetached, tailFile, waitPidExit, which } from './util.js';
+import { aptInstall, indent, log, notice, pickPort, pidAlive, pidIsOurs, run, sleep, spawnDetached, tailFile, waitPidExit, which } from './util.js';
 
 /** The database FerretDB keeps every Mongo database in (one schema per Mongo database). */
 export const FERRET_DATABASE = 'ferretdb';
@@ -52,15 +52,8 @@ export async function ensurePostgresInstalled(): Promise<string> {
   const aptLog = join(infraDir(), 'apt-postgresql.log');
   notice(`PostgreSQL is not installed; installing it: apt-get update && apt-get install -y postgresql (log: ${aptLog})…`);
   const t0 = Date.now();
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  const out: string[] = [];
-  for (const args of [['update'], ['install', '-y', '--no-install-recommends', 'postgresql']]) {
-    const r = await run(apt, args, { env, timeoutMs: 15 * 60_000 });
-    out.push(`$ apt-get ${args.join(' ')}\n${r.stdout}${r.stderr}`);
-    writeFileSync(aptLog, out.join('\n'));
-    if (r.code !== 0)
-      throw new PostgresUnavailable(`\`apt-get ${args.join(' ')}\` failed (exit ${r.code}${r.timedOut ? ', timed out' : ''}); see ${aptLog}:\n${indent(tailFile(aptLog, 12))}`);
-  }
+  const failed = await aptInstall(apt, 'postgresql', aptLog);
+  if (failed) throw new PostgresUnavailable(failed);
   const bin = postgresBinDir();
   if (!bin) throw new PostgresUnavailable(`apt-get installed postgresql but no /usr/lib/postgresql/<version>/bin has initdb and postgres; see ${aptLog}`);
   notice(`installed PostgreSQL (${bin}) in ${((Date.now() - t0) / 1000).toFixed(1)} s`);

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { Socket } from 'node:net';
 import { amqpProbe } from './probe.js';
 import { infraDir, instanceId, isDefaultInstance, readState, updateState, type LocalRabbitState } from './state.js';
-import { indent, log, notice, pickPort, pidAlive, pidIsOurs, run, sleep, spawnDetached, tailFile, terminate, waitPidExit, which } from './util.js';
+import { aptInstall, indent, log, notice, pickPort, pidAlive, pidIsOurs, run, sleep, spawnDetached, tailFile, terminate, waitPidExit, which } from './util.js';
 
 const RABBIT_BIN_DIRS = ['/usr/lib/rabbitmq/bin'];
 
@@ -39,18 +39,8 @@ export async function ensureRabbitInstalled(): Promise<void> {
   const aptLog = join(infraDir(), 'apt-rabbitmq.log');
   notice(`rabbitmq-server is not installed; installing it: apt-get update && apt-get install -y rabbitmq-server (log: ${aptLog})…`);
   const t0 = Date.now();
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  const out: string[] = [];
-  for (const args of [['update'], ['install', '-y', '--no-install-recommends', 'rabbitmq-server']]) {
-    const r = await run(apt, args, { env, timeoutMs: 15 * 60_000 });
-    out.push(`$ apt-get ${args.join(' ')}\n${r.stdout}${r.stderr}`);
-    writeFileSync(aptLog, out.join('\n'));
-    if (r.code !== 0)
-      throw new Error(
-        `\`apt-get ${args.join(' ')}\` failed (exit ${r.code}${r.timedOut ? ', timed out' : ''}). See ${aptLog}:\n${indent(tailFile(aptLog, 12))}\n` +
-          'Fix the apt problem and retry, or set AMQP_URL=amqp://... to use an existing broker.',
-      );
-  }
+  const failed = await aptInstall(apt, 'rabbitmq-server', aptLog);
+  if (failed) throw new Error(`${failed}\nFix the apt problem and retry, or set AMQP_URL=amqp://... to use an existing broker.`);
   if (!rabbitServerBin()) throw new Error(`apt-get installed rabbitmq-server but /usr/lib/rabbitmq/bin/rabbitmq-server is missing; see ${aptLog}`);
   notice(`installed rabbitmq-server in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 }

@@ -1,6 +1,6 @@
 // Small process/file/port helpers shared by the infra modules.
 import { spawn, type SpawnOptions } from 'node:child_process';
-import { existsSync, readFileSync, statSync, openSync, readSync, closeSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, openSync, readSync, closeSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { delimiter, join } from 'node:path';
 
@@ -220,4 +220,21 @@ export function indent(text: string, prefix = '    '): string {
     .split('\n')
     .map((l) => prefix + l)
     .join('\n');
+}
+
+/**
+ * `apt-get update`, then `apt-get install -y --no-install-recommends <pkg>`, both logged to
+ * `logFile`. Resolves to undefined on success, else to what failed (with the log's tail); the
+ * caller words the error its own way.
+ */
+export async function aptInstall(apt: string, pkg: string, logFile: string): Promise<string | undefined> {
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  const out: string[] = [];
+  for (const args of [['update'], ['install', '-y', '--no-install-recommends', pkg]]) {
+    const r = await run(apt, args, { env, timeoutMs: 15 * 60_000 });
+    out.push(`$ apt-get ${args.join(' ')}\n${r.stdout}${r.stderr}`);
+    writeFileSync(logFile, out.join('\n'));
+    if (r.code !== 0) return `\`apt-get ${args.join(' ')}\` failed (exit ${r.code}${r.timedOut ? ', timed out' : ''}); see ${logFile}:\n${indent(tailFile(logFile, 12))}`;
+  }
+  return undefined;
 }
