@@ -38,9 +38,8 @@ export interface BucketedSequence<T extends Document> {
   before(key: string, beforePosition: number | undefined, limit: number): Promise<T[]>;
 }
 
+/** The key of a sequence is given per call (it is part of the bucket); only the position is a field of its own. */
 export interface SequenceFields {
-  /** The field naming the sequence (`userId`, `conversationId`). */
-  key: string;
   /** The field holding the position (`seq`, `position`). */
   position: string;
 }

@@ -25,7 +25,7 @@ export const MESSAGES_COLLECTION = 'messages';
 export function createMessagesRepository(db: Db): MessagesRepository {
   const messages = db.collection<MessageDoc>(MESSAGES_COLLECTION);
   // A conversation is a bucketed sequence too: history pages read one or two buckets.
-  const fields = { key: 'conversationId', position: 'position' };
+  const fields = { position: 'position' };
   const conversations = createBucketedSequence(messages, fields);
   const ensureIndexes = indexesOnce(messages, [
     // The idempotency guard: racing repeats meet here, and only one insert wins. The key comes

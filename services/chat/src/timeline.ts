@@ -44,7 +44,7 @@ export const timelineEntryId = (userId: string, messageId: string) => `${userId}
  */
 export function createTimeline(db: Db, opts: { cacheMax?: number } = {}): Timeline {
   const entries = db.collection<TimelineEntryDoc>(TIMELINE_COLLECTION);
-  const fields = { key: 'userId', position: 'seq' };
+  const fields = { position: 'seq' };
   const sequence = createBucketedSequence(entries, fields, opts);
 
   async function seqOf(userId: string, messageId: string): Promise<number | undefined> {

@@ -40,9 +40,9 @@ interface Item {
 
 async function sequenceOf(db: Db, length: number) {
   const collection = db.collection<Item>(`items_${randomBytes(3).toString('hex')}`);
-  const index = sequenceIndex({ key: 'key', position: 'n' }, 'guard');
+  const index = sequenceIndex({ position: 'n' }, 'guard');
   await collection.createIndex(index.key, { unique: true, name: index.name });
-  const writer = createBucketedSequence(collection, { key: 'key', position: 'n' });
+  const writer = createBucketedSequence(collection, { position: 'n' });
   for (let i = 0; i < length; i++) {
     const _id = `k:${i}`;
     await writer.append('k', (n) => ({ _id, key: 'k', n }), async () => (await collection.findOne({ _id }))?.n);
@@ -99,7 +99,7 @@ test('a unique index refuses the second of two racing inserts with E11000, whate
   test('the last position is found from cold at every bucket boundary, and the next append follows it', async () => {
   for (const length of [0, 1, BUCKET_SIZE - 2, BUCKET_SIZE - 1, BUCKET_SIZE, 2 * BUCKET_SIZE - 1, 2 * BUCKET_SIZE + 50]) {
     const { collection } = await sequenceOf(db, length);
-    const cold = createBucketedSequence(collection, { key: 'key', position: 'n' });
+    const cold = createBucketedSequence(collection, { position: 'n' });
     assert.equal(await cold.last('k'), length, `length ${length}`);
     const next = await cold.append('k', (n) => ({ _id: 'next', key: 'k', n }), async () => undefined);
     assert.deepEqual(next, { position: length + 1, inserted: true }, `length ${length}`);
@@ -108,7 +108,7 @@ test('a unique index refuses the second of two racing inserts with E11000, whate
 
   test('pages cross buckets, stay contiguous, and every read is equality on the bucket key', async () => {
   const { collection } = await sequenceOf(db, 2 * BUCKET_SIZE + 30);
-  const reader = createBucketedSequence(collection, { key: 'key', position: 'n' });
+  const reader = createBucketedSequence(collection, { position: 'n' });
   const filters = await readsDuring(commands, async () => {
     assert.deepEqual((await reader.after('k', 0, 500)).map((d) => d.n), Array.from({ length: 2 * BUCKET_SIZE + 30 }, (_, i) => i + 1));
     assert.deepEqual((await reader.after('k', BUCKET_SIZE - 5, 10)).map((d) => d.n), Array.from({ length: 10 }, (_, i) => BUCKET_SIZE - 4 + i));
