@@ -10,7 +10,8 @@
  * the write in flight plus its own.
  *
  * Cost: one array of pending documents and their callbacks. At most {@link MAX_STATEMENTS_PER_WRITE}
- * documents per write (mongo-portability.ts, rule 4) and `maxInFlight` writes at once.
+ * documents per write (mongo-portability.ts, rule 4) and one write at a time: what arrives
+ * meanwhile is the next batch (group commit).
  */
 import { MongoBulkWriteError, MongoServerError, type Collection, type Document, type OptionalUnlessRequiredId } from 'mongodb';
 import { MAX_STATEMENTS_PER_WRITE } from './mongo-portability.js';
@@ -23,12 +24,9 @@ interface Pending<T> {
 
 export class InsertBatcher<T extends Document> {
   private pending: Array<Pending<T>> = [];
-  private inFlight = 0;
+  private writing = false;
 
-  constructor(
-    private readonly collection: Collection<T>,
-    private readonly opts: { maxInFlight?: number; maxBatch?: number } = {},
-  ) {}
+  constructor(private readonly collection: Collection<T>) {}
 
   /** Inserts `doc` with the next write; rejects with this document's own error. */
   insert(doc: OptionalUnlessRequiredId<T>): Promise<void> {
@@ -39,14 +37,13 @@ export class InsertBatcher<T extends Document> {
   }
 
   private flush(): void {
-    while (this.pending.length > 0 && this.inFlight < (this.opts.maxInFlight ?? 1)) {
-      const batch = this.pending.splice(0, this.opts.maxBatch ?? MAX_STATEMENTS_PER_WRITE);
-      this.inFlight++;
-      void this.write(batch).finally(() => {
-        this.inFlight--;
-        this.flush();
-      });
-    }
+    if (this.writing || this.pending.length === 0) return;
+    const batch = this.pending.splice(0, MAX_STATEMENTS_PER_WRITE);
+    this.writing = true;
+    void this.write(batch).finally(() => {
+      this.writing = false;
+      this.flush();
+    });
   }
 
   private async write(batch: Array<Pending<T>>): Promise<void> {
