@@ -22,13 +22,7 @@ export function countRoundTrips(client: MongoClient): void {
   });
 }
 
-/** Runs `task` in a fresh scope and returns its result with the commands it started. */
-export async function withRoundTripCount<T>(task: () => Promise<T>): Promise<{ result: T; commands: number }> {
-  const counter = { commands: 0 };
-  const result = await scope.run(counter, task);
-  return { result, commands: counter.commands };
-}
-
+/** The histogram's name after the service's prefix (`chat_db_round_trips_per_request`). */
 export const ROUND_TRIPS_METRIC = 'db_round_trips_per_request';
 
 /**

@@ -31,8 +31,9 @@ import { LatencyHistogram, round3 } from '../stats.js';
 import { startOrigin, startOurs, type BenchUser, type Proc } from '../stack.js';
 import { sendStep, type RampStep, type SendOptions } from './e2e.js';
 import { conversationPlan, RampPlan, seedMessage, sustainedRate, type ConversationPlan, type LocalDbGoalId, type LocalDbResult, type ReadLatency, type SystemRamp } from './local-db-plan.js';
+import { ROUND_TRIPS_METRIC as DB_ROUND_TRIPS_METRIC } from '@chat/common/mongo';
 
-export const ROUND_TRIPS_METRIC = 'chat_db_round_trips_per_request';
+export const ROUND_TRIPS_METRIC = `chat_${DB_ROUND_TRIPS_METRIC}`;
 /** The send-latency bound of this scenario's goal (scenario 4 keeps its own, SUSTAINABLE_SEND_P99_MS). */
 export const LOCAL_DB_P99_MS = 50;
 
