@@ -35,12 +35,12 @@ export async function readyz(gatewayUrl: string): Promise<{ status: number; body
   return { status: res.status, body: await res.json() };
 }
 
-/** Every message id after `since` in Bob's timeline, from Chat's sync (the reference). */
+/** Every message id after `since` (from the beginning when empty) in a user's timeline, from Chat's sync (the reference). */
 export async function syncIds(chatUrl: string, user: TestUser, since: string): Promise<string[]> {
   const ids: string[] = [];
   let after = since;
   for (;;) {
-    const page = await request(`${chatUrl}/chat/sync?after=${encodeURIComponent(after)}&limit=500`, { token: user.token });
+    const page = await request(`${chatUrl}/chat/sync?${after ? `after=${encodeURIComponent(after)}&` : ''}limit=500`, { token: user.token });
     if (page.status !== 200) throw new Error(`sync: ${page.status} ${page.text}`);
     ids.push(...page.body.messages.map((m: { id: string }) => m.id));
     after = page.body.cursor;

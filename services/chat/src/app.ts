@@ -5,7 +5,10 @@ import type { VerifyUserToken } from '@chat/common/jwt';
 import type { UserDirectory } from '@chat/common/user-directory';
 import { createKoaApp, healthRouter, koaRequireAuth, type ReadinessCheck } from '@chat/common/koa';
 import { koaDatabaseUnavailable } from '@chat/common/mongo';
+import type { ConversationsRepository } from './conversations-repo.js';
+import type { Groups } from './groups.js';
 import type { MessagesRepository } from './messages-repo.js';
+import { conversationsRouter } from './routes/conversations.js';
 import { historyRoute } from './routes/history.js';
 import { sendRoute } from './routes/send.js';
 import { syncRoute } from './routes/sync.js';
@@ -24,6 +27,8 @@ export interface ChatAppDeps {
   directory: UserDirectory;
   timeline: Timeline;
   messages: MessagesRepository;
+  conversations: ConversationsRepository;
+  groups: Groups;
   send: SendMessage;
   /** Outermost measuring middleware (database round trips per request). */
   measuring?: readonly Koa.Middleware[];
@@ -42,8 +47,10 @@ export function createChatApp(deps: ChatAppDeps): Koa {
   const requireUser = koaRequireAuth(deps.verifyUser);
   const router = new Router({ prefix: '/chat' });
   router.post('/send', requireUser, sendRoute({ send: deps.send }));
-  router.get('/history', requireUser, historyRoute({ messages: deps.messages, directory: deps.directory }));
-  router.get('/sync', requireUser, syncRoute({ timeline: deps.timeline }));
+  router.get('/history', requireUser, historyRoute({ messages: deps.messages, conversations: deps.conversations, directory: deps.directory }));
+  router.get('/sync', requireUser, syncRoute({ timeline: deps.timeline, directory: deps.directory }));
   app.use(router.routes()).use(router.allowedMethods());
+  const conversations = conversationsRouter({ groups: deps.groups, conversations: deps.conversations, requireUser });
+  app.use(conversations.routes()).use(conversations.allowedMethods());
   return app;
 }

@@ -64,7 +64,7 @@ const capacity = (b: number) => (b === 0 ? BUCKET_SIZE - 1 : BUCKET_SIZE);
 export function createBucketedSequence<T extends Document>(
   collection: Collection<T>,
   fields: SequenceFields,
-  opts: { cacheMax?: number } = {},
+  opts: { cacheMax?: number; /** Fields pages leave out (what only other readers need). */ omit?: readonly string[] } = {},
 ): BucketedSequence<T> {
   const docs = collection as unknown as Collection<Document>;
   // Concurrent appends (to any key) share one insert command: see InsertBatcher.
@@ -77,9 +77,11 @@ export function createBucketedSequence<T extends Document>(
     if (position > (lastKnown.get(key) ?? 0)) lastKnown.set(key, position);
   };
 
+  const pageProjection = opts.omit && opts.omit.length > 0 ? { projection: Object.fromEntries(opts.omit.map((f) => [f, 0])) } : {};
+
   async function readBucket(key: string, bucket: number, positionsOnly = false): Promise<Document[]> {
     const filter = { bucket: bucketKey(key, bucket) };
-    return docs.find(filter, positionsOnly ? { projection: { [fields.position]: 1 } } : {}).toArray();
+    return docs.find(filter, positionsOnly ? { projection: { [fields.position]: 1 } } : pageProjection).toArray();
   }
 
   const highest = (found: Document[]) => Math.max(...found.map(positionOf));

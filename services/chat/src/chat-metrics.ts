@@ -1,10 +1,14 @@
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
 /** Chat's own series (names are a contract: the Grafana dashboard reads them). */
 export interface ChatMetrics {
   messagesStored: Counter;
   eventsPublished: Counter;
   outboxBacklog: Gauge;
+  /** Timelines one stored message was appended to, by conversation type. */
+  fanoutRecipients: Histogram<'type'>;
+  /** Time to append one stored message to all its recipients' timelines, by conversation type. */
+  fanoutDuration: Histogram<'type'>;
 }
 
 export function createChatMetrics(registry: Registry): ChatMetrics {
@@ -12,5 +16,19 @@ export function createChatMetrics(registry: Registry): ChatMetrics {
     messagesStored: new Counter({ name: 'chat_messages_stored_total', help: 'Messages stored (idempotent repeats not counted)', registers: [registry] }),
     eventsPublished: new Counter({ name: 'chat_events_published_total', help: 'new_message events confirmed by the broker', registers: [registry] }),
     outboxBacklog: new Gauge({ name: 'chat_outbox_backlog', help: 'Stored messages whose event is not confirmed yet (refreshed by the relay)', registers: [registry] }),
+    fanoutRecipients: new Histogram({
+      name: 'chat_fanout_recipients',
+      help: 'Timelines a stored message was appended to (type: direct or group)',
+      labelNames: ['type'],
+      buckets: [1, 2, 5, 10, 25, 50, 100, 200, 500, 1000],
+      registers: [registry],
+    }),
+    fanoutDuration: new Histogram({
+      name: 'chat_fanout_duration_seconds',
+      help: "Time to append a stored message to every recipient's timeline (type: direct or group)",
+      labelNames: ['type'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    }),
   };
 }

@@ -24,6 +24,10 @@ export const chatConfigSpec = {
   PUBLISH_BATCH_MAX: env.int({ default: 500, min: 1, max: 10_000 }),
   /** A batch whose confirms have not all arrived after this is given up; its messages stay unpublished and the relay retries them. */
   PUBLISH_CONFIRM_TIMEOUT_MS: env.int({ default: 10_000, min: 100 }),
+  /** The most members a group may have, its owner included (creating or adding beyond it is a 400). */
+  MAX_GROUP_MEMBERS: env.int({ default: 1_000, min: 2, max: 10_000 }),
+  /** How often the conversation list's order and last messages are written (they may lag by this much). */
+  CONVERSATION_ACTIVITY_INTERVAL_MS: env.int({ default: 1_000, min: 10 }),
   /**
    * Test hook, honoured only when NODE_ENV=test: `after_insert` or `after_timeline` makes the
    * process exit right there, to prove the relay completes and publishes what a crash left.

@@ -6,10 +6,14 @@ import { connectWithRetry, countRoundTrips, createMongoClient, databaseReadiness
 import { createChatApp } from './app.js';
 import { createChatMetrics } from './chat-metrics.js';
 import { loadChatConfig, type ChatConfig } from './config.js';
+import { ConversationActivity } from './conversation-activity.js';
+import { createConversationsRepository } from './conversations-repo.js';
 import { EventPublisher } from './event-publisher.js';
+import { createGroups } from './groups.js';
+import { createMessageWriter, type CrashPoint } from './message-writer.js';
 import { createMessagesRepository } from './messages-repo.js';
 import { OutboxRelay } from './outbox-relay.js';
-import { createSendMessage, type CrashPoint } from './send-message.js';
+import { createSendMessage } from './send-message.js';
 import { createTimeline } from './timeline.js';
 
 function testCrashPoint(config: Readonly<ChatConfig>): CrashPoint | undefined {
@@ -31,7 +35,8 @@ async function main(config: Readonly<ChatConfig>): Promise<void> {
   const db = client.db(config.MONGO_DB);
   const messages = createMessagesRepository(db);
   const timeline = createTimeline(db);
-  const ensureIndexes = () => Promise.all([messages.ensureIndexes(), timeline.ensureIndexes()]);
+  const conversations = createConversationsRepository(db);
+  const ensureIndexes = () => Promise.all([messages.ensureIndexes(), timeline.ensureIndexes(), conversations.ensureIndexes()]);
   // Serve (liveness) even when the database is down; readiness says so until it is up. The
   // explicit connect-with-retry matters when the database comes up after us (common at a
   // Kubernetes rollout): the driver's lazy first connect never recovers from a failure.
@@ -59,6 +64,8 @@ async function main(config: Readonly<ChatConfig>): Promise<void> {
     batchMax: config.PUBLISH_BATCH_MAX,
   });
   relay.start();
+  const activity = new ConversationActivity({ conversations, logger, intervalMs: config.CONVERSATION_ACTIVITY_INTERVAL_MS });
+  activity.start();
 
   const directory = createUserDirectory({
     authUrl: config.AUTH_URL,
@@ -67,6 +74,7 @@ async function main(config: Readonly<ChatConfig>): Promise<void> {
   });
   const verifyUser = createJwtVerifier({ jwksUrl: `${config.AUTH_URL}/.well-known/jwks.json`, issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE });
 
+  const write = createMessageWriter({ messages, timeline, relay, activity, metrics: chatMetrics, crashPoint });
   const app = createChatApp({
     bodyLimitBytes: config.BODY_LIMIT_BYTES,
     corsOrigins: config.CORS_ORIGINS,
@@ -77,8 +85,10 @@ async function main(config: Readonly<ChatConfig>): Promise<void> {
     directory,
     timeline,
     messages,
+    conversations,
+    groups: createGroups({ conversations, directory, write, maxMembers: config.MAX_GROUP_MEMBERS }),
     measuring: [koaRoundTrips('chat', metrics.registry)],
-    send: createSendMessage({ messages, timeline, relay, directory, metrics: chatMetrics, crashPoint }),
+    send: createSendMessage({ messages, timeline, conversations, directory, write }),
     readiness: {
       database: databaseReadiness(db, ensureIndexes, Math.min(1_000, config.MONGO_TIMEOUT_MS)),
       broker: () => publisher.ensureChannel(),
@@ -87,10 +97,12 @@ async function main(config: Readonly<ChatConfig>): Promise<void> {
 
   // Shutdown steps run in order: /readyz fails as soon as `closing` is set, then (optionally)
   // we keep serving while load balancers notice, then the listener drains, then in-flight
-  // publishes are confirmed and marked, then the broker and the database close.
+  // publishes are confirmed and marked, then the conversation list's last activity is written,
+  // then the broker and the database close.
   if (config.SHUTDOWN_DELAY_MS > 0) lifecycle.onShutdown('readiness-propagation', () => sleep(config.SHUTDOWN_DELAY_MS));
   await serveKoa(app, { port: config.PORT, lifecycle, logger, drainMs: Math.max(0, config.SHUTDOWN_GRACE_MS - config.SHUTDOWN_DELAY_MS - 3_000) });
   lifecycle.onShutdown('outbox-relay', () => relay.stop(2_000));
+  lifecycle.onShutdown('conversation-activity', () => activity.stop());
   lifecycle.onShutdown('broker', () => publisher.close());
   lifecycle.onShutdown('mongo', () => client.close());
 }

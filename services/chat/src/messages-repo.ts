@@ -26,7 +26,8 @@ export function createMessagesRepository(db: Db): MessagesRepository {
   const messages = db.collection<MessageDoc>(MESSAGES_COLLECTION);
   // A conversation is a bucketed sequence too: history pages read one or two buckets.
   const fields = { position: 'position' };
-  const conversations = createBucketedSequence(messages, fields);
+  // Pages leave out a group message's recipients (up to MAX_GROUP_MEMBERS ids): only the relay reads them.
+  const conversations = createBucketedSequence(messages, fields, { omit: ['recipientIds'] });
   const ensureIndexes = indexesOnce(messages, [
     // The idempotency guard: racing repeats meet here, and only one insert wins. The key comes
     // first: it is the selective field of the repeat lookup (mongo-portability.ts, rule 2).

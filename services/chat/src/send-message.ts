@@ -2,27 +2,21 @@ import { ObjectId } from 'mongodb';
 import { notFound, RequestError, unavailable, type ChatMessage } from '@chat/common/contracts';
 import type { TokenUser } from '@chat/common/jwt';
 import type { UserDirectory } from '@chat/common/user-directory';
-import type { ChatMetrics } from './chat-metrics.js';
-import { directConversationId, idempotencyKey, toChatMessage, type MessageDoc, type NewMessageDoc } from './message.js';
-import type { TimelineSeqs } from './message-event.js';
+import { directConversationId, parseConversationId, peerIn } from './conversation-id.js';
+import type { ConversationsRepository } from './conversations-repo.js';
+import { conversationNotFound } from './group-access.js';
+import { idempotencyKey, toChatMessage, type MessageDoc, type NewMessageDoc } from './message.js';
 import type { MessagesRepository } from './messages-repo.js';
+import type { WriteMessage } from './message-writer.js';
 import { appendToTimelines, type Timeline } from './timeline.js';
 import type { SendRequest } from './validation.js';
-
-export type CrashPoint = 'after_insert' | 'after_timeline';
 
 export interface SendMessageDeps {
   messages: MessagesRepository;
   timeline: Timeline;
-  relay: {
-    claim(id: ObjectId): void;
-    release(id: ObjectId): void;
-    dispatch(doc: MessageDoc, seqs: TimelineSeqs): void;
-  };
+  conversations: ConversationsRepository;
   directory: UserDirectory;
-  metrics: ChatMetrics;
-  /** Test hook (NODE_ENV=test only): die right there, as a crash would. */
-  crashPoint?: CrashPoint | undefined;
+  write: WriteMessage;
 }
 
 export interface SendResult {
@@ -36,26 +30,47 @@ export type SendMessage = (sender: TokenUser, request: SendRequest) => Promise<S
 export const idempotencyConflict = () =>
   new RequestError(422, 'idempotency_conflict', 'this clientMsgId was already used for a different message');
 
+/** Where a message goes: a 1:1 recipient, or a group's members as they are now. */
+type Destination =
+  | { conversationId: string; to: { id: string; username: string } }
+  | { conversationId: string; recipientIds: string[] };
+
 /**
- * Stores a message and gets its event on its way. Without transactions the order is what
- * makes it safe: insert at the next position of its conversation (publish state pending) →
- * timeline entries → publish → mark published.
- * Whatever a crash interrupts, the outbox relay completes from the stored message. The client
- * gets 201 once the message is stored and visible to sync/history; publishing never blocks it.
+ * POST /chat/send: a text message to a user (`to`) or into a conversation (`conversationId`),
+ * stored and delivered by the message writer. A group's members are read from the database on
+ * every send, never from a cache: a member removed on another replica gets nothing sent after
+ * the removal's 200.
  */
 export function createSendMessage(deps: SendMessageDeps): SendMessage {
-  const crash = (point: CrashPoint) => {
-    if (deps.crashPoint === point) process.kill(process.pid, 'SIGKILL');
-  };
+  async function destination(sender: TokenUser, request: SendRequest): Promise<Destination> {
+    if (request.to !== undefined) {
+      const recipient = await deps.directory.resolve(request.to);
+      if (!recipient) throw notFound('user_not_found', 'no such user');
+      return { conversationId: directConversationId(sender.id, recipient.id), to: recipient };
+    }
+    const ref = parseConversationId(request.conversationId);
+    if (!ref) throw conversationNotFound();
+    if (ref.type === 'direct') {
+      // The peer's name comes from the sender's membership, which exists once the conversation
+      // has had a message (the list shows it from then on).
+      const peerId = peerIn(ref, sender.id);
+      const membership = peerId === undefined ? null : await deps.conversations.membership(ref.id, sender.id);
+      if (!membership?.peer) throw conversationNotFound();
+      return { conversationId: ref.id, to: membership.peer };
+    }
+    const members = await deps.conversations.members(ref.id);
+    if (!members.some((m) => m.userId === sender.id)) throw conversationNotFound();
+    return { conversationId: ref.id, recipientIds: members.map((m) => m.userId) };
+  }
 
   /**
    * A repeat: the sender already used this idempotency key. The answer is the original message,
    * or 422 when this request is a different message.
    */
-  async function answerRepeat(sender: TokenUser, request: SendRequest, idemKey: string, recipientId: string): Promise<SendResult> {
-    const original = await deps.messages.findByIdempotencyKey(sender.id, idemKey);
+  async function answerRepeat(sender: TokenUser, request: SendRequest, fresh: NewMessageDoc): Promise<SendResult> {
+    const original = await deps.messages.findByIdempotencyKey(sender.id, fresh.idemKey);
     if (!original) throw unavailable('the original message could not be read, retry shortly');
-    if (original.toId !== recipientId || original.text !== request.text) throw idempotencyConflict();
+    if (original.conversationId !== fresh.conversationId || original.text !== request.text || original.system) throw idempotencyConflict();
     // The first request may still be writing the timeline entries; make sure they exist
     // (idempotent) so a 200 means the same as a 201: visible to sync. Never published here.
     await appendToTimelines(deps.timeline, original);
@@ -63,48 +78,22 @@ export function createSendMessage(deps: SendMessageDeps): SendMessage {
   }
 
   return async (sender, request) => {
-    // Memoized after the first success; before it, the unique indexes that guard idempotency
-    // and sequence numbers might not exist yet, so nothing is written without them.
-    await Promise.all([deps.messages.ensureIndexes(), deps.timeline.ensureIndexes()]);
-    const recipient = await deps.directory.resolve(request.to);
-    if (!recipient) throw notFound('user_not_found', 'no such user');
-
+    const where = await destination(sender, request);
     const _id = new ObjectId();
     const fresh: NewMessageDoc = {
       _id,
-      conversationId: directConversationId(sender.id, recipient.id),
+      conversationId: where.conversationId,
       fromId: sender.id,
       from: sender.username,
-      toId: recipient.id,
-      to: recipient.username,
+      ...('to' in where ? { toId: where.to.id, to: where.to.username } : { recipientIds: where.recipientIds }),
       text: request.text,
       createdAt: new Date(),
       ...(request.clientMsgId !== undefined ? { clientMsgId: request.clientMsgId } : {}),
       idemKey: idempotencyKey(_id, request.clientMsgId),
       published: false,
     };
-
-    // Claimed before the insert, so this process's relay scan never races the send path.
-    deps.relay.claim(_id);
-    let seqs: TimelineSeqs;
-    let doc: MessageDoc;
-    try {
-      const stored = await deps.messages.insert(fresh);
-      if (stored === 'repeat') {
-        deps.relay.release(_id);
-        return await answerRepeat(sender, request, fresh.idemKey, recipient.id);
-      }
-      doc = stored;
-      deps.metrics.messagesStored.inc();
-      crash('after_insert');
-      seqs = await appendToTimelines(deps.timeline, doc);
-      crash('after_timeline');
-    } catch (err) {
-      // Not stored, or stored with the rest left to the relay's scan.
-      deps.relay.release(_id);
-      throw err;
-    }
-    deps.relay.dispatch(doc, seqs);
-    return { status: 201, message: toChatMessage(doc) };
+    const stored: MessageDoc | 'repeat' = await deps.write(fresh);
+    if (stored === 'repeat') return answerRepeat(sender, request, fresh);
+    return { status: 201, message: toChatMessage(stored) };
   };
 }

@@ -1,8 +1,7 @@
 import type { Db } from 'mongodb';
-import type { ChatMessage } from '@chat/common/contracts';
 import { indexesOnce } from '@chat/common/mongo';
 import { createBucketedSequence, sequenceIndex } from './bucketed-sequence.js';
-import { participants, toChatMessage, type MessageDoc } from './message.js';
+import { recipientsOf, toChatMessage, type MessageDoc } from './message.js';
 
 /**
  * One entry per (user, message): the user's view of a message at position `seq` in their
@@ -25,8 +24,8 @@ export interface TimelineEntryDoc {
 
 export interface Timeline {
   ensureIndexes(): Promise<void>;
-  /** Appends the message to the user's timeline (idempotent) and returns its sequence number there. */
-  append(userId: string, message: ChatMessage): Promise<number>;
+  /** Appends the message (its id, and its API shape serialized) to the user's timeline (idempotent); returns its sequence number there. */
+  append(userId: string, messageId: string, messageJson: string): Promise<number>;
   /** Entries after `afterSeq`, oldest first, with no holes. */
   after(userId: string, afterSeq: number, limit: number): Promise<TimelineEntryDoc[]>;
 }
@@ -56,12 +55,11 @@ export function createTimeline(db: Db, opts: { cacheMax?: number } = {}): Timeli
     // The sequence guard, and what every read is keyed on.
     ensureIndexes: indexesOnce(entries, [sequenceIndex(fields, 'timeline_bucket_seq')]),
 
-    async append(userId, message) {
-      const messageJson = JSON.stringify(message);
+    async append(userId, messageId, messageJson) {
       const { position } = await sequence.append(
         userId,
-        (seq) => ({ _id: timelineEntryId(userId, message.id), userId, seq, messageJson }),
-        () => seqOf(userId, message.id),
+        (seq) => ({ _id: timelineEntryId(userId, messageId), userId, seq, messageJson }),
+        () => seqOf(userId, messageId),
       );
       return position;
     },
@@ -72,13 +70,17 @@ export function createTimeline(db: Db, opts: { cacheMax?: number } = {}): Timeli
   };
 }
 
-/** Appends a message to each participant's timeline (idempotent); returns userId → seq. */
+/**
+ * Appends a message to each recipient's timeline (idempotent); returns userId → seq. The
+ * appends run concurrently, so a group's entries share the timeline's batched inserts.
+ */
 export async function appendToTimelines(timeline: Timeline, doc: MessageDoc): Promise<Record<string, number>> {
-  const message = toChatMessage(doc);
+  const messageId = doc._id.toHexString();
+  const messageJson = JSON.stringify(toChatMessage(doc));
   const seqs: Record<string, number> = {};
   await Promise.all(
-    participants(doc).map(async ({ userId }) => {
-      seqs[userId] = await timeline.append(userId, message);
+    recipientsOf(doc).map(async (userId) => {
+      seqs[userId] = await timeline.append(userId, messageId, messageJson);
     }),
   );
   return seqs;

@@ -9,8 +9,13 @@ export const SYNC_LIMIT = { min: 1, max: 500, default: 100 } as const;
 
 const WHITESPACE_ONLY = /^\s*$/u;
 
+export const GROUP_NAME_MAX_CHARS = 100;
+export const CONVERSATIONS_LIMIT = { min: 1, max: 100, default: 50 } as const;
+
+/** A send: to a user (`to`) or into a conversation (`conversationId`), exactly one of them. */
 export interface SendRequest {
-  to: string;
+  to?: string;
+  conversationId?: string;
   text: string;
   clientMsgId?: string;
 }
@@ -21,11 +26,12 @@ export interface SendRequest {
  * in particular a `from` field cannot choose the sender (the token does).
  */
 export function parseSendRequest(body: Record<string, unknown>): SendRequest {
-  const { to, text, clientMsgId } = body;
-  if (to === undefined) throw invalidRequest('to is required');
-  if (typeof to !== 'string') throw invalidRequest('to must be a string');
-  if (to.length === 0 || to.length > USERNAME_MAX_CHARS) throw invalidRequest(`to must be 1 to ${USERNAME_MAX_CHARS} characters long`);
-  if (hasUnpairedSurrogate(to)) throw invalidRequest('to must be valid Unicode text');
+  const { to, conversationId, text, clientMsgId } = body;
+  if ((to === undefined) === (conversationId === undefined)) throw invalidRequest('exactly one of to and conversationId is required');
+  if (to !== undefined) parseUsername(to, 'to');
+  if (conversationId !== undefined && (typeof conversationId !== 'string' || conversationId.length === 0 || conversationId.length > 100)) {
+    throw invalidRequest('conversationId must be a string of 1 to 100 characters');
+  }
 
   if (text === undefined) throw invalidRequest('text is required');
   if (typeof text !== 'string') throw invalidRequest('text must be a string');
@@ -35,7 +41,7 @@ export function parseSendRequest(body: Record<string, unknown>): SendRequest {
   const textProblem = unstorableTextReason(text);
   if (textProblem) throw invalidRequest(`text cannot be stored as sent: ${textProblem}`);
 
-  const request: SendRequest = { to, text };
+  const request: SendRequest = to !== undefined ? { to: to as string, text } : { conversationId: conversationId as string, text };
   if (clientMsgId !== undefined) {
     if (typeof clientMsgId !== 'string') throw invalidRequest('clientMsgId must be a string');
     const idLength = codePointLength(clientMsgId);
@@ -87,4 +93,48 @@ export function parseUsernameParam(value: QueryValue, name: string): string {
   if (raw.length > USERNAME_MAX_CHARS) throw invalidRequest(`${name} must be 1 to ${USERNAME_MAX_CHARS} characters long`);
   if (hasUnpairedSurrogate(raw)) throw invalidRequest(`${name} must be valid Unicode text`);
   return raw;
+}
+
+/** A username in a body (a recipient, a member to add). */
+function parseUsername(value: unknown, name: string): string {
+  if (typeof value !== 'string') throw invalidRequest(`${name} must be a string`);
+  if (value.length === 0 || value.length > USERNAME_MAX_CHARS) throw invalidRequest(`${name} must be 1 to ${USERNAME_MAX_CHARS} characters long`);
+  if (hasUnpairedSurrogate(value)) throw invalidRequest(`${name} must be valid Unicode text`);
+  return value;
+}
+
+/** A group's name: 1 to 100 characters after trimming, stored trimmed. */
+export function parseGroupName(value: unknown): string {
+  if (value === undefined) throw invalidRequest('name is required');
+  if (typeof value !== 'string') throw invalidRequest('name must be a string');
+  const name = value.trim();
+  const length = codePointLength(name);
+  if (length < 1 || length > GROUP_NAME_MAX_CHARS) throw invalidRequest(`name must be 1 to ${GROUP_NAME_MAX_CHARS} characters long after trimming`);
+  const problem = unstorableTextReason(name);
+  if (problem) throw invalidRequest(`name cannot be stored as sent: ${problem}`);
+  return name;
+}
+
+/**
+ * A `members` list of usernames, without duplicates (letter case ignored, as usernames are
+ * unique that way) and without the caller; empty after that is a 400. More than `maxOthers`
+ * distinct names is a 400 before any of them is looked up.
+ */
+export function parseMemberNames(value: unknown, caller: string, maxOthers: number): string[] {
+  if (value === undefined) throw invalidRequest('members is required');
+  if (!Array.isArray(value)) throw invalidRequest('members must be an array of usernames');
+  const names = new Map<string, string>();
+  value.forEach((entry, i) => {
+    const name = parseUsername(entry, `members[${i}]`);
+    const key = name.toLowerCase();
+    if (key !== caller.toLowerCase() && !names.has(key)) names.set(key, name);
+  });
+  if (names.size === 0) throw invalidRequest('members must name at least one user other than the caller');
+  if (names.size > maxOthers) throw invalidRequest(`a group has at most ${maxOthers + 1} members, the caller included`);
+  return [...names.values()];
+}
+
+/** A path's `:username`. */
+export function parseUsernamePath(value: unknown): string {
+  return parseUsername(value, 'username');
 }

@@ -70,7 +70,9 @@ describe('POST /chat/send', () => {
     assert.equal(res.status, 201, res.text);
     const m = res.body.message;
     assert.deepEqual(Object.keys(res.body), ['message']);
-    assert.deepEqual(Object.keys(m).sort(), ['clientMsgId', 'createdAt', 'from', 'id', 'text', 'to']);
+    assert.deepEqual(Object.keys(m).sort(), ['clientMsgId', 'conversationId', 'createdAt', 'from', 'id', 'text', 'to']);
+    const pair = [alice.id, bob.id].sort();
+    assert.equal(m.conversationId, `dm:${pair[0]}:${pair[1]}`, 'one stable id per pair, whoever sends');
     assert.equal(m.from, alice.username);
     assert.equal(m.to, bob.username, 'the registered spelling, not the one in the request');
     assert.equal(m.text, 'hello Bob');

@@ -21,6 +21,9 @@ after(async () => {
 
 const message = (from: string, to: string): ChatMessage => ({ id: new ObjectId().toHexString(), from, to, text: 't', createdAt: new Date().toISOString() });
 
+/** A message's id and stored JSON, as appendToTimelines passes them. */
+const entry = (m: ChatMessage): [string, string] => [m.id, JSON.stringify(m)];
+
 /** Two timelines on one database, each with its own cache and queue: two replicas, as far as ordering goes. */
 async function replicas(): Promise<[Timeline, Timeline]> {
   const a = createTimeline(db);
@@ -33,19 +36,19 @@ test('appending the same message twice, from either replica, yields one entry an
   const [a, b] = await replicas();
   const user = `u_${randomBytes(3).toString('hex')}`;
   const m = message(user, 'peer');
-  const seqs = await Promise.all([a.append(user, m), b.append(user, m), a.append(user, m)]);
+  const seqs = await Promise.all([a.append(user, ...entry(m)), b.append(user, ...entry(m)), a.append(user, ...entry(m))]);
   assert.deepEqual(new Set(seqs).size, 1);
   assert.equal(await db.collection('timeline').countDocuments({ userId: user }), 1);
-  const other = await b.append(user, message(user, 'peer'));
+  const other = await b.append(user, ...entry(message(user, 'peer')));
   assert.equal(other, seqs[0]! + 1);
 });
 
 test('a replica whose cached seq is far behind still appends densely', async () => {
   const [a, b] = await replicas();
   const user = `u_${randomBytes(3).toString('hex')}`;
-  assert.equal(await a.append(user, message(user, 'p')), 1);
-  for (let i = 0; i < 12; i++) await b.append(user, message(user, 'p'));
-  assert.equal(await a.append(user, message(user, 'p')), 14);
+  assert.equal(await a.append(user, ...entry(message(user, 'p'))), 1);
+  for (let i = 0; i < 12; i++) await b.append(user, ...entry(message(user, 'p')));
+  assert.equal(await a.append(user, ...entry(message(user, 'p'))), 14);
   const seqs = (await a.after(user, 0, 100)).map((e) => e.seq);
   assert.deepEqual(seqs, Array.from({ length: 14 }, (_, i) => i + 1));
 });
@@ -61,7 +64,7 @@ test('concurrent appends from two replicas while a reader pages by seq: nothing 
       for (let i = 0; i < 20; i++) {
         const user = users[(w + i) % users.length]!;
         const m = message(user, 'peer');
-        await timeline.append(user, m);
+        await timeline.append(user, ...entry(m));
         appended.get(user)!.push(m.id);
       }
     }),

@@ -37,3 +37,4 @@ export const invalidRequest = (message: string) => new RequestError(400, 'invali
 export const unauthorized = (message = 'missing or invalid token') => new RequestError(401, 'unauthorized', message);
 export const notFound = (code: ErrorCodeWithStatus<404>, message: string) => new RequestError(404, code, message);
 export const unavailable = (message = 'a dependency is unavailable, retry shortly') => new RequestError(503, 'unavailable', message);
+export const forbidden = (message: string) => new RequestError(403, 'forbidden', message);

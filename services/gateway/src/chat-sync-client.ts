@@ -23,7 +23,7 @@ const isString = (v: unknown): v is string => typeof v === 'string';
 
 function isMessage(v: unknown): v is ChatMessage {
   const m = v as Partial<ChatMessage> | null;
-  return typeof m === 'object' && m !== null && isString(m.id) && isString(m.from) && isString(m.to) && isString(m.text) && isString(m.createdAt);
+  return typeof m === 'object' && m !== null && isString(m.id) && isString(m.from) && (m.to === undefined || isString(m.to)) && isString(m.text) && isString(m.createdAt);
 }
 
 /**

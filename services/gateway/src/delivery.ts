@@ -28,8 +28,11 @@ export interface DeliveryDeps {
 }
 
 /**
- * Turns broker events into frames on local sockets. Both participants are resolved to user ids
- * (the sender's other devices stay up to date) through the cached user directory.
+ * Turns broker events into frames on local sockets. An event names its recipients: Chat keys its
+ * cursors by their user ids (both sides of a 1:1 message, every member of a group when the
+ * message was stored), so routing needs no lookup and no membership cache. Only an event
+ * without cursors (published before they existed) has its 1:1 participants resolved through
+ * the cached user directory.
  *
  * Lookups for consecutive events run concurrently, but frames leave in the order events arrived:
  * each event's delivery is chained after the previous one. The returned promise settles when the
@@ -72,20 +75,16 @@ export class Delivery {
   }
 
   private async participants(event: NewMessageEvent): Promise<string[]> {
+    const recipients = Object.keys(event.cursors);
+    if (recipients.length > 0) return recipients;
     const { from, to } = event.message;
-    try {
-      const [sender, recipient] = await Promise.all([this.deps.directory.resolve(from), this.deps.directory.resolve(to)]);
-      const ids = new Set<string>();
-      if (sender) ids.add(sender.id);
-      if (recipient) ids.add(recipient.id);
-      return [...ids];
-    } catch (err) {
-      // Auth is unreachable. Chat keyed the event's cursors by the participants' ids, so those
-      // still route it; only an event without cursors is lost (and catch-up recovers it).
-      const ids = Object.keys(event.cursors);
-      if (ids.length > 0) return ids;
-      throw err;
-    }
+    if (to === undefined) return [];
+    // When Auth is unreachable this rejects, and the event is dropped here; catch-up recovers it.
+    const [sender, recipient] = await Promise.all([this.deps.directory.resolve(from), this.deps.directory.resolve(to)]);
+    const ids = new Set<string>();
+    if (sender) ids.add(sender.id);
+    if (recipient) ids.add(recipient.id);
+    return [...ids];
   }
 
   private deliver(event: NewMessageEvent, userIds: string[]): void {

@@ -4,7 +4,7 @@
  * because this runs for every socket of every event. Frame types and error codes come from the
  * protocol's tables in @chat/common (frame-types.ts).
  */
-import type { ChatMessage, ClientFrameType, FrameErrorCode, ServerFrameType } from '@chat/common/contracts';
+import { publicMessage, type ChatMessage, type ClientFrameType, type FrameErrorCode, type ServerFrameType } from '@chat/common/contracts';
 
 function serverFrame(type: ServerFrameType, fields: object = {}): string {
   return JSON.stringify({ type, ...fields });
@@ -25,17 +25,11 @@ export function syncedFrame(cursor: string | undefined): string {
   return serverFrame('synced', { cursor: cursor ?? null });
 }
 
-/** Only the API fields reach clients, whatever else an event might carry. */
-function publicMessage(m: ChatMessage): ChatMessage {
-  const out: ChatMessage = { id: m.id, from: m.from, to: m.to, text: m.text, createdAt: m.createdAt };
-  if (typeof m.clientMsgId === 'string') out.clientMsgId = m.clientMsgId;
-  return out;
-}
-
 /** `{"type":"new_message"`: the frame's opening, serialized once. */
 const NEW_MESSAGE_OPENING = serverFrame('new_message').slice(0, -1);
 
 /** `{"type":"new_message","message":{...}` — still open, so a tail can be appended. */
+// Only the API fields reach clients, whatever else an event might carry.
 export function messageFrameHead(message: ChatMessage): string {
   return `${NEW_MESSAGE_OPENING},"message":${JSON.stringify(publicMessage(message))}`;
 }

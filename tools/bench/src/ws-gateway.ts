@@ -2,10 +2,10 @@
  * The reference gateway for scenario 6: the same job as services/gateway, built on the `ws`
  * package and node:http instead of uWebSockets.js. It does the same JWT check (the common
  * verifier against Auth's JWKS, before the upgrade), the same queue consumption (rascal with
- * the common consumer topology and prefetch), the same recipient resolution (the common user
- * directory with a service token) and the same delivery (one serialization per event, a frame
- * per socket of both participants, in event order, ack after delivery, 1013 past a backpressure
- * bound). It lives in tools/bench only to be measured against; it is not a product.
+ * the common consumer topology and prefetch), the same recipient resolution (the event's
+ * cursor keys; the common user directory, with a service token, only for an event without
+ * cursors) and the same delivery (one serialization per event, a frame per socket of every
+ * recipient, in event order, ack after delivery, 1013 past a backpressure bound). It lives in tools/bench only to be measured against; it is not a product.
  *
  * Env: PORT, AMQP_URL, AUTH_URL, SERVICE_TOKEN_SECRET, JWT_ISSUER (chat-auth), JWT_AUDIENCE
  * (chat), POD_NAME, BROKER_PREFETCH (1000), MAX_BACKPRESSURE_BYTES (1 MiB), USER_CACHE_TTL_MS
@@ -13,7 +13,7 @@
  */
 import { createServer, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { consumerConfig, GATEWAY_SUBSCRIPTION, parseNewMessageEvent, RequestError, type NewMessageEvent } from '@chat/common/contracts';
+import { consumerConfig, GATEWAY_SUBSCRIPTION, parseNewMessageEvent, publicMessage, RequestError, type NewMessageEvent } from '@chat/common/contracts';
 import { gatewayQueueName } from '@chat/common/config';
 import { bearerToken, createJwtVerifier, createServiceTokenSource } from '@chat/common/jwt';
 import { createUserDirectory, type DirectoryUser } from '@chat/common/user-directory';
@@ -126,16 +126,23 @@ function send(ws: WebSocket, frame: string): void {
 let tail: Promise<void> = Promise.resolve();
 
 function deliver(event: NewMessageEvent): Promise<void> {
-  const resolving: Promise<Array<DirectoryUser | null>> =
-    socketsByUser.size === 0 ? Promise.resolve([]) : Promise.all([directory.resolve(event.message.from), directory.resolve(event.message.to)]);
+  // As ours does: the recipients are the event's cursor keys; only an event without cursors
+  // (published before they existed) has its 1:1 participants looked up in the directory.
+  const recipients = Object.keys(event.cursors);
+  const { from, to } = event.message;
+  const resolving: Promise<string[]> =
+    socketsByUser.size === 0
+      ? Promise.resolve([])
+      : recipients.length > 0 || to === undefined
+        ? Promise.resolve(recipients)
+        : Promise.all([directory.resolve(from), directory.resolve(to)]).then((users) => users.filter((u): u is DirectoryUser => u !== null).map((u) => u.id));
   resolving.catch(() => undefined);
   const done = tail
     .then(() => resolving)
     .then(
-      (users) => {
-        const ids = new Set(users.filter((u) => u !== null).map((u) => u!.id));
-        const { id, from, to, text, createdAt } = event.message;
-        const head = `{"type":"new_message","message":${JSON.stringify({ id, from, to, text, createdAt })}`;
+      (userIds) => {
+        const ids = new Set(userIds);
+        const head = `{"type":"new_message","message":${JSON.stringify(publicMessage(event.message))}`;
         let delivered = false;
         for (const userId of ids) {
           const sockets = socketsByUser.get(userId);

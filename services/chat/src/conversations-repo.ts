@@ -1,0 +1,153 @@
+import type { Db } from 'mongodb';
+import type { UserRef } from '@chat/common/contracts';
+import { indexesOnce, isDuplicateKey } from '@chat/common/mongo';
+
+export type Role = 'owner' | 'admin' | 'member';
+
+/** A group: what does not change with its membership. Members are {@link MembershipDoc}s. */
+export interface GroupDoc {
+  /** `g:<hex>` (conversation-id.ts). */
+  _id: string;
+  name: string;
+  createdAt: Date;
+  createdBy: UserRef;
+}
+
+/**
+ * One user's place in one conversation, group or direct: what the conversation list reads, and,
+ * for a group, the membership itself (its role, and the first position of the conversation it
+ * may read). One document per (conversation, user), so every membership change writes one
+ * document (or inserts many at once) and two changes to different members never overwrite each
+ * other, without a transaction or a read-modify-write of a shared member array.
+ */
+export interface MembershipDoc {
+  /** `<conversationId>#<userId>`: the guard against a second membership of the same user. */
+  _id: string;
+  conversationId: string;
+  type: 'group' | 'direct';
+  userId: string;
+  username: string;
+  joinedAt: Date;
+  /** Group: owner, admin or member. */
+  role?: Role;
+  /** Group: the first position of the conversation this member sees (the message that added them). */
+  since?: number;
+  /** Group, copied so that a list page needs no second read (a rename updates every copy). */
+  name?: string;
+  groupCreatedAt?: Date;
+  createdBy?: UserRef;
+  /** Direct: the other user. */
+  peer?: UserRef;
+  /** The newest message known to the activity writer (conversation-activity.ts), as the API shows it. */
+  lastPosition: number;
+  lastActivityAt: Date;
+  lastMessageJson: string | null;
+}
+
+/** A member as the send path and the role checks need it. */
+export type Member = Pick<MembershipDoc, 'userId' | 'username' | 'role' | 'joinedAt' | 'since'>;
+
+export const membershipId = (conversationId: string, userId: string) => `${conversationId}#${userId}`;
+
+export interface ActivityUpdate {
+  conversationId: string;
+  position: number;
+  at: Date;
+  messageJson: string;
+}
+
+export interface ConversationsRepository {
+  ensureIndexes(): Promise<void>;
+  insertGroup(group: GroupDoc): Promise<void>;
+  group(id: string): Promise<GroupDoc | null>;
+  rename(id: string, name: string): Promise<void>;
+  /** The group's members, oldest membership first. */
+  members(conversationId: string): Promise<Member[]>;
+  membership(conversationId: string, userId: string): Promise<MembershipDoc | null>;
+  /** Inserts memberships; one that exists already is left as it is (a repeat, or a race with the same change). */
+  addMemberships(docs: MembershipDoc[]): Promise<void>;
+  removeMembership(conversationId: string, userId: string): Promise<void>;
+  setRole(conversationId: string, userId: string, role: Role): Promise<void>;
+  /** A user's conversations, most recent activity first, below `before` when given. */
+  list(userId: string, before: { at: Date; conversationId: string } | undefined, limit: number): Promise<MembershipDoc[]>;
+  /** Moves every membership of the conversation to this newest message (never backwards). */
+  recordActivity(update: ActivityUpdate): Promise<void>;
+}
+
+export const GROUPS_COLLECTION = 'groups';
+export const MEMBERSHIPS_COLLECTION = 'memberships';
+
+const MEMBER_FIELDS = { _id: 0, userId: 1, username: 1, role: 1, joinedAt: 1, since: 1 } as const;
+
+export function createConversationsRepository(db: Db): ConversationsRepository {
+  const groups = db.collection<GroupDoc>(GROUPS_COLLECTION);
+  const memberships = db.collection<MembershipDoc>(MEMBERSHIPS_COLLECTION);
+  const ensureMembershipIndexes = indexesOnce(memberships, [
+    // The list: equality on the user (mongo-portability.ts, rule 2), newest activity first.
+    { key: { userId: 1, lastActivityAt: -1 }, name: 'user_activity' },
+    // A group's members, and the activity writer's one updateMany per conversation.
+    { key: { conversationId: 1 }, name: 'conversation' },
+  ]);
+
+  return {
+    // Groups are read by _id only: no index of their own.
+    ensureIndexes: ensureMembershipIndexes,
+
+    async insertGroup(group) {
+      await groups.insertOne(group);
+    },
+
+    group(id) {
+      return groups.findOne({ _id: id });
+    },
+
+    async rename(id, name) {
+      await groups.updateOne({ _id: id }, { $set: { name } });
+      await memberships.updateMany({ conversationId: id }, { $set: { name } });
+    },
+
+    async members(conversationId) {
+      const found = await memberships.find({ conversationId }, { projection: MEMBER_FIELDS }).toArray();
+      return (found as Member[]).sort((a, b) => a.joinedAt.getTime() - b.joinedAt.getTime() || (a.since ?? 0) - (b.since ?? 0));
+    },
+
+    membership(conversationId, userId) {
+      return memberships.findOne({ _id: membershipId(conversationId, userId) });
+    },
+
+    async addMemberships(docs) {
+      if (docs.length === 0) return;
+      try {
+        await memberships.insertMany(docs, { ordered: false });
+      } catch (err) {
+        const errors = (err as { writeErrors?: unknown }).writeErrors;
+        const list = Array.isArray(errors) ? errors : [errors];
+        if (!isDuplicateKey(err) && !list.every((e) => (e as { code?: number } | undefined)?.code === 11000)) throw err;
+      }
+    },
+
+    async removeMembership(conversationId, userId) {
+      await memberships.deleteOne({ _id: membershipId(conversationId, userId) });
+    },
+
+    async setRole(conversationId, userId, role) {
+      await memberships.updateOne({ _id: membershipId(conversationId, userId) }, { $set: { role } });
+    },
+
+    list(userId, before, limit) {
+      const filter = before
+        ? { userId, $or: [{ lastActivityAt: { $lt: before.at } }, { lastActivityAt: before.at, conversationId: { $lt: before.conversationId } }] }
+        : { userId };
+      return memberships.find(filter).sort({ lastActivityAt: -1, conversationId: -1 }).limit(limit).toArray();
+    },
+
+    async recordActivity({ conversationId, position, at, messageJson }) {
+      // Equality on the conversation first (rule 2); the position test keeps a late writer (another
+      // replica, or an older batch) from moving the list backwards.
+      await memberships.updateMany(
+        { conversationId, lastPosition: { $lt: position } },
+        { $set: { lastPosition: position, lastActivityAt: at, lastMessageJson: messageJson } },
+      );
+    },
+  };
+}

@@ -1,0 +1,33 @@
+import { forbidden, notFound } from '@chat/common/contracts';
+import type { Member, Role } from './conversations-repo.js';
+
+/**
+ * Who may do what in a group. Non-members and unknown ids get the same 404, so a probe learns
+ * nothing about conversations it is not in; members whose role is too low get 403.
+ */
+export const conversationNotFound = () => notFound('conversation_not_found', 'no such conversation');
+
+/** The caller's membership, or the 404 every non-member gets. */
+export function memberOrNotFound(members: readonly Member[], userId: string): Member {
+  const member = members.find((m) => m.userId === userId);
+  if (!member) throw conversationNotFound();
+  return member;
+}
+
+/** Renaming and adding or removing others: owner or admin. */
+export function requireManager(member: Member, action: string): void {
+  if (member.role !== 'owner' && member.role !== 'admin') throw forbidden(`only the owner or an admin can ${action}`);
+}
+
+/** Changing roles: the owner only. */
+export function requireOwner(member: Member, action: string): void {
+  if (member.role !== 'owner') throw forbidden(`only the owner can ${action}`);
+}
+
+/** Who becomes owner when the owner leaves: the longest-standing admin, else the longest-standing member. */
+export function successor(remaining: readonly Member[]): Member | undefined {
+  const byTenure = [...remaining].sort((a, b) => a.joinedAt.getTime() - b.joinedAt.getTime() || (a.since ?? 0) - (b.since ?? 0));
+  return byTenure.find((m) => m.role === 'admin') ?? byTenure[0];
+}
+
+export const isRole = (value: unknown): value is Exclude<Role, 'owner'> => value === 'admin' || value === 'member';
