@@ -34,5 +34,8 @@ test('the README walkthrough registers, logs in, connects, sends and receives', 
   assert.match(res.stdout, /"type":"ready"/, out);
   assert.match(res.stdout, /"type":"new_message".*"text":"hello bob"/, out);
   // Alice's send answered 201 with the stored message.
-  assert.match(res.stdout, /"message":\{"id":"[^"]+","from":"alice","to":"bob","text":"hello bob"/, out);
+  assert.match(res.stdout, /"message":\{"id":"[^"]+","conversationId":"dm:[^"]+","from":"alice","to":"bob","text":"hello bob"/, out);
+  assert.match(res.stdout, /bob received: \{"type":"new_message","message":\{[^\n]*"conversationId":"g:[^"]+"[^\n]*"kind":"system","event":"created"/, out);
+  assert.match(res.stdout, /bob received: \{"type":"new_message","message":\{"id":"[^"]+","conversationId":"g:[^"]+","from":"alice","text":"hello group"/, out);
+  assert.match(res.stdout, /\{"conversations":\[\{"id":"g:[^"]+","type":"group","name":"weekend"[^\n]*"lastMessage":\{[^\n]*"text":"hello group"/, out);
 });

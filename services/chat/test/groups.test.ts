@@ -306,6 +306,48 @@ describe('group messages', () => {
   });
 });
 
+describe('cost and upgrade', () => {
+  test('a group send costs a constant number of round trips, not one per member: 4 for a group of 5', async () => {
+    const members = await users(5);
+    const g = await group(members[0], members.slice(1));
+    await sendTo(members[1], g.id, 'warm-up'); // the first append to each timeline looks up where it ends
+    const trips = async () => {
+      const text = (await request(`${chat.url}/metrics`)).text;
+      const read = (suffix: string) => Number(new RegExp(`^chat_db_round_trips_per_request_${suffix}\\{[^}]*route="/chat/send",method="POST",status="201"[^}]*\\} (\\d+)`, 'm').exec(text)?.[1] ?? 0);
+      return { sends: read('count'), trips: read('sum') };
+    };
+    const before = await trips();
+    for (let i = 0; i < 10; i++) assert.equal((await sendTo(members[i % 5]!, g.id, `n${i}`)).status, 201);
+    const afterward = await trips();
+    assert.equal(afterward.sends - before.sends, 10);
+    assert.equal(afterward.trips - before.trips, 40, 'each: the members, the message, the first timeline entry, the other four in one insertMany');
+  });
+
+  test('timeline entries and cursors from before conversations existed keep working', async () => {
+    const [a, b] = await users(2);
+    const sent: string[] = [];
+    for (let i = 0; i < 3; i++) sent.push((await send(chat.url, a, { to: b.username, text: `old ${i}` })).body.message.id);
+    const conversationId = `dm:${[a.id, b.id].sort().join(':')}`;
+    // Rewrite b's entries to the shape they had before: the message without conversationId.
+    const timeline = (await stack.db('chat')).collection<{ _id: string; messageJson: string }>('timeline');
+    for (const id of sent) {
+      const entry = (await timeline.findOne({ _id: `${b.id}:${id}` }))!;
+      const { conversationId: _dropped, ...old } = JSON.parse(entry.messageJson) as ChatMessage;
+      assert.equal(_dropped, conversationId);
+      await timeline.updateOne({ _id: entry._id }, { $set: { messageJson: JSON.stringify(old) } });
+    }
+    const first = await call(b, 'GET', '/chat/sync?limit=1');
+    assert.equal(first.status, 200, first.text);
+    assert.deepEqual(first.body.messages.map((m: ChatMessage) => [m.id, m.conversationId]), [[sent[0], conversationId]]);
+    const oldCursor = first.body.cursor as string; // the format is unchanged: a cursor issued before resumes
+    const later = (await send(chat.url, a, { to: b.username, text: 'new' })).body.message.id;
+    const rest = await syncAll(chat.url, b, { after: oldCursor });
+    assert.deepEqual(rest.messages.map((m) => m.id), [sent[1], sent[2], later]);
+    assert.ok(rest.messages.every((m) => m.conversationId === conversationId));
+    assert.deepEqual(Object.keys(rest.messages[0]!), ['id', 'conversationId', 'from', 'to', 'text', 'createdAt']);
+  });
+});
+
 describe('GET /conversations', () => {
   test('groups and 1:1 conversations, most recent activity first, each with its last message, paged by nextBefore', async () => {
     const [me, peer, other] = await users(3);

@@ -112,4 +112,31 @@ describe('Delivery', () => {
     const dropped = await metrics.eventsDropped.get();
     assert.equal(dropped.values.find((v) => v.labels.reason === 'unresolved')?.value, 1);
   });
+
+  it('routes a group event by its cursor keys alone: every local member, each with their own cursor, and no lookup', async () => {
+    const dir = directory();
+    const { registry, sent, delivery } = setup(dir);
+    const members = Array.from({ length: 6 }, (_, i) => `id${i}`);
+    for (const id of members.slice(0, 4)) {
+      registry.add(socket(`${id}-phone`, id));
+      registry.add(socket(`${id}-laptop`, id));
+    }
+    registry.add(socket('outsider', 'idx'));
+    const cursors = Object.fromEntries(members.map((id, i) => [id, encodeCursor({ userId: id, seq: 10 + i })]));
+    const group: NewMessageEvent = {
+      type: 'new_message',
+      version: 1,
+      message: { id: 'g1', conversationId: 'g:0123456789abcdef01234567', from: 'id0-name', text: 'hi all', createdAt: new Date().toISOString() },
+      cursors,
+    };
+    await delivery.handle(group);
+    assert.deepEqual(dir.lookups, [], 'the event names its recipients');
+    assert.equal(sent.length, 8, 'both devices of the 4 members connected here, not the outsider');
+    for (const s of sent) {
+      const owner = s.socket.split('-')[0]!;
+      assert.equal(s.parsed.cursor, cursors[owner]);
+      assert.equal(s.parsed.message.conversationId, group.message.conversationId);
+      assert.equal('to' in s.parsed.message, false);
+    }
+  });
 });

@@ -9,7 +9,7 @@ export const DEFAULT_PROCESS_METRICS = ['process_cpu_seconds_total', 'process_re
 
 export const SERVICE_METRICS = {
   auth: ['auth_login_attempts_total', 'auth_registrations_total'],
-  chat: ['chat_messages_stored_total', 'chat_events_published_total', 'chat_outbox_backlog', 'chat_db_round_trips_per_request'],
+  chat: ['chat_messages_stored_total', 'chat_events_published_total', 'chat_outbox_backlog', 'chat_db_round_trips_per_request', 'chat_fanout_recipients', 'chat_fanout_duration_seconds'],
   gateway: [
     'gateway_open_sockets',
     'gateway_connections_opened_total',
@@ -26,7 +26,7 @@ export const SERVICE_METRICS = {
 } as const;
 
 /** Histograms of the contract (exposed as <name>_bucket, <name>_sum and <name>_count). */
-export const HISTOGRAMS = ['http_request_duration_seconds', 'gateway_delivery_latency_seconds', 'chat_db_round_trips_per_request'] as const;
+export const HISTOGRAMS = ['http_request_duration_seconds', 'gateway_delivery_latency_seconds', 'chat_db_round_trips_per_request', 'chat_fanout_recipients', 'chat_fanout_duration_seconds'] as const;
 
 export function contractMetricNames(): string[] {
   return [...HTTP_METRICS, ...DEFAULT_PROCESS_METRICS, ...Object.values(SERVICE_METRICS).flat()].sort();
