@@ -7,7 +7,7 @@
  *
  * `fetch` is injectable; the browser's and Node's global fetch both fit.
  */
-import type { ChatMessage } from '@chat/common/contracts';
+import type { ChatMessage, ConversationListEntry, ConversationPage, GroupConversation, GroupRole, SendTarget } from './conversation-types.ts';
 
 export type { ChatMessage };
 
@@ -85,15 +85,70 @@ export class ChatApi {
     return this.call<Session>(this.endpoints.authUrl, '/login', { method: 'POST', body: { username, password } });
   }
 
-  /** `created` is false when Chat recognised `clientMsgId` and answered with the stored original. */
-  async send(token: string, input: { to: string; text: string; clientMsgId?: string }): Promise<{ message: ChatMessage; created: boolean }> {
-    const body = { to: input.to, text: input.text, clientMsgId: input.clientMsgId ?? newClientMsgId() };
+  /**
+   * `to` (a username) for a 1:1, `conversationId` for a group (or a `dm:` id). `created` is false
+   * when Chat recognised `clientMsgId` and answered with the stored original.
+   */
+  async send(token: string, input: SendTarget & { text: string; clientMsgId?: string }): Promise<{ message: ChatMessage; created: boolean }> {
+    // Exactly one of the two: Chat refuses both or neither (400).
+    const target = input.conversationId !== undefined ? { conversationId: input.conversationId } : { to: input.to };
+    const body = { ...target, text: input.text, clientMsgId: input.clientMsgId ?? newClientMsgId() };
     const { status, json } = await this.request<{ message: ChatMessage }>(this.endpoints.chatUrl, '/chat/send', { method: 'POST', body, token });
     return { message: json.message, created: status === 201 };
   }
 
-  history(token: string, query: { with: string; limit?: number; before?: string | null }): Promise<{ messages: ChatMessage[]; nextBefore: string | null }> {
-    return this.call(this.endpoints.chatUrl, '/chat/history', { token, query: { with: query.with, limit: query.limit, before: query.before ?? undefined } });
+  /** One page of a conversation, newest first: `with` a username (1:1) or `conversation` an id. */
+  history(token: string, query: ({ with: string } | { conversation: string }) & { limit?: number; before?: string | null }): Promise<{ messages: ChatMessage[]; nextBefore: string | null }> {
+    const which = 'conversation' in query ? { conversation: query.conversation } : { with: query.with };
+    return this.call(this.endpoints.chatUrl, '/chat/history', { token, query: { ...which, limit: query.limit, before: query.before ?? undefined } });
+  }
+
+  /** The caller's conversations, groups and 1:1, most recent activity first. */
+  conversations(token: string, query: { limit?: number; before?: string | null } = {}): Promise<ConversationPage> {
+    return this.call(this.endpoints.chatUrl, '/conversations', { token, query: { limit: query.limit, before: query.before ?? undefined } });
+  }
+
+  /** Every page of `conversations` (`maxPages` bounds the walk). */
+  async allConversations(token: string, maxPages = 20): Promise<{ conversations: ConversationListEntry[]; complete: boolean }> {
+    const conversations: ConversationListEntry[] = [];
+    let before: string | null = null;
+    for (let page = 0; page < maxPages; page++) {
+      const res: ConversationPage = await this.conversations(token, { limit: 100, before });
+      conversations.push(...res.conversations);
+      before = res.nextBefore;
+      if (before === null) return { conversations, complete: true };
+    }
+    return { conversations, complete: false };
+  }
+
+  async group(token: string, id: string): Promise<GroupConversation> {
+    return (await this.call<{ conversation: GroupConversation }>(this.endpoints.chatUrl, conversationPath(id), { token })).conversation;
+  }
+
+  /** The caller becomes the owner; `members` are usernames. */
+  async createGroup(token: string, input: { name: string; members: string[] }): Promise<GroupConversation> {
+    return (await this.call<{ conversation: GroupConversation }>(this.endpoints.chatUrl, '/conversations', { method: 'POST', token, body: input })).conversation;
+  }
+
+  async renameGroup(token: string, id: string, name: string): Promise<GroupConversation> {
+    return (await this.call<{ conversation: GroupConversation }>(this.endpoints.chatUrl, conversationPath(id), { method: 'PATCH', token, body: { name } })).conversation;
+  }
+
+  async addMembers(token: string, id: string, members: string[]): Promise<GroupConversation> {
+    return (await this.call<{ conversation: GroupConversation }>(this.endpoints.chatUrl, `${conversationPath(id)}/members`, { method: 'POST', token, body: { members } })).conversation;
+  }
+
+  /** Removes someone else (owner or admin). Removing yourself is `leaveGroup`, which Chat answers differently (204). */
+  async removeMember(token: string, id: string, username: string): Promise<GroupConversation> {
+    return (await this.call<{ conversation: GroupConversation }>(this.endpoints.chatUrl, memberPath(id, username), { method: 'DELETE', token })).conversation;
+  }
+
+  async leaveGroup(token: string, id: string, me: string): Promise<void> {
+    await this.request(this.endpoints.chatUrl, memberPath(id, me), { method: 'DELETE', token });
+  }
+
+  async setRole(token: string, id: string, username: string, role: Exclude<GroupRole, 'owner'>): Promise<GroupConversation> {
+    return (await this.call<{ conversation: GroupConversation }>(this.endpoints.chatUrl, memberPath(id, username), { method: 'PATCH', token, body: { role } })).conversation;
   }
 
   sync(token: string, query: { after?: string | null; limit?: number } = {}): Promise<{ messages: ChatMessage[]; cursor: string; hasMore: boolean }> {
@@ -164,6 +219,10 @@ export class ChatApi {
     );
   }
 }
+
+// Ids hold ':' (`g:…`), encoded so that no router mistakes them for anything but one segment.
+const conversationPath = (id: string) => `/conversations/${encodeURIComponent(id)}`;
+const memberPath = (id: string, username: string) => `${conversationPath(id)}/members/${encodeURIComponent(username)}`;
 
 interface RequestOptions {
   method?: string;

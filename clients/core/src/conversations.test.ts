@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { ChatMessage } from './api.ts';
-import { conversationsFrom } from './conversations.ts';
+import { conversationKey, conversationsFrom, membershipFrom, mergeConversations, summaryKey, summaryTitle } from './conversations.ts';
 
 const msg = (id: string, from: string, to: string, at: number): ChatMessage => ({ id, from, to, text: id, createdAt: new Date(at * 1000).toISOString() });
 
@@ -14,4 +14,58 @@ test('one entry per peer, newest activity first, unread counts only the peer\'s 
 
 test('a message to oneself is one conversation with oneself', () => {
   assert.deepEqual(conversationsFrom([msg('1', 'me', 'me', 1)], 'me').map((c) => [c.peer, c.unread]), [['me', 0]]);
+});
+
+const G = 'g:0123456789abcdef01234567';
+const gmsg = (id: string, from: string, at: number, extra: Partial<ChatMessage> = {}): ChatMessage => ({ id, conversationId: G, from, text: id, createdAt: new Date(at * 1000).toISOString(), ...extra });
+const system = (id: string, at: number, event: ChatMessage['event'], from: string, users: string[], extra: Partial<ChatMessage> = {}): ChatMessage =>
+  gmsg(id, from, at, { kind: 'system', event, actor: { id: `u-${from}`, username: from }, users: users.map((u) => ({ id: `u-${u}`, username: u })), text: `${from} ${event}`, ...extra });
+
+test('a group is one entry keyed by its id, named by its newest created or renamed message; 1:1 entries stay keyed by peer', () => {
+  const stream = [
+    system('1', 1, 'created', 'alice', ['me', 'bob'], { name: 'Team' }),
+    { ...msg('2', 'bob', 'me', 2), conversationId: 'dm:a:b' },
+    gmsg('3', 'bob', 3),
+    system('4', 4, 'renamed', 'alice', [], { name: 'Team 2' }),
+    gmsg('5', 'me', 5),
+  ];
+  const list = conversationsFrom(stream, 'me', { [G]: '3' });
+  assert.deepEqual(list.map((c) => [summaryKey(c), summaryTitle(c), c.lastMessage.id, c.unread]), [[G, 'Team 2', '5', 1], ['bob', 'bob', '2', 1]]);
+  assert.equal(list[1]!.id, 'dm:a:b');
+  assert.equal(conversationKey(gmsg('x', 'me', 1), 'me'), G);
+  assert.equal(conversationKey(msg('x', 'me', 'Bob', 1), 'ME'), 'Bob');
+});
+
+test('membership follows the system messages that name me', () => {
+  const stream = [system('1', 1, 'created', 'alice', ['me']), system('2', 2, 'member_removed', 'alice', ['me'])];
+  assert.equal(membershipFrom(stream, 'me').get(G), false);
+  assert.equal(membershipFrom([...stream, system('3', 3, 'member_added', 'alice', ['Me'])], 'me').get(G), true);
+  assert.equal(membershipFrom([system('1', 1, 'created', 'me', ['bob'])], 'me').get(G), true, 'the creator is not among `users`');
+  assert.equal(membershipFrom([system('1', 1, 'member_left', 'bob', ['bob'])], 'me').get(G), undefined);
+});
+
+test('the list lays names, counts and roles over the stream, keeps the newer last message and orders by activity', () => {
+  const stream = [gmsg('1', 'bob', 1), msg('2', 'carol', 'me', 2)];
+  const summaries = conversationsFrom(stream, 'me');
+  const listed = [
+    { id: 'dm:x:y', type: 'direct' as const, peer: { id: 'u-carol', username: 'carol' }, lastMessage: msg('2', 'carol', 'me', 2), lastActivityAt: new Date(2000).toISOString() },
+    // The list's last message lags: the stream's is newer.
+    { id: G, type: 'group' as const, name: 'Team', createdAt: '', createdBy: { id: 'u-a', username: 'alice' }, memberCount: 3, role: 'admin' as const, lastMessage: null, lastActivityAt: new Date(500).toISOString() },
+    { id: 'dm:x:z', type: 'direct' as const, peer: { id: 'u-dave', username: 'dave' }, lastMessage: msg('0', 'dave', 'me', 0.5), lastActivityAt: new Date(500).toISOString() },
+  ];
+  const merged = mergeConversations(summaries, listed, 'me', stream);
+  assert.deepEqual(merged.map((c) => [summaryTitle(c), c.lastMessage?.id, c.unread]), [['carol', '2', 1], ['Team', '1', 1], ['dave', '0', 0]]);
+  assert.deepEqual(merged[1]!.group, { id: G, name: 'Team', memberCount: 3, role: 'admin' });
+  assert.equal(merged[0]!.id, 'dm:x:y');
+  // Before the list is in, the stream alone.
+  assert.deepEqual(mergeConversations(summaries, undefined, 'me', stream).map((c) => summaryTitle(c)), ['carol', 'Group']);
+});
+
+test('groups the user left, or that the list no longer names, drop out; a group newer than the list stays', () => {
+  const left = [gmsg('1', 'bob', 1), system('2', 2, 'member_left', 'me', ['me'])];
+  assert.deepEqual(mergeConversations(conversationsFrom(left, 'me'), undefined, 'me', left), []);
+  const stream = [gmsg('1', 'bob', 1)];
+  const listedAt = new Date(60_000).toISOString();
+  assert.deepEqual(mergeConversations(conversationsFrom(stream, 'me'), [], 'me', stream, { listedAt }), [], 'removed without a notice: the list says so');
+  assert.equal(mergeConversations(conversationsFrom(stream, 'me'), [], 'me', stream, { listedAt: new Date(5_000).toISOString() }).length, 1, 'too new for the list');
 });

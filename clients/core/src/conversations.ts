@@ -1,31 +1,153 @@
 /**
- * The conversation list, built from the user's own message stream (`sync` and live frames)
- * until Chat serves `GET /conversations`: one entry per peer, most recent activity first.
- * `unread` counts messages from the peer that arrived after `readUpTo[peer]` (a message id the
- * client last showed), a client-side count until the backend keeps read marks.
+ * The conversation list: one entry per 1:1 peer and per group, most recent activity first.
+ *
+ * Two sources, because neither is enough alone:
+ * - the user's own message stream (`sync` and live frames): always current, and the only
+ *   source of `unread` (messages from others after `readUpTo[key]`, the id of the newest
+ *   message the client showed), but it knows a group only by its messages;
+ * - Chat's `GET /conversations`: every conversation with its name, member count and role, but
+ *   a snapshot whose `lastMessage` may lag the newest message by about a second.
+ * `conversationsFrom` reads the stream; `mergeConversations` lays the list over it.
+ *
+ * A conversation's key is the other user's name for a 1:1 (as before groups, so read marks
+ * and saved copies keep working) and the id (`g:…`) for a group. Usernames hold no ':', so the
+ * two cannot collide.
  */
-import type { ChatMessage } from './api.ts';
+import type { ChatMessage, ConversationListEntry, GroupRole } from './conversation-types.ts';
+import { isGroupMessage } from './conversation-types.ts';
+
+export interface GroupSummary {
+  id: string;
+  /** Unknown only while neither the list nor a `created`/`renamed` message has said it. */
+  name?: string;
+  memberCount?: number;
+  role?: GroupRole;
+}
 
 export interface ConversationSummary {
-  peer: string;
-  lastMessage: ChatMessage;
+  /** A 1:1: the other user's name, as Chat spells it. */
+  peer?: string;
+  /** A group: its id and what is known about it. */
+  group?: GroupSummary;
+  /** Chat's id for the conversation (`dm:…` for a 1:1), once a message or the list has shown it. */
+  id?: string;
+  /** Null only for a listed conversation whose first message the list has not caught up with. */
+  lastMessage: ChatMessage | null;
   unread: number;
 }
 
-export function conversationsFrom(messages: Iterable<ChatMessage>, me: string, readUpTo: Record<string, string> = {}): ConversationSummary[] {
-  const byPeer = new Map<string, ConversationSummary>();
+/** A summary built from messages, which always has one. */
+export type StreamSummary = ConversationSummary & { lastMessage: ChatMessage };
+
+const same = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
+
+/** The key of the conversation `m` belongs to, as seen by `me`. */
+export function conversationKey(m: ChatMessage, me: string): string {
+  if (isGroupMessage(m)) return m.conversationId!;
+  return same(m.from, me) ? m.to! : m.from;
+}
+
+export function summaryKey(c: ConversationSummary): string {
+  return c.group ? c.group.id : c.peer!;
+}
+
+/** What the list shows as the conversation's name. */
+export function summaryTitle(c: ConversationSummary): string {
+  return c.group ? (c.group.name ?? 'Group') : c.peer!;
+}
+
+/**
+ * Whether `me` is in the group, as far as the group's system messages in `messages` say:
+ * true after a `created` or `member_added` naming me, false after a `member_removed` or
+ * `member_left` naming me, undefined when none names me (the stream was trimmed, or it began
+ * after I joined).
+ */
+export function membershipFrom(messages: Iterable<ChatMessage>, me: string): Map<string, boolean> {
+  const member = new Map<string, boolean>();
   for (const m of messages) {
-    const peer = m.from === me ? m.to : m.from;
-    let c = byPeer.get(peer);
+    if (m.kind !== 'system' || !m.conversationId) continue;
+    const namesMe = (m.users ?? []).some((u) => same(u.username, me));
+    if (m.event === 'created' && (namesMe || same(m.from, me))) member.set(m.conversationId, true);
+    else if (m.event === 'member_added' && namesMe) member.set(m.conversationId, true);
+    else if ((m.event === 'member_removed' || m.event === 'member_left') && namesMe) member.set(m.conversationId, false);
+  }
+  return member;
+}
+
+export function conversationsFrom(messages: Iterable<ChatMessage>, me: string, readUpTo: Record<string, string> = {}): StreamSummary[] {
+  const byKey = new Map<string, StreamSummary>();
+  for (const m of messages) {
+    const key = conversationKey(m, me);
+    let c = byKey.get(key);
     if (!c) {
-      c = { peer, lastMessage: m, unread: 0 };
-      byPeer.set(peer, c);
+      c = isGroupMessage(m) ? { group: { id: key }, id: key, lastMessage: m, unread: 0 } : { peer: key, lastMessage: m, unread: 0 };
+      byKey.set(key, c);
     }
     c.lastMessage = m;
-    if (m.from !== me) c.unread++;
-    if (readUpTo[peer] === m.id) c.unread = 0;
+    if (m.conversationId) c.id = m.conversationId;
+    // The group's name as of its newest `created` or `renamed` message.
+    if (c.group && m.name !== undefined && (m.event === 'created' || m.event === 'renamed')) c.group.name = m.name;
+    if (!same(m.from, me)) c.unread++;
+    if (readUpTo[key] === m.id) c.unread = 0;
   }
-  // Stream order is storage order, so the last message seen per peer is its newest; ties in
+  // Stream order is storage order, so the last message seen per key is its newest; ties in
   // createdAt keep the stream's order.
-  return [...byPeer.values()].sort((a, b) => (a.lastMessage.createdAt < b.lastMessage.createdAt ? 1 : a.lastMessage.createdAt > b.lastMessage.createdAt ? -1 : 0));
+  return [...byKey.values()].sort((a, b) => byRecency(a.lastMessage.createdAt, b.lastMessage.createdAt));
+}
+
+const byRecency = (a: string, b: string) => (a < b ? 1 : a > b ? -1 : 0);
+
+export interface MergeOptions {
+  /** When the list was fetched (ISO time); undefined while it has not been. */
+  listedAt?: string;
+  /**
+   * A group in the stream but not in the list is taken to be one the user has left, unless
+   * its newest message is this recent (ms) when the list was fetched: the list may not show a
+   * group that new yet.
+   */
+  graceMs?: number;
+}
+
+/**
+ * The stream's summaries with Chat's list laid over them: names, member counts and roles from
+ * the list, the newer of the two last messages, unread counts from the stream. Groups the
+ * stream shows the user leaving or being removed from are left out, and so (once the list is
+ * in) are older groups it does not name: Chat no longer counts the user in them.
+ */
+export function mergeConversations(stream: readonly StreamSummary[], listed: readonly ConversationListEntry[] | undefined, me: string, streamMessages: Iterable<ChatMessage> = [], options: MergeOptions = {}): ConversationSummary[] {
+  const member = membershipFrom(streamMessages, me);
+  const out = new Map<string, ConversationSummary>();
+  const activity = new Map<string, string>();
+  for (const c of stream) {
+    const key = summaryKey(c).toLowerCase();
+    out.set(key, { ...c, group: c.group && { ...c.group } });
+    activity.set(key, c.lastMessage.createdAt);
+  }
+  const listedKeys = new Set<string>();
+  for (const e of listed ?? []) {
+    const key = (e.type === 'group' ? e.id : e.peer.username).toLowerCase();
+    listedKeys.add(key);
+    const known = out.get(key);
+    const lastMessage = newer(known?.lastMessage ?? null, e.lastMessage);
+    const c: ConversationSummary =
+      e.type === 'group'
+        ? { group: { id: e.id, name: e.name, memberCount: e.memberCount, role: e.role }, id: e.id, lastMessage, unread: known?.unread ?? 0 }
+        : { peer: known?.peer ?? e.peer.username, id: e.id, lastMessage, unread: known?.unread ?? 0 };
+    out.set(key, c);
+    activity.set(key, [e.lastActivityAt, lastMessage?.createdAt ?? '', activity.get(key) ?? ''].sort().at(-1)!);
+  }
+  const graceMs = options.graceMs ?? 10_000;
+  const cutoff = options.listedAt !== undefined ? new Date(Date.parse(options.listedAt) - graceMs).toISOString() : undefined;
+  for (const [key, c] of out) {
+    if (!c.group) continue;
+    const gone = member.get(c.group.id) === false || (cutoff !== undefined && !listedKeys.has(key) && (c.lastMessage?.createdAt ?? '') < cutoff);
+    if (gone) out.delete(key);
+  }
+  return [...out.entries()].sort(([a], [b]) => byRecency(activity.get(a)!, activity.get(b)!)).map(([, c]) => c);
+}
+
+function newer(a: ChatMessage | null, b: ChatMessage | null): ChatMessage | null {
+  if (!a || !b) return a ?? b;
+  if (a.id === b.id) return a;
+  return b.createdAt > a.createdAt ? b : a;
 }

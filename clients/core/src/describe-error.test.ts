@@ -32,3 +32,8 @@ test('no answer at all says the server cannot be reached', () => {
   assert.equal(d.kind, 'unreachable');
   assert.match(d.message, /Cannot reach the server \(http:\/\/127\.0\.0\.1:5002\)/);
 });
+
+test('group refusals: not a member (or no such group) and not allowed by the role', () => {
+  assert.equal(describeError(new ApiError(404, 'conversation_not_found', 'no such conversation')).message, 'There is no such conversation, or you are not in it.');
+  assert.equal(describeError(new ApiError(403, 'forbidden', 'only the owner')).message, 'Your role in this group does not allow that.');
+});

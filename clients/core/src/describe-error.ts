@@ -12,12 +12,16 @@ export interface DescribedError {
   message: string;
 }
 
-const WORDS: Partial<Record<ErrorCode, string>> = {
+// Typed as strings too: the group codes are newer than some servers a client may talk to.
+const WORDS: Partial<Record<ErrorCode | 'conversation_not_found' | 'forbidden', string>> = {
   invalid_credentials: 'Wrong username or password.',
   username_taken: 'That username is taken. Pick another one.',
   user_not_found: 'There is no user with that name.',
   idempotency_conflict: 'This message was already sent with different content.',
   payload_too_large: 'That is too long to send.',
+  // One answer for "no such group" and "not your group": Chat does not reveal which.
+  conversation_not_found: 'There is no such conversation, or you are not in it.',
+  forbidden: 'Your role in this group does not allow that.',
   unavailable: 'The service is unavailable right now. Try again in a moment.',
 };
 
@@ -46,7 +50,7 @@ export function describeError(err: unknown, context: { text?: string } = {}): De
   if (err.code === 'invalid_request' && textRule && context.text !== undefined && codePointLength(context.text) > Number(textRule[1])) {
     return { kind: 'refused', message: `That message is too long (at most ${Number(textRule[1]).toLocaleString('en')} characters).` };
   }
-  const words = WORDS[err.code as ErrorCode];
+  const words = WORDS[err.code as keyof typeof WORDS];
   if (words) return { kind: 'refused', message: words };
   if (err.status === 503) return { kind: 'refused', message: WORDS.unavailable! };
   // A rule the server named (username pattern, password length, empty text): its own sentence.

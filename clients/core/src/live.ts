@@ -20,8 +20,9 @@
  * The WebSocket constructor, the timers and the random source are injected: the browser passes
  * its own WebSocket, Node the `ws` package, and the unit test a fake.
  */
-import { CLOSE_CODES, type ChatMessage, type ClientFrameType, type FrameErrorCode, type ServerFrameType } from '@chat/common/contracts';
+import { CLOSE_CODES, type ClientFrameType, type FrameErrorCode, type ServerFrameType } from '@chat/common/contracts';
 import type { User } from './api.ts';
+import type { ChatMessage } from './conversation-types.ts';
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffPolicy } from './backoff.ts';
 import { SeenIds } from './seen-ids.ts';
 
