@@ -68,3 +68,20 @@ test('--limit is a whole number within what Chat serves', () => {
 test('every command in the grammar has a summary for the help', () => {
   for (const c of COMMANDS) assert.ok(c.summary.length > 0, c.name);
 });
+
+test('group commands are two words; each has its own arguments', () => {
+  assert.deepEqual(parseCommandLine(['group', 'create', 'Team', 'bob', 'carol']), { command: 'group create', args: ['Team', 'bob', 'carol'], json: false });
+  assert.deepEqual(parseCommandLine(['--json', 'group', 'role', 'g:1', 'bob', 'admin']), { command: 'group role', args: ['g:1', 'bob', 'admin'], json: true });
+  assert.deepEqual(parseCommandLine(['group', 'leave', '#Team']).args, ['#Team']);
+  usage(['group'], /which group command\? One of: create, show, rename, add, remove, role, leave/);
+  usage(['group', 'delete', 'x'], /unknown command "group delete"/);
+  usage(['group', 'create', 'Team'], /missing arguments; usage: pnpm chat group create <name> <member…>/);
+  usage(['group', 'role', 'Team', 'bob', 'owner'], /the role is admin or member, not "owner"/);
+  usage(['group', 'show', 'Team', '--limit', '3'], /--limit is not an option of group show/);
+  assert.equal(parseCommandLine(['help', 'group', 'add']).command, 'help');
+  usage(['help', 'group', 'delete'], /unknown command "group delete"/);
+});
+
+test('conversations pages like history', () => {
+  assert.deepEqual(parseCommandLine(['conversations', '--limit', '10', '--before', 'p1']), { command: 'conversations', args: [], json: false, limit: 10, before: 'p1' });
+});

@@ -34,18 +34,30 @@ export interface CommandGrammar {
   options: readonly OptionName[];
 }
 
-export type CommandName = 'register' | 'login' | 'send' | 'history' | 'conversations' | 'listen' | 'logout' | 'help';
+/** `group <action>` commands are named with both words, so each has its own grammar and help line. */
+export type GroupCommandName = 'group create' | 'group show' | 'group rename' | 'group add' | 'group remove' | 'group role' | 'group leave';
+
+export type CommandName = 'register' | 'login' | 'send' | 'history' | 'conversations' | 'listen' | 'logout' | 'help' | GroupCommandName;
 
 export const COMMANDS: readonly CommandGrammar[] = [
   { name: 'register', args: '<username>', summary: 'Create an account', minArgs: 1, maxArgs: 1, options: ['password'] },
   { name: 'login', args: '<username>', summary: 'Log in and keep the session on this machine', minArgs: 1, maxArgs: 1, options: ['password'] },
-  { name: 'send', args: '<to> <text…>', summary: 'Send a message (the words after <to> are the text)', minArgs: 2, maxArgs: Infinity, options: [] },
-  { name: 'history', args: '<with>', summary: 'Show a conversation, oldest message at the top', minArgs: 1, maxArgs: 1, options: ['limit', 'before'] },
-  { name: 'conversations', args: '', summary: 'List your conversations, most recent first', minArgs: 0, maxArgs: 0, options: [] },
+  { name: 'send', args: '<to> <text…>', summary: 'Send a message to a user or a group (the words after <to> are the text)', minArgs: 2, maxArgs: Infinity, options: [] },
+  { name: 'history', args: '<with>', summary: 'Show a conversation with a user or a group, oldest message at the top', minArgs: 1, maxArgs: 1, options: ['limit', 'before'] },
+  { name: 'conversations', args: '', summary: 'List your conversations and groups, most recent first', minArgs: 0, maxArgs: 0, options: ['limit', 'before'] },
   { name: 'listen', args: '', summary: 'Print messages as they arrive; a restart goes on where the last run stopped', minArgs: 0, maxArgs: 0, options: [] },
+  { name: 'group create', args: '<name> <member…>', summary: 'Create a group with these users; you are its owner', minArgs: 2, maxArgs: Infinity, options: [] },
+  { name: 'group show', args: '<group>', summary: 'Show a group and its members', minArgs: 1, maxArgs: 1, options: [] },
+  { name: 'group rename', args: '<group> <name…>', summary: 'Rename a group (owner or admin)', minArgs: 2, maxArgs: Infinity, options: [] },
+  { name: 'group add', args: '<group> <user…>', summary: 'Add users to a group (owner or admin)', minArgs: 2, maxArgs: Infinity, options: [] },
+  { name: 'group remove', args: '<group> <user…>', summary: 'Remove users from a group (owner or admin)', minArgs: 2, maxArgs: Infinity, options: [] },
+  { name: 'group role', args: '<group> <user> admin|member', summary: "Change a member's role (owner only)", minArgs: 3, maxArgs: 3, options: [] },
+  { name: 'group leave', args: '<group>', summary: 'Leave a group', minArgs: 1, maxArgs: 1, options: [] },
   { name: 'logout', args: '', summary: 'Forget the stored session', minArgs: 0, maxArgs: 0, options: [] },
-  { name: 'help', args: '', summary: 'Show this help', minArgs: 0, maxArgs: 1, options: [] },
+  { name: 'help', args: '', summary: 'Show this help', minArgs: 0, maxArgs: 2, options: [] },
 ];
+
+const GROUP_ACTIONS = COMMANDS.filter((c) => c.name.startsWith('group ')).map((c) => c.name.slice('group '.length));
 
 export const HISTORY_LIMIT = { min: 1, max: 100 } as const;
 
@@ -83,6 +95,17 @@ export function usageOf(c: CommandGrammar): string {
   return `pnpm chat ${c.name}${c.args ? ` ${c.args}` : ''}`;
 }
 
+const ROLES = ['admin', 'member'];
+
+/** The command's name (one word, or `group` and its action) and the arguments after it. */
+function commandWords(positionals: readonly string[]): [string, string[]] {
+  const [first, ...rest] = positionals as [string, ...string[]];
+  if (first !== 'group') return [first, rest];
+  const [action, ...args] = rest;
+  if (action === undefined) throw new UsageError(`which group command? One of: ${GROUP_ACTIONS.join(', ')}`);
+  return [`group ${action}`, args];
+}
+
 export function parseCommandLine(argv: readonly string[]): CommandLine {
   // strict: false so unknown options come back as tokens and get this file's wording
   // instead of parseArgs' generic one; every token is checked below.
@@ -111,8 +134,8 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
   }
 
   if (given.has('help')) return { command: 'help', args: [], json: given.has('json') };
-  const [name, ...args] = positionals;
-  if (name === undefined) throw new UsageError('which command?', true);
+  if (positionals[0] === undefined) throw new UsageError('which command?', true);
+  const [name, args] = commandWords(positionals);
   const grammar = COMMANDS.find((c) => c.name === name);
   if (!grammar) throw new UsageError(`unknown command "${name}"`);
 
@@ -125,9 +148,10 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
     const what = args.length < grammar.minArgs ? 'missing arguments' : 'too many arguments';
     throw new UsageError(`${what}; usage: ${usageOf(grammar)}`);
   }
-  if (grammar.name === 'help' && args[0] !== undefined && !COMMANDS.some((c) => c.name === args[0])) {
-    throw new UsageError(`unknown command "${args[0]}"`);
+  if (grammar.name === 'help' && args[0] !== undefined && args.join(' ') !== 'group' && !COMMANDS.some((c) => c.name === args.join(' '))) {
+    throw new UsageError(`unknown command "${args.join(' ')}"`);
   }
+  if (grammar.name === 'group role' && !ROLES.includes(args[2]!)) throw new UsageError(`the role is admin or member, not "${args[2]}"`);
 
   const line: CommandLine = { command: grammar.name, args, json: given.has('json') };
   for (const key of ['auth', 'chat', 'gateway', 'password', 'before'] as const) {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { ChatMessage } from '@chat/client-core';
-import { formatConversation, formatMessage, formatTime, visible } from './format.ts';
+import { conversationTitle, formatConversation, formatMessage, formatTime, visible } from './format.ts';
 
 const at = (y: number, mo: number, d: number, h: number, mi: number, s: number) => new Date(y, mo - 1, d, h, mi, s);
 const msg = (over: Partial<ChatMessage> = {}): ChatMessage => ({ id: 'm1', from: 'alice', to: 'bob', text: 'hello', createdAt: at(2025, 1, 2, 12, 3, 4).toISOString(), ...over });
@@ -36,4 +36,26 @@ test('a conversation line: peer, time, who spoke last and a one-line preview', (
   const line = formatConversation({ peer: 'bob', lastMessage: long, unread: 1 }, 'alice', 3, now);
   assert.match(line, /^bob {2}12:03:04 {2}bob: line x+…$/);
   assert.equal([...line.split('bob: ')[1]!].length, 60);
+});
+
+const G = 'g:0123456789abcdef01234567';
+const groupMsg = (over: Partial<ChatMessage> = {}): ChatMessage => ({ id: 'g1', conversationId: G, from: 'alice', text: 'hi all', createdAt: at(2025, 1, 2, 12, 3, 4).toISOString(), ...over });
+
+test('a group message names the group, by name when known, else by id; a system message shows its text', () => {
+  const now = at(2025, 1, 2, 13, 0, 0);
+  assert.equal(formatMessage(groupMsg(), now, () => 'Team'), '12:03:04  alice → #Team  hi all');
+  assert.equal(formatMessage(groupMsg(), now), `12:03:04  alice → #${G}  hi all`);
+  const added = groupMsg({ kind: 'system', event: 'member_added', text: 'alice added bob' });
+  assert.equal(formatMessage(added, now, () => 'Team'), '12:03:04  #Team  * alice added bob');
+  assert.equal(formatMessage(groupMsg({ text: 'a\nb' }), now, () => 'T'), `12:03:04  alice → #T  a\n${' '.repeat(22)}b`);
+  assert.equal(formatMessage(groupMsg(), now, () => 'evil\u001b[2J'), '12:03:04  alice → #evil\u241b[2J  hi all');
+});
+
+test('a group conversation line: #name, and a system message or no message yet', () => {
+  const now = at(2025, 1, 2, 13, 0, 0);
+  const g = { group: { id: G, name: 'Team' }, lastMessage: groupMsg({ kind: 'system', event: 'created', text: 'alice created the group' }), unread: 0 };
+  assert.equal(conversationTitle(g), '#Team');
+  assert.equal(formatConversation(g, 'bob', 6, now), '#Team   12:03:04  * alice created the group');
+  assert.equal(formatConversation({ ...g, lastMessage: groupMsg() }, 'alice', 5, now), '#Team  12:03:04  you: hi all');
+  assert.equal(formatConversation({ ...g, lastMessage: null }, 'bob', 5, now), '#Team  (no messages yet)');
 });

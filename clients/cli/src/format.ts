@@ -6,7 +6,7 @@
  * are shown, not obeyed: an ESC could otherwise recolour, move the cursor or retitle the
  * window, a CR could overwrite the sender's name, and bidi overrides could reorder what is shown.
  */
-import type { ChatMessage, ConversationSummary } from '@chat/client-core';
+import { isGroupMessage, type ChatMessage, type ConversationSummary } from '@chat/client-core';
 
 const pad = (n: number) => String(n).padStart(2, '0');
 
@@ -34,17 +34,42 @@ export function visible(text: string): string {
   return out;
 }
 
-export function formatMessage(m: ChatMessage, now?: Date): string {
-  const head = `${formatTime(m.createdAt, now)}  ${visible(m.from)} → ${visible(m.to)}  `;
+/** A group's id → its name, where known; a group without one shows as its id. */
+export type GroupNames = (id: string) => string | undefined;
+
+/** `#Team`, or `#g:…` while the name is not known. */
+export function groupLabel(id: string, names?: GroupNames): string {
+  return `#${visible(names?.(id) ?? id)}`;
+}
+
+/**
+ * `12:03:04  alice → bob  hello` for a 1:1, `12:03:04  alice → #Team  hello` for a group, and
+ * `12:03:04  #Team  * alice added bob` for a system message (Chat's own sentence).
+ */
+export function formatMessage(m: ChatMessage, now?: Date, names?: GroupNames): string {
+  const group = isGroupMessage(m) ? groupLabel(m.conversationId!, names) : undefined;
+  const who = m.kind === 'system' ? `${group ?? ''}  * ` : `${visible(m.from)} → ${group ?? visible(m.to ?? '')}  `;
+  const head = `${formatTime(m.createdAt, now)}  ${who}`;
   // Later lines of a multi-line text start under the first one, so the sender stays readable.
   const indent = ' '.repeat([...head].length);
   return head + visible(m.text).split('\n').join(`\n${indent}`);
 }
 
-/** One line per conversation, peers padded to `peerWidth`: `bob    12:03:04  you: hello`. */
-export function formatConversation(c: ConversationSummary, me: string, peerWidth: number, now?: Date): string {
-  const who = c.lastMessage.from === me ? 'you' : visible(c.lastMessage.from);
-  const text = visible(c.lastMessage.text).replace(/\s+/g, ' ').trim();
+/** What a conversation line names: the peer, or `#` and the group's name. */
+export function conversationTitle(c: ConversationSummary): string {
+  return c.group ? groupLabel(c.group.id, () => c.group!.name) : visible(c.peer ?? '');
+}
+
+/**
+ * One line per conversation, titles padded to `titleWidth`: `bob    12:03:04  you: hello`,
+ * `#Team  12:03:04  * alice added you`.
+ */
+export function formatConversation(c: ConversationSummary, me: string, titleWidth: number, now?: Date): string {
+  const title = conversationTitle(c).padEnd(titleWidth);
+  const last = c.lastMessage;
+  if (!last) return `${title}  (no messages yet)`;
+  const who = last.kind === 'system' ? '*' : last.from === me ? 'you:' : `${visible(last.from)}:`;
+  const text = visible(last.text).replace(/\s+/g, ' ').trim();
   const short = [...text].length > 60 ? `${[...text].slice(0, 59).join('')}…` : text;
-  return `${visible(c.peer).padEnd(peerWidth)}  ${formatTime(c.lastMessage.createdAt, now)}  ${who}: ${short}`;
+  return `${title}  ${formatTime(last.createdAt, now)}  ${who} ${short}`;
 }

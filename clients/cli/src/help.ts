@@ -20,8 +20,9 @@ Options:
   --password <password>  register, login: the password. Without it, CHAT_PASSWORD is used, or
                          you are asked for it (not echoed) when input is a terminal. A password
                          given on the command line is visible to other users of this machine.
-  --limit <n>            history: how many messages (${HISTORY_LIMIT.min} to ${HISTORY_LIMIT.max}; the server's default is 50)
-  --before <position>    history: the page before this position (history prints the command)
+  --limit <n>            history, conversations: how many (${HISTORY_LIMIT.min} to ${HISTORY_LIMIT.max}; the server's default is 50)
+  --before <position>    history, conversations: the page before this position (each prints
+                         the command for the next page on stderr)
   --json                 machine output: one JSON object per line (use pnpm --silent chat …
                          so that pnpm's own banner stays off stdout)
   --auth <url>           Auth service      (or CHAT_AUTH_URL; default ${DEFAULT_ENDPOINTS.authUrl})
@@ -29,14 +30,22 @@ Options:
   --gateway <url>        Gateway WebSocket (or CHAT_GATEWAY_URL; default ${DEFAULT_ENDPOINTS.gatewayUrl})
   -h, --help             this help
 
+Naming a conversation (<to>, <with>): a username for a 1:1; a conversation id (g:… or dm:…,
+as conversations --json shows them); or '#name' for your group of that name (quoted: in a shell
+an unquoted # starts a comment). The group commands take an id or a name, # optional. Who may
+do what in a group: anyone sends, reads and leaves; the owner and admins rename, add and remove
+(but not the owner); only the owner changes roles. When the owner leaves, the longest-standing
+admin (else member) becomes the owner.
+
 login remembers the endpoints it used; later commands use them unless told otherwise. The
 session and listen's position are kept in $CHAT_CONFIG_DIR (default $XDG_CONFIG_HOME/chat-k8s,
 or ~/.config/chat-k8s), readable only by you. Nothing prints the token.
 
-listen prints each message as it arrives (status changes go to stderr). Stopped, even killed,
-and started again, it first prints what arrived in between, then goes on live: nothing is lost
-or shown twice (only a kill at the very instant a line is printed can show that line again).
-The first listen starts from the moment it is started.
+listen prints each message as it arrives, group messages and membership changes included
+(status changes go to stderr). Stopped, even killed, and started again, it first prints what
+arrived in between, then goes on live: nothing is lost or shown twice (only a kill at the very
+instant a line is printed can show that line again). The first listen starts from the moment
+it is started.
 
 Exit codes:
   0  done
@@ -53,6 +62,10 @@ Examples:
   pnpm chat send bob "see you at 12:30"
   pnpm chat history bob --limit 20
   pnpm chat conversations
+  pnpm chat group create Team bob carol
+  pnpm chat send '#Team' "standup in 5"
+  pnpm chat history '#Team'
+  pnpm chat group role Team bob admin
   pnpm chat listen
   pnpm --silent chat listen --json
   CHAT_CHAT_URL=http://chat.example:5002 pnpm chat conversations

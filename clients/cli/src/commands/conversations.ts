@@ -1,22 +1,35 @@
-import { conversationsFrom } from '@chat/client-core';
+import { summaryOf, type ConversationListEntry } from '@chat/client-core';
 import type { Context } from '../context.ts';
-import { formatConversation } from '../format.ts';
+import { conversationTitle, formatConversation } from '../format.ts';
 
-/** One line per peer, most recent first, built from the whole sync stream (Chat has no conversation list yet). */
+/** One line per conversation (1:1 and group), most recent activity first, from Chat's list. */
 export async function conversations(ctx: Context): Promise<void> {
   const session = ctx.session();
   const api = ctx.api(ctx.endpoints(session.endpoints));
-  const { messages, complete } = await api.syncAll(session.token);
+  const page = await api.conversations(session.token, { limit: ctx.line.limit, before: ctx.line.before });
   const me = session.user.username;
-  const list = conversationsFrom(messages, me);
-  if (!complete) ctx.note(`Only the first ${messages.length} messages were read; older conversations may be missing.`);
   if (ctx.json) {
-    // Without read marks in this client, core's `unread` would count every message ever received; it is left out.
-    for (const c of list) ctx.outJson({ peer: c.peer, lastMessage: c.lastMessage });
-    return;
+    for (const e of page.conversations) ctx.outJson(jsonOf(e));
+  } else if (page.conversations.length === 0) {
+    ctx.out(ctx.line.before ? 'No older conversations.' : 'No conversations yet. Start one: pnpm chat send <username> <text>, or pnpm chat group create <name> <member…>');
+  } else {
+    const list = page.conversations.map(summaryOf);
+    const width = Math.max(...list.map((c) => [...conversationTitle(c)].length));
+    const now = new Date();
+    for (const c of list) ctx.out(formatConversation(c, me, width, now));
   }
-  if (list.length === 0) return ctx.out('No conversations yet. Start one: pnpm chat send <username> <text>');
-  const width = Math.max(...list.map((c) => c.peer.length));
-  const now = new Date();
-  for (const c of list) ctx.out(formatConversation(c, me, width, now));
+  if (page.nextBefore) {
+    const limit = ctx.line.limit !== undefined ? ` --limit ${ctx.line.limit}` : '';
+    ctx.note(`Older conversations: pnpm chat conversations${limit} --before ${page.nextBefore}`);
+  }
+}
+
+/**
+ * `--json`: Chat's entry, except that a 1:1's `peer` is the username (as this command printed
+ * it before groups, so scripts reading `peer` keep working); the peer's id is in `peerId`.
+ */
+function jsonOf(e: ConversationListEntry): unknown {
+  if (e.type === 'group') return e;
+  const { peer, ...rest } = e;
+  return { ...rest, peer: peer.username, peerId: peer.id };
 }

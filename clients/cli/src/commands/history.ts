@@ -1,19 +1,31 @@
 import type { Context } from '../context.ts';
 import { formatMessage } from '../format.ts';
+import { parseTarget, resolveTarget } from '../targets.ts';
 
-/** One page of a conversation, printed oldest first (Chat answers newest first). */
+/** One page of a conversation (a user's, or a group's), printed oldest first (Chat answers newest first). */
 export async function history(ctx: Context): Promise<void> {
-  const peer = ctx.line.args[0]!;
+  const which = ctx.line.args[0]!;
   const session = ctx.session();
   const api = ctx.api(ctx.endpoints(session.endpoints));
-  const page = await api.history(session.token, { with: peer, limit: ctx.line.limit, before: ctx.line.before });
+  const target = await resolveTarget(parseTarget(which), async () => (await api.allConversations(session.token)).conversations);
+  // A group's lines show its name; asked for by id, the group itself says it (and a group the
+  // user is not in fails here, with Chat's one answer for "no such group" and "not yours").
+  let name = target.kind === 'conversation' ? target.name : undefined;
+  if (target.kind === 'conversation' && name === undefined && target.id.startsWith('g:')) name = (await api.group(session.token, target.id)).name;
+  const query = target.kind === 'user' ? { with: target.username } : { conversation: target.id };
+  const page = await api.history(session.token, { ...query, limit: ctx.line.limit, before: ctx.line.before });
   const messages = [...page.messages].reverse();
   const now = new Date();
-  for (const m of messages) ctx.out(ctx.json ? JSON.stringify(m) : formatMessage(m, now));
-  if (messages.length === 0 && !ctx.json) ctx.out(ctx.line.before ? `No older messages with ${peer}.` : `No messages with ${peer} yet.`);
+  for (const m of messages) ctx.out(ctx.json ? JSON.stringify(m) : formatMessage(m, now, () => name));
+  if (messages.length === 0 && !ctx.json) ctx.out(ctx.line.before ? `No older messages with ${which}.` : `No messages with ${which} yet.`);
   // The way to the previous page goes to stderr: stdout stays one message per line.
   if (page.nextBefore) {
     const limit = ctx.line.limit !== undefined ? ` --limit ${ctx.line.limit}` : '';
-    ctx.note(`Older messages: pnpm chat history ${peer}${limit} --before ${page.nextBefore}`);
+    ctx.note(`Older messages: pnpm chat history ${shellWord(which)}${limit} --before ${page.nextBefore}`);
   }
+}
+
+/** `#Team` must be quoted to reach us from a shell; anything else a username or id holds is safe as it is. */
+function shellWord(s: string): string {
+  return /^[\w.:-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }

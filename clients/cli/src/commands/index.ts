@@ -3,6 +3,7 @@ import type { CommandName } from '../args.ts';
 import type { Context } from '../context.ts';
 import { helpText } from '../help.ts';
 import { conversations } from './conversations.ts';
+import { groupAdd, groupCreate, groupLeave, groupRemove, groupRename, groupRole, groupShow } from './group.ts';
 import { history } from './history.ts';
 import { listen } from './listen.ts';
 import { login } from './login.ts';
@@ -17,6 +18,13 @@ export const RUN: Record<CommandName, (ctx: Context) => Promise<void>> = {
   history,
   conversations,
   listen,
+  'group create': groupCreate,
+  'group show': groupShow,
+  'group rename': groupRename,
+  'group add': groupAdd,
+  'group remove': groupRemove,
+  'group role': groupRole,
+  'group leave': groupLeave,
   logout,
   help: async (ctx) => ctx.out(helpText().trimEnd()),
 };

@@ -26,6 +26,7 @@ import { ApiError, backoffDelay, LiveConnection, SeenIds, UnreachableError, type
 import type { Context } from '../context.ts';
 import { CliError, EXIT, toCliError } from '../errors.ts';
 import { formatMessage, formatTime } from '../format.ts';
+import { GroupNameCache } from '../group-names.ts';
 
 /** Sync page size while catching up past the replay limit: also the most a kill can repeat. */
 const CATCH_UP_PAGE = 100;
@@ -60,8 +61,12 @@ export async function listen(ctx: Context): Promise<void> {
 
     // Ids already printed, across LiveConnections (a catch-up starts a new one) and pages.
     const printed = new SeenIds();
+    const groups = ctx.json ? undefined : new GroupNameCache(api, session.token);
+    await groups?.load();
     const print = (m: ChatMessage) => {
-      if (printed.add(m.id)) ctx.out(ctx.json ? JSON.stringify(m) : formatMessage(m));
+      if (!printed.add(m.id)) return;
+      groups?.learn(m);
+      ctx.out(ctx.json ? JSON.stringify(m) : formatMessage(m, undefined, groups?.lookup));
     };
     const keepCursor = cursorKeeper(stdout, (c) => ctx.store.saveCursor(userId, c));
     const status = statusPrinter(ctx, endpoints.gatewayUrl);

@@ -3,6 +3,7 @@ import { ApiError, backoffDelay, describeError, newClientMsgId, UnreachableError
 import type { Context } from '../context.ts';
 import { toCliError } from '../errors.ts';
 import { formatMessage } from '../format.ts';
+import { parseTarget, resolveTarget } from '../targets.ts';
 
 /**
  * Worth one more try: no answer at all, or Chat saying it cannot store right now. Either may
@@ -27,7 +28,8 @@ export async function send(ctx: Context): Promise<void> {
   const text = words.join(' ');
   const session = ctx.session();
   const api = ctx.api(ctx.endpoints(session.endpoints));
-  const input = { to, text, clientMsgId: newClientMsgId() };
+  const target = await resolveTarget(parseTarget(to), async () => (await api.allConversations(session.token)).conversations);
+  const input = { ...(target.kind === 'user' ? { to: target.username } : { conversationId: target.id }), text, clientMsgId: newClientMsgId() };
   let result;
   try {
     result = await api.send(session.token, input);
@@ -43,7 +45,8 @@ export async function send(ctx: Context): Promise<void> {
   }
   if (ctx.json) ctx.outJson(result);
   else {
-    ctx.out(formatMessage(result.message));
+    const name = target.kind === 'conversation' ? target.name : undefined;
+    ctx.out(formatMessage(result.message, undefined, () => name));
     if (!result.created) ctx.note('(It had already arrived on the first try; it is stored once.)');
   }
 }
