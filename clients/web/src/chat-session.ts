@@ -1,25 +1,54 @@
 /**
  * Everything while one user is logged in: the message stream (from `sync`, then the live
- * connection), the conversation list built from it, the open conversation, sending.
+ * connection), the conversation list built from it, the open conversation, sending, and the
+ * open group's membership actions.
  *
- * The stream is the user's messages in storage order; the list is `conversationsFrom(stream)`.
- * At start it comes from the copy saved at the last cursor (storage.ts) when there is one, so
- * only what came after is replayed by the gateway, and otherwise from `sync` from the start.
- * The open conversation is separate: pages of `history` for that peer, plus whatever arrives
- * live for it. Every path into either list dedupes by message id (MessageList).
+ * The stream is the user's messages in storage order, 1:1 and group alike. At start it comes
+ * from the copy saved at the last cursor (storage.ts) when there is one, so only what came
+ * after is replayed by the gateway, and otherwise from `sync` from the start. The list is the
+ * stream's conversations (`conversationsFrom`) with Chat's `GET /conversations` laid over
+ * them (`mergeConversations`: group names, member counts, roles), fetched at start and again
+ * whenever a group changes (a system message) or one not listed shows up.
+ * The open conversation is separate: pages of `history` for that peer or group, plus whatever
+ * arrives live for it. Every path into either list dedupes by message id (MessageList).
  */
-import { backoffDelay, ChatApi, conversationsFrom, describeError, LiveConnection, newClientMsgId, type ChatMessage, type LiveStatus, type SocketFactory } from '@chat/client-core';
+import {
+  ApiError,
+  backoffDelay,
+  ChatApi,
+  conversationKey,
+  conversationsFrom,
+  describeError,
+  isGroupMessage,
+  LiveConnection,
+  mergeConversations,
+  newClientMsgId,
+  type ChatMessage,
+  type ConversationListEntry,
+  type GroupConversation,
+  type GroupRole,
+  type LiveStatus,
+  type SendTarget,
+  type SocketFactory,
+} from '@chat/client-core';
 import { ChatView } from './chat-view.ts';
 import { MessageList } from './message-list.ts';
 import type { PageStorage, StoredSession } from './storage.ts';
 import type { Via } from './thread-view.ts';
 
 const HISTORY_PAGE = 30;
+/** Changes seldom come alone (a group created with five members is one message, but a rename and an add may follow): one list fetch for a burst. */
+const LIST_REFRESH_DELAY_MS = 300;
 
 interface Thread {
-  peer: string;
+  /** The peer's name for a 1:1, the group's id for a group (core's conversation key). */
+  key: string;
+  /** Set for a group. */
+  groupId?: string;
   messages: MessageList;
   nextBefore: string | null;
+  /** False once Chat says the user is no longer in the group. */
+  member: boolean;
 }
 
 export interface SessionEvents {
@@ -50,15 +79,25 @@ export class ChatSession {
   private stopped = false;
   private sendChain: Promise<unknown> = Promise.resolve();
   /** The last send that failed, so sending the same text again reuses its idempotency key. */
-  private unsent: { to: string; text: string; clientMsgId: string } | undefined;
+  private unsent: { key: string; text: string; clientMsgId: string } | undefined;
+  /** Chat's conversation list, and when it was fetched; undefined until the first answer. */
+  private listed: { entries: ConversationListEntry[]; at: string } | undefined;
+  private listTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(private readonly deps: SessionDeps) {
     this.me = deps.session.user.username;
+    const rejectWithWords = (err: unknown) => this.fail(err, (m) => Promise.reject(new Error(m)));
     this.view = new ChatView(deps.root, this.me, {
-      open: (peer) => void this.openThread(peer).catch((err) => this.fail(err, (m) => this.view.showError(m))),
-      start: (username) => this.openThread(username).catch((err) => this.fail(err, (m) => Promise.reject(new Error(m)))),
+      open: (key) => void this.openThread(key).catch((err) => this.fail(err, (m) => this.view.showError(m))),
+      start: (username) => this.openThread(username).catch(rejectWithWords),
+      createGroup: (name, members) => this.createGroup(name, members).catch(rejectWithWords),
       send: (text) => this.send(text),
       loadOlder: () => this.loadOlder(),
+      rename: (name) => this.changeGroup((id) => this.deps.api.renameGroup(this.token, id, name)).catch(rejectWithWords),
+      addMembers: (usernames) => this.changeGroup((id) => this.deps.api.addMembers(this.token, id, usernames)).catch(rejectWithWords),
+      removeMember: (username) => this.changeGroup((id) => this.deps.api.removeMember(this.token, id, username)).catch(rejectWithWords),
+      setRole: (username, role: Exclude<GroupRole, 'owner'>) => this.changeGroup((id) => this.deps.api.setRole(this.token, id, username, role)).catch(rejectWithWords),
+      leave: () => this.leaveGroup().catch(rejectWithWords),
       logout: () => deps.events.logout(),
     });
   }
@@ -86,6 +125,7 @@ export class ChatSession {
     }
     if (this.stopped) return;
     this.renderList();
+    void this.refreshList();
     this.live = new LiveConnection({
       gatewayUrl: this.deps.gatewayUrl,
       token: () => this.token,
@@ -104,6 +144,7 @@ export class ChatSession {
 
   stop(): void {
     this.stopped = true;
+    clearTimeout(this.listTimer);
     this.live?.stop();
     this.view.destroy();
   }
@@ -140,18 +181,81 @@ export class ChatSession {
     await this.syncFromStart();
     if (this.stopped) return;
     this.renderList();
-    if (this.thread) await this.openThread(this.thread.peer).catch((err) => this.fail(err, (m) => this.view.showError(m)));
+    void this.refreshList();
+    if (this.thread) await this.openThread(this.thread.key).catch((err) => this.fail(err, (m) => this.view.showError(m)));
   }
 
   private receive(m: ChatMessage, via: Via): void {
     const isNew = this.stream.add(m) >= 0;
+    const key = conversationKey(m, this.me);
     const t = this.thread;
-    if (t && same(this.peerOf(m), t.peer)) {
+    if (t && same(key, t.key)) {
       const index = t.messages.add(m);
       if (index >= 0) this.view.thread.insert(m, index, via);
-      this.markRead(t.peer);
+      this.markRead(t.key);
+      if (isNew && m.kind === 'system') this.groupChanged(t, m);
     }
-    if (isNew) this.renderList();
+    if (!isNew) return;
+    this.renderList();
+    // A group changed (name, members, roles), or one the list does not know yet appeared.
+    const unlisted = isGroupMessage(m) && this.listed !== undefined && !this.listed.entries.some((e) => e.id === m.conversationId);
+    if (m.kind === 'system' || unlisted) this.scheduleListRefresh();
+  }
+
+  /** The open group's system message: show the group as it is now, or that the user is out of it. */
+  private groupChanged(t: Thread, m: ChatMessage): void {
+    const aboutMe = (m.users ?? []).some((u) => same(u.username, this.me));
+    if (aboutMe && (m.event === 'member_removed' || m.event === 'member_left')) {
+      this.leftThread(t);
+      return;
+    }
+    if (aboutMe && m.event === 'member_added') t.member = true;
+    void this.loadGroup(t);
+  }
+
+  private leftThread(t: Thread, why?: string): void {
+    t.member = false;
+    if (this.thread === t) this.view.thread.setMember(false, why);
+  }
+
+  /** Chat's conversation list; failures leave the stream's own list, and the next change tries again. */
+  private async refreshList(): Promise<void> {
+    try {
+      const at = new Date().toISOString();
+      const res = await this.deps.api.allConversations(this.token);
+      if (this.stopped) return;
+      this.listed = { entries: res.conversations, at: res.complete ? at : new Date(0).toISOString() };
+      this.renderList();
+    } catch (err) {
+      this.fail(err, () => undefined);
+    }
+  }
+
+  private scheduleListRefresh(): void {
+    if (this.listTimer !== undefined) return;
+    this.listTimer = setTimeout(() => {
+      this.listTimer = undefined;
+      void this.refreshList();
+    }, LIST_REFRESH_DELAY_MS);
+  }
+
+  /** The open group's members and roles, from Chat. */
+  private async loadGroup(t: Thread): Promise<void> {
+    if (!t.groupId) return;
+    try {
+      const g = await this.deps.api.group(this.token, t.groupId);
+      if (this.thread === t && !this.stopped) this.showGroup(t, g);
+    } catch (err) {
+      if (err instanceof ApiError && err.code === 'conversation_not_found') return this.leftThread(t);
+      this.fail(err, (m) => this.view.thread.showGroupError(m));
+    }
+  }
+
+  private showGroup(t: Thread, g: GroupConversation): void {
+    const member = g.members.some((m) => same(m.username, this.me));
+    t.member = member;
+    if (member) this.view.thread.setGroup(g);
+    this.view.thread.setMember(member);
   }
 
   private persist(cursor: string | undefined): void {
@@ -159,20 +263,26 @@ export class ChatSession {
     else this.deps.store.saveStream(this.me, { cursor, messages: [...this.stream.messages] });
   }
 
-  private async openThread(peer: string): Promise<void> {
+  /** Opens the 1:1 with a user (by name) or a group (by id). */
+  private async openThread(key: string): Promise<void> {
     const seq = ++this.openSeq;
-    const page = await this.deps.api.history(this.token, { with: peer, limit: HISTORY_PAGE });
+    const groupId = key.startsWith('g:') ? key : undefined;
+    const [page, group] = await Promise.all([
+      this.deps.api.history(this.token, { ...this.historyQuery(key, groupId), limit: HISTORY_PAGE }),
+      groupId ? this.deps.api.group(this.token, groupId) : undefined,
+    ]);
     if (seq !== this.openSeq || this.stopped) return;
-    // Chat's spelling of the name, when a message shows it.
-    const canonical = page.messages[0] ? this.peerOf(page.messages[0]) : peer;
-    const t: Thread = { peer: canonical, messages: new MessageList(), nextBefore: page.nextBefore };
+    // Chat's spelling of the peer's name, when a message shows it.
+    const canonical = groupId ?? (page.messages[0] ? conversationKey(page.messages[0], this.me) : key);
+    const t: Thread = { key: canonical, groupId, messages: new MessageList(), nextBefore: page.nextBefore, member: true };
     this.thread = t;
     this.view.showError(undefined);
-    this.view.thread.show(canonical);
+    this.view.thread.show({ title: group?.name ?? canonical, group: groupId !== undefined });
+    if (group) this.showGroup(t, group);
     // Stream messages newer than the page's oldest cover anything that arrived live while the
     // page was being fetched.
     const oldest = page.messages.at(-1)?.createdAt ?? '';
-    const fromStream = this.stream.messages.filter((m) => same(this.peerOf(m), canonical) && (page.nextBefore === null || m.createdAt >= oldest));
+    const fromStream = this.stream.messages.filter((m) => same(conversationKey(m, this.me), canonical) && (page.nextBefore === null || m.createdAt >= oldest));
     for (const [m, via] of [...page.messages.map((m) => [m, 'history'] as const), ...fromStream.map((m) => [m, 'live'] as const)]) {
       const index = t.messages.add(m);
       if (index >= 0) this.view.thread.insert(m, index, via);
@@ -182,11 +292,48 @@ export class ChatSession {
     this.renderList();
   }
 
+  private historyQuery(key: string, groupId: string | undefined): { with: string } | { conversation: string } {
+    return groupId ? { conversation: groupId } : { with: key };
+  }
+
+  private async createGroup(name: string, members: string[]): Promise<void> {
+    const g = await this.deps.api.createGroup(this.token, { name, members });
+    this.scheduleListRefresh();
+    await this.openThread(g.id);
+  }
+
+  /** A change to the open group; its answer is the group as it is now. */
+  private async changeGroup(change: (id: string) => Promise<GroupConversation>): Promise<void> {
+    const t = this.thread;
+    if (!t?.groupId) throw new Error('Open a group first.');
+    let g: GroupConversation;
+    try {
+      g = await change(t.groupId);
+    } catch (err) {
+      if (err instanceof ApiError && err.code === 'conversation_not_found') this.leftThread(t);
+      throw err;
+    }
+    if (this.thread === t) this.showGroup(t, g);
+    this.scheduleListRefresh();
+  }
+
+  /** Leaving closes the group and takes it off the list (Chat no longer lists it either). */
+  private async leaveGroup(): Promise<void> {
+    const t = this.thread;
+    if (!t?.groupId) throw new Error('Open a group first.');
+    await this.deps.api.leaveGroup(this.token, t.groupId, this.me);
+    if (this.thread === t) {
+      this.thread = undefined;
+      this.view.thread.show(undefined);
+    }
+    await this.refreshList();
+  }
+
   private async loadOlder(): Promise<void> {
     const t = this.thread;
     if (!t?.nextBefore) return;
     try {
-      const page = await this.deps.api.history(this.token, { with: t.peer, limit: HISTORY_PAGE, before: t.nextBefore });
+      const page = await this.deps.api.history(this.token, { ...this.historyQuery(t.key, t.groupId), limit: HISTORY_PAGE, before: t.nextBefore });
       if (this.thread !== t) return;
       t.nextBefore = page.nextBefore;
       for (const m of page.messages) {
@@ -203,9 +350,10 @@ export class ChatSession {
   private send(text: string): Promise<void> {
     const t = this.thread;
     if (!t) return Promise.reject(new Error('Open a conversation first.'));
-    const retry = this.unsent && same(this.unsent.to, t.peer) && this.unsent.text === text ? this.unsent : undefined;
+    const target: SendTarget = t.groupId ? { conversationId: t.groupId } : { to: t.key };
+    const retry = this.unsent && same(this.unsent.key, t.key) && this.unsent.text === text ? this.unsent : undefined;
     const clientMsgId = retry?.clientMsgId ?? newId();
-    const sent = this.sendChain.then(() => this.deps.api.send(this.token, { to: t.peer, text, clientMsgId }));
+    const sent = this.sendChain.then(() => this.deps.api.send(this.token, { ...target, text, clientMsgId }));
     this.sendChain = sent.catch(() => undefined);
     return sent.then(
       ({ message }) => {
@@ -213,26 +361,31 @@ export class ChatSession {
         this.receive(message, 'sent');
       },
       (err) => {
-        this.unsent = { to: t.peer, text, clientMsgId };
+        this.unsent = { key: t.key, text, clientMsgId };
+        if (t.groupId && err instanceof ApiError && err.code === 'conversation_not_found') {
+          this.leftThread(t);
+          this.scheduleListRefresh();
+        }
         return this.fail(err, (m) => Promise.reject(new Error(m)), { text });
       },
     );
   }
 
-  private markRead(peer: string): void {
-    const last = [...this.stream.messages].reverse().find((m) => same(this.peerOf(m), peer));
+  private markRead(key: string): void {
+    const last = [...this.stream.messages].reverse().find((m) => same(conversationKey(m, this.me), key));
     if (!last) return;
-    const key = this.peerOf(last);
+    const markKey = conversationKey(last, this.me);
     // Re-read first: another tab may have marked other conversations since.
     const marks = this.deps.store.loadReadMarks(this.me);
-    if (marks[key] === last.id) return;
-    marks[key] = last.id;
+    if (marks[markKey] === last.id) return;
+    marks[markKey] = last.id;
     this.deps.store.saveReadMarks(this.me, marks);
   }
 
   private renderList(): void {
-    const list = conversationsFrom(this.stream.messages, this.me, this.deps.store.loadReadMarks(this.me));
-    this.view.renderConversations(list, this.thread?.peer);
+    const fromStream = conversationsFrom(this.stream.messages, this.me, this.deps.store.loadReadMarks(this.me));
+    const list = mergeConversations(fromStream, this.listed?.entries, this.me, this.stream.messages, { listedAt: this.listed?.at });
+    this.view.renderConversations(list, this.thread?.key);
     this.deps.onUnread?.(list.reduce((n, c) => n + c.unread, 0));
   }
 
@@ -251,10 +404,6 @@ export class ChatSession {
   /** Only while this session is the one on screen: a late 401 for a session already left must not end the next one. */
   private expire(): void {
     if (!this.stopped) this.deps.events.expired();
-  }
-
-  private peerOf(m: ChatMessage): string {
-    return same(m.from, this.me) ? m.to : m.from;
   }
 }
 

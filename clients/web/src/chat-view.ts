@@ -1,17 +1,21 @@
 /**
  * The logged-in screen: a header (who, connection state, log out), the conversation list with
- * a "new conversation" box, and the thread pane (thread-view.ts). It only draws; app.ts owns
- * the state and calls in.
+ * a "new conversation" box and a "new group" form, and the thread pane (thread-view.ts). It
+ * only draws; chat-session.ts owns the state and calls in.
  */
-import type { ConversationSummary, LiveStatus } from '@chat/client-core';
+import { summaryKey, summaryTitle, type ConversationSummary, type LiveStatus } from '@chat/client-core';
 import { h, showError } from './dom.ts';
 import { statusText } from './status-text.ts';
 import { ThreadView, type ThreadActions } from './thread-view.ts';
+import { parseUsernames } from './usernames.ts';
 
 export interface ChatActions extends ThreadActions {
-  open(peer: string): void;
+  /** `key`: the peer's name for a 1:1, the id for a group (core's `summaryKey`). */
+  open(key: string): void;
   /** Rejects with the error to show beside the box (e.g. no such user). */
   start(username: string): Promise<void>;
+  /** Rejects with the error to show under the form. */
+  createGroup(name: string, members: string[]): Promise<void>;
   logout(): void;
 }
 
@@ -32,7 +36,7 @@ export class ChatView {
         { class: 'chat' },
         h('header', { class: 'topbar' }, h('strong', { class: 'brand' }, 'Chat'), this.status, h('span', { class: 'spacer' }), h('span', { class: 'me', 'data-testid': 'current-user' }, me), logout),
         this.banner,
-        h('div', { class: 'panes' }, h('aside', { class: 'sidebar' }, this.newConversationForm(), this.list), this.thread.element),
+        h('div', { class: 'panes' }, h('aside', { class: 'sidebar' }, this.newConversationForm(), this.newGroupForm(), this.list), this.thread.element),
       ),
     );
   }
@@ -53,22 +57,31 @@ export class ChatView {
     showError(this.banner, message);
   }
 
-  renderConversations(conversations: readonly ConversationSummary[], activePeer: string | undefined): void {
+  renderConversations(conversations: readonly ConversationSummary[], activeKey: string | undefined): void {
     if (conversations.length === 0) {
       this.list.replaceChildren(h('li', { class: 'empty' }, 'No conversations yet.'));
       return;
     }
     this.list.replaceChildren(
       ...conversations.map((c) => {
-        const active = activePeer !== undefined && c.peer.toLowerCase() === activePeer.toLowerCase();
+        const key = summaryKey(c);
+        const active = activeKey !== undefined && key.toLowerCase() === activeKey.toLowerCase();
         const button = h(
           'button',
-          { type: 'button', class: active ? 'conversation active' : 'conversation', 'data-testid': 'conversation', 'data-peer': c.peer, 'aria-current': active ? 'true' : undefined },
-          h('span', { class: 'peer' }, c.peer),
+          {
+            type: 'button',
+            class: `conversation${c.group ? ' group' : ''}${active ? ' active' : ''}`,
+            'data-testid': 'conversation',
+            'data-key': key,
+            'data-peer': c.peer,
+            'data-group': c.group?.name,
+            'aria-current': active ? 'true' : undefined,
+          },
+          h('span', { class: 'peer' }, summaryTitle(c)),
           c.unread > 0 ? h('span', { class: 'unread', 'data-testid': 'unread-count', 'aria-label': `${c.unread} unread` }, String(c.unread)) : null,
-          h('span', { class: 'preview' }, c.lastMessage.text),
+          h('span', { class: 'preview' }, preview(c)),
         );
-        button.addEventListener('click', () => this.actions.open(c.peer));
+        button.addEventListener('click', () => this.actions.open(key));
         return h('li', {}, button);
       }),
     );
@@ -94,4 +107,40 @@ export class ChatView {
     });
     return form;
   }
+
+  private newGroupForm(): HTMLDetailsElement {
+    const name = h('input', { name: 'group-name', placeholder: 'Group name', autocomplete: 'off', required: true, maxlength: '100', 'aria-label': 'Group name', 'data-testid': 'new-group-name' });
+    const members = h('input', { name: 'group-members', placeholder: 'Members: bob, carol', autocomplete: 'off', required: true, 'aria-label': 'Members (usernames)', 'data-testid': 'new-group-members' });
+    const submit = h('button', { type: 'submit', 'data-testid': 'new-group-submit' }, 'Create');
+    const error = h('p', { class: 'error', role: 'alert', hidden: true, 'data-testid': 'new-group-error' });
+    const form = h('form', { class: 'new-group' }, name, h('div', { class: 'row' }, members, submit), error);
+    const details = h('details', { class: 'new-group-box', 'data-testid': 'new-group' }, h('summary', { 'data-testid': 'new-group-toggle' }, 'New group'), form);
+    form.addEventListener('submit', (ev) => {
+      ev.preventDefault();
+      const groupName = name.value.trim();
+      const users = parseUsernames(members.value);
+      if (!groupName || users.length === 0) return;
+      showError(error, undefined);
+      submit.disabled = true;
+      this.actions.createGroup(groupName, users).then(
+        () => {
+          submit.disabled = false;
+          name.value = members.value = '';
+          details.open = false;
+        },
+        (err: Error) => {
+          submit.disabled = false;
+          showError(error, err.message);
+        },
+      );
+    });
+    return details;
+  }
+}
+
+/** The last message in one line: a group's names its sender (a system message is its own sentence). */
+function preview(c: ConversationSummary): string {
+  const m = c.lastMessage;
+  if (!m) return 'No messages yet';
+  return c.group && m.kind !== 'system' ? `${m.from}: ${m.text}` : m.text;
 }

@@ -121,3 +121,16 @@ test('trimming keeps the newest messages and the last message of every older con
   assert.equal(saved.messages.length, STREAM_KEEP);
   assert.equal(saved.messages.at(-1)!.id, String(STREAM_KEEP + 50));
 });
+
+test('group messages (no recipient, a conversation id) are kept and trimmed per group', () => {
+  const g = (id: string, group: string, from = 'alice'): ChatMessage => ({ id, conversationId: group, from, text: `t${id}`, createdAt: new Date(Number(id) * 1000).toISOString() });
+  const system = { ...g('4', 'g:2'), kind: 'system' as const, event: 'member_added' as const, users: [{ id: 'u1', username: 'me' }] };
+  const stream = [g('1', 'g:1'), g('2', 'g:2'), g('3', 'g:1', 'me'), system, msg('5', 'bob', 'me')];
+  assert.deepEqual(trimStream(stream, 'me', 2).map((m) => m.id), ['3', '4', '5']);
+  const { store } = stores();
+  store.saveStream('me', { cursor: 'c', messages: stream });
+  assert.deepEqual(store.loadStream('me')?.messages, stream);
+  const { shared, store: other } = stores();
+  shared.setItem(streamKey('me'), JSON.stringify({ cursor: 'c', messages: [{ id: '1', from: 'a', text: 't', createdAt: 'x' }] }));
+  assert.equal(other.loadStream('me'), undefined, 'neither a recipient nor a conversation: not a message');
+});

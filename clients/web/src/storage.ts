@@ -10,12 +10,13 @@
  *     built from, written together under one key so they always match. A reload, or a new tab
  *     once logged in, resumes from that cursor (the gateway replays only what came after it)
  *     instead of fetching the whole stream again;
- *   - the read marks (peer → id of the newest message shown), whose `storage` event keeps the
+ *   - the read marks (conversation key, the peer's name or the group's id → id of the newest
+ *     message shown), whose `storage` event keeps the
  *     unread counts of that user's other tabs in step.
  * Everything read back is checked: a value another version wrote, or a hand-edited one, reads
  * as absent instead of breaking the page.
  */
-import type { ChatMessage, User } from '@chat/client-core';
+import { conversationKey, type ChatMessage, type User } from '@chat/client-core';
 
 export interface KeyValue {
   getItem(key: string): string | null;
@@ -110,13 +111,17 @@ function write(kv: KeyValue, key: string, value: unknown): boolean {
   }
 }
 
+/** A 1:1 message has a recipient; a group's (text or system) has a conversation id instead. */
 function isMessage(m: unknown): m is ChatMessage {
   const x = m as ChatMessage;
-  return typeof x === 'object' && x !== null && typeof x.id === 'string' && typeof x.from === 'string' && typeof x.to === 'string' && typeof x.text === 'string' && typeof x.createdAt === 'string';
+  if (typeof x !== 'object' || x === null) return false;
+  const addressed = typeof x.to === 'string' || (x.to === undefined && typeof x.conversationId === 'string');
+  return addressed && typeof x.id === 'string' && typeof x.from === 'string' && typeof x.text === 'string' && typeof x.createdAt === 'string';
 }
 
 /**
- * The newest `keep` messages, plus the newest message of every older conversation, so the
+ * The newest `keep` messages, plus the newest message of every older conversation (1:1 or
+ * group), so the
  * list still shows every peer after a reload. In stream order. (An older conversation's
  * unread count can come back lower than it was: only its last message is kept.)
  */
@@ -124,7 +129,7 @@ export function trimStream(messages: readonly ChatMessage[], me: string, keep: n
   if (messages.length <= keep) return [...messages];
   const cut = messages.length - keep;
   const lastOfPeer = new Map<string, number>();
-  messages.forEach((m, i) => lastOfPeer.set((m.from.toLowerCase() === me.toLowerCase() ? m.to : m.from).toLowerCase(), i));
+  messages.forEach((m, i) => lastOfPeer.set(conversationKey(m, me).toLowerCase(), i));
   const older = new Set([...lastOfPeer.values()].filter((i) => i < cut));
   return messages.filter((_, i) => i >= cut || older.has(i));
 }

@@ -1,15 +1,23 @@
 /**
  * One conversation: its messages (oldest at the top, "Load older" above them), and the send
  * box. Messages are inserted at the index MessageList gives, so the DOM mirrors that list and
- * needs no re-render.
+ * needs no re-render. A group's thread also names each sender, shows system messages (Chat's
+ * sentence, centred) and has the members panel (group-panel.ts) under its title.
  */
-import type { ChatMessage } from '@chat/client-core';
+import type { ChatMessage, GroupConversation } from '@chat/client-core';
 import { h, showError } from './dom.ts';
+import { GroupPanel, type GroupActions } from './group-panel.ts';
 
-export interface ThreadActions {
+export interface ThreadActions extends GroupActions {
   /** Rejects with the error to show under the box. */
   send(text: string): Promise<void>;
   loadOlder(): Promise<void>;
+}
+
+/** What the thread pane shows: a 1:1 (titled by the peer) or a group (by its name). */
+export interface ThreadHeading {
+  title: string;
+  group: boolean;
 }
 
 /** How a message reached the page; kept on the element for tests and for debugging. */
@@ -24,12 +32,16 @@ export class ThreadView {
   private readonly input = h('textarea', { rows: '1', placeholder: 'Write a message…', 'aria-label': 'Message', 'data-testid': 'composer-input' });
   private readonly error = h('p', { class: 'error', role: 'alert', hidden: true, 'data-testid': 'send-error' });
   private readonly composer = h('form', { class: 'composer' }, h('div', { class: 'row' }, this.input, h('button', { type: 'submit', class: 'primary', 'data-testid': 'composer-send' }, 'Send')), this.error);
-  private readonly empty = h('p', { class: 'placeholder' }, 'Pick a conversation, or start one by username.');
+  private readonly empty = h('p', { class: 'placeholder' }, 'Pick a conversation, start one by username, or create a group.');
+  private readonly notice = h('p', { class: 'notice', hidden: true, 'data-testid': 'thread-notice' });
+  private readonly panel: GroupPanel;
+  private isGroup = false;
 
   constructor(
     private readonly me: string,
     private readonly actions: ThreadActions,
   ) {
+    this.panel = new GroupPanel(me, actions);
     this.element = h('section', { class: 'thread', 'data-testid': 'thread' }, this.empty);
     this.older.addEventListener('click', () => {
       this.older.disabled = true;
@@ -48,23 +60,43 @@ export class ThreadView {
     });
   }
 
-  /** Empties the pane for `peer` (or back to the placeholder). */
-  show(peer: string | undefined): void {
+  /** Empties the pane for a conversation (or back to the placeholder). */
+  show(heading: ThreadHeading | undefined): void {
     this.list.replaceChildren();
     this.older.hidden = true;
     showError(this.error, undefined);
-    if (peer === undefined) {
+    this.setMember(true);
+    if (heading === undefined) {
       this.element.replaceChildren(this.empty);
       return;
     }
-    this.title.textContent = peer;
-    this.element.replaceChildren(h('header', { class: 'thread-header' }, this.title), this.scroller, this.composer);
+    this.isGroup = heading.group;
+    this.title.textContent = heading.title;
+    this.title.dataset.kind = heading.group ? 'group' : 'direct';
+    this.panel.element.replaceChildren();
+    this.panel.element.hidden = true;
+    const header = h('header', { class: 'thread-header' }, this.title, heading.group ? this.panel.element : null);
+    this.element.replaceChildren(header, this.notice, this.scroller, this.composer);
     this.input.focus();
   }
 
-  /** The peer's name as Chat spells it, once a message shows it. */
-  setTitle(peer: string): void {
-    this.title.textContent = peer;
+  /** The group as Chat last described it: name, members, roles. */
+  setGroup(group: GroupConversation): void {
+    this.title.textContent = group.name;
+    this.panel.element.hidden = false;
+    this.panel.render(group);
+  }
+
+  /** A group the user is no longer in: its history stays on screen, sending is off. */
+  setMember(member: boolean, why = 'You are no longer a member of this group.'): void {
+    this.notice.textContent = member ? '' : why;
+    this.notice.hidden = member;
+    this.composer.hidden = !member;
+    if (!member) this.panel.element.hidden = true;
+  }
+
+  showGroupError(message: string | undefined): void {
+    this.panel.showError(message);
   }
 
   insert(m: ChatMessage, index: number, via: Via): void {
@@ -72,12 +104,18 @@ export class ThreadView {
     const fromBottom = s.scrollHeight - s.scrollTop;
     const atBottom = fromBottom - s.clientHeight < 40;
     const mine = m.from.toLowerCase() === this.me.toLowerCase();
-    const item = h(
-      'li',
-      { class: mine ? 'message mine' : 'message theirs', 'data-testid': 'message', 'data-id': m.id, 'data-via': via },
-      h('p', { class: 'text', 'data-testid': 'message-text' }, m.text),
-      h('time', { datetime: m.createdAt, title: new Date(m.createdAt).toLocaleString() }, timeLabel(m.createdAt)),
-    );
+    const time = h('time', { datetime: m.createdAt, title: new Date(m.createdAt).toLocaleString() }, timeLabel(m.createdAt));
+    const item =
+      m.kind === 'system'
+        ? h('li', { class: 'message system', 'data-testid': 'message', 'data-kind': 'system', 'data-event': m.event, 'data-id': m.id, 'data-via': via }, h('p', { class: 'text', 'data-testid': 'system-text' }, m.text), time)
+        : h(
+            'li',
+            { class: mine ? 'message mine' : 'message theirs', 'data-testid': 'message', 'data-id': m.id, 'data-via': via, 'data-from': m.from },
+            // In a group, whose bubble it is is not implied by the conversation.
+            this.isGroup && !mine ? h('span', { class: 'sender', 'data-testid': 'message-sender' }, m.from) : null,
+            h('p', { class: 'text', 'data-testid': 'message-text' }, m.text),
+            time,
+          );
     this.list.insertBefore(item, this.list.children[index] ?? null);
     const atEnd = index === this.list.children.length - 1;
     // New at the end: follow it if the reader was at the bottom (or sent it). Older above:
