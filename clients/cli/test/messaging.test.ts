@@ -1,7 +1,10 @@
 /**
- * send, listen, history and conversations as separate client processes against a real stack.
- * The gateway replays at most REPLAY_LIMIT=5 messages here, so a listen that missed more has to
- * take the catch-up-from-Chat path, and that path is exercised too.
+ * send, listen, history, conversations and the group commands as separate client processes
+ * against a real stack. The gateway replays at most REPLAY_LIMIT=5 messages here, so a listen
+ * that missed more has to take the catch-up-from-Chat path, and that path is exercised too.
+ * CONVERSATION_ACTIVITY_INTERVAL_MS=0: Chat's conversation list reflects each message at once
+ * (by default its order and last message may lag by up to a second, which a person does not
+ * notice and a test that lists right after sending would).
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -9,13 +12,13 @@ import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { registerAndLogin, request, startStack, uniqueName, waitFor, type Stack } from '@chat/testkit';
-import type { ChatMessage } from '@chat/client-core';
+import type { ChatMessage, ConversationListEntry, GroupConversation } from '@chat/client-core';
 import { assertExit, messageLine, newConfigDir, runCli, startCli, type CliProcess } from './cli.ts';
 
 const REPLAY_LIMIT = 5;
 let stack: Stack;
 before(async () => {
-  stack = await startStack({ env: { REPLAY_LIMIT: String(REPLAY_LIMIT) } });
+  stack = await startStack({ env: { REPLAY_LIMIT: String(REPLAY_LIMIT), CONVERSATION_ACTIVITY_INTERVAL_MS: '0' } });
 });
 after(async () => {
   await stack?.stop();
@@ -288,3 +291,151 @@ for (const mode of ['lose-answer', 'unavailable'] as const) {
     assert.deepEqual(history.stdout.trimEnd().split('\n').map((l) => (JSON.parse(l) as ChatMessage).text), ['exactly once']);
   });
 }
+
+/** `pnpm chat <args> --json` as `u`, exit 0, one JSON value per stdout line. */
+async function json<T>(u: CliUser, args: string[]): Promise<T[]> {
+  const res = await runCli(u.dir, [...args, '--json']);
+  assertExit(res, 0);
+  return res.stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as T);
+}
+
+/** A group line as send, history and listen print it. */
+const groupLine = (from: string, group: string, text: string) => messageLine(from, `#${group}`, text);
+/** A system message's line: `12:03:04  #Team  * alice added bob` (the sentence is Chat's). */
+const systemLine = (group: string, sentence: RegExp) => new RegExp(`^(\\d{4}-\\d\\d-\\d\\d )?\\d\\d:\\d\\d:\\d\\d {2}#${group} {2}\\* ${sentence.source}$`, 'm');
+
+test('a group: created with two members, sent to by #name and by id, printed by listen with its name, in history and in conversations', async () => {
+  const alice = await cliUser('alice');
+  const bob = await cliUser('bob');
+  const carol = await cliUser('carol');
+  const name = uniqueName('team');
+  const listen = startCli(bob.dir, ['listen']);
+  await listen.waitFor('live', isLive);
+
+  const [group] = await json<GroupConversation>(alice, ['group', 'create', name, bob.name, carol.name]);
+  assert.match(group!.id, /^g:[0-9a-f]{24}$/);
+  assert.equal(group!.name, name);
+  assert.deepEqual(group!.members.map((m) => [m.username, m.role]).sort(), [[alice.name, 'owner'], [bob.name, 'member'], [carol.name, 'member']].sort());
+  await listen.waitFor('the created notice', (p) => systemLine(name, new RegExp(`.*${alice.name}.*`)).test(p.stdout));
+
+  const byName = await runCli(alice.dir, ['send', `#${name}`, 'hello', 'team']);
+  assertExit(byName, 0);
+  assert.match(byName.stdout, groupLine(alice.name, name, 'hello team'));
+  const [byId] = await json<{ created: boolean; message: ChatMessage }>(carol, ['send', group!.id, 'hi from carol']);
+  assert.equal(byId!.message.conversationId, group!.id);
+  assert.equal(byId!.message.to, undefined, 'a group message has no recipient');
+  await listen.waitFor('both messages', (p) => groupLine(alice.name, name, 'hello team').test(p.stdout) && groupLine(carol.name, name, 'hi from carol').test(p.stdout));
+
+  // History by name: the created notice, then the two messages, oldest first.
+  const history = await runCli(carol.dir, ['history', `#${name}`]);
+  assertExit(history, 0);
+  const lines = history.stdout.trimEnd().split('\n');
+  assert.equal(lines.length, 3, history.stdout);
+  assert.match(lines[0]!, systemLine(name, /.+/));
+  assert.match(lines[1]!, groupLine(alice.name, name, 'hello team'));
+  assert.match(lines[2]!, groupLine(carol.name, name, 'hi from carol'));
+  const page = await json<ChatMessage>(bob, ['history', group!.id, '--limit', '2']);
+  assert.deepEqual(page.map((m) => m.text), ['hello team', 'hi from carol']);
+
+  // The list: the group, newest activity first, beside a 1:1.
+  await send(bob, alice, 'a direct one first');
+  const [lastInGroup] = await json<{ message: ChatMessage }>(alice, ['send', group!.id, 'and the group last']);
+  const human = await runCli(bob.dir, ['conversations']);
+  assertExit(human, 0);
+  const rows = human.stdout.trimEnd().split('\n');
+  assert.equal(rows.length, 2, human.stdout);
+  assert.match(rows[0]!, new RegExp(`^#${name} +[\\d:]+ {2}${alice.name}: and the group last$`));
+  assert.match(rows[1]!, new RegExp(`^${alice.name} +[\\d:]+ {2}you: a direct one first$`));
+  const list = await json<ConversationListEntry & { peer?: string }>(bob, ['conversations']);
+  assert.equal(list[0]!.type, 'group');
+  const entry = list[0] as Extract<ConversationListEntry, { type: 'group' }>;
+  assert.deepEqual([entry.id, entry.name, entry.memberCount, entry.role], [group!.id, name, 3, 'member']);
+  assert.deepEqual(entry.lastMessage, lastInGroup!.message);
+  assert.equal(list[1]!.peer, alice.name, 'a 1:1 keeps its peer as the username');
+  assert.match(list[1]!.id, /^dm:/);
+
+  // One listen, both kinds: 1:1 lines keep their shape beside the group's.
+  await listen.waitFor('the 1:1 and the last group message', (p) => messageLine(bob.name, alice.name, 'a direct one first').test(p.stdout) && groupLine(alice.name, name, 'and the group last').test(p.stdout));
+  assert.equal((await listen.kill('SIGTERM')).code, 0);
+  assert.equal(listen.lines.length, 5, 'created, three group messages and the 1:1, each once');
+});
+
+test('group roles: a member is refused in words, an admin manages members and the name, only the owner changes roles; leaving and removal end access', async () => {
+  const alice = await cliUser('alice');
+  const bob = await cliUser('bob');
+  const carol = await cliUser('carol');
+  const dave = await cliUser('dave');
+  const name = uniqueName('crew');
+  const [group] = await json<GroupConversation>(alice, ['group', 'create', name, bob.name, carol.name]);
+  const id = group!.id;
+  const forbidden = 'Your role in this group does not allow that.\n';
+
+  for (const args of [['group', 'rename', id, 'nope'], ['group', 'add', name, dave.name], ['group', 'remove', name, carol.name], ['group', 'role', name, carol.name, 'admin']]) {
+    const res = await runCli(bob.dir, args);
+    assertExit(res, 2);
+    assert.equal(res.stderr, forbidden, args.join(' '));
+  }
+
+  const promoted = await runCli(alice.dir, ['group', 'role', name, bob.name, 'admin']);
+  assertExit(promoted, 0);
+  assert.match(promoted.stdout, new RegExp(`^ +${bob.name} +admin$`, 'm'));
+
+  const [added] = await json<GroupConversation>(bob, ['group', 'add', `#${name}`, dave.name]);
+  assert.equal(added!.members.length, 4);
+  const renamed = `${name}-2`;
+  const [after] = await json<GroupConversation>(bob, ['group', 'rename', id, renamed]);
+  assert.equal(after!.name, renamed);
+  const roleByAdmin = await runCli(bob.dir, ['group', 'role', renamed, dave.name, 'admin']);
+  assertExit(roleByAdmin, 2);
+  assert.equal(roleByAdmin.stderr, forbidden);
+  const removed = await runCli(bob.dir, ['group', 'remove', renamed, carol.name]);
+  assertExit(removed, 0);
+  assert.doesNotMatch(removed.stdout, new RegExp(carol.name));
+
+  // Carol, removed, can neither read nor send; Chat does not say whether the group exists.
+  const notIn = 'There is no such conversation, or you are not in it.\n';
+  for (const args of [['send', id, 'still here?'], ['history', id], ['group', 'show', id]]) {
+    const res = await runCli(carol.dir, args);
+    assertExit(res, 2);
+    assert.equal(res.stderr, notIn, args.join(' '));
+  }
+  const byName = await runCli(carol.dir, ['send', `#${renamed}`, 'hello?']);
+  assertExit(byName, 2);
+  assert.match(byName.stderr, new RegExp(`You are in no group named "${renamed}"`));
+
+  const left = await runCli(dave.dir, ['group', 'leave', `#${renamed}`]);
+  assertExit(left, 0);
+  assert.equal(left.stdout, `You left #${renamed}.\n`);
+  assertExit(await runCli(dave.dir, ['history', id]), 2);
+  const self = await runCli(alice.dir, ['group', 'remove', id, alice.name]);
+  assertExit(self, 1);
+  assert.match(self.stderr, /to remove yourself, leave the group/);
+
+  const show = await runCli(alice.dir, ['group', 'show', renamed]);
+  assertExit(show, 0);
+  assert.equal(show.stdout, `#${renamed} (${id}), 2 members\n  ${alice.name.padEnd(Math.max(alice.name.length, bob.name.length))}  owner\n  ${bob.name.padEnd(Math.max(alice.name.length, bob.name.length))}  admin\n`);
+
+  // Every change is in the history as Chat's own sentence, in order.
+  const events = await json<ChatMessage>(alice, ['history', id]);
+  assert.deepEqual(events.filter((m) => m.kind === 'system').map((m) => m.event), ['created', 'role_changed', 'member_added', 'renamed', 'member_removed', 'member_left']);
+});
+
+test('listen --json prints group and system messages as the API shows them, and resumes them after a kill', async () => {
+  const alice = await cliUser('alice');
+  const bob = await cliUser('bob');
+  const first = startCli(bob.dir, ['listen', '--json']);
+  await first.waitFor('live', isLive);
+  const position = storedCursor(bob);
+  const [group] = await json<GroupConversation>(alice, ['group', 'create', uniqueName('g'), bob.name]);
+  await first.waitFor('the created message', (p) => p.lines.length === 1);
+  await cursorStoredAfter(bob, position);
+  assert.deepEqual([jsonLines(first)[0]!.kind, jsonLines(first)[0]!.event, jsonLines(first)[0]!.conversationId], ['system', 'created', group!.id]);
+  await first.kill('SIGKILL');
+
+  const sent: ChatMessage[] = [];
+  for (const text of ['g1', 'g2', 'g3']) sent.push((await json<{ message: ChatMessage }>(alice, ['send', group!.id, text]))[0]!.message);
+  const second = startCli(bob.dir, ['listen', '--json']);
+  await second.waitFor('the three', (p) => p.lines.length >= 3);
+  assert.deepEqual(jsonLines(second), sent);
+  await second.kill('SIGTERM');
+});

@@ -129,10 +129,8 @@ export function mergeConversations(stream: readonly StreamSummary[], listed: rea
     listedKeys.add(key);
     const known = out.get(key);
     const lastMessage = newer(known?.lastMessage ?? null, e.lastMessage);
-    const c: ConversationSummary =
-      e.type === 'group'
-        ? { group: { id: e.id, name: e.name, memberCount: e.memberCount, role: e.role }, id: e.id, lastMessage, unread: known?.unread ?? 0 }
-        : { peer: known?.peer ?? e.peer.username, id: e.id, lastMessage, unread: known?.unread ?? 0 };
+    const c = { ...summaryOf(e), lastMessage, unread: known?.unread ?? 0 };
+    if (known?.peer) c.peer = known.peer;
     out.set(key, c);
     activity.set(key, [e.lastActivityAt, lastMessage?.createdAt ?? '', activity.get(key) ?? ''].sort().at(-1)!);
   }
@@ -144,6 +142,13 @@ export function mergeConversations(stream: readonly StreamSummary[], listed: rea
     if (gone) out.delete(key);
   }
   return [...out.entries()].sort(([a], [b]) => byRecency(activity.get(a)!, activity.get(b)!)).map(([, c]) => c);
+}
+
+/** A list entry as a summary (no unread count: only the stream knows that). */
+export function summaryOf(e: ConversationListEntry): ConversationSummary {
+  return e.type === 'group'
+    ? { group: { id: e.id, name: e.name, memberCount: e.memberCount, role: e.role }, id: e.id, lastMessage: e.lastMessage, unread: 0 }
+    : { peer: e.peer.username, id: e.id, lastMessage: e.lastMessage, unread: 0 };
 }
 
 function newer(a: ChatMessage | null, b: ChatMessage | null): ChatMessage | null {

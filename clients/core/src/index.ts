@@ -13,7 +13,7 @@ export {
   type SystemEvent,
   type UserRef,
 } from './conversation-types.ts';
-export { conversationKey, conversationsFrom, membershipFrom, mergeConversations, summaryKey, summaryTitle, type ConversationSummary, type GroupSummary, type MergeOptions, type StreamSummary } from './conversations.ts';
+export { conversationKey, conversationsFrom, membershipFrom, mergeConversations, summaryKey, summaryOf, summaryTitle, type ConversationSummary, type GroupSummary, type MergeOptions, type StreamSummary } from './conversations.ts';
 export { describeError, type DescribedError, type ErrorKind } from './describe-error.ts';
 export { LiveConnection, type LiveHandlers, type LiveOptions, type LiveState, type LiveStatus, type SocketFactory, type SocketLike } from './live.ts';
 export { SeenIds } from './seen-ids.ts';

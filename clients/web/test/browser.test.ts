@@ -8,6 +8,9 @@
  * form, and two tabs of one browser can be two users (step 7); what is per user (the saved
  * stream and its cursor, the read marks) is shared by the tabs through localStorage.
  *
+ * Steps 13 to 15 are groups: created from the page, live in the members' lists, the members
+ * panel by role (owner, admin, member), a removal and a leave.
+ *
  * Skips only when Chromium is not installed, and then says so with a `# browser-skip:` line
  * that tools/summarize-tests.mjs repeats in the summary.
  */
@@ -413,6 +416,124 @@ test('12. message text is shown as text, never as markup', STEP, async () => {
   assert.equal(await countText(bobTab1, hostile), 1);
   assert.equal(await bobTab1.locator('[data-testid="messages"] img, [data-testid="messages"] b').count(), 0);
   assert.equal(await bobTab1.evaluate(() => (window as unknown as { __pwned?: number }).__pwned), undefined);
+  assert.deepEqual(pageProblems, []);
+});
+
+/** A group's entry in a page's conversation list. */
+const groupItem = (page: Page, name: string) => page.locator(`[data-testid="conversation"][data-group="${name}"]`);
+
+async function openGroup(page: Page, name: string): Promise<void> {
+  await groupItem(page, name).click();
+  await page.getByTestId('thread-peer').filter({ hasText: name }).waitFor();
+  await page.locator('[data-testid="group-member-count"]').waitFor();
+}
+
+/** Opens the members panel of the open group (a <details>) if it is closed. */
+async function membersPanel(page: Page) {
+  const panel = page.getByTestId('group-panel');
+  if (!(await panel.evaluate((el) => (el as HTMLDetailsElement).open))) await page.getByTestId('group-member-count').click();
+  return panel;
+}
+
+const memberCount = (page: Page, n: number) => page.getByTestId('group-member-count').filter({ hasText: new RegExp(`^${n} members$`) }).waitFor();
+
+let carolTab: Page;
+
+test('13. Alice creates a group with Bob and Carol: it appears live in their lists, and messages go to everyone with the sender named', STEP, async () => {
+  const ctx = await newContext();
+  carolTab = await open(ctx);
+  await logIn(carolTab, 'carol');
+  await waitState(carolTab, 'live');
+
+  await alicePage.getByTestId('new-group-toggle').click();
+  await alicePage.getByTestId('new-group-name').fill('Weekend');
+  await alicePage.getByTestId('new-group-members').fill('bob, carol');
+  await alicePage.getByTestId('new-group-submit').click();
+  await alicePage.getByTestId('thread-peer').filter({ hasText: 'Weekend' }).waitFor();
+  await memberCount(alicePage, 3);
+  await alicePage.locator('[data-testid="message"][data-kind="system"][data-event="created"]').waitFor();
+  const plans = 'Plans for Saturday?';
+  await send(alicePage, plans);
+
+  // Bob's and Carol's pages fetched nothing for it: the group can only come through their sockets.
+  for (const page of [bobTab1, carolTab]) {
+    const item = groupItem(page, 'Weekend');
+    await item.filter({ hasText: `alice: ${plans}` }).waitFor();
+    assert.equal(await item.getByTestId('unread-count').textContent(), '2', 'the created notice and the message');
+  }
+  await openGroup(bobTab1, 'Weekend');
+  assert.equal(await countText(bobTab1, plans), 1);
+  assert.equal(await bobTab1.locator('[data-testid="message"][data-from="alice"] [data-testid="message-sender"]').first().textContent(), 'alice');
+  assert.match((await bobTab1.getByTestId('system-text').first().textContent()) ?? '', /alice/);
+  await groupItem(bobTab1, 'Weekend').getByTestId('unread-count').waitFor({ state: 'detached' });
+
+  const reply = 'Count me in!';
+  await send(bobTab1, reply);
+  await openGroup(carolTab, 'Weekend');
+  for (const page of [alicePage, carolTab]) {
+    await waitForText(page, reply);
+    assert.equal(await countText(page, reply), 1);
+  }
+  assert.equal(await alicePage.locator('[data-testid="message"][data-from="bob"] [data-testid="message-sender"]').textContent(), 'bob');
+  // 1:1 conversations are still there beside the group.
+  await bobTab1.locator(`[data-testid="conversation"][data-peer="${alice}"]`).waitFor();
+  await shot(bobTab1, 'group.png');
+});
+
+test('14. the members panel: a member is offered nothing but leaving; the owner makes Bob admin, who renames, adds Dave and removes Carol; Carol\'s page says she is out', STEP, async () => {
+  const bobPanel = await membersPanel(bobTab1);
+  assert.equal(await bobPanel.getByTestId('group-rename-input').count(), 0);
+  assert.equal(await bobPanel.getByTestId('member-remove').count(), 0);
+  assert.equal(await bobPanel.getByTestId('group-leave').count(), 1);
+
+  const alicePanel = await membersPanel(alicePage);
+  await alicePanel.locator('[data-testid="member"][data-username="bob"] [data-testid="member-set-role"]').click();
+  await alicePanel.locator('[data-testid="member"][data-username="bob"][data-role="admin"]').waitFor();
+  // Bob's page learns of it from the role_changed message and now offers the admin's controls.
+  await bobPanel.getByTestId('group-rename-input').waitFor();
+  assert.equal(await bobPanel.getByTestId('member-set-role').count(), 0, 'only the owner changes roles');
+  assert.equal(await bobPanel.locator('[data-testid="member"][data-username="alice"] [data-testid="member-remove"]').count(), 0, 'nobody removes the owner');
+
+  await bobPanel.getByTestId('group-rename-input').fill('Weekend trip');
+  await bobPanel.getByTestId('group-rename-submit').click();
+  for (const page of [bobTab1, alicePage, carolTab]) {
+    await page.getByTestId('thread-peer').filter({ hasText: /^Weekend trip$/ }).waitFor();
+    await groupItem(page, 'Weekend trip').waitFor();
+  }
+  await bobPanel.getByTestId('group-add-input').fill('dave');
+  await bobPanel.getByTestId('group-add-submit').click();
+  await memberCount(bobTab1, 4);
+  await memberCount(alicePage, 4);
+  await bobPanel.locator('[data-testid="member"][data-username="carol"] [data-testid="member-remove"]').click();
+  await memberCount(bobTab1, 3);
+  await memberCount(alicePage, 3);
+  for (const event of ['role_changed', 'renamed', 'member_added', 'member_removed']) {
+    await alicePage.locator(`[data-testid="message"][data-kind="system"][data-event="${event}"]`).waitFor();
+  }
+
+  // Carol's page either hears of her removal or finds out at her next send; either way it says so.
+  const notice = carolTab.getByTestId('thread-notice');
+  const told = await notice.waitFor({ state: 'visible', timeout: 3_000 }).then(() => true, () => false);
+  if (!told) {
+    await carolTab.getByTestId('composer-input').fill('Am I still here?');
+    await carolTab.getByTestId('composer-input').press('Enter');
+    await carolTab.getByTestId('send-error').filter({ hasText: 'There is no such conversation, or you are not in it.' }).waitFor();
+    await notice.waitFor({ state: 'visible' });
+  }
+  assert.equal(await notice.textContent(), 'You are no longer a member of this group.');
+  await bobTab1.getByTestId('group-error').waitFor({ state: 'hidden' });
+  await carolTab.context().close();
+});
+
+test('15. Bob leaves: the group goes from his list, and the others see that he left', STEP, async () => {
+  await (await membersPanel(bobTab1)).getByTestId('group-leave').click();
+  await groupItem(bobTab1, 'Weekend trip').waitFor({ state: 'detached' });
+  await bobTab1.getByTestId('thread-peer').waitFor({ state: 'detached' });
+  await alicePage.locator('[data-testid="message"][data-kind="system"][data-event="member_left"]').waitFor();
+  await memberCount(alicePage, 2);
+  // Bob's 1:1 with Alice is untouched.
+  await openConversation(bobTab1, alice);
+  assert.equal(await countText(bobTab1, `Hi ${bob}, are you there?`), 1);
   assert.deepEqual(pageProblems, []);
 });
 
