@@ -68,4 +68,5 @@ test('groups the user left, or that the list no longer names, drop out; a group 
   const listedAt = new Date(60_000).toISOString();
   assert.deepEqual(mergeConversations(conversationsFrom(stream, 'me'), [], 'me', stream, { listedAt }), [], 'removed without a notice: the list says so');
   assert.equal(mergeConversations(conversationsFrom(stream, 'me'), [], 'me', stream, { listedAt: new Date(5_000).toISOString() }).length, 1, 'too new for the list');
+  assert.deepEqual(mergeConversations(conversationsFrom(stream, 'me'), undefined, 'me', stream, { exclude: new Set([G]) }), [], 'left here, no notice needed');
 });

@@ -106,6 +106,12 @@ export interface MergeOptions {
    * group that new yet.
    */
   graceMs?: number;
+  /**
+   * Groups to leave out whatever the rest says: the ones this client saw the user leave, or
+   * that Chat said the user is not in. Chat stores nothing more for someone who left, not even
+   * the notice of it, so the stream alone may never say so.
+   */
+  exclude?: ReadonlySet<string>;
 }
 
 /**
@@ -138,7 +144,7 @@ export function mergeConversations(stream: readonly StreamSummary[], listed: rea
   const cutoff = options.listedAt !== undefined ? new Date(Date.parse(options.listedAt) - graceMs).toISOString() : undefined;
   for (const [key, c] of out) {
     if (!c.group) continue;
-    const gone = member.get(c.group.id) === false || (cutoff !== undefined && !listedKeys.has(key) && (c.lastMessage?.createdAt ?? '') < cutoff);
+    const gone = member.get(c.group.id) === false || options.exclude?.has(c.group.id) === true || (cutoff !== undefined && !listedKeys.has(key) && (c.lastMessage?.createdAt ?? '') < cutoff);
     if (gone) out.delete(key);
   }
   return [...out.entries()].sort(([a], [b]) => byRecency(activity.get(a)!, activity.get(b)!)).map(([, c]) => c);

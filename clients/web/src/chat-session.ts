@@ -47,8 +47,6 @@ interface Thread {
   groupId?: string;
   messages: MessageList;
   nextBefore: string | null;
-  /** False once Chat says the user is no longer in the group. */
-  member: boolean;
 }
 
 export interface SessionEvents {
@@ -83,6 +81,8 @@ export class ChatSession {
   /** Chat's conversation list, and when it was fetched; undefined until the first answer. */
   private listed: { entries: ConversationListEntry[]; at: string } | undefined;
   private listTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Groups the user left here, or that Chat said the user is not in (see MergeOptions.exclude). */
+  private readonly gone = new Set<string>();
 
   constructor(private readonly deps: SessionDeps) {
     this.me = deps.session.user.username;
@@ -196,6 +196,8 @@ export class ChatSession {
       if (isNew && m.kind === 'system') this.groupChanged(t, m);
     }
     if (!isNew) return;
+    // Added (back) to a group once left.
+    if (m.conversationId && (m.event === 'member_added' || m.event === 'created') && (m.users ?? []).some((u) => same(u.username, this.me))) this.gone.delete(m.conversationId);
     this.renderList();
     // A group changed (name, members, roles), or one the list does not know yet appeared.
     const unlisted = isGroupMessage(m) && this.listed !== undefined && !this.listed.entries.some((e) => e.id === m.conversationId);
@@ -209,13 +211,14 @@ export class ChatSession {
       this.leftThread(t);
       return;
     }
-    if (aboutMe && m.event === 'member_added') t.member = true;
     void this.loadGroup(t);
   }
 
-  private leftThread(t: Thread, why?: string): void {
-    t.member = false;
-    if (this.thread === t) this.view.thread.setMember(false, why);
+  /** The user is out of `t`'s group: its history stays on screen, sending stops, the list drops it. */
+  private leftThread(t: Thread): void {
+    if (t.groupId) this.gone.add(t.groupId);
+    if (this.thread === t) this.view.thread.setMember(false);
+    this.renderList();
   }
 
   /** Chat's conversation list; failures leave the stream's own list, and the next change tries again. */
@@ -252,10 +255,9 @@ export class ChatSession {
   }
 
   private showGroup(t: Thread, g: GroupConversation): void {
-    const member = g.members.some((m) => same(m.username, this.me));
-    t.member = member;
-    if (member) this.view.thread.setGroup(g);
-    this.view.thread.setMember(member);
+    if (!g.members.some((m) => same(m.username, this.me))) return this.leftThread(t);
+    this.view.thread.setGroup(g);
+    this.view.thread.setMember(true);
   }
 
   private persist(cursor: string | undefined): void {
@@ -274,7 +276,7 @@ export class ChatSession {
     if (seq !== this.openSeq || this.stopped) return;
     // Chat's spelling of the peer's name, when a message shows it.
     const canonical = groupId ?? (page.messages[0] ? conversationKey(page.messages[0], this.me) : key);
-    const t: Thread = { key: canonical, groupId, messages: new MessageList(), nextBefore: page.nextBefore, member: true };
+    const t: Thread = { key: canonical, groupId, messages: new MessageList(), nextBefore: page.nextBefore };
     this.thread = t;
     this.view.showError(undefined);
     this.view.thread.show({ title: group?.name ?? canonical, group: groupId !== undefined });
@@ -322,6 +324,7 @@ export class ChatSession {
     const t = this.thread;
     if (!t?.groupId) throw new Error('Open a group first.');
     await this.deps.api.leaveGroup(this.token, t.groupId, this.me);
+    this.gone.add(t.groupId);
     if (this.thread === t) {
       this.thread = undefined;
       this.view.thread.show(undefined);
@@ -384,7 +387,7 @@ export class ChatSession {
 
   private renderList(): void {
     const fromStream = conversationsFrom(this.stream.messages, this.me, this.deps.store.loadReadMarks(this.me));
-    const list = mergeConversations(fromStream, this.listed?.entries, this.me, this.stream.messages, { listedAt: this.listed?.at });
+    const list = mergeConversations(fromStream, this.listed?.entries, this.me, this.stream.messages, { listedAt: this.listed?.at, exclude: this.gone });
     this.view.renderConversations(list, this.thread?.key);
     this.deps.onUnread?.(list.reduce((n, c) => n + c.unread, 0));
   }

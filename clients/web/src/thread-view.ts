@@ -88,8 +88,8 @@ export class ThreadView {
   }
 
   /** A group the user is no longer in: its history stays on screen, sending is off. */
-  setMember(member: boolean, why = 'You are no longer a member of this group.'): void {
-    this.notice.textContent = member ? '' : why;
+  setMember(member: boolean): void {
+    this.notice.textContent = member ? '' : 'You are no longer a member of this group.';
     this.notice.hidden = member;
     this.composer.hidden = !member;
     if (!member) this.panel.element.hidden = true;
