@@ -2,9 +2,10 @@
  * send, listen, history, conversations and the group commands as separate client processes
  * against a real stack. The gateway replays at most REPLAY_LIMIT=5 messages here, so a listen
  * that missed more has to take the catch-up-from-Chat path, and that path is exercised too.
- * CONVERSATION_ACTIVITY_INTERVAL_MS=0: Chat's conversation list reflects each message at once
- * (by default its order and last message may lag by up to a second, which a person does not
- * notice and a test that lists right after sending would).
+ * CONVERSATION_ACTIVITY_INTERVAL_MS=10 (its minimum): Chat's conversation list catches up with
+ * each message within 10 ms, well before the next client process has started (by default its
+ * order and last message may lag by up to a second, which a person does not notice and a test
+ * that lists right after sending would).
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -18,7 +19,7 @@ import { assertExit, messageLine, newConfigDir, runCli, startCli, type CliProces
 const REPLAY_LIMIT = 5;
 let stack: Stack;
 before(async () => {
-  stack = await startStack({ env: { REPLAY_LIMIT: String(REPLAY_LIMIT), CONVERSATION_ACTIVITY_INTERVAL_MS: '0' } });
+  stack = await startStack({ env: { REPLAY_LIMIT: String(REPLAY_LIMIT), CONVERSATION_ACTIVITY_INTERVAL_MS: '10' } });
 });
 after(async () => {
   await stack?.stop();
