@@ -26,7 +26,7 @@ export class ChatView {
   private readonly banner = h('p', { class: 'error banner', role: 'alert', hidden: true, 'data-testid': 'error' });
   private countdown: ReturnType<typeof setInterval> | undefined;
 
-  constructor(root: HTMLElement, me: string, private readonly actions: ChatActions) {
+  constructor(root: HTMLElement, private readonly me: string, private readonly actions: ChatActions) {
     this.thread = new ThreadView(me, actions);
     const logout = h('button', { type: 'button', class: 'link', 'data-testid': 'logout' }, 'Log out');
     logout.addEventListener('click', () => actions.logout());
@@ -79,7 +79,7 @@ export class ChatView {
           },
           h('span', { class: 'peer' }, summaryTitle(c)),
           c.unread > 0 ? h('span', { class: 'unread', 'data-testid': 'unread-count', 'aria-label': `${c.unread} unread` }, String(c.unread)) : null,
-          h('span', { class: 'preview' }, preview(c)),
+          h('span', { class: 'preview' }, preview(c, this.me)),
         );
         button.addEventListener('click', () => this.actions.open(key));
         return h('li', {}, button);
@@ -113,7 +113,7 @@ export class ChatView {
     const members = h('input', { name: 'group-members', placeholder: 'Members: bob, carol', autocomplete: 'off', required: true, 'aria-label': 'Members (usernames)', 'data-testid': 'new-group-members' });
     const submit = h('button', { type: 'submit', 'data-testid': 'new-group-submit' }, 'Create');
     const error = h('p', { class: 'error', role: 'alert', hidden: true, 'data-testid': 'new-group-error' });
-    const form = h('form', { class: 'new-group' }, name, h('div', { class: 'row' }, members, submit), error);
+    const form = h('form', { class: 'new-group' }, name, members, submit, error);
     const details = h('details', { class: 'new-group-box', 'data-testid': 'new-group' }, h('summary', { 'data-testid': 'new-group-toggle' }, 'New group'), form);
     form.addEventListener('submit', (ev) => {
       ev.preventDefault();
@@ -139,8 +139,9 @@ export class ChatView {
 }
 
 /** The last message in one line: a group's names its sender (a system message is its own sentence). */
-function preview(c: ConversationSummary): string {
+function preview(c: ConversationSummary, me: string): string {
   const m = c.lastMessage;
   if (!m) return 'No messages yet';
-  return c.group && m.kind !== 'system' ? `${m.from}: ${m.text}` : m.text;
+  if (!c.group || m.kind === 'system') return m.text;
+  return `${m.from.toLowerCase() === me.toLowerCase() ? 'You' : m.from}: ${m.text}`;
 }
