@@ -864,7 +864,7 @@ function printTable(): void {
   if (s.group) {
     const g = s.group;
     const d = g.delivery;
-    console.log(`9 group                 ${g.members} members, ${g.send.okPerSec}/s: send p50 ${g.send.p50Ms} / p99 ${g.send.p99Ms} ms; 201→last member p50 ${d?.lastMember.p50Ms ?? '—'} / p99 ${d?.lastMember.p99Ms ?? '—'} ms; lost ${d?.lost ?? '—'}, duplicated ${d?.duplicates ?? '—'}; round trips ${g.roundTrips.mean ?? g.roundTrips.notMeasured}`);
+    console.log(`9 group                 ${g.members} members, ${g.send.okPerSec}/s: send p50 ${g.send.p50Ms} / p99 ${g.send.p99Ms} ms; 201→last member p50 ${d?.lastMember.p50Ms ?? '—'} / p99 ${d?.lastMember.p99Ms ?? '—'} ms; lost ${d?.lost ?? '—'}, duplicated ${d?.duplicates ?? '—'}; round trips ${g.roundTrips.mean ?? g.roundTrips.notMeasured ?? '—'}${g.notes.length ? `; ${g.notes.join('; ')}` : ''}`);
   }
   if (s.localDb) {
     const d = s.localDb;
