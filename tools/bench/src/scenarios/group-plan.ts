@@ -44,6 +44,8 @@ export interface GroupResult {
   send: { attempted: number; ok: number; okPerSec: number; errors: Record<string, number>; skipped: number; p50Ms: number; p99Ms: number; maxMs: number };
   delivery?: GroupDelivery;
   roundTrips: { sends?: number; mean?: number; maxLe?: number; notMeasured?: string };
+  /** Chat's chat_fanout_duration_seconds{type="group"} over the window (appending one message to every member's timeline), when chat has it. */
+  timelineFanout?: { messages: number; meanMs: number; maxLeMs: number };
   cpu?: CpuSnapshot;
   /** What bounds this scenario on this machine, from the CPU of each process over the window. */
   limit?: string;

@@ -64,6 +64,9 @@ export interface GroupRun {
   finish(): Promise<ProfileSummary[]>;
 }
 
+/** Chat's histogram of the time to append one message to every recipient's timeline (seconds, by conversation type). */
+const FANOUT_METRIC = 'chat_fanout_duration_seconds';
+
 /** Requests in flight at most before the sender sheds (counted as `skipped`): far above what a healthy chat needs at these rates. */
 const MAX_IN_FLIGHT = 64;
 
@@ -219,8 +222,12 @@ export async function groupScenario(o: GroupOptions): Promise<GroupRun> {
       if (rt) result.roundTrips = { sends: rt.count, mean: round3(rt.mean), maxLe: rt.maxLe };
       else result.roundTrips.notMeasured = `no ${ROUND_TRIPS_METRIC}{route="/chat/send",method="POST",status="201"} observation over ${res.ok} sends answered 201`;
     }
+    // How long chat spends writing one group message into its members' timelines (its own histogram, where it has one).
+    const fanout = before && after ? histogramWindow(readHistogram(before, FANOUT_METRIC, { type: 'group' }), readHistogram(after, FANOUT_METRIC, { type: 'group' }) ?? { buckets: [], sum: 0, count: 0 }) : undefined;
+    if (fanout) result.timelineFanout = { messages: fanout.count, meanMs: round3(fanout.mean * 1000), maxLeMs: round3(fanout.maxLe * 1000) };
     log(`  database round trips per group message: ${result.roundTrips.mean !== undefined ? `mean ${result.roundTrips.mean}, max ≤ ${result.roundTrips.maxLe} over ${result.roundTrips.sends} sends` : `not measured: ${result.roundTrips.notMeasured}`}`);
     result.limit = limitOf(result.cpu, result.send.okPerSec, conn.opened, 'roots' in db);
+    if (result.timelineFanout) log(`  timeline fanout per group message: mean ${result.timelineFanout.meanMs} ms, max ≤ ${result.timelineFanout.maxLeMs} ms`);
     log(`  limit: ${result.limit}`);
   } catch (err) {
     // What was measured before the error stays in the result; finish() still stops everything.
