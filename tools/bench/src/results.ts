@@ -311,7 +311,7 @@ function groupRow(g: GroupResult): string {
     (d
       ? `**201→last member p50 ${ms(d.lastMember.p50Ms)}, p99 ${ms(d.lastMember.p99Ms)}** (max ${ms(d.lastMember.maxMs)}; first member p50 ${ms(d.firstMember.p50Ms)}, p99 ${ms(d.firstMember.p99Ms)}); ${fmt(d.frames)}/${fmt(d.expectedFrames)} frames, **${fmt(d.lost)} lost, ${fmt(d.duplicates)} duplicated**. ` +
         `Send latency p50 ${ms(g.send.p50Ms)}, p99 ${ms(g.send.p99Ms)}; ${fmt(g.send.ok)} × 201 of ${fmt(g.send.attempted)}, errors ${JSON.stringify(g.send.errors)}, shed ${fmt(g.send.skipped)}. ` +
-        `Database round trips per group message: ${t.mean !== undefined ? `**mean ${t.mean.toFixed(2)}**, max ≤ ${t.maxLe}` : `not measured (${t.notMeasured})`}${g.timelineFanout ? `; chat's timeline fanout ${ms(g.timelineFanout.meanMs)} mean per message` : ''}`
+        `Database round trips per group message: ${t.mean !== undefined ? `**mean ${t.mean.toFixed(2)}**, max ≤ ${t.maxLe}` : `not measured (${t.notMeasured})`}${g.timelineFanout ? `; chat's timeline fanout ${ms(g.timelineFanout.meanMs)} mean per message (max ${g.timelineFanout.maxLeMs !== undefined ? `≤ ${ms(g.timelineFanout.maxLeMs)}` : 'beyond its histogram'})` : ''}`
       : `not measured: ${g.notes.join('; ') || 'no window ran'}`) +
     // No ceiling to hold it against: a fixed rate, not a maximum.
     ' | — |'

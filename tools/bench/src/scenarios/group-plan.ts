@@ -45,7 +45,7 @@ export interface GroupResult {
   delivery?: GroupDelivery;
   roundTrips: { sends?: number; mean?: number; maxLe?: number; notMeasured?: string };
   /** Chat's chat_fanout_duration_seconds{type="group"} over the window (appending one message to every member's timeline), when chat has it. */
-  timelineFanout?: { messages: number; meanMs: number; maxLeMs: number };
+  timelineFanout?: { messages: number; meanMs: number; /** Absent when the slowest was beyond the histogram's largest bucket. */ maxLeMs?: number };
   cpu?: CpuSnapshot;
   /** What bounds this scenario on this machine, from the CPU of each process over the window. */
   limit?: string;

@@ -224,10 +224,10 @@ export async function groupScenario(o: GroupOptions): Promise<GroupRun> {
     }
     // How long chat spends writing one group message into its members' timelines (its own histogram, where it has one).
     const fanout = before && after ? histogramWindow(readHistogram(before, FANOUT_METRIC, { type: 'group' }), readHistogram(after, FANOUT_METRIC, { type: 'group' }) ?? { buckets: [], sum: 0, count: 0 }) : undefined;
-    if (fanout) result.timelineFanout = { messages: fanout.count, meanMs: round3(fanout.mean * 1000), maxLeMs: round3(fanout.maxLe * 1000) };
+    if (fanout) result.timelineFanout = { messages: fanout.count, meanMs: round3(fanout.mean * 1000), ...(Number.isFinite(fanout.maxLe) ? { maxLeMs: round3(fanout.maxLe * 1000) } : {}) };
     log(`  database round trips per group message: ${result.roundTrips.mean !== undefined ? `mean ${result.roundTrips.mean}, max ≤ ${result.roundTrips.maxLe} over ${result.roundTrips.sends} sends` : `not measured: ${result.roundTrips.notMeasured}`}`);
-    result.limit = limitOf(result.cpu, result.send.okPerSec, conn.opened, 'roots' in db);
-    if (result.timelineFanout) log(`  timeline fanout per group message: mean ${result.timelineFanout.meanMs} ms, max ≤ ${result.timelineFanout.maxLeMs} ms`);
+    result.limit = limitOf(result.cpu, result.send, cfg.rate, conn.opened, 'roots' in db);
+    if (result.timelineFanout) log(`  timeline fanout per group message: mean ${result.timelineFanout.meanMs} ms, max ${result.timelineFanout.maxLeMs !== undefined ? `≤ ${result.timelineFanout.maxLeMs} ms` : "beyond the histogram's largest bucket"}`);
     log(`  limit: ${result.limit}`);
   } catch (err) {
     // What was measured before the error stays in the result; finish() still stops everything.
@@ -241,11 +241,13 @@ export async function groupScenario(o: GroupOptions): Promise<GroupRun> {
 }
 
 /**
- * What bounds the scenario, from the CPU over the window: each process's CPU per group message
- * (what a higher rate would cost it) and the busiest one. A single Node process saturates at one
- * core; the machine at its 2.
+ * What bounds the scenario, from the CPU over the window: whether chat kept the rate, the busiest
+ * process, and each one's CPU per group message, which says where a higher rate runs out: the
+ * process with the most CPU per message fills a core first, and all of them together fill the
+ * machine's 2 cores (both extrapolated linearly from this one rate, and said so).
  */
-export function limitOf(cpu: CpuSnapshot, perSec: number, sockets: number, dbMeasured: boolean): string {
+export function limitOf(cpu: CpuSnapshot, send: { okPerSec: number; skipped: number; p99Ms: number }, target: number, sockets: number, dbMeasured: boolean): string {
+  const perSec = send.okPerSec;
   const procs: Array<[string, number | undefined]> = [
     ['chat', cpu.others.chat],
     ['gateway', cpu.gateway],
@@ -256,12 +258,18 @@ export function limitOf(cpu: CpuSnapshot, perSec: number, sockets: number, dbMea
   ];
   const known = procs.filter((p): p is [string, number] => p[1] !== undefined && Number.isFinite(p[1]));
   const [name, cores] = known.reduce((a, b) => (b[1] > a[1] ? b : a));
-  const perMsg = (c: number) => (perSec > 0 ? `${((c / perSec) * 1000).toFixed(2)} ms` : '—');
+  const msPer = (c: number) => (perSec > 0 ? (c / perSec) * 1000 : NaN);
   const ours = known.reduce((a, [, c]) => a + c, 0);
-  const saturated = cores >= SATURATED_CORE ? `${name} is saturated (${cores.toFixed(2)} cores)` : cpu.machine >= 1.8 ? `the machine is (${cpu.machine.toFixed(2)} of 2 cores busy)` : undefined;
+  const kept = perSec >= 0.95 * target && send.skipped === 0;
+  const saturated = cores >= SATURATED_CORE ? `${name} saturated (${cores.toFixed(2)} cores)` : cpu.machine >= 1.8 ? `the machine saturated (${cpu.machine.toFixed(2)} of 2 cores busy)` : undefined;
+  const [heavy, heavyCores] = known.filter(([n]) => n !== 'loadgen').reduce((a, b) => (b[1] > a[1] ? b : a));
+  const fmt = (v: number) => (Number.isFinite(v) ? v.toFixed(v < 10 ? 1 : 0) : '—');
   return (
-    `at ${perSec}/s × ${sockets} members (${Math.round(perSec * sockets).toLocaleString('en-US')} frames/s): ${saturated ? `${saturated}` : `nothing saturated; the busiest process is ${name} (${cores.toFixed(2)} cores)`}. ` +
-    `CPU per group message: ${known.map(([n, c]) => `${n} ${perMsg(c)}`).join(', ')}; whole machine ${cpu.machine.toFixed(2)} of 2 cores, ${Math.max(0, cpu.machine - ours).toFixed(2)} of them outside these processes${dbMeasured ? '' : ' (the database server is not a local process: not metered)'}`
+    `${kept ? '' : `chat did not keep the rate: ${perSec}/s answered 201 of ${target}/s (${send.skipped} shed at ${MAX_IN_FLIGHT} in flight, send p99 ${send.p99Ms} ms); `}` +
+    `at ${perSec}/s × ${sockets} members (${Math.round(perSec * sockets).toLocaleString('en-US')} frames/s) ${saturated ?? `nothing saturated, the busiest process being ${name} (${cores.toFixed(2)} cores)`}. ` +
+    `CPU per group message: ${known.map(([n, c]) => `${n} ${fmt(msPer(c))} ms`).join(', ')}. ` +
+    `The most is the ${heavy}'s: a core's worth at about ${fmt(1000 / msPer(heavyCores))} group messages/s; all of these together fill 2 cores at about ${fmt(2000 / msPer(ours))}/s (linear from this rate). ` +
+    `Whole machine ${cpu.machine.toFixed(2)} of 2 cores, ${Math.max(0, cpu.machine - ours).toFixed(2)} of them outside these processes${dbMeasured ? '' : ' (the database server is not a local process: not metered)'}`
   );
 }
 
