@@ -142,7 +142,7 @@ export function renderMarkdown(r: BenchResults, jsonPath: string): string {
   );
   for (const p of r.partials ?? [])
     L.push(
-      `Scenario${p.scenarios.length > 1 ? 's' : ''} ${p.scenarios.join(', ')} ${p.scenarios.length > 1 ? 'come' : 'comes'} from a separate run of \`${p.command}\`, ${p.startedAt.slice(0, 19).replace('T', ' ')} UTC, ${Math.round(p.durationSeconds)} s, load average ${p.loadAverageAtStart.map((v) => v.toFixed(2)).join(', ')} when it started; its raw figures: [\`${p.json}\`](${p.json}).`,
+      `Scenario${p.scenarios.length > 1 ? 's' : ''} ${p.scenarios.join(', ')} ${p.scenarios.length > 1 ? 'come' : 'comes'} from a separate run of \`${p.command}\`, ${p.startedAt.slice(0, 19).replace('T', ' ')} UTC, ${Math.round(p.durationSeconds)} s, load average ${p.loadAverageAtStart.map((v) => v.toFixed(2)).join(', ')} when it started${p.loadAverageAtStart[0]! > r.machine.cores ? ' (other work shared the machine: its CPU "outside these processes" says how much)' : ''}; its raw figures: [\`${p.json}\`](${p.json}).`,
       '',
     );
   L.push('**Machine.** ' + `${r.machine.cores} cores (${r.machine.cpuModel}), ${r.machine.memoryGiB} GiB, Node ${r.machine.node}, Linux ${r.machine.kernel}. ` +
@@ -325,7 +325,7 @@ function renderGroup(L: string[], g: GroupResult): void {
     `Group \`${g.setup.conversationId || '—'}\` created in ${ms(g.setup.createMs)} with ${fmt(g.members)} members; ${fmt(g.socketsOpen)} sockets (${g.socketsPerChild.join(' + ')} per loadgen child) opened in ${fmt(g.setup.connectSeconds, 1)} s; warm-up ${g.warmUp.messages} message(s), ${g.warmUp.complete ? 'every member got each' : 'NOT every member got each'}. The scenario took ${fmt(g.elapsedSeconds)} s.`,
     '',
   );
-  if (g.limit) L.push(`**What limits it.** ${g.limit}.`, '');
+  if (g.limit) L.push(`**What limits it.** ${g.limit[0]!.toUpperCase()}${g.limit.slice(1)}.`, '');
   const c = g.cpu;
   if (c) {
     L.push('| chat | gateway | database server | broker | auth | loadgen (max child) | whole machine |', '|---|---|---|---|---|---|---|');
