@@ -1,9 +1,10 @@
 /**
- * `make bench`: runs the eight scenarios against real processes, prints a table, writes
+ * `make bench`: runs the nine scenarios against real processes, prints a table, writes
  * tools/bench/results/<date>.json and (for a full run) BENCHMARKS.md. Every scenario is bounded in
- * count and time and the run as a whole has a deadline: 14 minutes for scenarios 1–7 plus 18 for
- * scenario 8 (local database), 2 + 2 with BENCH_QUICK=1; what does not fit is recorded as
- * skipped, never left running. BENCH_ONLY=local-db runs scenario 8 alone.
+ * count and time and the run as a whole has a deadline: 14 minutes for scenarios 1–7, 3 for
+ * scenario 9 (a group) and 18 for scenario 8 (local database), 2 + 1.5 + 2 with BENCH_QUICK=1;
+ * what does not fit is recorded as skipped, never left running. BENCH_ONLY=local-db or
+ * BENCH_ONLY=group runs scenario 8 or 9 alone.
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -18,12 +19,14 @@ import { LoadGen, SOCKETS_PER_WORKER } from './loadgen/pool.js';
 import { categoryShares, describeTop, profilesIn, readProfile, topSelfTime, type Category, type TimeWindow } from './profile.js';
 import { CpuMeter, machineInfo, pidListeningOn } from './proc.js';
 import { ProgressLine } from './progress.js';
-import { renderMarkdown, writeJson, type BenchResults, type GoalResult, type ProfileSummary } from './results.js';
+import { benchmarkSources, mergePartial, renderMarkdown, writeJson, type BenchResults, type GoalResult, type ProfileSummary } from './results.js';
 import { brokerCeiling } from './scenarios/broker-ceiling.js';
 import { capacityRamp } from './scenarios/capacity.js';
 import { brokerPids, setBrokerUrl, waitCpuQuiet } from './scenarios/common.js';
 import { deliveryRamp, throughputRatioCause, type DeliveryResult } from './scenarios/delivery.js';
 import { endToEnd, sendRamp, SUSTAINABLE_SEND_P99_MS } from './scenarios/e2e.js';
+import { groupScenario, type GroupConfig } from './scenarios/group.js';
+import { groupGoals } from './scenarios/group-plan.js';
 import { localDatabase, type LocalDbConfig } from './scenarios/local-db.js';
 import { localDbGoals } from './scenarios/local-db-plan.js';
 import { fanoutScaling } from './scenarios/fanout.js';
@@ -32,10 +35,10 @@ import { createTokenMinter, registerUsers, startOurs, startWsGateway, waitReady,
 import type { Stack } from '@chat/testkit';
 
 const QUICK = process.env.BENCH_QUICK === '1';
-/** BENCH_ONLY=local-db: scenario 8 alone (its own users, chat and origin), nothing else. */
+/** BENCH_ONLY=local-db or group: scenario 8 or 9 alone (its own users and processes), nothing else. */
 const ONLY = process.env.BENCH_ONLY || undefined;
-if (ONLY !== undefined && ONLY !== 'local-db') {
-  console.error(`BENCH_ONLY=${ONLY}: the only scenario that runs alone is local-db`);
+if (ONLY !== undefined && ONLY !== 'local-db' && ONLY !== 'group') {
+  console.error(`BENCH_ONLY=${ONLY}: the scenarios that run alone are local-db (8) and group (9)`);
   process.exit(2);
 }
 const fdBefore = JSON.parse(process.env.CHAT_BENCH_FD_BEFORE ?? 'null') as { soft: number; hard: number } | null;
@@ -76,6 +79,8 @@ const cfg = QUICK
         roundTripSeconds: 3,
         roundTripRate: 20,
       } satisfies LocalDbConfig,
+      // Scenario 9 is the same group in both runs; the quick one only times a shorter window.
+      group: { budgetMs: 90_000, members: 200, senders: 4, rate: 10, seconds: 10 } satisfies GroupConfig,
     }
   : {
       budgetMs: 14 * 60_000,
@@ -112,6 +117,11 @@ const cfg = QUICK
         roundTripSeconds: 10,
         roundTripRate: 20,
       } satisfies LocalDbConfig,
+      // Scenario 9: a 200-member group, every member connected, 4 senders at 10 messages/s (2,000
+      // frames/s, 2,000 timeline entries/s) for 60 s: about half of what this 2-core machine holds
+      // (20/s saturated it: ~100 ms of CPU per group message over all processes, most in the
+      // database server). Setup, warm-up and teardown fit in the rest of its 3 minutes.
+      group: { budgetMs: 3 * 60_000, members: 200, senders: 4, rate: 10, seconds: 60 } satisfies GroupConfig,
     };
 
 const t0 = performance.now();
@@ -237,7 +247,8 @@ async function runScenarios(): Promise<void> {
     amqp: ownBroker ? "local (Debian's rabbitmq-server, @chat/infra)" : `${infra.amqpSource} (given)`,
   };
   log(`machine: ${results.machine.cores} cores, ${results.machine.memoryGiB} GiB, Node ${results.machine.node}, load ${results.machine.loadAverageAtStart.join(' ')}; ${fdLimits.note}`);
-  log(`${QUICK ? 'QUICK smoke run' : 'full run'}${ONLY ? `, BENCH_ONLY=${ONLY}` : ''}: budget ${(((ONLY ? 0 : cfg.budgetMs) + cfg.localDb.budgetMs) / 60_000).toFixed(1)} min; MONGO ${infra.mongoSource}, AMQP ${infra.amqpSource}`);
+  const budget = ONLY === 'group' ? cfg.group.budgetMs : ONLY === 'local-db' ? cfg.localDb.budgetMs : cfg.budgetMs + cfg.group.budgetMs + cfg.localDb.budgetMs;
+  log(`${QUICK ? 'QUICK smoke run' : 'full run'}${ONLY ? `, BENCH_ONLY=${ONLY}` : ''}: budget ${(budget / 60_000).toFixed(1)} min; MONGO ${infra.mongoSource}, AMQP ${infra.amqpSource}`);
 
   const has = (service: string) => existsSync(join(root, 'services', service, 'src', 'index.ts'));
 
@@ -253,6 +264,20 @@ async function runScenarios(): Promise<void> {
     const lg = new LoadGen();
     cleanups.push(() => lg.exit());
     await runLocalDb(stack, auth, lg, [], `b${randomBytes(2).toString('hex')}_`);
+    return;
+  }
+  if (ONLY === 'group') {
+    results.skipped['scenarios 1–8'] = 'BENCH_ONLY=group';
+    if (!has('auth') || !has('chat') || !has('gateway')) {
+      results.skipped['scenario 9'] = 'services auth, chat and gateway must be present';
+      return;
+    }
+    log('starting auth');
+    const auth = await startOurs(stack, 'auth');
+    track(auth);
+    const lg = new LoadGen();
+    cleanups.push(() => lg.exit());
+    await runGroup(stack, auth, lg, [], `b${randomBytes(2).toString('hex')}_`);
     return;
   }
 
@@ -489,6 +514,10 @@ async function runScenarios(): Promise<void> {
 
   if (chat) profileChat(chat);
 
+  // ---- 9. A group -----------------------------------------------------------------------------
+  // Before scenario 8, which stores 100,000 messages; on a chat and a database of its own.
+  await runGroup(stack, auth, lg, users, prefix);
+
   // ---- 8. Local database: ours vs the origin --------------------------------------------------
   // Last: it stores 100,000 messages, which would slow every scenario after it.
   await runLocalDb(stack, auth, lg, users, prefix);
@@ -501,7 +530,7 @@ async function runScenarios(): Promise<void> {
  */
 async function runLocalDb(stack: Stack, auth: Proc, lg: LoadGen, have: BenchUser[], prefix: string): Promise<void> {
   const c = cfg.localDb;
-  const ldDeadline = ONLY ? performance.now() + c.budgetMs : Math.min(performance.now() + c.budgetMs, t0 + cfg.budgetMs + c.budgetMs);
+  const ldDeadline = ONLY ? performance.now() + c.budgetMs : Math.min(performance.now() + c.budgetMs, t0 + cfg.budgetMs + cfg.group.budgetMs + c.budgetMs);
   if (!existsSync(join(root, 'services', 'chat', 'src', 'index.ts'))) {
     results.skipped['scenario 8'] = 'services/chat not present';
     return;
@@ -523,6 +552,35 @@ async function runLocalDb(stack: Stack, auth: Proc, lg: LoadGen, have: BenchUser
     const mint = await createTokenMinter(auth.url, stack.env.JWT_PRIVATE_KEY!);
     const run = await localDatabase({ stack, auth, lg, users, mint, cfg: c, deadline: ldDeadline, track, log });
     results.scenarios.localDb = run.result;
+    results.profiles.push(...(await run.finish()));
+  });
+}
+
+/**
+ * Scenario 9 under its own deadline (its budget from now, never past the run's budget plus its
+ * own). Members: the run's first users (registered first, they resolve fastest on FerretDB), or
+ * registered here when there are too few (BENCH_ONLY=group).
+ */
+async function runGroup(stack: Stack, auth: Proc, lg: LoadGen, have: BenchUser[], prefix: string): Promise<void> {
+  const c = cfg.group;
+  const deadline = ONLY ? performance.now() + c.budgetMs : Math.min(performance.now() + c.budgetMs, t0 + cfg.budgetMs + c.budgetMs);
+  if (deadline - performance.now() < c.budgetMs / 2) {
+    results.skipped['scenario 9'] = 'budget spent';
+    return;
+  }
+  await guarded('scenario 9', async () => {
+    let users = have.slice(0, c.members);
+    if (users.length < c.members) {
+      log(`scenario 9: registering ${c.members} users through Auth`);
+      const reg = await registerUsers(auth.url, `${prefix}gr`, c.members, 16, new ProgressLine('register'), performance.now() + 60_000);
+      users = reg.users;
+      results.setup['scenario 9 users registered'] = users.length;
+      results.setup['scenario 9 registration seconds'] = round3(reg.elapsedMs / 1000);
+      if (users.length < 2) throw new Error(`only ${users.length} users could be registered`);
+    }
+    const mint = await createTokenMinter(auth.url, stack.env.JWT_PRIVATE_KEY!);
+    const run = await groupScenario({ stack, auth, lg, users, mint, cfg: c, deadline, track, log });
+    results.scenarios.group = run.result;
     results.profiles.push(...(await run.finish()));
   });
 }
@@ -622,6 +680,7 @@ function evaluateGoals(): GoalResult[] {
   const goals: GoalResult[] = [];
   const prof = (process: string, scenario: string) => results.profiles.find((p) => p.process === process && p.window.startsWith(scenario));
   if (ONLY === 'local-db') return localDbGoals(s.localDb, results.skipped['scenario 8']);
+  if (ONLY === 'group') return groupGoals(s.group, results.skipped['scenario 9']);
   const pp = s.publishPath;
   goals.push({
     id: 'publish-path',
@@ -686,6 +745,7 @@ function evaluateGoals(): GoalResult[] {
     cause: Number.isFinite(mem) ? (mem > 1 / 3 ? memoryCause(c!.rssBytesPerSocket, c!.heapBytesPerSocket) : undefined) : 'both capacity runs must complete in the same run',
   });
   goals.push(...localDbGoals(s.localDb, results.skipped['scenario 8']));
+  goals.push(...groupGoals(s.group, results.skipped['scenario 9']));
   return goals;
 }
 
@@ -739,6 +799,7 @@ async function finish(): Promise<never> {
     'Memory per idle socket (scenario 5) is the least-squares slope of the gateway\'s RSS over the socket count at each step (baseline included), on a freshly started gateway; sockets stop just under the gateway\'s own open-file limit.',
     'Fanout (scenario 7): the same sockets, one receiver child per gateway, so each event-target user has one socket on each; broker work is the RabbitMQ (beam.smp) CPU per injected event and the events each gateway consumed (its gateway_events_consumed_total).',
     `Local database (scenario 8): ours and the origin (tools/bench/src/origin/server.ts: Express, one insertOne into one collection with the plain mongodb driver, one publish to the fanout exchange origin.events, the same JWT verifier against Auth's JWKS) on the same MongoDB-wire server and broker, each on a database of its own. Ours is seeded through POST /chat/send (closed loop), the origin with insertMany of the same conversation mix, as many messages as ours stored. The ramp alternates the systems step by step, each with the other idle; a step is sustained with no error, nothing shed, ≥ 95 % of the target and p99 send ≤ 50 ms. Reads are GET /chat/sync (first page) and GET /chat/history (limit 50) for random users and peers, 2 at a time. Round trips per send are chat's own chat_db_round_trips_per_request histogram (driver command monitoring), 201 only, between two scrapes of /metrics around a window of sends at a low rate. The database server's CPU at rest is the utime+stime (plus reaped children's) of its whole process trees, 15 s after the load stopped, over 10 s, with chat and the origin up and idle.`,
+    `A group (scenario 9): ${cfg.group.members} users in one group created through POST /conversations, each with one socket on a gateway of the scenario's own (spread over the load generator's children), ${cfg.group.senders} of them sending open loop through POST /chat/send {conversationId} to a chat of its own on a database of its own. After one unmeasured message per sender (caches, and a check that the path delivers), the window: send latency is the 201's at the sender; "201 → last member" is, per message, the time from its 201 to the frame on the last member socket that got it (and "first member" to the first), over the messages every member got; each loadgen child tallies every message per socket, so a loss and a duplicate cannot cancel out; frames still missing 10 s after the last send count as lost. Round trips per group message are chat's chat_db_round_trips_per_request{route="/chat/send",method="POST",status="201"} Δsum/Δcount between two scrapes around the window; CPU per process over the window says what bounds it.`,
     'The machine is shared by everything in the run: 2 cores for the broker, the database, the services and the load generator. The "whole machine" column is every process\'s CPU over the step (from /proc/stat): what it holds beyond the gateway, the loadgen and the broker was used by other processes, and a step near 2 cores had no CPU to spare. Absolute figures are for this machine; the ratios are measured in the same run and are the comparable part.',
   ];
   const stamp = results.startedAt.replace(/[:.]/g, '-').replace(/-\d{3}Z$/, 'Z');
@@ -764,11 +825,22 @@ async function finish(): Promise<never> {
   writeJson(join(root, jsonRel), results);
   printTable();
   log(`wrote ${jsonRel}; process logs in ${logDir}`);
-  // A partial run (BENCH_ONLY) would replace the other scenarios' figures: BENCH_WRITE_MD=1 only.
+  // A partial run (BENCH_ONLY) would replace the other scenarios' figures: BENCH_WRITE_MD=1 only,
+  // and then its scenario goes into the runs BENCHMARKS.md was rendered from, replacing only its own.
   if ((!QUICK && !ONLY) || process.env.BENCH_WRITE_MD === '1') {
-    writeFileSync(join(root, 'BENCHMARKS.md'), renderMarkdown(results, jsonRel));
-    log('updated BENCHMARKS.md');
-  } else log(`${ONLY ? 'partial' : 'quick'} run: BENCHMARKS.md left as is (BENCH_WRITE_MD=1 to overwrite it)`);
+    const sources = ONLY ? benchmarkSources(readFileSync(join(root, 'BENCHMARKS.md'), 'utf8')) : undefined;
+    if (sources?.base && existsSync(join(root, sources.base))) {
+      let merged = JSON.parse(readFileSync(join(root, sources.base), 'utf8')) as BenchResults;
+      for (const rel of sources.partials.filter((p) => existsSync(join(root, p))))
+        if (rel !== jsonRel) merged = mergePartial(merged, JSON.parse(readFileSync(join(root, rel), 'utf8')) as BenchResults, rel);
+      merged = mergePartial(merged, results, jsonRel);
+      writeFileSync(join(root, 'BENCHMARKS.md'), renderMarkdown(merged, sources.base));
+      log(`updated BENCHMARKS.md: ${sources.base} with this run's scenario in place of its own`);
+    } else {
+      writeFileSync(join(root, 'BENCHMARKS.md'), renderMarkdown(results, jsonRel));
+      log('updated BENCHMARKS.md');
+    }
+  } else log(`${ONLY ? 'partial' : 'quick'} run: BENCHMARKS.md left as is (BENCH_WRITE_MD=1 to merge it in)`);
   process.exit(process.exitCode ?? 0);
 }
 
@@ -791,6 +863,11 @@ function printTable(): void {
   if (s.delivery?.ws) console.log(`6 delivery, ws          ${Math.round(s.delivery.ws.bestRate)} events/s`);
   if (s.capacity?.ws) console.log(`6 capacity, ws          ${s.capacity.ws.rssBytesPerSocket} B/socket, ${s.capacity.ws.connectPerSec} conn/s`);
   if (s.fanout) console.log(`7 fanout                ${s.fanout.conclusion}`);
+  if (s.group) {
+    const g = s.group;
+    const d = g.delivery;
+    console.log(`9 group                 ${g.members} members, ${g.send.okPerSec}/s: send p50 ${g.send.p50Ms} / p99 ${g.send.p99Ms} ms; 201→last member p50 ${d?.lastMember.p50Ms ?? '—'} / p99 ${d?.lastMember.p99Ms ?? '—'} ms; lost ${d?.lost ?? '—'}, duplicated ${d?.duplicates ?? '—'}; round trips ${g.roundTrips.mean ?? g.roundTrips.notMeasured ?? '—'}${g.notes.length ? `; ${g.notes.join('; ')}` : ''}`);
+  }
   if (s.localDb) {
     const d = s.localDb;
     console.log(`8 local database        ${d.seed.ours.stored} stored (seeded at ${d.seed.ours.perSec}/s); sustained ours ${d.ramp.ours.sustainedRate}/s vs origin ${d.ramp.origin.sustainedRate}/s; sync p99 ${d.sync?.p99Ms ?? '—'} ms, history p99 ${d.history?.p99Ms ?? '—'} ms; db at rest ${d.dbCpuAtRest.cores !== undefined ? `${(d.dbCpuAtRest.cores * 100).toFixed(2)}%` : d.dbCpuAtRest.notMeasured}; round trips ${d.roundTrips.mean ?? d.roundTrips.notMeasured}`);

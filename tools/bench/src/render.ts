@@ -1,23 +1,24 @@
 /**
- * Re-renders BENCHMARKS.md from a stored run:
- *   node --import tsx tools/bench/src/render.ts tools/bench/results/<date>.json
+ * Re-renders BENCHMARKS.md from a stored run, with the scenarios of partial runs merged in:
+ *   node --import tsx tools/bench/src/render.ts tools/bench/results/<date>.json [tools/bench/results/<date>-group.json …]
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { repoRoot } from '@chat/testkit';
-import { renderMarkdown, type BenchResults } from './results.js';
+import { mergePartial, renderMarkdown, type BenchResults } from './results.js';
 import { throughputRatioCause } from './scenarios/delivery.js';
 
 const file = process.argv[2];
 if (!file) {
-  console.error('usage: render.ts tools/bench/results/<date>.json');
+  console.error('usage: render.ts tools/bench/results/<date>.json [<partial run>.json …]');
   process.exit(2);
 }
 const root = repoRoot();
-const results = JSON.parse(readFileSync(file, 'utf8')) as BenchResults;
+let results = JSON.parse(readFileSync(file, 'utf8')) as BenchResults;
 // The uWS-vs-ws cause line is derived from the stored steps: refresh it with the current wording.
 const { ours, ws } = results.scenarios.delivery ?? {};
 const ratioGoal = results.goals.find((g) => g.id === 'uws-vs-ws-throughput');
 if (ratioGoal && ratioGoal.met === false && ours && ws) ratioGoal.cause = throughputRatioCause(ours, ws);
+for (const partial of process.argv.slice(3)) results = mergePartial(results, JSON.parse(readFileSync(partial, 'utf8')) as BenchResults, relative(root, resolve(partial)));
 writeFileSync(join(root, 'BENCHMARKS.md'), renderMarkdown(results, relative(root, resolve(file))));
-console.log(`BENCHMARKS.md rendered from ${file}`);
+console.log(`BENCHMARKS.md rendered from ${[file, ...process.argv.slice(3)].join(' + ')}`);

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { renderMarkdown, writeJson, type BenchResults } from './results.js';
+import { benchmarkSources, mergePartial, renderMarkdown, writeJson, type BenchResults } from './results.js';
 import type { RampStep } from './scenarios/e2e.js';
 import { localDbGoals, type LocalDbResult } from './scenarios/local-db-plan.js';
 
@@ -89,4 +89,31 @@ test('scenario 8 gets its own section: the five goals side by side, both ramps, 
   assert.match(md, /\| origin \| 225 \| 224 \|/);
   assert.match(md, /\| ours, GET \/chat\/sync \(first page\) \| 300 \| 2 \| 4\.00 ms \| 9\.50 ms \|/);
   assert.match(md, /Round trips per send.*not measured: chat does not expose chat_db_round_trips_per_request/);
+});
+
+test('a partial run replaces only its own scenario in BENCHMARKS.md, and names its run and JSON', () => {
+  const base = sample();
+  base.goals.push({ id: 'group-exactly-once', scenario: 9, what: 'Group: old', target: '0 lost, 0 duplicated', value: 'old', met: false });
+  base.skipped['scenario 9'] = 'old reason';
+  const partial = sample();
+  partial.command = 'BENCH_ONLY=group make bench';
+  partial.startedAt = '2026-01-03T00:00:00.000Z';
+  partial.skipped = { 'scenarios 1–8': 'BENCH_ONLY=group' };
+  partial.goals = [{ id: 'group-exactly-once', scenario: 9, what: 'Group: new', target: '0 lost, 0 duplicated', value: '0 lost', met: true }];
+  partial.profiles = [{ process: 'chat-group', window: 'scenario 9, the timed window', cpuProfile: 'y.cpuprofile', top: 'x 1%' }];
+  partial.scenarios = {};
+  const merged = mergePartial(base, partial, 'tools/bench/results/2026-01-03T00-00-00Z-group.json');
+  assert.deepEqual(merged.goals.map((g) => g.what), ['Chat confirmed publish path', 'End-to-end 201→frame p99', 'Gateway RSS per idle socket', 'Group: new']);
+  assert.equal(merged.skipped['scenario 9'], undefined);
+  assert.equal(merged.skipped['scenarios 1–8'], undefined);
+  assert.equal(merged.skipped['scenario 7'], 'budget spent');
+  assert.equal(merged.scenarios.ceiling?.msgPerSec, 20_000);
+  assert.equal(merged.profiles.length, 2);
+  const md = renderMarkdown(merged, 'tools/bench/results/2026-01-02T03-04-05Z.json');
+  assert.match(md, /One run of `make bench`, 2026-01-02 03:04:05 UTC/);
+  assert.match(md, /Scenario 9 comes from a separate run of `BENCH_ONLY=group make bench`, 2026-01-03 00:00:00 UTC/);
+  assert.deepEqual(benchmarkSources(md), { base: 'tools/bench/results/2026-01-02T03-04-05Z.json', partials: ['tools/bench/results/2026-01-03T00-00-00Z-group.json'] });
+  // Merging a newer run of the same scenario replaces the older one's source.
+  const again = mergePartial(merged, partial, 'tools/bench/results/2026-01-04T00-00-00Z-group.json');
+  assert.deepEqual(again.partials?.map((p) => p.json), ['tools/bench/results/2026-01-04T00-00-00Z-group.json']);
 });

@@ -11,6 +11,7 @@ import type { CapacityResult } from './scenarios/capacity.js';
 import type { DeliveryResult } from './scenarios/delivery.js';
 import type { E2EResult, RampStep } from './scenarios/e2e.js';
 import type { FanoutResult } from './scenarios/fanout.js';
+import type { GroupResult } from './scenarios/group-plan.js';
 import type { LocalDbResult } from './scenarios/local-db-plan.js';
 import type { GoalResult } from './goal.js';
 import type { MachineInfo } from './proc.js';
@@ -61,13 +62,61 @@ export interface BenchResults {
     fanout?: FanoutResult;
     /** Scenario 8: ours and the origin on the local database server. */
     localDb?: LocalDbResult;
+    /** Scenario 9: a group, every member connected, sends at a fixed rate. */
+    group?: GroupResult;
   };
+  /**
+   * Set only on a rendering (never stored): scenarios that come from separate partial runs
+   * (BENCH_ONLY=… BENCH_WRITE_MD=1) merged into this one, see mergePartial.
+   */
+  partials?: PartialSource[];
   skipped: Record<string, string>;
   /** Set when the run stopped on an error; what was measured before it is still recorded. */
   error?: string;
   goals: GoalResult[];
   profiles: ProfileSummary[];
   notes: string[];
+}
+
+export interface PartialSource {
+  scenarios: number[];
+  command: string;
+  startedAt: string;
+  durationSeconds: number;
+  loadAverageAtStart: number[];
+  json: string;
+}
+
+/**
+ * `base` with the scenarios of a partial run (BENCH_ONLY) in place of its own: their results,
+ * goals, profiles and skipped entries come from `partial`, the rest from `base`, and the rendering
+ * names the partial run and its JSON (`json`, repository-relative).
+ */
+export function mergePartial(base: BenchResults, partial: BenchResults, json: string): BenchResults {
+  const nums = [...new Set(partial.goals.map((g) => g.scenario))].sort((a, b) => a - b);
+  const mentions = (text: string) => nums.some((n) => new RegExp(`^scenario ${n}\\b`).test(text));
+  const known = base.notes.map((n) => n.slice(0, 40));
+  return {
+    ...base,
+    setup: { ...base.setup, ...Object.fromEntries(Object.entries(partial.setup).filter(([k]) => mentions(k))) },
+    scenarios: { ...base.scenarios, ...partial.scenarios },
+    skipped: { ...Object.fromEntries(Object.entries(base.skipped).filter(([k]) => !mentions(k))), ...Object.fromEntries(Object.entries(partial.skipped).filter(([k]) => mentions(k))) },
+    goals: [...base.goals.filter((g) => !nums.includes(g.scenario)), ...partial.goals],
+    profiles: [...base.profiles.filter((p) => !mentions(p.window)), ...partial.profiles],
+    notes: [...base.notes, ...partial.notes.filter((n) => !known.includes(n.slice(0, 40)))],
+    partials: [
+      ...(base.partials ?? []).filter((p) => p.json !== json && !p.scenarios.some((n) => nums.includes(n))),
+      { scenarios: nums, command: partial.command, startedAt: partial.startedAt, durationSeconds: partial.durationSeconds, loadAverageAtStart: partial.machine.loadAverageAtStart, json },
+    ],
+  };
+}
+
+/** The runs a BENCHMARKS.md was rendered from: its full run ("Raw figures") and the partial runs merged in ("its raw figures"). */
+export function benchmarkSources(md: string): { base?: string; partials: string[] } {
+  return {
+    base: /Raw figures: \[`([^`]+)`\]/.exec(md)?.[1],
+    partials: [...md.matchAll(/its raw figures: \[`([^`]+)`\]/g)].map((m) => m[1]!),
+  };
 }
 
 export function writeJson(path: string, r: BenchResults): void {
@@ -88,9 +137,14 @@ export function renderMarkdown(r: BenchResults, jsonPath: string): string {
   L.push('# Benchmarks', '');
   L.push(
     `One run of \`${r.command}\`, ${r.startedAt.slice(0, 19).replace('T', ' ')} UTC, ${Math.round(r.durationSeconds)} s${r.quick ? ' (BENCH_QUICK smoke run: small counts, not comparable with a full run)' : ''}. ` +
-      `Raw figures: [\`${jsonPath}\`](${jsonPath}). Rerun: \`make bench\` (at most 32 minutes on 2 cores), or \`BENCH_QUICK=1 make bench\` for a 4-minute smoke run.`,
+      `Raw figures: [\`${jsonPath}\`](${jsonPath}). Rerun: \`make bench\` (at most 35 minutes on 2 cores), or \`BENCH_QUICK=1 make bench\` for a 6-minute smoke run.`,
     '',
   );
+  for (const p of r.partials ?? [])
+    L.push(
+      `Scenario${p.scenarios.length > 1 ? 's' : ''} ${p.scenarios.join(', ')} ${p.scenarios.length > 1 ? 'come' : 'comes'} from a separate run of \`${p.command}\`, ${p.startedAt.slice(0, 19).replace('T', ' ')} UTC, ${Math.round(p.durationSeconds)} s, load average ${p.loadAverageAtStart.map((v) => v.toFixed(2)).join(', ')} when it started${p.loadAverageAtStart[0]! > r.machine.cores ? ' (other work shared the machine: its CPU "outside these processes" says how much)' : ''}; its raw figures: [\`${p.json}\`](${p.json}).`,
+      '',
+    );
   L.push('**Machine.** ' + `${r.machine.cores} cores (${r.machine.cpuModel}), ${r.machine.memoryGiB} GiB, Node ${r.machine.node}, Linux ${r.machine.kernel}. ` +
     `Load average when the run started: ${r.machine.loadAverageAtStart.map((v) => v.toFixed(2)).join(', ')}. ` +
     `Open files: ${r.machine.fdLimit.note}.`, '');
@@ -151,6 +205,7 @@ export function renderMarkdown(r: BenchResults, jsonPath: string): string {
       `| 7 | Fanout at ${fmt(s.fanout.rate)} events/s: 1 vs 2 gateways | 1 gw: ${fmt(p1?.step.framesPerSec)} frames/s, broker ${p1?.brokerDeliveriesPerEvent} deliveries and ${p1?.brokerCpuMsPerEvent} ms CPU per event; 2 gw: ${fmt(p2?.step.framesPerSec)} frames/s, ${p2?.brokerDeliveriesPerEvent} deliveries and ${p2?.brokerCpuMsPerEvent} ms CPU per event, consumed per pod ${p2?.consumedPerGateway.join(' / ')} | delivered ${ratio(s.fanout.deliveredRatio)}, broker work ${ratio(s.fanout.brokerWorkRatio)} |`,
     );
   }
+  if (s.group) L.push(groupRow(s.group));
   L.push('');
   if (s.fanout) L.push(`**Fanout ceiling (README, "Scaling and its ceiling").** ${s.fanout.conclusion}`, '');
   if (Object.keys(r.skipped).length) {
@@ -190,6 +245,7 @@ export function renderMarkdown(r: BenchResults, jsonPath: string): string {
   }
 
   if (s.localDb) renderLocalDb(L, r, s.localDb);
+  if (s.group) renderGroup(L, s.group);
 
   if (r.profiles.length) {
     L.push('## Profiles', '');
@@ -244,4 +300,39 @@ function renderLocalDb(L: string[], r: BenchResults, d: LocalDbResult): void {
   const t = d.roundTrips;
   L.push(`**Round trips per send** (chat's \`chat_db_round_trips_per_request{route="POST /chat/send",status="201"}\` before and after a window of sends): ${t.mean !== undefined ? `mean ${t.mean.toFixed(2)}, max ≤ ${t.maxLe} over ${fmt(t.sends)} sends.` : `not measured: ${t.notMeasured}.`}`, '');
   if (d.notes.length) L.push(`**Cut short:** ${d.notes.join('; ')}.`, '');
+}
+
+/** Scenario 9's row of the Results table. */
+function groupRow(g: GroupResult): string {
+  const d = g.delivery;
+  const t = g.roundTrips;
+  return (
+    `| 9 | A group: ${fmt(g.members)} members, every one connected (${fmt(g.socketsOpen)} sockets over ${g.socketsPerChild.length} loadgen children), ${g.senders} senders at ${fmt(g.targetRate)} msg/s for ${fmt(g.seconds)} s, \`POST /chat/send {conversationId}\` | ` +
+    (d
+      ? `**201→last member p50 ${ms(d.lastMember.p50Ms)}, p99 ${ms(d.lastMember.p99Ms)}** (max ${ms(d.lastMember.maxMs)}; first member p50 ${ms(d.firstMember.p50Ms)}, p99 ${ms(d.firstMember.p99Ms)}); ${fmt(d.frames)}/${fmt(d.expectedFrames)} frames, **${fmt(d.lost)} lost, ${fmt(d.duplicates)} duplicated**. ` +
+        `Send latency p50 ${ms(g.send.p50Ms)}, p99 ${ms(g.send.p99Ms)}; ${fmt(g.send.ok)} × 201 of ${fmt(g.send.attempted)}, errors ${JSON.stringify(g.send.errors)}, shed ${fmt(g.send.skipped)}. ` +
+        `Database round trips per group message: ${t.mean !== undefined ? `**mean ${t.mean.toFixed(2)}**, max ≤ ${t.maxLe}` : `not measured (${t.notMeasured})`}${g.timelineFanout ? `; chat's timeline fanout ${ms(g.timelineFanout.meanMs)} mean per message (max ${g.timelineFanout.maxLeMs !== undefined ? `≤ ${ms(g.timelineFanout.maxLeMs)}` : 'beyond its histogram'})` : ''}`
+      : `not measured: ${g.notes.join('; ') || 'no window ran'}`) +
+    // No ceiling to hold it against: a fixed rate, not a maximum.
+    ' | — |'
+  );
+}
+
+/** Scenario 9's section: what bounds it, the CPU per process over the window, what fell short. */
+function renderGroup(L: string[], g: GroupResult): void {
+  L.push('## A group (scenario 9)', '');
+  L.push(
+    `Group \`${g.setup.conversationId || '—'}\` created in ${ms(g.setup.createMs)} with ${fmt(g.members)} members; ${fmt(g.socketsOpen)} sockets (${g.socketsPerChild.join(' + ')} per loadgen child) opened in ${fmt(g.setup.connectSeconds, 1)} s; warm-up ${g.warmUp.messages} message(s), ${g.warmUp.complete ? 'every member got each' : 'NOT every member got each'}. The scenario took ${fmt(g.elapsedSeconds)} s.`,
+    '',
+  );
+  if (g.limit) L.push(`**What limits it.** ${g.limit[0]!.toUpperCase()}${g.limit.slice(1)}.`, '');
+  const c = g.cpu;
+  if (c) {
+    L.push('| chat | gateway | database server | broker | auth | loadgen (max child) | whole machine |', '|---|---|---|---|---|---|---|');
+    L.push(`| ${cores(c.others.chat)} | ${cores(c.gateway)} | ${cores(c.others.database)} | ${cores(c.broker)} | ${cores(c.others.auth)} | ${cores(c.loadgenReceivers + c.loadgenSource)} (${c.loadgenReceiverMax.toFixed(2)}) | ${cores(c.machine)} |`, '');
+  }
+  const d = g.delivery;
+  if (d && (d.incompleteMessages || d.framesWithout201 || d.lastBefore201))
+    L.push(`${fmt(d.incompleteMessages)} messages missed at least one member; ${fmt(d.framesWithout201)} frames came for sends without a 201; ${fmt(d.lastBefore201)} messages reached their last member before the 201 reached the sender (counted as 0 ms).`, '');
+  if (g.notes.length) L.push(`**Notes:** ${g.notes.join('; ')}.`, '');
 }

@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { withRaisedFdLimit } from '../fd-limit.js';
 import { LatencyHistogram } from '../stats.js';
-import type { Command, ConnectResult, InjectCommand, InjectResult, ProgressEvent, Reply, SendCommand, SendResult, WindowStats } from './protocol.js';
+import type { Command, ConnectResult, GroupTally, InjectCommand, InjectResult, ProgressEvent, Reply, SendCommand, SendResult, WindowStats } from './protocol.js';
 
 const WORKER = fileURLToPath(new URL('./worker.ts', import.meta.url));
 
@@ -237,6 +237,16 @@ export class LoadGen {
   async e2eDrain(): Promise<Array<[string, number]>> {
     const all = await Promise.all(this.receivers.map((w) => w.call<Array<[string, number]>>({ op: 'e2eDrain' })));
     return all.flat();
+  }
+
+  /** Group mode on every receiver: frames tagged `tag` are tallied per message and socket (null: off). */
+  async group(tag: string | null): Promise<void> {
+    await Promise.all(this.receivers.map((w) => w.call({ op: 'group', tag })));
+  }
+
+  /** Each receiver's tally (one per child: their sockets are disjoint, so counts add up across them). */
+  async groupDrain(): Promise<GroupTally[]> {
+    return Promise.all(this.receivers.map((w) => w.call<GroupTally>({ op: 'groupDrain' })));
   }
 
   async exit(): Promise<void> {

@@ -31,13 +31,16 @@ export interface SendCommand {
   chatUrl: string;
   rate: number;
   durationMs: number;
-  /** Sender token and recipient username, used round-robin. */
-  pairs: Array<{ token: string; to: string }>;
+  /** Sender token and recipient: a username (1:1) or a conversation id (a group), used round-robin. */
+  pairs: SendTarget[];
   /** Requests in flight at most; beyond it the sender counts a miss instead of queueing (open loop). */
   maxInFlight: number;
   /** Marks this run's texts so receivers can match frames to sends. */
   tag: string;
 }
+
+/** Whom one send goes to: `to` for 1:1, `conversationId` for a group (POST /chat/send takes exactly one). */
+export type SendTarget = { token: string; to: string } | { token: string; conversationId: string };
 
 export type Command =
   | ({ id: number } & ConnectCommand)
@@ -48,6 +51,8 @@ export type Command =
   | { id: number; op: 'close'; count?: number }
   | { id: number; op: 'e2e'; tag: string | null }
   | { id: number; op: 'e2eDrain' }
+  | { id: number; op: 'group'; tag: string | null }
+  | { id: number; op: 'groupDrain' }
   | { id: number; op: 'exit' };
 
 export interface ConnectResult {
@@ -91,6 +96,13 @@ export interface SendResult {
   /** key → epoch ms when the 201 arrived (performance.timeOrigin + now()). */
   acked: Array<[string, number]>;
 }
+
+/**
+ * Group mode's per-message tally of one child, for the 201→last-member join: [key, frames, distinct
+ * sockets that got it, first arrival, last arrival] (epoch ms). One row per message instead of one
+ * per frame: a 200-member group would otherwise send 200 rows per message over IPC.
+ */
+export type GroupTally = Array<[key: string, frames: number, sockets: number, firstAt: number, lastAt: number]>;
 
 export type Reply = { id: number; ok: true; result: unknown } | { id: number; ok: false; error: string };
 

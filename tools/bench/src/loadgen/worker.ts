@@ -9,7 +9,7 @@ import http from 'node:http';
 import amqp from 'amqplib';
 import WebSocket from 'ws';
 import { LatencyHistogram } from '../stats.js';
-import type { Command, ConnectCommand, ConnectResult, InjectCommand, InjectResult, Reply, SendCommand, SendResult, WindowStats } from './protocol.js';
+import type { Command, ConnectCommand, ConnectResult, GroupTally, InjectCommand, InjectResult, Reply, SendCommand, SendResult, WindowStats } from './protocol.js';
 
 const sockets: WebSocket[] = [];
 const latency = new LatencyHistogram();
@@ -25,12 +25,20 @@ let closingOnPurpose = false;
 let e2eTag: string | null = null;
 let e2eFrames: Array<[string, number]> = [];
 
+/**
+ * Group mode: frames whose text carries this tag are tallied per message, with the sockets that got
+ * it, so a lost or duplicated frame on one member's socket shows (a total per message would let a
+ * duplicate on one socket hide a loss on another).
+ */
+let groupTag: string | null = null;
+let groupTally = new Map<string, { frames: number; sockets: Set<number>; firstAt: number; lastAt: number }>();
+
 const now = () => performance.timeOrigin + performance.now();
 
 // Texts the harness puts in events: "t:<epoch ms with µs>" (injected) or "<tag>:<key>" (sent over HTTP).
 const TEXT_MARK = Buffer.from('"text":"');
 
-function onFrame(data: Buffer): void {
+function onFrame(data: Buffer, socket: number): void {
   const received = now();
   const at = data.indexOf(TEXT_MARK);
   if (at < 0) {
@@ -43,6 +51,17 @@ function onFrame(data: Buffer): void {
   const text = data.toString('latin1', start, end);
   if (text.startsWith('t:')) {
     latency.record(received - Number(text.slice(2)));
+    return;
+  }
+  if (groupTag !== null && text.startsWith(`${groupTag}:`)) {
+    const key = text.slice(groupTag.length + 1);
+    const t = groupTally.get(key);
+    if (!t) groupTally.set(key, { frames: 1, sockets: new Set([socket]), firstAt: received, lastAt: received });
+    else {
+      t.frames++;
+      t.sockets.add(socket);
+      if (received > t.lastAt) t.lastAt = received;
+    }
     return;
   }
   if (e2eTag !== null && text.startsWith(`${e2eTag}:`)) {
@@ -98,8 +117,9 @@ async function connect(cmd: ConnectCommand): Promise<ConnectResult> {
       // The gateway's first frame is {"type":"ready",...}: the socket counts as connected only then.
       ws.once('message', (data: Buffer) => {
         if (data.includes('"ready"')) {
-          sockets.push(ws);
-          ws.on('message', onFrame);
+          // Its index in this child names the socket in group mode's tally.
+          const index = sockets.push(ws) - 1;
+          ws.on('message', (d: Buffer) => onFrame(d, index));
           settle(true);
         } else {
           settle(false, 'no_ready_frame');
@@ -243,7 +263,8 @@ async function send(cmd: SendCommand): Promise<SendResult> {
   const fire = (i: number) => {
     const pair = cmd.pairs[i % cmd.pairs.length]!;
     const key = `${process.pid}.${i}`;
-    const body = JSON.stringify({ to: pair.to, text: `${cmd.tag}:${key}` });
+    const text = `${cmd.tag}:${key}`;
+    const body = JSON.stringify('conversationId' in pair ? { conversationId: pair.conversationId, text } : { to: pair.to, text });
     const started = performance.now();
     inFlight++;
     const p = new Promise<void>((resolve) => {
@@ -319,6 +340,15 @@ async function handle(cmd: Command): Promise<unknown> {
     case 'e2eDrain': {
       const out = e2eFrames;
       e2eFrames = [];
+      return out;
+    }
+    case 'group':
+      groupTag = cmd.tag;
+      groupTally = new Map();
+      return null;
+    case 'groupDrain': {
+      const out: GroupTally = [...groupTally].map(([key, t]) => [key, t.frames, t.sockets.size, t.firstAt, t.lastAt]);
+      groupTally = new Map();
       return out;
     }
     case 'exit':

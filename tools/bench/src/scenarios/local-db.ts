@@ -437,7 +437,8 @@ export async function localDatabase(o: LocalDbOptions): Promise<LocalDbRun> {
   return { result, finish };
 }
 
-async function scrape(p: Proc): Promise<string | undefined> {
+/** GET /metrics of a process, undefined when it does not answer. */
+export async function scrape(p: Proc): Promise<string | undefined> {
   const res = await fetch(`${p.url}/metrics`).catch(() => undefined);
   return res?.ok ? await res.text() : undefined;
 }
