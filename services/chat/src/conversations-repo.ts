@@ -36,6 +36,8 @@ export interface MembershipDoc {
   name?: string;
   groupCreatedAt?: Date;
   createdBy?: UserRef;
+  /** Group: how many members it has, rewritten on every membership change (the list shows it). */
+  memberCount?: number;
   /** Direct: the other user. */
   peer?: UserRef;
   /** The newest message known to the activity writer (conversation-activity.ts), as the API shows it. */
@@ -68,6 +70,8 @@ export interface ConversationsRepository {
   addMemberships(docs: MembershipDoc[]): Promise<void>;
   removeMembership(conversationId: string, userId: string): Promise<void>;
   setRole(conversationId: string, userId: string, role: Role): Promise<void>;
+  /** Writes a group's member count into every membership (one updateMany). */
+  setMemberCount(conversationId: string, memberCount: number): Promise<void>;
   /** A user's conversations, most recent activity first, below `before` when given. */
   list(userId: string, before: { at: Date; conversationId: string } | undefined, limit: number): Promise<MembershipDoc[]>;
   /** Moves every membership of the conversation to this newest message (never backwards). */
@@ -132,6 +136,10 @@ export function createConversationsRepository(db: Db): ConversationsRepository {
 
     async setRole(conversationId, userId, role) {
       await memberships.updateOne({ _id: membershipId(conversationId, userId) }, { $set: { role } });
+    },
+
+    async setMemberCount(conversationId, memberCount) {
+      await memberships.updateMany({ conversationId }, { $set: { memberCount } });
     },
 
     list(userId, before, limit) {

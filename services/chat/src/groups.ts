@@ -104,7 +104,7 @@ export function createGroups(deps: GroupsDeps): Groups {
   }
 
   /** Memberships joined at `at`, in the order listed: each one a millisecond after the previous, so tenure has no ties. */
-  function newMemberships(group: GroupDoc, users: Array<UserRef & { role: Member['role'] }>, since: number, at: Date): MembershipDoc[] {
+  function newMemberships(group: GroupDoc, users: Array<UserRef & { role: Member['role'] }>, since: number, at: Date, memberCount: number): MembershipDoc[] {
     return users.map((user, i) => ({
       _id: membershipId(group._id, user.id),
       conversationId: group._id,
@@ -117,6 +117,7 @@ export function createGroups(deps: GroupsDeps): Groups {
       name: group.name,
       groupCreatedAt: group.createdAt,
       createdBy: group.createdBy,
+      memberCount,
       lastPosition: 0,
       lastActivityAt: at,
       lastMessageJson: null,
@@ -147,7 +148,7 @@ export function createGroups(deps: GroupsDeps): Groups {
       await conversations.insertGroup(group);
       const everyone = [{ ...group.createdBy, role: 'owner' as const }, ...others.map((u) => ({ ...u, role: 'member' as const }))];
       // The conversation is new, so its first message (below) is at position 1.
-      await conversations.addMemberships(newMemberships(group, everyone, 1, now));
+      await conversations.addMemberships(newMemberships(group, everyone, 1, now, everyone.length));
       await writeSystem(group.createdBy, group._id, everyone.map((u) => u.id), { event: 'created', users: others, name }, `${caller.username} created "${name}" with ${userList(others)}`);
       return current(group._id);
     },
@@ -176,7 +177,9 @@ export function createGroups(deps: GroupsDeps): Groups {
       if (newcomers.length === 0) return show(group, members);
       if (members.length + newcomers.length > deps.maxMembers) throw invalidRequest(`a group has at most ${deps.maxMembers} members, the owner included`);
       const added = await writeSystem(ref(me), id, [...present, ...newcomers.map((u) => u.id)], { event: 'member_added', users: newcomers }, `${me.username} added ${userList(newcomers)}`);
-      await conversations.addMemberships(newMemberships(group, newcomers.map((u) => ({ ...u, role: 'member' })), added.position, added.createdAt));
+      const count = members.length + newcomers.length;
+      await conversations.addMemberships(newMemberships(group, newcomers.map((u) => ({ ...u, role: 'member' })), added.position, added.createdAt, count));
+      await conversations.setMemberCount(id, count);
       return current(id);
     },
 
@@ -186,6 +189,7 @@ export function createGroups(deps: GroupsDeps): Groups {
       const remaining = members.filter((m) => m.userId !== target.userId);
       if (target.userId === me.userId) {
         await conversations.removeMembership(id, me.userId);
+        await conversations.setMemberCount(id, remaining.length);
         const heir = me.role === 'owner' ? successor(remaining) : undefined;
         if (heir) await conversations.setRole(id, heir.userId, 'owner');
         const text = heir ? `${me.username} left; ${heir.username} is now the owner` : `${me.username} left`;
@@ -195,6 +199,7 @@ export function createGroups(deps: GroupsDeps): Groups {
       requireManager(me, 'remove members');
       if (target.role === 'owner') throw forbidden('the owner cannot be removed');
       await conversations.removeMembership(id, target.userId);
+      await conversations.setMemberCount(id, remaining.length);
       await writeSystem(ref(me), id, [...remaining.map((m) => m.userId), target.userId], { event: 'member_removed', users: [ref(target)] }, `${me.username} removed ${target.username}`);
       return current(id);
     },

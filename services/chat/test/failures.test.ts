@@ -111,6 +111,37 @@ describe('failure injection', { skip }, () => {
     });
   }
 
+  test('crash after a group message was stored: the relay completes it to the members it was stored with, not to one added since', async () => {
+    if (chat.proc.exitCode === null && chat.proc.signalCode === null) await chat.stop();
+    const carol = await stack.user('Carol');
+    const setup = await stack.start('chat');
+    const created = await request(`${setup.url}/conversations`, { token: alice.token, body: { name: 'crash', members: [bob.username] } });
+    assert.equal(created.status, 201, created.text);
+    const groupId = created.body.conversation.id as string;
+    await setup.stop();
+    const doomed = await stack.start('chat', { env: { CHAT_TEST_CRASH_POINT: 'after_insert' } });
+    const res = await send(doomed.url, alice, { conversationId: groupId, text: 'dies in a group', clientMsgId: 'crash-group' }).catch((err: Error) => err);
+    assert.ok(res instanceof Error, 'the process died before answering');
+    assert.equal(await doomed.exited, 'SIGKILL');
+    const db = await stack.db('chat');
+    const stored = await db.collection('messages').findOne({ clientMsgId: 'crash-group', fromId: alice.id });
+    assert.ok(stored, 'the insert happened');
+    const id = stored._id.toHexString();
+
+    const fresh = await stack.start('chat');
+    const added = await request(`${fresh.url}/conversations/${groupId}/members`, { token: alice.token, body: { members: [carol.username] } });
+    assert.equal(added.status, 200, added.text);
+    await probe.waitForIds([id], 20_000);
+    const event = probe.events.find((e) => e.event.message.id === id)!.event;
+    assert.deepEqual(new Set(Object.keys(event.cursors)), new Set([alice.id, bob.id]), 'the recipients it was stored with');
+    for (const user of [alice, bob]) assert.ok((await syncAll(fresh.url, user)).messages.some((m) => m.id === id), `${user.username} sees it in sync`);
+    assert.equal((await syncAll(fresh.url, carol)).messages.some((m) => m.id === id), false, 'the newcomer does not');
+    const retry = await send(fresh.url, alice, { conversationId: groupId, text: 'dies in a group', clientMsgId: 'crash-group' });
+    assert.equal(retry.status, 200, retry.text);
+    assert.equal(retry.body.message.id, id);
+    chat = fresh;
+  });
+
   test('broker down: 100 sends get 201, readiness reports the broker down, and all 100 events arrive once it is back, with no restart', async () => {
     if (chat.proc.exitCode !== null || chat.proc.signalCode !== null) chat = await stack.start('chat');
     await waitFor('chat ready', async () => (await request(`${chat.url}/readyz`)).status === 200, 20_000, 100);

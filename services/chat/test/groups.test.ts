@@ -365,6 +365,8 @@ describe('GET /conversations', () => {
     assert.equal(top.type, 'group');
     assert.equal(top.name, 'second group');
     assert.equal(top.lastMessage.text, 'latest');
+    assert.equal(top.memberCount, 2);
+    assert.equal(top.role, 'member');
     assert.equal(middle.id, dm.body.message.conversationId);
     assert.equal(middle.type, 'direct');
     assert.deepEqual(middle.peer, { id: peer.id, username: peer.username });
@@ -400,7 +402,11 @@ describe('GET /conversations', () => {
     const [owner, a] = await users(2);
     const g = await group(owner, [a]);
     await waitFor('listed', async () => ((await call(a, 'GET', '/conversations')).body.conversations ?? []).some((c: { id: string }) => c.id === g.id));
+    const [b] = await users(1);
+    await add(owner, g.id, [b.username]);
     await remove(owner, g.id, a.username);
     assert.equal((await call(a, 'GET', '/conversations')).body.conversations.some((c: { id: string }) => c.id === g.id), false);
+    const ownerEntry = (await call(owner, 'GET', '/conversations')).body.conversations.find((c: { id: string }) => c.id === g.id);
+    assert.equal(ownerEntry.memberCount, 2, 'counts follow every change');
   });
 });

@@ -10,10 +10,15 @@ export const GATEWAY_SUBSCRIPTION = 'gateway_events';
 
 const exchanges = { [EVENTS_EXCHANGE]: { type: 'fanout', options: { durable: true } } };
 
-/** Reconnect forever with a capped backoff: a broker restart must never kill a service. */
+/**
+ * Reconnect forever with a capped backoff: a broker restart must never kill a service.
+ * `noDelay`: amqplib writes a message of 2 KB or more (a group's event names every member) in
+ * several writes, and with Nagle's algorithm the kernel held the last one back ~40 ms: publish
+ * to consume of a 15 KB event measured p50 43.6 ms without it, 1.1 ms with it.
+ */
 const connectionStrategy = (url: string) => ({
   url,
-  socketOptions: { timeout: 5_000 },
+  socketOptions: { timeout: 5_000, noDelay: true },
   retry: { min: 250, max: 2_000, factor: 2, strategy: 'exponential' },
   options: { heartbeat: 10 },
 });

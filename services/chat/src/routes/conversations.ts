@@ -77,6 +77,7 @@ function listEntry(doc: MembershipDoc) {
     name: doc.name,
     createdAt: doc.groupCreatedAt?.toISOString(),
     createdBy: doc.createdBy,
+    memberCount: doc.memberCount,
     role: doc.role,
     lastMessage,
     lastActivityAt,
