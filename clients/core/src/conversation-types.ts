@@ -1,43 +1,13 @@
 /**
- * Messages and conversations as Chat's API shows them (README "API", issue 13's contract).
- * Declared here rather than taken from @chat/common: a client reads what the wire carries,
- * including copies it saved before groups existed (no `conversationId`), so every field that
- * some message lacks is optional, and one flat shape covers text and system messages.
+ * Conversations as Chat's API shows them (README "API", issue 13). Messages, with their group
+ * and system fields, are @chat/common's contract; these are the shapes only clients read:
+ * `GET /conversations/:id` and its list.
  */
-export interface UserRef {
-  id: string;
-  username: string;
-}
+import type { ChatMessage, UserRef } from '@chat/common/contracts';
+
+export type { ChatMessage, SystemEvent, UserRef } from '@chat/common/contracts';
 
 export type GroupRole = 'owner' | 'admin' | 'member';
-
-/** What a system message reports; `text` says it in words, these say it to a program. */
-export type SystemEvent = 'created' | 'member_added' | 'member_removed' | 'member_left' | 'renamed' | 'role_changed';
-
-export interface ChatMessage {
-  id: string;
-  /** `g:<hex>` for a group, `dm:<idA>:<idB>` for a 1:1; absent only in copies saved before groups. */
-  conversationId?: string;
-  /** The sender's username (for a system message: who acted). */
-  from: string;
-  /** A 1:1's recipient. A group message has none: that is how a client tells the two apart. */
-  to?: string;
-  /** A system message's text is Chat's own sentence ("alice added bob"), shown as it is. */
-  text: string;
-  createdAt: string;
-  clientMsgId?: string;
-  /** Absent for a text message. */
-  kind?: 'system';
-  event?: SystemEvent;
-  actor?: UserRef;
-  users?: UserRef[];
-  /** `created`, `renamed`: the group's name from then on. */
-  name?: string;
-  /** `role_changed`: the target's new role. */
-  role?: GroupRole;
-  /** `member_left` when the owner left: who owns the group now. */
-  newOwner?: UserRef;
-}
 
 export interface GroupMember extends UserRef {
   role: GroupRole;
@@ -61,7 +31,8 @@ export type ConversationListEntry =
       name: string;
       createdAt: string;
       createdBy: UserRef;
-      memberCount: number;
+      /** In issue 13's contract, but Chat's list does not serve it (yet): a client must not count on it. */
+      memberCount?: number;
       role: GroupRole;
       lastMessage: ChatMessage | null;
       lastActivityAt: string;

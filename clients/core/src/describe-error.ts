@@ -12,8 +12,7 @@ export interface DescribedError {
   message: string;
 }
 
-// Typed as strings too: the group codes are newer than some servers a client may talk to.
-const WORDS: Partial<Record<ErrorCode | 'conversation_not_found' | 'forbidden', string>> = {
+const WORDS: Partial<Record<ErrorCode, string>> = {
   invalid_credentials: 'Wrong username or password.',
   username_taken: 'That username is taken. Pick another one.',
   user_not_found: 'There is no user with that name.',
@@ -50,7 +49,7 @@ export function describeError(err: unknown, context: { text?: string } = {}): De
   if (err.code === 'invalid_request' && textRule && context.text !== undefined && codePointLength(context.text) > Number(textRule[1])) {
     return { kind: 'refused', message: `That message is too long (at most ${Number(textRule[1]).toLocaleString('en')} characters).` };
   }
-  const words = WORDS[err.code as keyof typeof WORDS];
+  const words = WORDS[err.code as ErrorCode];
   if (words) return { kind: 'refused', message: words };
   if (err.status === 503) return { kind: 'refused', message: WORDS.unavailable! };
   // A rule the server named (username pattern, password length, empty text): its own sentence.
