@@ -252,10 +252,16 @@ async function runScenarios(): Promise<void> {
 
   const has = (service: string) => existsSync(join(root, 'services', service, 'src', 'index.ts'));
 
-  if (ONLY === 'local-db') {
-    results.skipped['scenarios 1–7'] = 'BENCH_ONLY=local-db';
-    if (!has('auth') || !has('chat')) {
-      results.skipped['scenario 8'] = 'services auth and chat must be present';
+  // A scenario run alone (BENCH_ONLY): its own Auth and load generator, nothing else.
+  const alone = {
+    'local-db': { skipped: 'scenarios 1–7', scenario: 'scenario 8', services: ['auth', 'chat'], run: runLocalDb },
+    group: { skipped: 'scenarios 1–8', scenario: 'scenario 9', services: ['auth', 'chat', 'gateway'], run: runGroup },
+  } as const;
+  if (ONLY === 'local-db' || ONLY === 'group') {
+    const only = alone[ONLY];
+    results.skipped[only.skipped] = `BENCH_ONLY=${ONLY}`;
+    if (!only.services.every(has)) {
+      results.skipped[only.scenario] = `services ${only.services.join(', ')} must be present`;
       return;
     }
     log('starting auth');
@@ -263,21 +269,7 @@ async function runScenarios(): Promise<void> {
     track(auth);
     const lg = new LoadGen();
     cleanups.push(() => lg.exit());
-    await runLocalDb(stack, auth, lg, [], `b${randomBytes(2).toString('hex')}_`);
-    return;
-  }
-  if (ONLY === 'group') {
-    results.skipped['scenarios 1–8'] = 'BENCH_ONLY=group';
-    if (!has('auth') || !has('chat') || !has('gateway')) {
-      results.skipped['scenario 9'] = 'services auth, chat and gateway must be present';
-      return;
-    }
-    log('starting auth');
-    const auth = await startOurs(stack, 'auth');
-    track(auth);
-    const lg = new LoadGen();
-    cleanups.push(() => lg.exit());
-    await runGroup(stack, auth, lg, [], `b${randomBytes(2).toString('hex')}_`);
+    await only.run(stack, auth, lg, [], `b${randomBytes(2).toString('hex')}_`);
     return;
   }
 
