@@ -1,5 +1,6 @@
 import { forbidden, notFound } from '@chat/common/contracts';
-import type { Member, Role } from './conversations-repo.js';
+import { peerIn, type ConversationRef } from './conversation-id.js';
+import type { ConversationsRepository, Member, MembershipDoc, Role } from './conversations-repo.js';
 
 /**
  * Who may do what in a group. Non-members and unknown ids get the same 404, so a probe learns
@@ -12,6 +13,17 @@ export function memberOrNotFound(members: readonly Member[], userId: string): Me
   const member = members.find((m) => m.userId === userId);
   if (!member) throw conversationNotFound();
   return member;
+}
+
+/**
+ * The caller's side of a 1:1 conversation, with its peer; 404 for anyone else. The membership
+ * exists once the conversation has had a message (conversation-activity.ts): from then on the
+ * list shows it, and it can be read and sent to by id.
+ */
+export async function directMembershipOrNotFound(conversations: ConversationsRepository, ref: Extract<ConversationRef, { type: 'direct' }>, userId: string): Promise<MembershipDoc & { peer: NonNullable<MembershipDoc['peer']> }> {
+  const membership = peerIn(ref, userId) === undefined ? null : await conversations.membership(ref.id, userId);
+  if (!membership?.peer) throw conversationNotFound();
+  return membership as MembershipDoc & { peer: NonNullable<MembershipDoc['peer']> };
 }
 
 /** Renaming and adding or removing others: owner or admin. */

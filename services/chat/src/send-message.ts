@@ -2,9 +2,9 @@ import { ObjectId } from 'mongodb';
 import { notFound, RequestError, unavailable, type ChatMessage } from '@chat/common/contracts';
 import type { TokenUser } from '@chat/common/jwt';
 import type { UserDirectory } from '@chat/common/user-directory';
-import { directConversationId, parseConversationId, peerIn } from './conversation-id.js';
+import { directConversationId, parseConversationId } from './conversation-id.js';
 import type { ConversationsRepository } from './conversations-repo.js';
-import { conversationNotFound } from './group-access.js';
+import { conversationNotFound, directMembershipOrNotFound } from './group-access.js';
 import { idempotencyKey, toChatMessage, type MessageDoc, type NewMessageDoc } from './message.js';
 import type { MessagesRepository } from './messages-repo.js';
 import type { WriteMessage } from './message-writer.js';
@@ -51,12 +51,9 @@ export function createSendMessage(deps: SendMessageDeps): SendMessage {
     const ref = parseConversationId(request.conversationId);
     if (!ref) throw conversationNotFound();
     if (ref.type === 'direct') {
-      // The peer's name comes from the sender's membership, which exists once the conversation
-      // has had a message (the list shows it from then on).
-      const peerId = peerIn(ref, sender.id);
-      const membership = peerId === undefined ? null : await deps.conversations.membership(ref.id, sender.id);
-      if (!membership?.peer) throw conversationNotFound();
-      return { conversationId: ref.id, to: membership.peer };
+      // The peer's name comes from the sender's membership.
+      const { peer } = await directMembershipOrNotFound(deps.conversations, ref, sender.id);
+      return { conversationId: ref.id, to: peer };
     }
     const members = await deps.conversations.members(ref.id);
     if (!members.some((m) => m.userId === sender.id)) throw conversationNotFound();

@@ -90,12 +90,10 @@ export function parseCursorParam(value: QueryValue, callerId: string, name: stri
 export function parseUsernameParam(value: QueryValue, name: string): string {
   const raw = single(name, value);
   if (raw === undefined || raw.length === 0) throw invalidRequest(`${name} is required`);
-  if (raw.length > USERNAME_MAX_CHARS) throw invalidRequest(`${name} must be 1 to ${USERNAME_MAX_CHARS} characters long`);
-  if (hasUnpairedSurrogate(raw)) throw invalidRequest(`${name} must be valid Unicode text`);
-  return raw;
+  return parseUsername(raw, name);
 }
 
-/** A username in a body (a recipient, a member to add). */
+/** A username in a body (a recipient, a member to add), a path or a query. */
 function parseUsername(value: unknown, name: string): string {
   if (typeof value !== 'string') throw invalidRequest(`${name} must be a string`);
   if (value.length === 0 || value.length > USERNAME_MAX_CHARS) throw invalidRequest(`${name} must be 1 to ${USERNAME_MAX_CHARS} characters long`);

@@ -2,9 +2,9 @@ import Router from '@koa/router';
 import type { Middleware } from 'koa';
 import { invalidRequest } from '@chat/common/contracts';
 import { authUser, jsonBody } from '@chat/common/koa';
-import { parseConversationId, peerIn } from '../conversation-id.js';
+import { parseConversationId } from '../conversation-id.js';
 import type { ConversationsRepository, MembershipDoc } from '../conversations-repo.js';
-import { conversationNotFound } from '../group-access.js';
+import { directMembershipOrNotFound } from '../group-access.js';
 import type { Groups } from '../groups.js';
 import { CONVERSATIONS_LIMIT, parseLimit } from '../validation.js';
 
@@ -36,9 +36,7 @@ export function conversationsRouter(deps: { groups: Groups; conversations: Conve
     const user = authUser(ctx);
     const ref = parseConversationId(ctx.params.id);
     if (ref?.type === 'direct') {
-      // A 1:1 conversation exists for the list once it has a message: its membership says so.
-      const membership = peerIn(ref, user.id) === undefined ? null : await conversations.membership(ref.id, user.id);
-      if (!membership?.peer) throw conversationNotFound();
+      const membership = await directMembershipOrNotFound(conversations, ref, user.id);
       ctx.body = { conversation: { id: ref.id, type: 'direct', peer: membership.peer, createdAt: membership.joinedAt.toISOString() } };
       return;
     }
