@@ -4,7 +4,7 @@
 import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { infraDir, instanceId, isDefaultInstance, readState, updateState, type LocalPostgresState } from './state.js';
-import { aptInstall, indent, log, notice, pickPort, pidAlive, pidIsOurs, run, sleep, spawnDetached, tailFile, waitPidExit, which } from './util.js';
+import { aptInstall, executableReplaced, indent, log, notice, pickPort, pidAlive, pidIsOurs, run, sleep, spawnDetached, tailFile, waitPidExit, which } from './util.js';
 
 /** The database FerretDB keeps every Mongo database in (one schema per Mongo database). */
 export const FERRET_DATABASE = 'ferretdb';
@@ -250,9 +250,9 @@ function readPostmasterPid(dataDir: string): number | undefined {
   }
 }
 
-/** Ours = alive, and its command line holds our data dir (`postgres -D <dataDir>`), which no other postmaster has. */
+/** Ours = alive, its command line holds our data dir (`postgres -D <dataDir>`), which no other postmaster has, and it runs the binary installed now. */
 export function postgresAlive(st: LocalPostgresState | undefined): boolean {
-  return !!st && pidIsOurs(st.pid, st.dataDir);
+  return !!st && pidIsOurs(st.pid, st.dataDir) && !executableReplaced(st.pid);
 }
 
 async function isReady(st: Pick<LocalPostgresState, 'binDir' | 'port'>): Promise<boolean> {
@@ -306,6 +306,9 @@ export async function startPostgres(): Promise<LocalPostgresState> {
   if (prev && postgresAlive(prev)) {
     if (await isReady(prev)) return prev;
     await stopPostgres(prev); // alive but not answering: replace it
+  } else if (prev && pidIsOurs(prev.pid, prev.dataDir)) {
+    notice(`PostgreSQL (pid ${prev.pid}) runs a binary that was replaced since it started (a package upgrade): restarting it`);
+    await stopPostgres(prev);
   }
   const cluster = await clusterDir();
   const dataDir = join(cluster, 'data');

@@ -1,6 +1,6 @@
 // Small process/file/port helpers shared by the infra modules.
 import { spawn, type SpawnOptions } from 'node:child_process';
-import { existsSync, readFileSync, statSync, openSync, readSync, closeSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, openSync, readSync, closeSync, writeFileSync, readlinkSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { delimiter, join } from 'node:path';
 
@@ -77,6 +77,22 @@ export function pidIsOurs(pid: number | undefined, marker: string): boolean {
   if (!pid || !pidAlive(pid)) return false;
   if (!existsSync('/proc/self/cmdline')) return true;
   return cmdline(pid).includes(marker);
+}
+
+/**
+ * True when the process runs an executable that was replaced on disk since it started (Linux
+ * shows its /proc/<pid>/exe as "… (deleted)"): a package upgrade or reinstall under a running
+ * server. Such a server may no longer load its own libraries (measured: PostgreSQL 15 failed to
+ * load plpgsql.so, "undefined symbol: heap_datum_update_type", after apt reinstalled it), so it is
+ * restarted rather than reused.
+ */
+export function executableReplaced(pid: number | undefined): boolean {
+  if (!pid) return false;
+  try {
+    return readlinkSync(`/proc/${pid}/exe`).endsWith(' (deleted)');
+  } catch {
+    return false; // not Linux, or not ours to read: nothing to go by
+  }
 }
 
 export async function waitPidExit(pid: number, timeoutMs: number): Promise<boolean> {
