@@ -532,20 +532,23 @@ async function runLocalDb(stack: Stack, auth: Proc, lg: LoadGen, have: BenchUser
     return;
   }
   await guarded('scenario 8', async () => {
-    let users = have;
-    if (users.length < c.users) {
-      log(`scenario 8: registering ${c.users} users through Auth`);
-      const reg = await registerUsers(auth.url, `${prefix}ld`, c.users, 16, new ProgressLine('register'), performance.now() + 60_000);
-      users = reg.users;
-      results.setup['scenario 8 users registered'] = users.length;
-      results.setup['scenario 8 registration seconds'] = round3(reg.elapsedMs / 1000);
-      if (users.length < 10) throw new Error(`only ${users.length} users could be registered`);
-    }
+    const users = await usersFor('scenario 8', auth, have, c.users, `${prefix}ld`, 10);
     const mint = await createTokenMinter(auth.url, stack.env.JWT_PRIVATE_KEY!);
     const run = await localDatabase({ stack, auth, lg, users, mint, cfg: c, deadline: ldDeadline, track, log });
     results.scenarios.localDb = run.result;
     results.profiles.push(...(await run.finish()));
   });
+}
+
+/** A scenario's users: `have` when it holds `count`, else `count` registered through Auth now (at least `least` of them). */
+async function usersFor(scenario: string, auth: Proc, have: BenchUser[], count: number, prefix: string, least: number): Promise<BenchUser[]> {
+  if (have.length >= count) return have;
+  log(`${scenario}: registering ${count} users through Auth`);
+  const reg = await registerUsers(auth.url, prefix, count, 16, new ProgressLine('register'), performance.now() + 60_000);
+  results.setup[`${scenario} users registered`] = reg.users.length;
+  results.setup[`${scenario} registration seconds`] = round3(reg.elapsedMs / 1000);
+  if (reg.users.length < least) throw new Error(`only ${reg.users.length} users could be registered`);
+  return reg.users;
 }
 
 /**
@@ -561,15 +564,7 @@ async function runGroup(stack: Stack, auth: Proc, lg: LoadGen, have: BenchUser[]
     return;
   }
   await guarded('scenario 9', async () => {
-    let users = have.slice(0, c.members);
-    if (users.length < c.members) {
-      log(`scenario 9: registering ${c.members} users through Auth`);
-      const reg = await registerUsers(auth.url, `${prefix}gr`, c.members, 16, new ProgressLine('register'), performance.now() + 60_000);
-      users = reg.users;
-      results.setup['scenario 9 users registered'] = users.length;
-      results.setup['scenario 9 registration seconds'] = round3(reg.elapsedMs / 1000);
-      if (users.length < 2) throw new Error(`only ${users.length} users could be registered`);
-    }
+    const users = await usersFor('scenario 9', auth, have.slice(0, c.members), c.members, `${prefix}gr`, 2);
     const mint = await createTokenMinter(auth.url, stack.env.JWT_PRIVATE_KEY!);
     const run = await groupScenario({ stack, auth, lg, users, mint, cfg: c, deadline, track, log });
     results.scenarios.group = run.result;
