@@ -1,4 +1,4 @@
-import type { Db } from 'mongodb';
+import type { Collection, Db, OptionalUnlessRequiredId } from 'mongodb';
 import type { UserRef } from '@chat/common/contracts';
 import { indexesOnce, isDuplicateKey } from '@chat/common/mongo';
 
@@ -14,11 +14,15 @@ export interface GroupDoc {
 }
 
 /**
- * One user's place in one conversation, group or direct: what the conversation list reads, and,
- * for a group, the membership itself (its role, and the first position of the conversation it
- * may read). One document per (conversation, user), so every membership change writes one
- * document (or inserts many at once) and two changes to different members never overwrite each
- * other, without a transaction or a read-modify-write of a shared member array.
+ * One user's entry in one conversation, group or direct: what the conversation list reads (its
+ * order, last message, and a copy of the group's name, count and the user's role for display).
+ * One document per (conversation, user), so a change to one member writes one document.
+ *
+ * Who may read and send is NOT decided from these: the list's fields are rewritten by one
+ * `updateMany` per conversation (activity, renames, counts), and on the local default database
+ * an update rewrites the whole document after reading it (mongo-portability.ts, rule 1), so a
+ * role written meanwhile could be put back. The authority is {@link GroupMemberDoc}, which only
+ * membership changes write, one document at a time.
  */
 export interface MembershipDoc {
   /** `<conversationId>#<userId>`: the guard against a second membership of the same user. */
@@ -28,9 +32,9 @@ export interface MembershipDoc {
   userId: string;
   username: string;
   joinedAt: Date;
-  /** Group: owner, admin or member. */
+  /** Group: owner, admin or member (a copy for the list; {@link GroupMemberDoc} decides). */
   role?: Role;
-  /** Group: the first position of the conversation this member sees (the message that added them). */
+  /** Group: the first position this member sees, given when joining (kept in {@link GroupMemberDoc}). */
   since?: number;
   /** Group, copied so that a list page needs no second read (a rename updates every copy). */
   name?: string;
@@ -46,8 +50,21 @@ export interface MembershipDoc {
   lastMessageJson: string | null;
 }
 
+/** A group member: the authority on who reads, sends and manages (collection `group_members`). */
+export interface GroupMemberDoc {
+  /** The same id as the member's list entry. */
+  _id: string;
+  conversationId: string;
+  userId: string;
+  username: string;
+  role: Role;
+  joinedAt: Date;
+  /** The first position of the conversation this member sees (the message that added them). */
+  since: number;
+}
+
 /** A member as the send path and the role checks need it. */
-export type Member = Pick<MembershipDoc, 'userId' | 'username' | 'role' | 'joinedAt' | 'since'>;
+export type Member = Pick<GroupMemberDoc, 'userId' | 'username' | 'role' | 'joinedAt' | 'since'>;
 
 export const membershipId = (conversationId: string, userId: string) => `${conversationId}#${userId}`;
 
@@ -66,7 +83,10 @@ export interface ConversationsRepository {
   /** The group's members, oldest membership first. */
   members(conversationId: string): Promise<Member[]>;
   membership(conversationId: string, userId: string): Promise<MembershipDoc | null>;
-  /** Inserts memberships; one that exists already is left as it is (a repeat, or a race with the same change). */
+  /**
+   * Inserts list entries, and for a group's the members themselves; one that exists already is
+   * left as it is (a repeat, or a race with the same change).
+   */
   addMemberships(docs: MembershipDoc[]): Promise<void>;
   removeMembership(conversationId: string, userId: string): Promise<void>;
   setRole(conversationId: string, userId: string, role: Role): Promise<void>;
@@ -80,12 +100,15 @@ export interface ConversationsRepository {
 
 export const GROUPS_COLLECTION = 'groups';
 export const MEMBERSHIPS_COLLECTION = 'memberships';
+export const GROUP_MEMBERS_COLLECTION = 'group_members';
 
 const MEMBER_FIELDS = { _id: 0, userId: 1, username: 1, role: 1, joinedAt: 1, since: 1 } as const;
 
 export function createConversationsRepository(db: Db): ConversationsRepository {
   const groups = db.collection<GroupDoc>(GROUPS_COLLECTION);
   const memberships = db.collection<MembershipDoc>(MEMBERSHIPS_COLLECTION);
+  const groupMembers = db.collection<GroupMemberDoc>(GROUP_MEMBERS_COLLECTION);
+  const ensureMemberIndexes = indexesOnce(groupMembers, [{ key: { conversationId: 1 }, name: 'conversation' }]);
   const ensureMembershipIndexes = indexesOnce(memberships, [
     // The list: equality on the user (mongo-portability.ts, rule 2), newest activity first.
     { key: { userId: 1, lastActivityAt: -1 }, name: 'user_activity' },
@@ -95,7 +118,10 @@ export function createConversationsRepository(db: Db): ConversationsRepository {
 
   return {
     // Groups are read by _id only: no index of their own.
-    ensureIndexes: ensureMembershipIndexes,
+    async ensureIndexes() {
+      await ensureMembershipIndexes();
+      await ensureMemberIndexes();
+    },
 
     async insertGroup(group) {
       await groups.insertOne(group);
@@ -111,7 +137,7 @@ export function createConversationsRepository(db: Db): ConversationsRepository {
     },
 
     async members(conversationId) {
-      const found = await memberships.find({ conversationId }, { projection: MEMBER_FIELDS }).toArray();
+      const found = await groupMembers.find({ conversationId }, { projection: MEMBER_FIELDS }).toArray();
       return (found as Member[]).sort((a, b) => a.joinedAt.getTime() - b.joinedAt.getTime() || (a.since ?? 0) - (b.since ?? 0));
     },
 
@@ -121,21 +147,22 @@ export function createConversationsRepository(db: Db): ConversationsRepository {
 
     async addMemberships(docs) {
       if (docs.length === 0) return;
-      try {
-        await memberships.insertMany(docs, { ordered: false });
-      } catch (err) {
-        const errors = (err as { writeErrors?: unknown }).writeErrors;
-        const list = Array.isArray(errors) ? errors : [errors];
-        if (!isDuplicateKey(err) && !list.every((e) => (e as { code?: number } | undefined)?.code === 11000)) throw err;
-      }
+      const members: GroupMemberDoc[] = docs
+        .filter((d) => d.type === 'group')
+        .map(({ _id, conversationId, userId, username, role, joinedAt, since }) => ({ _id, conversationId, userId, username, role: role ?? 'member', joinedAt, since: since ?? 1 }));
+      // The members first: a list entry never shows a group its user cannot open.
+      await insertIgnoringRepeats(groupMembers, members);
+      await insertIgnoringRepeats(memberships, docs);
     },
 
     async removeMembership(conversationId, userId) {
+      await groupMembers.deleteOne({ _id: membershipId(conversationId, userId) });
       await memberships.deleteOne({ _id: membershipId(conversationId, userId) });
     },
 
     async setRole(conversationId, userId, role) {
-      await memberships.updateOne({ _id: membershipId(conversationId, userId) }, { $set: { role } });
+      await groupMembers.updateOne({ _id: membershipId(conversationId, userId) }, { $set: { role } });
+      await memberships.updateOne({ _id: membershipId(conversationId, userId) }, { $set: { role } }); // the list's copy
     },
 
     async setMemberCount(conversationId, memberCount) {
@@ -158,4 +185,16 @@ export function createConversationsRepository(db: Db): ConversationsRepository {
       );
     },
   };
+}
+
+/** insertMany, unordered; documents whose _id exists already are left as they are. */
+async function insertIgnoringRepeats<T extends { _id: string }>(collection: Collection<T>, docs: T[]): Promise<void> {
+  if (docs.length === 0) return;
+  try {
+    await collection.insertMany(docs as OptionalUnlessRequiredId<T>[], { ordered: false });
+  } catch (err) {
+    const errors = (err as { writeErrors?: unknown }).writeErrors;
+    const list = Array.isArray(errors) ? errors : [errors];
+    if (!isDuplicateKey(err) && !list.every((e) => (e as { code?: number } | undefined)?.code === 11000)) throw err;
+  }
 }
