@@ -7,7 +7,11 @@
  * 1. **Unique indexes are the only guard.** No multi-document transactions (FerretDB ignores
  *    them) and no read-modify-write counters (its findAndModify is a query followed by an
  *    update, not atomic). Anything that must be unique (a name, an idempotency key, a sequence
- *    number) is an insert that a unique index refuses with E11000. Even on MongoDB this is what
+ *    number) is an insert that a unique index refuses with E11000. Every update there reads the
+ *    documents, applies the operators, and writes each whole document back, so two concurrent
+ *    updates of different fields of one document can lose one (measured: a list's `updateMany`
+ *    put back a group member's role set meanwhile). What decides access lives in documents that
+ *    no bulk update rewrites. Even on MongoDB this is what
  *    keeps positions gap-free in commit order; a counter lets N+1 commit before N.
  * 2. **Reads are equality on one selective field.** FerretDB pushes only top-level equality on
  *    scalars down to its storage (where an index serves it); ranges, `$in`, sort and limit run
