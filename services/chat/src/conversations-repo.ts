@@ -66,6 +66,9 @@ export interface GroupMemberDoc {
 /** A member as the send path and the role checks need it. */
 export type Member = Pick<GroupMemberDoc, 'userId' | 'username' | 'role' | 'joinedAt' | 'since'>;
 
+/** Longest-standing first: joined earlier, or at the same moment but readable from an earlier position. */
+export const byTenure = (a: Member, b: Member) => a.joinedAt.getTime() - b.joinedAt.getTime() || a.since - b.since;
+
 export const membershipId = (conversationId: string, userId: string) => `${conversationId}#${userId}`;
 
 export interface ActivityUpdate {
@@ -138,7 +141,7 @@ export function createConversationsRepository(db: Db): ConversationsRepository {
 
     async members(conversationId) {
       const found = await groupMembers.find({ conversationId }, { projection: MEMBER_FIELDS }).toArray();
-      return (found as Member[]).sort((a, b) => a.joinedAt.getTime() - b.joinedAt.getTime() || (a.since ?? 0) - (b.since ?? 0));
+      return (found as Member[]).sort(byTenure);
     },
 
     membership(conversationId, userId) {

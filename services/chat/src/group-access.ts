@@ -1,6 +1,6 @@
 import { forbidden, notFound } from '@chat/common/contracts';
 import { peerIn, type ConversationRef } from './conversation-id.js';
-import type { ConversationsRepository, Member, MembershipDoc, Role } from './conversations-repo.js';
+import { byTenure, type ConversationsRepository, type Member, type MembershipDoc, type Role } from './conversations-repo.js';
 
 /**
  * Who may do what in a group. Non-members and unknown ids get the same 404, so a probe learns
@@ -38,8 +38,8 @@ export function requireOwner(member: Member, action: string): void {
 
 /** Who becomes owner when the owner leaves: the longest-standing admin, else the longest-standing member. */
 export function successor(remaining: readonly Member[]): Member | undefined {
-  const byTenure = [...remaining].sort((a, b) => a.joinedAt.getTime() - b.joinedAt.getTime() || (a.since ?? 0) - (b.since ?? 0));
-  return byTenure.find((m) => m.role === 'admin') ?? byTenure[0];
+  const senior = [...remaining].sort(byTenure);
+  return senior.find((m) => m.role === 'admin') ?? senior[0];
 }
 
 export const isRole = (value: unknown): value is Exclude<Role, 'owner'> => value === 'admin' || value === 'member';
