@@ -190,8 +190,8 @@ export function createConversationsRepository(db: Db): ConversationsRepository {
   };
 }
 
-/** insertMany, unordered; documents whose _id exists already are left as they are. */
-async function insertIgnoringRepeats<T extends { _id: string }>(collection: Collection<T>, docs: T[]): Promise<void> {
+/** insertMany, unordered; documents whose _id exists already are left as they are (a repeat, or a race with the same write). */
+export async function insertIgnoringRepeats<T extends { _id: string }>(collection: Collection<T>, docs: T[]): Promise<void> {
   if (docs.length === 0) return;
   try {
     await collection.insertMany(docs as OptionalUnlessRequiredId<T>[], { ordered: false });
