@@ -8,6 +8,7 @@ import { koaDatabaseUnavailable } from '@chat/common/mongo';
 import type { ConversationsRepository } from './conversations-repo.js';
 import type { Groups } from './groups.js';
 import type { MessagesRepository } from './messages-repo.js';
+import type { Receipts } from './receipts.js';
 import { conversationsRouter } from './routes/conversations.js';
 import { historyRoute } from './routes/history.js';
 import { sendRoute } from './routes/send.js';
@@ -29,6 +30,7 @@ export interface ChatAppDeps {
   messages: MessagesRepository;
   conversations: ConversationsRepository;
   groups: Groups;
+  receipts: Receipts;
   send: SendMessage;
   /** Outermost measuring middleware (database round trips per request). */
   measuring?: readonly Koa.Middleware[];
@@ -50,7 +52,7 @@ export function createChatApp(deps: ChatAppDeps): Koa {
   router.get('/history', requireUser, historyRoute({ messages: deps.messages, conversations: deps.conversations, directory: deps.directory }));
   router.get('/sync', requireUser, syncRoute({ timeline: deps.timeline, directory: deps.directory }));
   app.use(router.routes()).use(router.allowedMethods());
-  const conversations = conversationsRouter({ groups: deps.groups, conversations: deps.conversations, requireUser });
+  const conversations = conversationsRouter({ groups: deps.groups, conversations: deps.conversations, receipts: deps.receipts, requireUser });
   app.use(conversations.routes()).use(conversations.allowedMethods());
   return app;
 }

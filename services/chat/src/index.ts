@@ -13,6 +13,8 @@ import { createGroups } from './groups.js';
 import { createMessageWriter, type CrashPoint } from './message-writer.js';
 import { createMessagesRepository } from './messages-repo.js';
 import { OutboxRelay } from './outbox-relay.js';
+import { createReadMarksRepository } from './read-marks-repo.js';
+import { createReceipts, type ReadSignals } from './receipts.js';
 import { createSendMessage } from './send-message.js';
 import { createTimeline } from './timeline.js';
 
@@ -36,7 +38,8 @@ async function main(config: Readonly<ChatConfig>): Promise<void> {
   const messages = createMessagesRepository(db);
   const timeline = createTimeline(db);
   const conversations = createConversationsRepository(db);
-  const ensureIndexes = () => Promise.all([messages.ensureIndexes(), timeline.ensureIndexes(), conversations.ensureIndexes()]);
+  const readMarks = createReadMarksRepository(db);
+  const ensureIndexes = () => Promise.all([messages.ensureIndexes(), timeline.ensureIndexes(), conversations.ensureIndexes(), readMarks.ensureIndexes()]);
   // Serve (liveness) even when the database is down; readiness says so until it is up. The
   // explicit connect-with-retry matters when the database comes up after us (common at a
   // Kubernetes rollout): the driver's lazy first connect never recovers from a failure.
@@ -64,7 +67,11 @@ async function main(config: Readonly<ChatConfig>): Promise<void> {
     batchMax: config.PUBLISH_BATCH_MAX,
   });
   relay.start();
-  const activity = new ConversationActivity({ conversations, logger, intervalMs: config.CONVERSATION_ACTIVITY_INTERVAL_MS });
+  const activity = new ConversationActivity({ conversations, readMarks, logger, intervalMs: config.CONVERSATION_ACTIVITY_INTERVAL_MS });
+  // PLACEHOLDER, replaced by the lead with the ephemeral bus (@chat/common/ephemeral, exchange
+  // chat.ephemeral, routing key `read`): until then marks are stored and counted, but no live
+  // read frames are sent.
+  const readSignals: ReadSignals = { publishRead: () => undefined };
   activity.start();
 
   const directory = createUserDirectory({
@@ -87,6 +94,7 @@ async function main(config: Readonly<ChatConfig>): Promise<void> {
     messages,
     conversations,
     groups: createGroups({ conversations, directory, write, maxMembers: config.MAX_GROUP_MEMBERS }),
+    receipts: createReceipts({ messages, conversations, readMarks, signals: readSignals, maxMembers: config.RECEIPTS_MAX_MEMBERS, logger }),
     measuring: [koaRoundTrips('chat', metrics.registry)],
     send: createSendMessage({ messages, timeline, conversations, directory, write }),
     readiness: {
