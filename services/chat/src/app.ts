@@ -10,6 +10,7 @@ import type { ConversationsRepository } from './conversations-repo.js';
 import type { Groups } from './groups.js';
 import type { MessagesRepository } from './messages-repo.js';
 import type { Presence } from './presence.js';
+import type { Receipts } from './receipts.js';
 import { conversationsRouter } from './routes/conversations.js';
 import { historyRoute } from './routes/history.js';
 import { internalRouter } from './routes/internal.js';
@@ -35,6 +36,7 @@ export interface ChatAppDeps {
   messages: MessagesRepository;
   conversations: ConversationsRepository;
   groups: Groups;
+  receipts: Receipts;
   send: SendMessage;
   presence: Presence;
   contactsOf: ContactsOf;
@@ -58,7 +60,7 @@ export function createChatApp(deps: ChatAppDeps): Koa {
   router.get('/history', requireUser, historyRoute({ messages: deps.messages, conversations: deps.conversations, directory: deps.directory }));
   router.get('/sync', requireUser, syncRoute({ timeline: deps.timeline, directory: deps.directory }));
   app.use(router.routes()).use(router.allowedMethods());
-  const conversations = conversationsRouter({ groups: deps.groups, conversations: deps.conversations, requireUser });
+  const conversations = conversationsRouter({ groups: deps.groups, conversations: deps.conversations, receipts: deps.receipts, requireUser });
   app.use(conversations.routes()).use(conversations.allowedMethods());
   const presence = new Router();
   presence.get('/presence', requireUser, presenceRoute({ presence: deps.presence, contactsOf: deps.contactsOf, directory: deps.directory }));

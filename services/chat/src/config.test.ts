@@ -17,6 +17,7 @@ test('defaults match the env contract', () => {
   assert.equal(c.MONGO_TIMEOUT_MS, 2000);
   assert.equal(c.OUTBOX_RELAY_DELAY_MS, 2000);
   assert.equal(c.PUBLISH_BATCH_MAX, 500);
+  assert.equal(c.RECEIPTS_MAX_MEMBERS, 100);
   assert.equal(c.CHAT_TEST_CRASH_POINT, undefined);
   assert.deepEqual(c.CORS_ORIGINS, []);
 });
@@ -26,6 +27,7 @@ test('a missing or malformed variable names itself', () => {
   assert.throws(() => loadChatConfig({ ...required, AMQP_URL: 'http://x' }), (err: unknown) => err instanceof ConfigError && err.variable === 'AMQP_URL');
   assert.throws(() => loadChatConfig({ ...required, MONGO_URL: 'postgres://x' }), (err: unknown) => err instanceof ConfigError && err.variable === 'MONGO_URL');
   assert.throws(() => loadChatConfig({ ...required, PUBLISH_BATCH_MAX: '0' }), (err: unknown) => err instanceof ConfigError && err.variable === 'PUBLISH_BATCH_MAX');
+  assert.throws(() => loadChatConfig({ ...required, RECEIPTS_MAX_MEMBERS: '1' }), (err: unknown) => err instanceof ConfigError && err.variable === 'RECEIPTS_MAX_MEMBERS');
   assert.throws(() => loadChatConfig({ ...required, CORS_ORIGINS: '*' }), (err: unknown) => err instanceof ConfigError && err.variable === 'CORS_ORIGINS');
 });
 

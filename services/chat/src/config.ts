@@ -26,6 +26,11 @@ export const chatConfigSpec = {
   PUBLISH_CONFIRM_TIMEOUT_MS: env.int({ default: 10_000, min: 100 }),
   /** The most members a group may have, its owner included (creating or adding beyond it is a 400). */
   MAX_GROUP_MEMBERS: env.int({ default: 1_000, min: 2, max: 10_000 }),
+  /**
+   * Read receipts: a conversation with more members than this gets no live read signals, and its
+   * receipts answer counts only (marks are still stored and counted).
+   */
+  RECEIPTS_MAX_MEMBERS: env.int({ default: 100, min: 2, max: 10_000 }),
   /** How often the conversation list's order and last messages are written (they may lag by this much). */
   CONVERSATION_ACTIVITY_INTERVAL_MS: env.int({ default: 1_000, min: 10 }),
   /** Presence timing: the gateways' values (GET /presence answers from the same table they run). */

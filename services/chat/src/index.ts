@@ -17,6 +17,8 @@ import { createLastSeenRepository } from './last-seen-repo.js';
 import { createMessagesRepository } from './messages-repo.js';
 import { OutboxRelay } from './outbox-relay.js';
 import { Presence } from './presence.js';
+import { createReadMarksRepository } from './read-marks-repo.js';
+import { createReceipts, type ReadSignals } from './receipts.js';
 import { createSendMessage } from './send-message.js';
 import { createTimeline } from './timeline.js';
 
@@ -40,7 +42,8 @@ async function main(config: Readonly<ChatConfig>): Promise<void> {
   const messages = createMessagesRepository(db);
   const timeline = createTimeline(db);
   const conversations = createConversationsRepository(db);
-  const ensureIndexes = () => Promise.all([messages.ensureIndexes(), timeline.ensureIndexes(), conversations.ensureIndexes()]);
+  const readMarks = createReadMarksRepository(db);
+  const ensureIndexes = () => Promise.all([messages.ensureIndexes(), timeline.ensureIndexes(), conversations.ensureIndexes(), readMarks.ensureIndexes()]);
   // Serve (liveness) even when the database is down; readiness says so until it is up. The
   // explicit connect-with-retry matters when the database comes up after us (common at a
   // Kubernetes rollout): the driver's lazy first connect never recovers from a failure.
@@ -68,7 +71,7 @@ async function main(config: Readonly<ChatConfig>): Promise<void> {
     batchMax: config.PUBLISH_BATCH_MAX,
   });
   relay.start();
-  const activity = new ConversationActivity({ conversations, logger, intervalMs: config.CONVERSATION_ACTIVITY_INTERVAL_MS });
+  const activity = new ConversationActivity({ conversations, readMarks, logger, intervalMs: config.CONVERSATION_ACTIVITY_INTERVAL_MS });
   activity.start();
 
   const directory = createUserDirectory({
@@ -96,6 +99,7 @@ async function main(config: Readonly<ChatConfig>): Promise<void> {
     onDropped: (reason) => chatMetrics.signalsDropped.inc({ reason }),
   });
   signals.start();
+  const readSignals: ReadSignals = { publishRead: (signal) => void signals.publish({ v: 1, kind: 'read', ...signal }) };
 
   const write = createMessageWriter({ messages, timeline, relay, activity, metrics: chatMetrics, crashPoint });
   const app = createChatApp({
@@ -111,6 +115,7 @@ async function main(config: Readonly<ChatConfig>): Promise<void> {
     messages,
     conversations,
     groups: createGroups({ conversations, directory, write, maxMembers: config.MAX_GROUP_MEMBERS }),
+    receipts: createReceipts({ messages, conversations, readMarks, signals: readSignals, maxMembers: config.RECEIPTS_MAX_MEMBERS, logger }),
     measuring: [koaRoundTrips('chat', metrics.registry)],
     send: createSendMessage({ messages, timeline, conversations, directory, write }),
     presence,

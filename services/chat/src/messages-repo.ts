@@ -13,6 +13,10 @@ export interface MessagesRepository {
   findByIdempotencyKey(fromId: string, idemKey: string): Promise<MessageDoc | null>;
   /** A conversation's messages below `beforePosition` (or from the newest), newest first. */
   conversation(conversationId: string, beforePosition: number | undefined, limit: number): Promise<MessageDoc[]>;
+  /** The newest position of a conversation (0 when it has none): a search over its buckets, never a count. */
+  last(conversationId: string): Promise<number>;
+  /** The position of a message in that conversation; undefined when it is not a message of that conversation. */
+  positionIn(conversationId: string, messageId: ObjectId): Promise<number | undefined>;
   /** The oldest unpublished messages. */
   findUnpublished(limit: number): Promise<MessageDoc[]>;
   /** One updateMany for the whole batch (never one update per message). */
@@ -59,6 +63,16 @@ export function createMessagesRepository(db: Db): MessagesRepository {
 
     conversation(conversationId, beforePosition, limit) {
       return conversations.before(conversationId, beforePosition, limit);
+    },
+
+    last(conversationId) {
+      return conversations.last(conversationId);
+    },
+
+    async positionIn(conversationId, messageId) {
+      // By _id alone (the one selective field); the conversation is checked here, not in the filter.
+      const found = await messages.findOne({ _id: messageId }, { projection: { _id: 0, conversationId: 1, position: 1 } });
+      return found?.conversationId === conversationId ? found.position : undefined;
     },
 
     findUnpublished(limit) {

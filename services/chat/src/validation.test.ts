@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { encodeCursor, RequestError } from '@chat/common/contracts';
-import { HISTORY_LIMIT, parseCursorParam, parseLimit, parseSendRequest, parseUsernameParam, SYNC_LIMIT } from './validation.js';
+import { HISTORY_LIMIT, parseCursorParam, parseLimit, parseMessageId, parseSendRequest, parseUsernameParam, SYNC_LIMIT } from './validation.js';
 
 const isBadRequest = (fn: () => unknown) => assert.throws(fn, (err: unknown) => err instanceof RequestError && err.status === 400 && err.code === 'invalid_request');
 
@@ -45,4 +45,12 @@ test("cursors: the caller's own cursor gives its seq; garbage or another user's 
 test('the with parameter is required and bounded', () => {
   assert.equal(parseUsernameParam('Bob', 'with'), 'Bob');
   for (const raw of [undefined, '', 'x'.repeat(65), '\ud800', ['a', 'b']]) isBadRequest(() => parseUsernameParam(raw, 'with'));
+});
+
+test('a message id is 24 hexadecimal digits, answered in lower case; anything else is a 400', () => {
+  assert.equal(parseMessageId('0123456789abcdef01234567'), '0123456789abcdef01234567');
+  assert.equal(parseMessageId('0123456789ABCDEF01234567'), '0123456789abcdef01234567');
+  for (const id of [undefined, null, 7, {}, [], { $ne: null }, ['0123456789abcdef01234567'], '', '0123456789abcdef0123456', '0123456789abcdef012345678', '0123456789abcdef0123456g', ' 0123456789abcdef0123456']) {
+    isBadRequest(() => parseMessageId(id));
+  }
 });

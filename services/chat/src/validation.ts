@@ -144,6 +144,19 @@ export function parseUsernameList(value: QueryValue, name: string): string[] {
   return names.map((n, i) => parseUsername(n, `${name}[${i}]`));
 }
 
+const MESSAGE_ID = /^[0-9a-f]{24}$/i;
+
+/**
+ * A message id in a body (`POST /conversations/:id/read`): 24 hexadecimal digits, as the API
+ * shows ids (letter case ignored, answered in lower case). Anything else, an operator object
+ * included, is a 400 before it reaches a query.
+ */
+export function parseMessageId(value: unknown, name = 'messageId'): string {
+  if (value === undefined) throw invalidRequest(`${name} is required`);
+  if (typeof value !== 'string' || !MESSAGE_ID.test(value)) throw invalidRequest(`${name} must be a message id (24 hexadecimal digits)`);
+  return value.toLowerCase();
+}
+
 /** A path's `:username`. */
 export function parseUsernamePath(value: unknown): string {
   return parseUsername(value, 'username');

@@ -6,14 +6,16 @@ import { parseConversationId } from '../conversation-id.js';
 import type { ConversationsRepository, MembershipDoc } from '../conversations-repo.js';
 import { directMembershipOrNotFound } from '../group-access.js';
 import type { Groups } from '../groups.js';
+import type { ListReceipt, Receipts } from '../receipts.js';
 import { CONVERSATIONS_LIMIT, parseLimit } from '../validation.js';
 
 /**
  * /conversations: the caller's conversation list (groups and 1:1, most recent activity first),
- * one conversation, and group membership changes (groups.ts). Every route needs a user token.
+ * one conversation, group membership changes (groups.ts), and read receipts (receipts.ts). Every
+ * route needs a user token.
  */
-export function conversationsRouter(deps: { groups: Groups; conversations: ConversationsRepository; requireUser: Middleware }): Router {
-  const { groups, conversations, requireUser } = deps;
+export function conversationsRouter(deps: { groups: Groups; conversations: ConversationsRepository; receipts: Receipts; requireUser: Middleware }): Router {
+  const { groups, conversations, receipts, requireUser } = deps;
   const router = new Router({ prefix: '/conversations' });
 
   router.get('/', requireUser, async (ctx) => {
@@ -24,7 +26,8 @@ export function conversationsRouter(deps: { groups: Groups; conversations: Conve
     const found = await conversations.list(user.id, before, limit + 1);
     const page = found.slice(0, limit);
     const last = page.at(-1);
-    ctx.body = { conversations: page.map(listEntry), nextBefore: found.length > limit && last ? encodeListCursor(last) : null };
+    const reading = await receipts.forList(user.id, page);
+    ctx.body = { conversations: page.map((doc) => listEntry(doc, reading.get(doc.conversationId)!)), nextBefore: found.length > limit && last ? encodeListCursor(last) : null };
   });
 
   router.post('/', requireUser, async (ctx) => {
@@ -57,6 +60,14 @@ export function conversationsRouter(deps: { groups: Groups; conversations: Conve
     else ctx.status = 204; // the caller left
   });
 
+  router.post('/:id/read', requireUser, async (ctx) => {
+    ctx.body = await receipts.read(authUser(ctx), ctx.params.id!, jsonBody(ctx));
+  });
+
+  router.get('/:id/receipts', requireUser, async (ctx) => {
+    ctx.body = await receipts.receipts(authUser(ctx), ctx.params.id!);
+  });
+
   router.patch('/:id/members/:username', requireUser, async (ctx) => {
     ctx.body = { conversation: await groups.setRole(authUser(ctx), ctx.params.id!, ctx.params.username!, jsonBody(ctx)) };
   });
@@ -64,11 +75,11 @@ export function conversationsRouter(deps: { groups: Groups; conversations: Conve
   return router;
 }
 
-/** A list entry: a group by its name, a 1:1 conversation by its peer, each with its newest message. */
-function listEntry(doc: MembershipDoc) {
+/** A list entry: a group by its name, a 1:1 conversation by its peer, each with its newest message and what the caller (and a 1:1 peer) read. */
+function listEntry(doc: MembershipDoc, reading: ListReceipt) {
   const lastMessage: unknown = doc.lastMessageJson === null ? null : JSON.parse(doc.lastMessageJson);
   const lastActivityAt = doc.lastActivityAt.toISOString();
-  if (doc.type === 'direct') return { id: doc.conversationId, type: 'direct', peer: doc.peer, lastMessage, lastActivityAt };
+  if (doc.type === 'direct') return { id: doc.conversationId, type: 'direct', peer: doc.peer, lastMessage, lastActivityAt, ...reading };
   return {
     id: doc.conversationId,
     type: 'group',
@@ -79,6 +90,7 @@ function listEntry(doc: MembershipDoc) {
     role: doc.role,
     lastMessage,
     lastActivityAt,
+    ...reading,
   };
 }
 
