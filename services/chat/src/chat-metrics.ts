@@ -9,6 +9,8 @@ export interface ChatMetrics {
   fanoutRecipients: Histogram<'type'>;
   /** Time to append one stored message to all its recipients' timelines, by conversation type. */
   fanoutDuration: Histogram<'type'>;
+  /** `POST /conversations/:id/read` answers, by whether the mark moved. */
+  readMarks: Counter<'result'>;
   /** Presence changes this pod's table saw, by status. */
   presenceChanges: Counter<'status'>;
   /** Database write commands that stored last-seen times. */
@@ -18,7 +20,7 @@ export interface ChatMetrics {
 }
 
 export function createChatMetrics(registry: Registry): ChatMetrics {
-  return {
+  const metrics: ChatMetrics = {
     messagesStored: new Counter({ name: 'chat_messages_stored_total', help: 'Messages stored (idempotent repeats not counted)', registers: [registry] }),
     eventsPublished: new Counter({ name: 'chat_events_published_total', help: 'new_message events confirmed by the broker', registers: [registry] }),
     outboxBacklog: new Gauge({ name: 'chat_outbox_backlog', help: 'Stored messages whose event is not confirmed yet (refreshed by the relay)', registers: [registry] }),
@@ -36,6 +38,12 @@ export function createChatMetrics(registry: Registry): ChatMetrics {
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers: [registry],
     }),
+    readMarks: new Counter({
+      name: 'chat_read_marks_total',
+      help: 'Reads marked through POST /conversations/:id/read, by result (moved: the mark went forward; unchanged: it was at or past the message)',
+      labelNames: ['result'],
+      registers: [registry],
+    }),
     presenceChanges: new Counter({
       name: 'chat_presence_changes_total',
       help: 'Users whose cluster-wide presence changed, as this pod\'s table saw it, by status (online, offline)',
@@ -51,4 +59,9 @@ export function createChatMetrics(registry: Registry): ChatMetrics {
       registers: [registry],
     }),
   };
+  // Every label value exported from the start: the dashboard's rates then have a series to read.
+  for (const result of ['moved', 'unchanged']) metrics.readMarks.inc({ result }, 0);
+  for (const status of ['online', 'offline']) metrics.presenceChanges.inc({ status }, 0);
+  for (const reason of ['unconnected', 'full', 'malformed']) metrics.signalsDropped.inc({ reason }, 0);
+  return metrics;
 }

@@ -115,7 +115,7 @@ async function main(config: Readonly<ChatConfig>): Promise<void> {
     messages,
     conversations,
     groups: createGroups({ conversations, directory, write, maxMembers: config.MAX_GROUP_MEMBERS }),
-    receipts: createReceipts({ messages, conversations, readMarks, signals: readSignals, maxMembers: config.RECEIPTS_MAX_MEMBERS, logger }),
+    receipts: createReceipts({ messages, conversations, readMarks, signals: readSignals, maxMembers: config.RECEIPTS_MAX_MEMBERS, logger, onRead: (result) => chatMetrics.readMarks.inc({ result }) }),
     measuring: [koaRoundTrips('chat', metrics.registry)],
     send: createSendMessage({ messages, timeline, conversations, directory, write }),
     presence,

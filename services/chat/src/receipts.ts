@@ -51,6 +51,8 @@ export interface ReceiptsDeps {
   /** RECEIPTS_MAX_MEMBERS: above it, no live read signals and receipts answer counts only. */
   maxMembers: number;
   logger: Logger;
+  /** Counts each read by whether it moved the mark (`moved`) or found it at or past the message (`unchanged`). */
+  onRead?: (result: 'moved' | 'unchanged') => void;
 }
 
 /**
@@ -122,12 +124,16 @@ export function createReceipts(deps: ReceiptsDeps): Receipts {
       const since = ref.type === 'group' ? memberOrNotFound(members, caller.id).since : 1;
       if (position === undefined || position < since) throw invalidRequest('messageId is not a message of this conversation');
       const last = Math.max(newest, position);
-      if (current && current.position >= position) return { readUpTo: current.messageId, unread: unreadCount(last, current, since) };
+      if (current && current.position >= position) {
+        deps.onRead?.('unchanged');
+        return { readUpTo: current.messageId, unread: unreadCount(last, current, since) };
+      }
 
       const at = new Date();
       await readMarks.mark({ conversationId: ref.id, userId: caller.id, position, messageId, at });
       const to = ref.type === 'direct' ? directUsers(ref) : members.map((m) => m.userId);
       if (to.length <= deps.maxMembers) publish({ conversationId: ref.id, user: { id: caller.id, username: caller.username }, readUpTo: messageId, at: at.toISOString(), to });
+      deps.onRead?.('moved');
       return { readUpTo: messageId, unread: unreadCount(last, { position }, since) };
     },
 
