@@ -85,3 +85,15 @@ test('group commands are two words; each has its own arguments', () => {
 test('conversations pages like history', () => {
   assert.deepEqual(parseCommandLine(['conversations', '--limit', '10', '--before', 'p1']), { command: 'conversations', args: [], json: false, limit: 10, before: 'p1' });
 });
+
+test('read, receipts and presence; history --keep-unread', () => {
+  assert.deepEqual(parseCommandLine(['read', '#Team']), { command: 'read', args: ['#Team'], json: false });
+  assert.deepEqual(parseCommandLine(['receipts', 'bob', '--json']), { command: 'receipts', args: ['bob'], json: true });
+  assert.deepEqual(parseCommandLine(['presence', 'bob', 'carol']).args, ['bob', 'carol']);
+  usage(['presence'], /missing arguments; usage: pnpm chat presence <user…>/);
+  usage(['read', 'bob', 'carol'], /too many arguments/);
+  assert.equal(parseCommandLine(['history', 'bob', '--keep-unread']).keepUnread, true);
+  assert.equal(parseCommandLine(['history', 'bob']).keepUnread, undefined);
+  usage(['read', 'bob', '--keep-unread'], /--keep-unread is not an option of read/);
+  usage(['history', 'bob', '--keep-unread=yes'], /--keep-unread takes no value/);
+});

@@ -16,6 +16,7 @@ const OPTIONS = {
   password: { type: 'string' },
   limit: { type: 'string' },
   before: { type: 'string' },
+  'keep-unread': { type: 'boolean' },
 } as const;
 
 export type OptionName = keyof typeof OPTIONS;
@@ -37,15 +38,18 @@ export interface CommandGrammar {
 /** `group <action>` commands are named with both words, so each has its own grammar and help line. */
 export type GroupCommandName = 'group create' | 'group show' | 'group rename' | 'group add' | 'group remove' | 'group role' | 'group leave';
 
-export type CommandName = 'register' | 'login' | 'send' | 'history' | 'conversations' | 'listen' | 'logout' | 'help' | GroupCommandName;
+export type CommandName = 'register' | 'login' | 'send' | 'history' | 'conversations' | 'read' | 'receipts' | 'presence' | 'listen' | 'logout' | 'help' | GroupCommandName;
 
 export const COMMANDS: readonly CommandGrammar[] = [
   { name: 'register', args: '<username>', summary: 'Create an account', minArgs: 1, maxArgs: 1, options: ['password'] },
   { name: 'login', args: '<username>', summary: 'Log in and keep the session on this machine', minArgs: 1, maxArgs: 1, options: ['password'] },
   { name: 'send', args: '<to> <text…>', summary: 'Send a message to a user or a group (the words after <to> are the text)', minArgs: 2, maxArgs: Infinity, options: [] },
-  { name: 'history', args: '<with>', summary: 'Show a conversation with a user or a group, oldest message at the top', minArgs: 1, maxArgs: 1, options: ['limit', 'before'] },
-  { name: 'conversations', args: '', summary: 'List your conversations and groups, most recent first', minArgs: 0, maxArgs: 0, options: ['limit', 'before'] },
-  { name: 'listen', args: '', summary: 'Print messages as they arrive; a restart goes on where the last run stopped', minArgs: 0, maxArgs: 0, options: [] },
+  { name: 'history', args: '<with>', summary: 'Show a conversation with a user or a group, oldest message at the top (marks it read)', minArgs: 1, maxArgs: 1, options: ['limit', 'before', 'keep-unread'] },
+  { name: 'conversations', args: '', summary: 'List your conversations and groups, most recent first, with unread counts', minArgs: 0, maxArgs: 0, options: ['limit', 'before'] },
+  { name: 'read', args: '<with>', summary: 'Mark a conversation read up to its newest message', minArgs: 1, maxArgs: 1, options: [] },
+  { name: 'receipts', args: '<with>', summary: 'Show how far each member of a conversation has read', minArgs: 1, maxArgs: 1, options: [] },
+  { name: 'presence', args: '<user…>', summary: 'Show whether these users are online, or when they were last seen', minArgs: 1, maxArgs: 100, options: [] },
+  { name: 'listen', args: '', summary: 'Print messages as they arrive (typing, reads and presence on stderr); a restart goes on where the last run stopped', minArgs: 0, maxArgs: 0, options: [] },
   { name: 'group create', args: '<name> <member…>', summary: 'Create a group with these users; you are its owner', minArgs: 2, maxArgs: Infinity, options: [] },
   { name: 'group show', args: '<group>', summary: 'Show a group and its members', minArgs: 1, maxArgs: 1, options: [] },
   { name: 'group rename', args: '<group> <name…>', summary: 'Rename a group (owner or admin)', minArgs: 2, maxArgs: Infinity, options: [] },
@@ -73,6 +77,8 @@ export interface CommandLine {
   password?: string;
   limit?: number;
   before?: string;
+  /** history: leave the conversation unread. */
+  keepUnread?: boolean;
 }
 
 export class UsageError extends Error {
@@ -154,6 +160,7 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
   if (grammar.name === 'group role' && !ROLES.includes(args[2]!)) throw new UsageError(`the role is admin or member, not "${args[2]}"`);
 
   const line: CommandLine = { command: grammar.name, args, json: given.has('json') };
+  if (given.has('keep-unread')) line.keepUnread = true;
   for (const key of ['auth', 'chat', 'gateway', 'password', 'before'] as const) {
     const v = given.get(key);
     if (typeof v === 'string') line[key] = v;

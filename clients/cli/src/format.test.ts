@@ -59,3 +59,16 @@ test('a group conversation line: #name, and a system message or no message yet',
   assert.equal(formatConversation({ ...g, lastMessage: groupMsg() }, 'alice', 5, now), '#Team  12:03:04  you: hi all');
   assert.equal(formatConversation({ ...g, lastMessage: null }, 'bob', 5, now), '#Team  (no messages yet)');
 });
+
+test('conversations: an unread column only when something is unread, and "seen" on a 1:1 the peer has read', () => {
+  const now = new Date(2026, 0, 2, 12, 0, 0);
+  const at = new Date(2026, 0, 2, 12, 3, 4).toISOString();
+  const mine = { id: '65a000000000000000000002', conversationId: 'dm:a:b', from: 'alice', to: 'bob', text: 'hello', createdAt: at };
+  const theirs = { ...mine, from: 'bob', to: 'alice', text: 'hi' };
+  assert.equal(formatConversation({ peer: 'bob', lastMessage: theirs, unread: 12 }, 'alice', 5, now, 4), 'bob    (12)  12:03:04  bob: hi');
+  assert.equal(formatConversation({ peer: 'carol', lastMessage: theirs, unread: 0 }, 'alice', 5, now, 4), 'carol        12:03:04  bob: hi');
+  assert.equal(formatConversation({ peer: 'bob', lastMessage: null, unread: 0 }, 'alice', 3, now, 3), 'bob       (no messages yet)');
+  assert.equal(formatConversation({ peer: 'bob', lastMessage: mine, unread: 0, peerReadUpTo: mine.id }, 'alice', 3, now), 'bob  12:03:04  you: hello  ✓ seen');
+  assert.equal(formatConversation({ peer: 'bob', lastMessage: mine, unread: 0, peerReadUpTo: '65a000000000000000000001' }, 'alice', 3, now), 'bob  12:03:04  you: hello', 'read up to an older one');
+  assert.equal(formatConversation({ peer: 'bob', lastMessage: theirs, unread: 0, peerReadUpTo: mine.id }, 'alice', 3, now), 'bob  12:03:04  bob: hi', 'only under my own');
+});

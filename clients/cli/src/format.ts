@@ -6,7 +6,7 @@
  * are shown, not obeyed: an ESC could otherwise recolour, move the cursor or retitle the
  * window, a CR could overwrite the sender's name, and bidi overrides could reorder what is shown.
  */
-import { isGroupMessage, type ChatMessage, type ConversationSummary } from '@chat/client-core';
+import { isAtOrAfter, isGroupMessage, type ChatMessage, type ConversationSummary } from '@chat/client-core';
 
 const pad = (n: number) => String(n).padStart(2, '0');
 
@@ -60,16 +60,25 @@ export function conversationTitle(c: ConversationSummary): string {
   return c.group ? groupLabel(c.group.id, () => c.group!.name) : visible(c.peer ?? '');
 }
 
+/** `(3)` for three unread messages, '' for none. */
+export const unreadBadge = (c: ConversationSummary): string => (c.unread > 0 ? `(${c.unread})` : '');
+
 /**
  * One line per conversation, titles padded to `titleWidth`: `bob    12:03:04  you: hello`,
- * `#Team  12:03:04  * alice added you`.
+ * `#Team  12:03:04  * alice added you`. With `unreadWidth` (the widest badge of the list; 0 when
+ * nothing is unread, and then there is no column) the unread count follows the title:
+ * `bob  (2)  12:03:04  bob: hello`. A 1:1 whose last message is the user's and that the peer
+ * has read ends in `  ✓ seen`.
  */
-export function formatConversation(c: ConversationSummary, me: string, titleWidth: number, now?: Date): string {
+export function formatConversation(c: ConversationSummary, me: string, titleWidth: number, now?: Date, unreadWidth = 0): string {
   const title = conversationTitle(c).padEnd(titleWidth);
+  const badge = unreadWidth > 0 ? `  ${unreadBadge(c).padEnd(unreadWidth)}` : '';
   const last = c.lastMessage;
-  if (!last) return `${title}  (no messages yet)`;
-  const who = last.kind === 'system' ? '*' : last.from === me ? 'you:' : `${visible(last.from)}:`;
+  if (!last) return `${title}${badge}  (no messages yet)`;
+  const mine = last.from.toLowerCase() === me.toLowerCase();
+  const who = last.kind === 'system' ? '*' : mine ? 'you:' : `${visible(last.from)}:`;
   const text = visible(last.text).replace(/\s+/g, ' ').trim();
   const short = [...text].length > 60 ? `${[...text].slice(0, 59).join('')}…` : text;
-  return `${title}  ${formatTime(last.createdAt, now)}  ${who} ${short}`;
+  const seen = !c.group && mine && last.kind !== 'system' && c.peerReadUpTo && isAtOrAfter(c.peerReadUpTo, last.id) ? '  ✓ seen' : '';
+  return `${title}${badge}  ${formatTime(last.createdAt, now)}  ${who} ${short}${seen}`;
 }

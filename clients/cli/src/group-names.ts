@@ -9,6 +9,8 @@ import type { ChatApi, ChatMessage } from '@chat/client-core';
 
 export class GroupNameCache {
   private readonly names = new Map<string, string>();
+  /** A 1:1's id → the peer's name, from the same list (listen names a 1:1 by it in read notices). */
+  readonly peers = new Map<string, string>();
   private readonly asked = new Set<string>();
 
   constructor(
@@ -19,7 +21,10 @@ export class GroupNameCache {
   /** Best effort: without the list, lines show ids until messages name the groups. */
   async load(): Promise<void> {
     try {
-      for (const e of (await this.api.allConversations(this.token)).conversations) if (e.type === 'group') this.names.set(e.id, e.name);
+      for (const e of (await this.api.allConversations(this.token)).conversations) {
+        if (e.type === 'group') this.names.set(e.id, e.name);
+        else this.peers.set(e.id, e.peer.username);
+      }
     } catch {
       /* the names are a nicety; listen itself must not fail for them */
     }

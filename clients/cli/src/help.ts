@@ -23,6 +23,8 @@ Options:
   --limit <n>            history, conversations: how many (${HISTORY_LIMIT.min} to ${HISTORY_LIMIT.max}; the server's default is 50)
   --before <position>    history, conversations: the page before this position (each prints
                          the command for the next page on stderr)
+  --keep-unread          history: do not mark the conversation read (it is, when the newest
+                         page is shown)
   --json                 machine output: one JSON object per line (use pnpm --silent chat …
                          so that pnpm's own banner stays off stdout)
   --auth <url>           Auth service      (or CHAT_AUTH_URL; default ${DEFAULT_ENDPOINTS.authUrl})
@@ -42,10 +44,16 @@ session and listen's position are kept in $CHAT_CONFIG_DIR (default $XDG_CONFIG_
 or ~/.config/chat-k8s), readable only by you. Nothing prints the token.
 
 listen prints each message as it arrives, group messages and membership changes included
-(status changes go to stderr). Stopped, even killed, and started again, it first prints what
+(status changes go to stderr, and so do, one short line each, who starts typing, who read a
+conversation and who comes online or goes offline). Stopped, even killed, and started again, it first prints what
 arrived in between, then goes on live: nothing is lost or shown twice (only a kill at the very
 instant a line is printed can show that line again). The first listen starts from the moment
 it is started.
+
+Unread counts and read marks are Chat's, shared by all your devices: conversations shows how
+many messages are unread per conversation and "✓ seen" where a 1:1 peer has read your last
+message; history (its newest page) and read mark a conversation read. presence answers only
+for people you share a conversation with; anyone else is "unknown".
 
 Exit codes:
   0  done
@@ -62,6 +70,8 @@ Examples:
   pnpm chat send bob "see you at 12:30"
   pnpm chat history bob --limit 20
   pnpm chat conversations
+  pnpm chat read bob
+  pnpm chat presence bob carol
   pnpm chat group create Team bob carol
   pnpm chat send '#Team' "standup in 5"
   pnpm chat history '#Team'

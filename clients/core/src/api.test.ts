@@ -80,3 +80,25 @@ test('allConversations walks the pages; refusals keep their code', async () => {
   assert.deepEqual(calls.map((c) => new URL(c.url).search), ['?limit=100', '?limit=100&before=n1']);
   await assert.rejects(api.setRole('tok', 'g:abc', 'bob', 'member'), (err: unknown) => err instanceof ApiError && err.status === 403 && err.code === 'forbidden');
 });
+
+test('read receipts and presence: paths, bodies, and presence asked in batches of 100 in the order given', async () => {
+  const names = Array.from({ length: 150 }, (_, i) => `u${i}`);
+  const { api, calls } = recording([
+    { status: 200, body: { readUpTo: 'm1', unread: 0 } },
+    { status: 200, body: { conversationId: 'g:abc', memberCount: 2, readLatestCount: 1, receipts: null } },
+    { status: 200, body: { users: names.slice(0, 100).map((username) => ({ username, status: 'unknown' })) } },
+    { status: 200, body: { users: names.slice(100).map((username) => ({ username, status: 'online' })) } },
+  ]);
+  assert.deepEqual(await api.markRead('tok', 'dm:a:b', 'm1'), { readUpTo: 'm1', unread: 0 });
+  assert.equal((await api.receipts('tok', 'g:abc')).receipts, null);
+  const presence = await api.presence('tok', names);
+  assert.deepEqual(presence.map((p) => p.username), names);
+  assert.deepEqual(calls.slice(0, 2).map((c) => [c.method, c.url, c.body]), [
+    ['POST', 'http://chat.test/conversations/dm%3Aa%3Ab/read', { messageId: 'm1' }],
+    ['GET', 'http://chat.test/conversations/g%3Aabc/receipts', undefined],
+  ]);
+  assert.deepEqual(calls.slice(2).map((c) => new URL(c.url).searchParams.get('users')!.split(',').length), [100, 50]);
+  assert.equal(new URL(calls[2]!.url).pathname, '/presence');
+  assert.deepEqual(await api.presence('tok', []), [], 'no call for nobody');
+  assert.equal(calls.length, 4);
+});

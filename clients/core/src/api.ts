@@ -7,7 +7,7 @@
  *
  * `fetch` is injectable; the browser's and Node's global fetch both fit.
  */
-import type { ChatMessage, ConversationListEntry, ConversationPage, GroupConversation, GroupRole, SendTarget } from './conversation-types.ts';
+import type { ChatMessage, ConversationListEntry, ConversationPage, GroupConversation, GroupRole, PresenceEntry, ReadResult, Receipts, SendTarget } from './conversation-types.ts';
 
 export type { ChatMessage };
 
@@ -151,6 +151,33 @@ export class ChatApi {
     return (await this.call<{ conversation: GroupConversation }>(this.endpoints.chatUrl, memberPath(id, username), { method: 'PATCH', token, body: { role } })).conversation;
   }
 
+  /**
+   * Moves the caller's read mark in `conversationId` (a group's `g:…` or a 1:1's `dm:…`) up to
+   * `messageId`. A high-water mark: an older message leaves it where it is, and the answer says where.
+   */
+  markRead(token: string, conversationId: string, messageId: string): Promise<ReadResult> {
+    return this.call(this.endpoints.chatUrl, `${conversationPath(conversationId)}/read`, { method: 'POST', token, body: { messageId } });
+  }
+
+  /** Every member's read mark (only the counts for a group above RECEIPTS_MAX_MEMBERS). */
+  receipts(token: string, conversationId: string): Promise<Receipts> {
+    return this.call(this.endpoints.chatUrl, `${conversationPath(conversationId)}/receipts`, { token });
+  }
+
+  /**
+   * Online, offline (with `lastSeen`) or unknown, per username, in the order asked. Asks in
+   * batches of `PRESENCE_BATCH` (Chat's limit per call).
+   */
+  async presence(token: string, usernames: readonly string[]): Promise<PresenceEntry[]> {
+    const out: PresenceEntry[] = [];
+    for (let i = 0; i < usernames.length; i += PRESENCE_BATCH) {
+      const batch = usernames.slice(i, i + PRESENCE_BATCH);
+      const res = await this.call<{ users: PresenceEntry[] }>(this.endpoints.chatUrl, '/presence', { token, query: { users: batch.join(',') } });
+      out.push(...res.users);
+    }
+    return out;
+  }
+
   sync(token: string, query: { after?: string | null; limit?: number } = {}): Promise<{ messages: ChatMessage[]; cursor: string; hasMore: boolean }> {
     return this.call(this.endpoints.chatUrl, '/chat/sync', { token, query: { after: query.after ?? undefined, limit: query.limit } });
   }
@@ -219,6 +246,9 @@ export class ChatApi {
     );
   }
 }
+
+/** The most usernames one `GET /presence` takes. */
+export const PRESENCE_BATCH = 100;
 
 // Ids hold ':' (`g:…`), encoded so that no router mistakes them for anything but one segment.
 const conversationPath = (id: string) => `/conversations/${encodeURIComponent(id)}`;

@@ -23,9 +23,20 @@ export interface GroupConversation {
   members: GroupMember[];
 }
 
+/**
+ * What `GET /conversations` says about reading (issue 14), on every entry. Optional: a Chat
+ * from before receipts does not send them, and a client then counts from its own stream.
+ * `unread` is messages from others after `readUpTo` (the caller's own mark), as of the list's
+ * `lastMessage` (it lags the same way).
+ */
+export interface ReadFields {
+  unread?: number;
+  readUpTo?: string | null;
+}
+
 /** An entry of `GET /conversations`. `lastMessage` may lag the newest message by about a second. */
 export type ConversationListEntry =
-  | {
+  | (ReadFields & {
       id: string;
       type: 'group';
       name: string;
@@ -36,18 +47,51 @@ export type ConversationListEntry =
       role: GroupRole;
       lastMessage: ChatMessage | null;
       lastActivityAt: string;
-    }
-  | {
+    })
+  | (ReadFields & {
       id: string;
       type: 'direct';
       peer: UserRef;
       lastMessage: ChatMessage | null;
       lastActivityAt: string;
-    };
+      /** The peer's read mark. */
+      peerReadUpTo?: string | null;
+    });
 
 export interface ConversationPage {
   conversations: ConversationListEntry[];
   nextBefore: string | null;
+}
+
+/** `POST /conversations/:id/read`: the caller's mark after the call (unchanged when the message was older). */
+export interface ReadResult {
+  readUpTo: string;
+  unread: number;
+}
+
+export interface Receipt {
+  user: UserRef;
+  readUpTo: string | null;
+  at: string | null;
+}
+
+/** `GET /conversations/:id/receipts`. `receipts` is null for groups above RECEIPTS_MAX_MEMBERS: counts only. */
+export interface Receipts {
+  conversationId: string;
+  memberCount: number;
+  /** Members whose mark is at the conversation's newest message. */
+  readLatestCount: number;
+  receipts: Receipt[] | null;
+}
+
+/** `unknown`: not a contact of the caller (presence is not public), or no such user. */
+export type PresenceStatus = 'online' | 'offline' | 'unknown';
+
+/** An entry of `GET /presence`. `lastSeen` only with `offline`, and not for someone who never connected. */
+export interface PresenceEntry {
+  username: string;
+  status: PresenceStatus;
+  lastSeen?: string;
 }
 
 /** Where a message goes: a user (1:1) or a conversation id. */

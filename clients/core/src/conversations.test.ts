@@ -1,15 +1,16 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { ChatMessage } from './api.ts';
-import { conversationKey, conversationsFrom, membershipFrom, mergeConversations, summaryKey, summaryTitle } from './conversations.ts';
+import { conversationKey, conversationsFrom, membershipFrom, mergeConversations, summaryKey, summaryOf, summaryTitle } from './conversations.ts';
 
 const msg = (id: string, from: string, to: string, at: number): ChatMessage => ({ id, from, to, text: id, createdAt: new Date(at * 1000).toISOString() });
 
-test('one entry per peer, newest activity first, unread counts only the peer\'s messages after the read mark', () => {
+test('one entry per peer, newest activity first, unread counts only the peer\'s messages after the read mark or my own last message', () => {
   const stream = [msg('1', 'bob', 'me', 1), msg('2', 'me', 'bob', 2), msg('3', 'carol', 'me', 3), msg('4', 'bob', 'me', 4), msg('5', 'bob', 'me', 5)];
   const list = conversationsFrom(stream, 'me', { bob: '4' });
-  assert.deepEqual(list.map((c) => [c.peer, c.lastMessage.id, c.unread]), [['bob', '5', 1], ['carol', '3', 1]]);
-  assert.deepEqual(conversationsFrom(stream, 'me').map((c) => c.unread), [3, 1]);
+  assert.deepEqual(list.map((c) => [c.peer, c.lastMessage.id, c.unread, c.counted]), [['bob', '5', 1, true], ['carol', '3', 1, undefined]]);
+  // Sending moves the sender's mark (as Chat does): what bob wrote before my reply is read.
+  assert.deepEqual(conversationsFrom(stream, 'me').map((c) => c.unread), [2, 1]);
 });
 
 test('a message to oneself is one conversation with oneself', () => {
@@ -30,7 +31,9 @@ test('a group is one entry keyed by its id, named by its newest created or renam
     gmsg('5', 'me', 5),
   ];
   const list = conversationsFrom(stream, 'me', { [G]: '3' });
-  assert.deepEqual(list.map((c) => [summaryKey(c), summaryTitle(c), c.lastMessage.id, c.unread]), [[G, 'Team 2', '5', 1], ['bob', 'bob', '2', 1]]);
+  // My message 5 came after alice's rename (4): sending marks the group read up to it.
+  assert.deepEqual(list.map((c) => [summaryKey(c), summaryTitle(c), c.lastMessage.id, c.unread]), [[G, 'Team 2', '5', 0], ['bob', 'bob', '2', 1]]);
+  assert.equal(conversationsFrom(stream.slice(0, 4), 'me', { [G]: '3' })[0]!.unread, 1, 'before it, the rename was unread');
   assert.equal(list[1]!.id, 'dm:a:b');
   assert.equal(conversationKey(gmsg('x', 'me', 1), 'me'), G);
   assert.equal(conversationKey(msg('x', 'me', 'Bob', 1), 'ME'), 'Bob');
@@ -69,4 +72,26 @@ test('groups the user left, or that the list no longer names, drop out; a group 
   assert.deepEqual(mergeConversations(conversationsFrom(stream, 'me'), [], 'me', stream, { listedAt }), [], 'removed without a notice: the list says so');
   assert.equal(mergeConversations(conversationsFrom(stream, 'me'), [], 'me', stream, { listedAt: new Date(5_000).toISOString() }).length, 1, 'too new for the list');
   assert.deepEqual(mergeConversations(conversationsFrom(stream, 'me'), undefined, 'me', stream, { exclude: new Set([G]) }), [], 'left here, no notice needed');
+});
+
+const oid = (second: number) => `${second.toString(16).padStart(8, '0')}${'0'.repeat(16)}`;
+
+test("Chat's unread counts where the stream cannot (no mark, none of mine in it), plus what arrived after the list", () => {
+  // A trimmed stream: carol's last listed message (id 10) and one newer; bob's mark is in the stream.
+  const stream = [msg(oid(10), 'carol', 'me', 10), msg(oid(11), 'bob', 'me', 11), msg(oid(12), 'bob', 'me', 12), msg(oid(13), 'carol', 'me', 13)];
+  const summaries = conversationsFrom(stream, 'me', { bob: oid(11) });
+  const listed = [
+    { id: 'dm:c', type: 'direct' as const, peer: { id: 'u-carol', username: 'carol' }, lastMessage: stream[0]!, lastActivityAt: '', unread: 7, readUpTo: oid(3), peerReadUpTo: oid(10) },
+    { id: 'dm:b', type: 'direct' as const, peer: { id: 'u-bob', username: 'bob' }, lastMessage: stream[1]!, lastActivityAt: '', unread: 5, readUpTo: null },
+    { id: 'dm:d', type: 'direct' as const, peer: { id: 'u-dave', username: 'dave' }, lastMessage: msg(oid(2), 'dave', 'me', 2), lastActivityAt: '', unread: 1, readUpTo: null },
+  ];
+  const merged = mergeConversations(summaries, listed, 'me', stream);
+  assert.deepEqual(merged.map((c) => [c.peer, c.unread]), [['carol', 8], ['bob', 1], ['dave', 1]]);
+  assert.equal(merged[0]!.peerReadUpTo, oid(10));
+  assert.equal(merged[0]!.readUpTo, oid(3));
+  // A Chat without receipts: the stream's count, as before.
+  const old = listed.map(({ unread: _u, readUpTo: _r, ...rest }) => rest);
+  assert.deepEqual(mergeConversations(summaries, old, 'me', stream).map((c) => [c.peer, c.unread]), [['carol', 2], ['bob', 1], ['dave', 0]]);
+  assert.equal(summaryOf(listed[1]!).unread, 5);
+  assert.equal(summaryOf(listed[1]!).readUpTo, null);
 });

@@ -2,11 +2,16 @@
  * The conversation list: one entry per 1:1 peer and per group, most recent activity first.
  *
  * Two sources, because neither is enough alone:
- * - the user's own message stream (`sync` and live frames): always current, and the only
- *   source of `unread` (messages from others after `readUpTo[key]`, the id of the newest
- *   message the client showed), but it knows a group only by its messages;
- * - Chat's `GET /conversations`: every conversation with its name, member count and role, but
- *   a snapshot whose `lastMessage` may lag the newest message by about a second.
+ * - the user's own message stream (`sync` and live frames): always current, and the source
+ *   of `unread` (messages from others after `readUpTo[key]`, the id of the newest message the
+ *   user read, or after their own newest message: sending moves the sender's read mark, as Chat
+ *   does), but it knows a group only by its messages;
+ * - Chat's `GET /conversations`: every conversation with its name, member count and role, and
+ *   the read marks Chat keeps (`readUpTo`, `unread`, `peerReadUpTo`), but a snapshot whose
+ *   `lastMessage` and `unread` may lag the newest message by about a second. Its `unread`
+ *   counts when the stream cannot: when it holds neither the read mark nor a message of the
+ *   user's in that conversation (a saved stream is trimmed), `unread` is Chat's plus the
+ *   stream's messages from others after the list's `lastMessage`.
  * `conversationsFrom` reads the stream; `mergeConversations` lays the list over it.
  *
  * A conversation's key is the other user's name for a 1:1 (as before groups, so read marks
@@ -34,10 +39,18 @@ export interface ConversationSummary {
   /** Null only for a listed conversation whose first message the list has not caught up with. */
   lastMessage: ChatMessage | null;
   unread: number;
+  /** The user's read mark, as Chat's list last said (issue 14); null: nothing read yet. */
+  readUpTo?: string | null;
+  /** A 1:1: the peer's read mark, as Chat's list last said. */
+  peerReadUpTo?: string | null;
 }
 
-/** A summary built from messages, which always has one. */
-export type StreamSummary = ConversationSummary & { lastMessage: ChatMessage };
+/**
+ * A summary built from messages, which always has one. `counted`: `unread` was counted from a
+ * known point (the read mark, or a message of the user's), so it is exact; otherwise it counts
+ * every message from others the stream holds.
+ */
+export type StreamSummary = ConversationSummary & { lastMessage: ChatMessage; counted?: boolean };
 
 const same = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
 
@@ -88,7 +101,10 @@ export function conversationsFrom(messages: Iterable<ChatMessage>, me: string, r
     // The group's name as of its newest `created` or `renamed` message.
     if (c.group && m.name !== undefined && (m.event === 'created' || m.event === 'renamed')) c.group.name = m.name;
     if (!same(m.from, me)) c.unread++;
-    if (readUpTo[key] === m.id) c.unread = 0;
+    if (same(m.from, me) || readUpTo[key] === m.id) {
+      c.unread = 0;
+      c.counted = true;
+    }
   }
   // Stream order is storage order, so the last message seen per key is its newest; ties in
   // createdAt keep the stream's order.
@@ -115,8 +131,9 @@ export interface MergeOptions {
 }
 
 /**
- * The stream's summaries with Chat's list laid over them: names, member counts and roles from
- * the list, the newer of the two last messages, unread counts from the stream. Groups the
+ * The stream's summaries with Chat's list laid over them: names, member counts, roles and read
+ * marks from the list, the newer of the two last messages, unread counts from the stream (or
+ * Chat's, see the top of this file). Groups the
  * stream shows the user leaving or being removed from are left out, and so (once the list is
  * in) are older groups it does not name: Chat no longer counts the user in them.
  */
@@ -130,12 +147,15 @@ export function mergeConversations(stream: readonly StreamSummary[], listed: rea
     activity.set(key, c.lastMessage.createdAt);
   }
   const listedKeys = new Set<string>();
+  const counted = new Map(stream.map((c) => [summaryKey(c).toLowerCase(), c.counted === true]));
+  const sinceListed = newerThanListed(listed ?? [], streamMessages, me);
   for (const e of listed ?? []) {
     const key = (e.type === 'group' ? e.id : e.peer.username).toLowerCase();
     listedKeys.add(key);
     const known = out.get(key);
     const lastMessage = newer(known?.lastMessage ?? null, e.lastMessage);
-    const c = { ...summaryOf(e), lastMessage, unread: known?.unread ?? 0 };
+    const unread = e.unread !== undefined && !counted.get(key) ? e.unread + (sinceListed.get(key) ?? 0) : (known?.unread ?? 0);
+    const c = { ...summaryOf(e), lastMessage, unread };
     if (known?.peer) c.peer = known.peer;
     out.set(key, c);
     activity.set(key, [e.lastActivityAt, lastMessage?.createdAt ?? '', activity.get(key) ?? ''].sort().at(-1)!);
@@ -150,11 +170,31 @@ export function mergeConversations(stream: readonly StreamSummary[], listed: rea
   return [...out.entries()].sort(([a], [b]) => byRecency(activity.get(a)!, activity.get(b)!)).map(([, c]) => c);
 }
 
-/** A list entry as a summary (no unread count: only the stream knows that). */
+/**
+ * Per listed conversation that has Chat's `unread`: the stream's messages from others after
+ * the list's `lastMessage` (after its position when the stream holds it, else by time).
+ */
+function newerThanListed(listed: readonly ConversationListEntry[], streamMessages: Iterable<ChatMessage>, me: string): Map<string, number> {
+  const last = new Map<string, ChatMessage | null>();
+  for (const e of listed) if (e.unread !== undefined) last.set((e.type === 'group' ? e.id : e.peer.username).toLowerCase(), e.lastMessage);
+  const counts = new Map<string, number>();
+  if (last.size === 0) return counts;
+  for (const m of streamMessages) {
+    const key = conversationKey(m, me).toLowerCase();
+    if (!last.has(key)) continue;
+    const l = last.get(key);
+    if (l && m.id === l.id) counts.set(key, 0);
+    else if (!same(m.from, me) && (!l || m.createdAt > l.createdAt || counts.has(key))) counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  return counts;
+}
+
+/** A list entry as a summary, with Chat's unread count and read marks when it sends them (0 otherwise: the stream counts then). */
 export function summaryOf(e: ConversationListEntry): ConversationSummary {
+  const read = { unread: e.unread ?? 0, ...(e.readUpTo !== undefined ? { readUpTo: e.readUpTo } : {}) };
   return e.type === 'group'
-    ? { group: { id: e.id, name: e.name, memberCount: e.memberCount, role: e.role }, id: e.id, lastMessage: e.lastMessage, unread: 0 }
-    : { peer: e.peer.username, id: e.id, lastMessage: e.lastMessage, unread: 0 };
+    ? { group: { id: e.id, name: e.name, memberCount: e.memberCount, role: e.role }, id: e.id, lastMessage: e.lastMessage, ...read }
+    : { peer: e.peer.username, id: e.id, lastMessage: e.lastMessage, ...read, ...(e.peerReadUpTo !== undefined ? { peerReadUpTo: e.peerReadUpTo } : {}) };
 }
 
 function newer(a: ChatMessage | null, b: ChatMessage | null): ChatMessage | null {

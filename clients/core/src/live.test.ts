@@ -221,3 +221,43 @@ test('markSeen keeps messages already on screen from being shown twice', () => {
   assert.deepEqual(h.got.map((g) => g.message.id), ['m2']);
   assert.equal(h.live.cursor, 'c2');
 });
+
+test('typing, read and presence frames reach their handlers, malformed ones do not; typing goes out only on a ready socket', () => {
+  const seen: unknown[] = [];
+  const h = harness({ onTyping: (f) => seen.push(f), onRead: (f) => seen.push(f), onPresence: (f) => seen.push(f) });
+  assert.equal(h.live.sendTyping('dm:1'), false, 'no socket yet');
+  h.live.start();
+  assert.equal(h.live.sendTyping('dm:1'), false, 'not ready yet');
+  const s = h.last();
+  s.open();
+  const bob = { id: 'u2', username: 'alice' };
+  s.frame({ type: 'typing', conversationId: 'dm:1', user: bob });
+  s.frame({ type: 'typing', conversationId: 'dm:1' });
+  s.frame({ type: 'read', conversationId: 'dm:1', user: bob, readUpTo: 'm1', at: '2026-01-01T00:00:00.000Z' });
+  s.frame({ type: 'read', conversationId: 'dm:1', user: bob });
+  s.frame({ type: 'presence', user: bob, status: 'offline', lastSeen: '2026-01-01T00:00:00.000Z' });
+  s.frame({ type: 'presence', user: bob, status: 'online', lastSeen: 'dropped' });
+  s.frame({ type: 'presence', user: bob, status: 'away' });
+  assert.deepEqual(seen, [
+    { type: 'typing', conversationId: 'dm:1', user: bob },
+    { type: 'read', conversationId: 'dm:1', user: bob, readUpTo: 'm1', at: '2026-01-01T00:00:00.000Z' },
+    { type: 'presence', user: bob, status: 'offline', lastSeen: '2026-01-01T00:00:00.000Z' },
+    { type: 'presence', user: bob, status: 'online' },
+  ]);
+  assert.equal(h.live.sendTyping('g:7'), true);
+  assert.deepEqual(s.sent.map((f) => JSON.parse(f)), [{ type: 'ping' }, { type: 'typing', conversationId: 'g:7' }]);
+  assert.deepEqual(h.got, [], 'no message came of any of it');
+  s.drop(1006);
+  assert.equal(h.live.sendTyping('g:7'), false, 'dropped: nothing is queued');
+});
+
+test('not_a_member is an error frame like any other: reported, the socket stays', () => {
+  const errors: { code: string }[] = [];
+  const h = harness({ onServerError: (e) => errors.push(e) });
+  h.live.start();
+  h.last().open();
+  h.last().frame({ type: 'error', error: { code: 'not_a_member', message: 'not a member of that conversation' } });
+  assert.deepEqual(errors.map((e) => e.code), ['not_a_member']);
+  assert.equal(h.live.state, 'live');
+  assert.equal(h.last().closed, undefined);
+});

@@ -22,7 +22,7 @@
  */
 import { CLOSE_CODES, type ClientFrameType, type FrameErrorCode, type ServerFrameType } from '@chat/common/contracts';
 import type { User } from './api.ts';
-import type { ChatMessage } from './conversation-types.ts';
+import type { ChatMessage, UserRef } from './conversation-types.ts';
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffPolicy } from './backoff.ts';
 import { SeenIds } from './seen-ids.ts';
 
@@ -58,6 +58,31 @@ export interface LiveStatus {
   lastClose?: { code: number; reason: string };
 }
 
+/** Someone else is typing in `conversationId` (never stored nor replayed; at most one per 3 s per typer). */
+export interface TypingFrame {
+  type: 'typing';
+  conversationId: string;
+  user: UserRef;
+}
+
+/** A member's read mark moved; the reader's own devices get it too. */
+export interface ReadFrame {
+  type: 'read';
+  conversationId: string;
+  user: UserRef;
+  readUpTo: string;
+  /** ISO time. */
+  at: string;
+}
+
+/** A contact came online or went offline (`lastSeen` only with offline). */
+export interface PresenceFrame {
+  type: 'presence';
+  user: UserRef;
+  status: 'online' | 'offline';
+  lastSeen?: string;
+}
+
 export interface LiveHandlers {
   /** A message not seen before, in stream order. `replayed`: it came from catch-up, not live. */
   onMessage?(message: ChatMessage, info: { replayed: boolean; cursor: string | undefined }): void;
@@ -72,6 +97,10 @@ export interface LiveHandlers {
   onSessionExpired?(): void;
   /** An `error` frame (the socket stays open). */
   onServerError?(error: { code: string; message: string }): void;
+  /** Signals beside the message stream (issue 14): ephemeral, never replayed after a drop. */
+  onTyping?(frame: TypingFrame): void;
+  onRead?(frame: ReadFrame): void;
+  onPresence?(frame: PresenceFrame): void;
 }
 
 export interface LiveOptions extends LiveHandlers {
@@ -101,6 +130,8 @@ const SESSION_OVER = CLOSE_CODES.token_expired;
 /** Sent on open when there is no cursor to resume from. */
 const PING: { type: ClientFrameType } = { type: 'ping' };
 const INVALID_CURSOR: FrameErrorCode = 'invalid_cursor';
+
+const isUser = (u: unknown): u is UserRef => typeof u === 'object' && u !== null && typeof (u as UserRef).id === 'string' && typeof (u as UserRef).username === 'string';
 
 export class LiveConnection {
   private socket: SocketLike | undefined;
@@ -135,6 +166,22 @@ export class LiveConnection {
   /** Marks ids as already shown (for example the messages a history page put on screen). */
   markSeen(ids: Iterable<string>): void {
     for (const id of ids) this.seen.add(id);
+  }
+
+  /**
+   * Tells the conversation's other members that the user is typing. False when there is no
+   * ready socket to say it on (nothing is queued: a late typing notice is worse than none).
+   * Throttling is the caller's (TypingSender); the gateway drops extras anyway.
+   */
+  sendTyping(conversationId: string): boolean {
+    if (!this.socket || !this.ready) return false;
+    const frame: { type: ClientFrameType; conversationId: string } = { type: 'typing', conversationId };
+    try {
+      this.socket.send(JSON.stringify(frame));
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   start(): void {
@@ -232,6 +279,20 @@ export class LiveConnection {
         this.options.onServerError?.(error);
         return;
       }
+      case 'typing':
+        if (typeof frame.conversationId === 'string' && isUser(frame.user)) this.options.onTyping?.({ type: 'typing', conversationId: frame.conversationId, user: frame.user });
+        return;
+      case 'read':
+        if (typeof frame.conversationId === 'string' && isUser(frame.user) && typeof frame.readUpTo === 'string') {
+          this.options.onRead?.({ type: 'read', conversationId: frame.conversationId, user: frame.user, readUpTo: frame.readUpTo, at: String(frame.at ?? '') });
+        }
+        return;
+      case 'presence':
+        if (isUser(frame.user) && (frame.status === 'online' || frame.status === 'offline')) {
+          const lastSeen = frame.status === 'offline' && typeof frame.lastSeen === 'string' ? { lastSeen: frame.lastSeen } : {};
+          this.options.onPresence?.({ type: 'presence', user: frame.user, status: frame.status, ...lastSeen });
+        }
+        return;
       default:
         return;
     }

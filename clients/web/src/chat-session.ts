@@ -11,6 +11,19 @@
  * whenever a group changes (a system message) or one not listed shows up.
  * The open conversation is separate: pages of `history` for that peer or group, plus whatever
  * arrives live for it. Every path into either list dedupes by message id (MessageList).
+ *
+ * Issue 14, beside the stream:
+ * - Read marks: the open conversation, while the page is visible, is marked read up to its
+ *   newest message, here (the per-user read marks in storage.ts, which other tabs follow) and
+ *   at Chat (ReadReporter, coalesced). Chat's marks come back from `GET /conversations` (at
+ *   start and at every reconnect: the gap-free catch-up) and from `read` frames (another
+ *   device of the user's read, or a 1:1 peer did: "Seen" under the user's newest message).
+ * - Typing: `typing` frames show "bob is typing…" for 5 s (TypingTracker); keystrokes send at
+ *   most one frame per 3 s per conversation (TypingSender).
+ * - Presence: `GET /presence` for the 1:1 peers in the list at every connect, then `presence`
+ *   frames; a dot in the list and "online" / "last seen …" in a 1:1's header.
+ * A Chat or gateway without these (an older one) only means they stay off: their calls fail
+ * quietly and the stream's own unread counts stand.
  */
 import {
   ApiError,
@@ -23,11 +36,25 @@ import {
   LiveConnection,
   mergeConversations,
   newClientMsgId,
+  PresenceBook,
+  presenceText,
+  ReadMarks,
+  ReadReporter,
+  seenByPeer,
+  TypingSender,
+  typingText,
+  TypingTracker,
+  isAtOrAfter,
   type ChatMessage,
+  type ConversationSummary,
+  type PositionOf,
   type ConversationListEntry,
   type GroupConversation,
   type GroupRole,
   type LiveStatus,
+  type PresenceFrame,
+  type ReadFrame,
+  type TypingFrame,
   type SendTarget,
   type SocketFactory,
 } from '@chat/client-core';
@@ -39,12 +66,16 @@ import type { Via } from './thread-view.ts';
 const HISTORY_PAGE = 30;
 /** Changes seldom come alone (a group created with five members is one message, but a rename and an add may follow): one list fetch for a burst. */
 const LIST_REFRESH_DELAY_MS = 300;
+/** Peers that show up together (the list arriving) are asked about in one `GET /presence`. */
+const PRESENCE_DELAY_MS = 300;
 
 interface Thread {
   /** The peer's name for a 1:1, the group's id for a group (core's conversation key). */
   key: string;
   /** Set for a group. */
   groupId?: string;
+  /** Chat's id (`g:…`, `dm:…`), once known: a new 1:1 has none until its first message. */
+  conversationId?: string;
   messages: MessageList;
   nextBefore: string | null;
 }
@@ -83,9 +114,32 @@ export class ChatSession {
   private listTimer: ReturnType<typeof setTimeout> | undefined;
   /** Groups the user left here, or that Chat said the user is not in (see MergeOptions.exclude). */
   private readonly gone = new Set<string>();
+  /** Chat's read marks (own and 1:1 peers'), by conversation id. */
+  private readonly marks: ReadMarks;
+  private readonly reporter: ReadReporter;
+  private readonly typists = new TypingTracker();
+  private readonly typingSender = new TypingSender((id) => this.live?.sendTyping(id) ?? false);
+  private typingTimer: ReturnType<typeof setTimeout> | undefined;
+  private readonly presence = new PresenceBook();
+  /** Peers asked about since the socket last became ready. */
+  private readonly presenceAsked = new Set<string>();
+  private presenceTimer: ReturnType<typeof setTimeout> | undefined;
+  private readies = 0;
+  /** The list as last drawn. */
+  private shown: ConversationSummary[] = [];
+  private readonly onVisibility = () => {
+    if (document.visibilityState !== 'visible' || !this.thread) return;
+    this.markRead(this.thread.key);
+    this.renderList();
+  };
 
   constructor(private readonly deps: SessionDeps) {
     this.me = deps.session.user.username;
+    this.marks = new ReadMarks(deps.session.user);
+    this.reporter = new ReadReporter((id, messageId) => deps.api.markRead(this.token, id, messageId), {
+      // An older Chat has no such route; a group just left answers 404: neither is worth a word.
+      onError: (err) => this.fail(err, () => undefined),
+    });
     const rejectWithWords = (err: unknown) => this.fail(err, (m) => Promise.reject(new Error(m)));
     this.view = new ChatView(deps.root, this.me, {
       open: (key) => void this.openThread(key).catch((err) => this.fail(err, (m) => this.view.showError(m))),
@@ -93,6 +147,7 @@ export class ChatSession {
       createGroup: (name, members) => this.createGroup(name, members).catch(rejectWithWords),
       send: (text) => this.send(text),
       loadOlder: () => this.loadOlder(),
+      typing: () => this.typed(),
       rename: (name) => this.changeGroup((id) => this.deps.api.renameGroup(this.token, id, name)).catch(rejectWithWords),
       addMembers: (usernames) => this.changeGroup((id) => this.deps.api.addMembers(this.token, id, usernames)).catch(rejectWithWords),
       removeMember: (username) => this.changeGroup((id) => this.deps.api.removeMember(this.token, id, username)).catch(rejectWithWords),
@@ -138,13 +193,21 @@ export class ChatSession {
       onStatus: (s: LiveStatus) => this.view.setStatus(s),
       onResyncRequired: () => void this.resync(),
       onSessionExpired: () => this.expire(),
+      onReady: () => this.connected(),
+      onTyping: (f) => this.onTyping(f),
+      onRead: (f) => this.onRead(f),
+      onPresence: (f) => this.onPresence(f),
     });
+    document.addEventListener('visibilitychange', this.onVisibility);
     this.live.start();
   }
 
   stop(): void {
     this.stopped = true;
+    document.removeEventListener('visibilitychange', this.onVisibility);
     clearTimeout(this.listTimer);
+    clearTimeout(this.typingTimer);
+    clearTimeout(this.presenceTimer);
     this.live?.stop();
     this.view.destroy();
   }
@@ -189,10 +252,17 @@ export class ChatSession {
     const isNew = this.stream.add(m) >= 0;
     const key = conversationKey(m, this.me);
     const t = this.thread;
+    if (m.conversationId) {
+      // They were typing this; and a message of the user's moves their own mark at Chat.
+      if (this.typists.clear(m.conversationId, { username: m.from })) this.renderTyping();
+      if (same(m.from, this.me)) this.reporter.known(m.conversationId, m.id, this.streamPosition());
+    }
     if (t && same(key, t.key)) {
+      t.conversationId ??= m.conversationId;
       const index = t.messages.add(m);
       if (index >= 0) this.view.thread.insert(m, index, via);
       this.markRead(t.key);
+      this.updateSeen();
       if (isNew && m.kind === 'system') this.groupChanged(t, m);
     }
     if (!isNew) return;
@@ -228,7 +298,10 @@ export class ChatSession {
       const res = await this.deps.api.allConversations(this.token);
       if (this.stopped) return;
       this.listed = { entries: res.conversations, at: res.complete ? at : new Date(0).toISOString() };
+      this.takeMarks(res.conversations);
       this.renderList();
+      this.updateSeen();
+      this.schedulePresence();
     } catch (err) {
       this.fail(err, () => undefined);
     }
@@ -276,7 +349,7 @@ export class ChatSession {
     if (seq !== this.openSeq || this.stopped) return;
     // Chat's spelling of the peer's name, when a message shows it.
     const canonical = groupId ?? (page.messages[0] ? conversationKey(page.messages[0], this.me) : key);
-    const t: Thread = { key: canonical, groupId, messages: new MessageList(), nextBefore: page.nextBefore };
+    const t: Thread = { key: canonical, groupId, conversationId: groupId ?? page.messages[0]?.conversationId ?? this.conversationIdOf(canonical), messages: new MessageList(), nextBefore: page.nextBefore };
     this.thread = t;
     this.view.showError(undefined);
     this.view.thread.show({ title: group?.name ?? canonical, group: groupId !== undefined });
@@ -292,6 +365,9 @@ export class ChatSession {
     this.view.thread.setHasOlder(t.nextBefore !== null);
     this.markRead(canonical);
     this.renderList();
+    this.updateSeen();
+    this.renderTyping();
+    this.renderThreadPresence();
   }
 
   private historyQuery(key: string, groupId: string | undefined): { with: string } | { conversation: string } {
@@ -343,6 +419,7 @@ export class ChatSession {
         const index = t.messages.add(m);
         if (index >= 0) this.view.thread.insert(m, index, 'history');
       }
+      this.updateSeen();
       this.view.thread.setHasOlder(t.nextBefore !== null);
     } catch (err) {
       this.fail(err, (m) => this.view.thread.showError(m));
@@ -361,6 +438,7 @@ export class ChatSession {
     return sent.then(
       ({ message }) => {
         this.unsent = undefined;
+        if (message.conversationId) this.typingSender.sent(message.conversationId);
         this.receive(message, 'sent');
       },
       (err) => {
@@ -374,22 +452,161 @@ export class ChatSession {
     );
   }
 
+  /** The open conversation was seen up to its newest message: only while the page is visible. */
   private markRead(key: string): void {
+    if (document.visibilityState === 'hidden') return;
     const last = [...this.stream.messages].reverse().find((m) => same(conversationKey(m, this.me), key));
     if (!last) return;
-    const markKey = conversationKey(last, this.me);
+    // Chat moves the mark to the user's own messages itself.
+    if (last.conversationId && !same(last.from, this.me)) this.reporter.seen(last.conversationId, last.id, this.streamPosition());
+    this.setLocalMark(conversationKey(last, this.me), last.id);
+  }
+
+  /** The per-user mark other tabs follow; only forward. */
+  private setLocalMark(key: string, messageId: string): void {
     // Re-read first: another tab may have marked other conversations since.
     const marks = this.deps.store.loadReadMarks(this.me);
-    if (marks[markKey] === last.id) return;
-    marks[markKey] = last.id;
+    const old = marks[key];
+    if (old !== undefined && isAtOrAfter(old, messageId, this.streamPosition())) return;
+    marks[key] = messageId;
     this.deps.store.saveReadMarks(this.me, marks);
+  }
+
+  /** Chat's marks from its list: the user's own (read on another device meanwhile) and 1:1 peers'. */
+  private takeMarks(entries: readonly ConversationListEntry[]): void {
+    const position = this.streamPosition();
+    this.marks.fromList(entries, position);
+    for (const e of entries) {
+      if (!e.readUpTo) continue;
+      this.reporter.known(e.id, e.readUpTo, position);
+      this.setLocalMark(e.type === 'group' ? e.id : e.peer.username, e.readUpTo);
+    }
+  }
+
+  /** Every (re)connect: what changed while disconnected comes from Chat, not from frames (they are not replayed). */
+  private connected(): void {
+    if (this.readies++ > 0) void this.refreshList();
+    this.typists.reset();
+    this.renderTyping();
+    this.presenceAsked.clear();
+    this.schedulePresence();
+  }
+
+  private onRead(f: ReadFrame): void {
+    const kind = this.marks.applyFrame(f, this.streamPosition());
+    if (kind === 'own') {
+      // Another device of the user's read it: clear the badge here too.
+      this.reporter.known(f.conversationId, f.readUpTo, this.streamPosition());
+      const key = this.keyOf(f.conversationId);
+      if (key !== undefined) this.setLocalMark(key, f.readUpTo);
+      this.renderList();
+    } else if (kind === 'peer' && this.thread?.conversationId === f.conversationId) {
+      this.updateSeen();
+    }
+  }
+
+  private onTyping(f: TypingFrame): void {
+    if (same(f.user.username, this.me)) return;
+    this.typists.add(f.conversationId, f.user);
+    this.renderTyping();
+  }
+
+  private onPresence(f: PresenceFrame): void {
+    if (!this.presence.apply(f)) return;
+    this.renderList();
+    this.renderThreadPresence();
+  }
+
+  /** A keystroke in the open conversation's box. */
+  private typed(): void {
+    const t = this.thread;
+    if (t?.conversationId) this.typingSender.typed(t.conversationId);
+  }
+
+  /** The typing line of the open conversation and the list; again when the next indicator runs out. */
+  private renderTyping(): void {
+    clearTimeout(this.typingTimer);
+    this.typingTimer = undefined;
+    const t = this.thread;
+    this.view.thread.setTyping(t?.conversationId ? typingText(this.typists.typing(t.conversationId)) : '');
+    this.renderList();
+    const next = this.typists.nextChange();
+    if (next !== undefined) this.typingTimer = setTimeout(() => this.renderTyping(), Math.max(0, next - Date.now()) + 10);
+  }
+
+  /** "Seen" under the user's newest message in an open 1:1, once the peer's mark has reached it. */
+  private updateSeen(): void {
+    const t = this.thread;
+    if (!t || t.groupId || !t.conversationId) return this.view.thread.setSeen(undefined);
+    const mine = [...t.messages.messages].reverse().find((m) => same(m.from, this.me) && m.kind !== 'system');
+    const position: PositionOf = (id) => t.messages.indexOf(id);
+    this.view.thread.setSeen(mine && seenByPeer(this.marks.peerMark(t.conversationId), mine.id, position) ? mine.id : undefined);
+  }
+
+  private renderThreadPresence(): void {
+    const t = this.thread;
+    const p = t && !t.groupId && !same(t.key, this.me) ? this.presence.get(t.key) : undefined;
+    this.view.thread.setPresence(presenceText(p) || undefined, p?.status);
+  }
+
+  /** Asks Chat about the 1:1 peers on the list not asked about since the last connect. */
+  private schedulePresence(): void {
+    if (this.presenceTimer !== undefined) return;
+    this.presenceTimer = setTimeout(() => {
+      this.presenceTimer = undefined;
+      void this.fetchPresence();
+    }, PRESENCE_DELAY_MS);
+  }
+
+  private async fetchPresence(): Promise<void> {
+    if (this.live?.state !== 'live' && this.live?.state !== 'catching_up') return;
+    const peers = this.shown.map((c) => c.peer).filter((p): p is string => p !== undefined && !same(p, this.me) && !this.presenceAsked.has(p.toLowerCase()));
+    if (peers.length === 0) return;
+    for (const p of peers) this.presenceAsked.add(p.toLowerCase());
+    try {
+      const users = await this.deps.api.presence(this.token, peers);
+      if (this.stopped || !this.presence.applyList(users)) return;
+      this.renderList();
+      this.renderThreadPresence();
+    } catch (err) {
+      this.fail(err, () => undefined);
+    }
+  }
+
+  /** Chat's id of a conversation by its key (a group's is its key; a 1:1's comes from the list or a message). */
+  private conversationIdOf(key: string): string | undefined {
+    if (key.startsWith('g:')) return key;
+    const listed = this.listed?.entries.find((e) => e.type === 'direct' && same(e.peer.username, key));
+    if (listed) return listed.id;
+    return [...this.stream.messages].reverse().find((m) => m.conversationId && same(conversationKey(m, this.me), key))?.conversationId;
+  }
+
+  /** The key (peer name or group id) of a conversation by Chat's id. */
+  private keyOf(conversationId: string): string | undefined {
+    if (conversationId.startsWith('g:')) return conversationId;
+    const listed = this.listed?.entries.find((e) => e.id === conversationId);
+    if (listed?.type === 'direct') return listed.peer.username;
+    const m = [...this.stream.messages].reverse().find((x) => x.conversationId === conversationId);
+    return m ? conversationKey(m, this.me) : undefined;
+  }
+
+  /** Positions in the stream, for ordering marks (built once per call site). */
+  private streamPosition(): PositionOf {
+    let index: Map<string, number> | undefined;
+    return (id) => (index ??= new Map(this.stream.messages.map((m, i) => [m.id, i]))).get(id);
   }
 
   private renderList(): void {
     const fromStream = conversationsFrom(this.stream.messages, this.me, this.deps.store.loadReadMarks(this.me));
     const list = mergeConversations(fromStream, this.listed?.entries, this.me, this.stream.messages, { listedAt: this.listed?.at, exclude: this.gone });
-    this.view.renderConversations(list, this.thread?.key);
+    this.shown = list;
+    this.view.renderConversations(list, this.thread?.key, {
+      typing: (c) => (c.id ? typingText(this.typists.typing(c.id)) : ''),
+      presence: (peer) => this.presence.get(peer),
+    });
     this.deps.onUnread?.(list.reduce((n, c) => n + c.unread, 0));
+    // New peers on the list (a first message, the list arriving): ask where they are.
+    if (this.shown.some((c) => c.peer !== undefined && !this.presenceAsked.has(c.peer.toLowerCase()) && !same(c.peer, this.me))) this.schedulePresence();
   }
 
   /** An expired session ends the screen; anything else is shown through `show`. */

@@ -3,7 +3,7 @@
  * a "new conversation" box and a "new group" form, and the thread pane (thread-view.ts). It
  * only draws; chat-session.ts owns the state and calls in.
  */
-import { summaryKey, summaryTitle, type ConversationSummary, type LiveStatus } from '@chat/client-core';
+import { presenceText, summaryKey, summaryTitle, type ConversationSummary, type LiveStatus, type Presence } from '@chat/client-core';
 import { h, showError } from './dom.ts';
 import { statusText } from './status-text.ts';
 import { ThreadView, type ThreadActions } from './thread-view.ts';
@@ -17,6 +17,14 @@ export interface ChatActions extends ThreadActions {
   /** Rejects with the error to show under the form. */
   createGroup(name: string, members: string[]): Promise<void>;
   logout(): void;
+}
+
+/** What the list shows beside each conversation besides its summary (issue 14). */
+export interface ListDecor {
+  /** "bob is typing…" for a conversation with someone typing, else ''. */
+  typing?(c: ConversationSummary): string;
+  /** A 1:1 peer's presence, when known. */
+  presence?(peer: string): Presence | undefined;
 }
 
 export class ChatView {
@@ -57,7 +65,7 @@ export class ChatView {
     showError(this.banner, message);
   }
 
-  renderConversations(conversations: readonly ConversationSummary[], activeKey: string | undefined): void {
+  renderConversations(conversations: readonly ConversationSummary[], activeKey: string | undefined, decor: ListDecor = {}): void {
     if (conversations.length === 0) {
       this.list.replaceChildren(h('li', { class: 'empty' }, 'No conversations yet.'));
       return;
@@ -66,6 +74,9 @@ export class ChatView {
       ...conversations.map((c) => {
         const key = summaryKey(c);
         const active = activeKey !== undefined && key.toLowerCase() === activeKey.toLowerCase();
+        const typing = decor.typing?.(c) ?? '';
+        const presence = c.peer !== undefined ? decor.presence?.(c.peer) : undefined;
+        const status = presence && presence.status !== 'unknown' ? presence.status : undefined;
         const button = h(
           'button',
           {
@@ -77,9 +88,14 @@ export class ChatView {
             'data-group': c.group?.name,
             'aria-current': active ? 'true' : undefined,
           },
-          h('span', { class: 'peer' }, summaryTitle(c)),
+          h(
+            'span',
+            { class: 'peer' },
+            status ? h('span', { class: 'presence-dot', 'data-testid': 'presence', 'data-status': status, title: presenceText(presence), 'aria-label': presenceText(presence) }) : null,
+            summaryTitle(c),
+          ),
           c.unread > 0 ? h('span', { class: 'unread', 'data-testid': 'unread-count', 'aria-label': `${c.unread} unread` }, String(c.unread)) : null,
-          h('span', { class: 'preview' }, preview(c, this.me)),
+          typing ? h('span', { class: 'preview typing', 'data-testid': 'list-typing' }, typing) : h('span', { class: 'preview' }, preview(c, this.me)),
         );
         button.addEventListener('click', () => this.actions.open(key));
         return h('li', {}, button);

@@ -34,3 +34,9 @@ test('equal times keep arrival order (the stream is already in storage order)', 
   list.add(msg('before', 6));
   assert.deepEqual(list.messages.map((m) => m.id), ['before', 'x', 'y', 'z']);
 });
+
+test('indexOf finds a message where the list put it', () => {
+  const list = new MessageList();
+  for (const [id, at] of [['a', 1], ['c', 3], ['b', 2]] as const) list.add(msg(id, at));
+  assert.deepEqual(['a', 'b', 'c', 'zz'].map((id) => list.indexOf(id)), [0, 1, 2, undefined]);
+});

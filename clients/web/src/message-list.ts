@@ -23,6 +23,13 @@ export class MessageList {
     return i;
   }
 
+  /** Where `id` is (scanning from the newest end, where marks usually are), or undefined. */
+  indexOf(id: string): number | undefined {
+    if (!this.ids.has(id)) return undefined;
+    for (let i = this.items.length - 1; i >= 0; i--) if (this.items[i]!.id === id) return i;
+    return undefined;
+  }
+
   has(id: string): boolean {
     return this.ids.has(id);
   }

@@ -3,6 +3,11 @@
  * box. Messages are inserted at the index MessageList gives, so the DOM mirrors that list and
  * needs no re-render. A group's thread also names each sender, shows system messages (Chat's
  * sentence, centred) and has the members panel (group-panel.ts) under its title.
+ *
+ * Issue 14: a 1:1's header says whether the peer is online (or when they were last seen), a
+ * "Seen" line sits under the user's newest message once the peer has read it, and "bob is
+ * typing…" shows above the send box. Every keystroke in the box calls `typing`; the session
+ * decides how often that goes on the wire.
  */
 import type { ChatMessage, GroupConversation } from '@chat/client-core';
 import { h, showError } from './dom.ts';
@@ -12,6 +17,8 @@ export interface ThreadActions extends GroupActions {
   /** Rejects with the error to show under the box. */
   send(text: string): Promise<void>;
   loadOlder(): Promise<void>;
+  /** The draft changed (a keystroke). */
+  typing(): void;
 }
 
 /** What the thread pane shows: a 1:1 (titled by the peer) or a group (by its name). */
@@ -26,6 +33,9 @@ export type Via = 'history' | 'live' | 'replayed' | 'sent';
 export class ThreadView {
   readonly element: HTMLElement;
   private readonly title = h('h2', { 'data-testid': 'thread-peer' });
+  private readonly presence = h('span', { class: 'presence-text', hidden: true, 'data-testid': 'thread-presence' });
+  private readonly typingLine = h('p', { class: 'typing', 'aria-live': 'polite', 'data-testid': 'typing-indicator' });
+  private readonly seen = h('span', { class: 'seen', 'data-testid': 'seen' }, 'Seen');
   private readonly older = h('button', { type: 'button', class: 'link older', hidden: true, 'data-testid': 'load-older' }, 'Load older messages');
   private readonly list = h('ol', { class: 'messages', 'data-testid': 'messages' });
   private readonly scroller = h('div', { class: 'scroller' }, this.older, this.list);
@@ -51,6 +61,9 @@ export class ThreadView {
       ev.preventDefault();
       this.submit();
     });
+    this.input.addEventListener('input', () => {
+      if (this.input.value) this.actions.typing();
+    });
     // Enter sends, Shift+Enter starts a new line (the usual chat convention).
     this.input.addEventListener('keydown', (ev) => {
       if (ev.key === 'Enter' && !ev.shiftKey && !ev.isComposing) {
@@ -75,8 +88,11 @@ export class ThreadView {
     this.title.dataset.kind = heading.group ? 'group' : 'direct';
     this.panel.element.replaceChildren();
     this.panel.element.hidden = true;
-    const header = h('header', { class: 'thread-header' }, this.title, heading.group ? this.panel.element : null);
-    this.element.replaceChildren(header, this.notice, this.scroller, this.composer);
+    this.setPresence(undefined);
+    this.setTyping('');
+    this.seen.remove();
+    const header = h('header', { class: 'thread-header' }, this.title, heading.group ? this.panel.element : this.presence);
+    this.element.replaceChildren(header, this.notice, this.scroller, this.typingLine, this.composer);
     this.input.focus();
   }
 
@@ -122,6 +138,29 @@ export class ThreadView {
     // keep what the reader looks at in place.
     if (atEnd && (atBottom || via === 'sent')) s.scrollTop = s.scrollHeight;
     else if (!atEnd) s.scrollTop = s.scrollHeight - fromBottom;
+  }
+
+  /** A 1:1 peer's "online" / "last seen …"; undefined or empty hides it. */
+  setPresence(text: string | undefined, status?: string): void {
+    this.presence.textContent = text ?? '';
+    this.presence.hidden = !text;
+    if (status) this.presence.dataset.status = status;
+    else delete this.presence.dataset.status;
+  }
+
+  /** "bob is typing…", or '' for nobody (the line keeps its height, so the thread does not jump). */
+  setTyping(text: string): void {
+    this.typingLine.textContent = text;
+  }
+
+  /** Puts "Seen" under the message with this id (the user's newest one the peer has read), or nowhere. */
+  setSeen(messageId: string | undefined): void {
+    const item = messageId === undefined ? null : this.list.querySelector<HTMLElement>(`li[data-id="${CSS.escape(messageId)}"]`);
+    if (!item) {
+      this.seen.remove();
+      return;
+    }
+    if (this.seen.parentElement !== item) item.append(this.seen);
   }
 
   setHasOlder(hasOlder: boolean): void {

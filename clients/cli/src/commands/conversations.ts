@@ -1,8 +1,12 @@
 import { summaryOf, type ConversationListEntry } from '@chat/client-core';
 import type { Context } from '../context.ts';
-import { conversationTitle, formatConversation } from '../format.ts';
+import { conversationTitle, formatConversation, unreadBadge } from '../format.ts';
 
-/** One line per conversation (1:1 and group), most recent activity first, from Chat's list. */
+/**
+ * One line per conversation (1:1 and group), most recent activity first, from Chat's list, with
+ * the unread count Chat keeps (a column only when something is unread) and "✓ seen" where a
+ * 1:1 peer has read the user's last message.
+ */
 export async function conversations(ctx: Context): Promise<void> {
   const session = ctx.session();
   const api = ctx.api(ctx.endpoints(session.endpoints));
@@ -15,8 +19,9 @@ export async function conversations(ctx: Context): Promise<void> {
   } else {
     const list = page.conversations.map(summaryOf);
     const width = Math.max(...list.map((c) => [...conversationTitle(c)].length));
+    const unreadWidth = Math.max(...list.map((c) => unreadBadge(c).length));
     const now = new Date();
-    for (const c of list) ctx.out(formatConversation(c, me, width, now));
+    for (const c of list) ctx.out(formatConversation(c, me, width, now, unreadWidth));
   }
   if (page.nextBefore) {
     const limit = ctx.line.limit !== undefined ? ` --limit ${ctx.line.limit}` : '';

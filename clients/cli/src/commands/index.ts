@@ -8,6 +8,8 @@ import { history } from './history.ts';
 import { listen } from './listen.ts';
 import { login } from './login.ts';
 import { logout } from './logout.ts';
+import { presence } from './presence.ts';
+import { read, receipts } from './read.ts';
 import { register } from './register.ts';
 import { send } from './send.ts';
 
@@ -17,6 +19,9 @@ export const RUN: Record<CommandName, (ctx: Context) => Promise<void>> = {
   send,
   history,
   conversations,
+  read,
+  receipts,
+  presence,
   listen,
   'group create': groupCreate,
   'group show': groupShow,

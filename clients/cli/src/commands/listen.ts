@@ -18,14 +18,32 @@
  *
  * Status changes (connecting, catching up, live, dropped) go to stderr; stdout carries only
  * messages, so `--json` output is one message object per line.
+ *
+ * The signals beside the messages (issue 14) are status too, so they go to stderr, one short
+ * line each: `12:03:04  ~ bob is typing…` (once per burst: again only after 5 s without a
+ * frame), `~ bob read` (a 1:1 peer read up to the newest), `~ carol read #Team`, `~ you read
+ * bob (another device)`, `~ bob is online`, `~ bob is offline (last seen 12:03:04)`.
  */
 import type { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import WebSocket from 'ws';
-import { ApiError, backoffDelay, LiveConnection, SeenIds, UnreachableError, type ChatApi, type ChatMessage, type LiveStatus, type SocketLike } from '@chat/client-core';
+import {
+  ApiError,
+  backoffDelay,
+  conversationKey,
+  LiveConnection,
+  SeenIds,
+  TypingTracker,
+  UnreachableError,
+  type ChatApi,
+  type ChatMessage,
+  type LiveHandlers,
+  type LiveStatus,
+  type SocketLike,
+} from '@chat/client-core';
 import type { Context } from '../context.ts';
 import { CliError, EXIT, toCliError } from '../errors.ts';
-import { formatMessage, formatTime } from '../format.ts';
+import { formatMessage, formatTime, groupLabel, visible } from '../format.ts';
 import { GroupNameCache } from '../group-names.ts';
 
 /** Sync page size while catching up past the replay limit: also the most a kill can repeat. */
@@ -63,13 +81,20 @@ export async function listen(ctx: Context): Promise<void> {
     const printed = new SeenIds();
     const groups = ctx.json ? undefined : new GroupNameCache(api, session.token);
     await groups?.load();
+    const peers = new Map<string, string>(groups?.peers);
+    const typists = new TypingTracker();
     const print = (m: ChatMessage) => {
       if (!printed.add(m.id)) return;
       groups?.learn(m);
+      if (m.conversationId) {
+        if (m.to !== undefined) peers.set(m.conversationId, conversationKey(m, username));
+        typists.clear(m.conversationId, { username: m.from });
+      }
       ctx.out(ctx.json ? JSON.stringify(m) : formatMessage(m, undefined, groups?.lookup));
     };
     const keepCursor = cursorKeeper(stdout, (c) => ctx.store.saveCursor(userId, c));
     const status = statusPrinter(ctx, endpoints.gatewayUrl);
+    const signals = signalPrinter(ctx, { me: session.user, peers, typists, groupName: groups?.lookup });
 
     await new Promise<void>((resolve, reject) => {
       let live: LiveConnection | undefined;
@@ -118,6 +143,7 @@ export async function listen(ctx: Context): Promise<void> {
             catchUp(resumeFrom).then(start, finish);
           },
           onSessionExpired: () => finish(new CliError(EXIT.refused, 'Your session has expired. Please log in again: pnpm chat login <username>')),
+          ...signals,
           onServerError: (e) => {
             if (e.code !== 'invalid_cursor') ctx.note(`The gateway reported a problem: ${e.message || e.code}`);
           },
@@ -156,6 +182,31 @@ export async function listen(ctx: Context): Promise<void> {
     process.removeListener('SIGINT', onSignal);
     process.removeListener('SIGTERM', onSignal);
   }
+}
+
+/** Typing, read and presence frames as one stderr line each (see the top of this file). */
+function signalPrinter(
+  ctx: Context,
+  known: { me: { id: string; username: string }; peers: ReadonlyMap<string, string>; typists: TypingTracker; groupName?: (id: string) => string | undefined },
+): Pick<LiveHandlers, 'onTyping' | 'onRead' | 'onPresence'> {
+  const line = (text: string) => ctx.note(`${formatTime(new Date().toISOString())}  ~ ${text}`);
+  const where = (conversationId: string) =>
+    conversationId.startsWith('g:') ? groupLabel(conversationId, known.groupName) : visible(known.peers.get(conversationId) ?? conversationId);
+  return {
+    onTyping: (f) => {
+      if (!known.typists.add(f.conversationId, f.user)) return;
+      line(f.conversationId.startsWith('g:') ? `${visible(f.user.username)} is typing in ${where(f.conversationId)}…` : `${visible(f.user.username)} is typing…`);
+    },
+    onRead: (f) => {
+      if (f.user.id === known.me.id) line(`you read ${where(f.conversationId)} (another device)`);
+      else if (f.conversationId.startsWith('g:')) line(`${visible(f.user.username)} read ${where(f.conversationId)}`);
+      else line(`${visible(f.user.username)} read`);
+    },
+    onPresence: (f) => {
+      const seen = f.lastSeen ? ` (last seen ${formatTime(f.lastSeen)})` : '';
+      line(f.status === 'online' ? `${visible(f.user.username)} is online` : `${visible(f.user.username)} is offline${seen}`);
+    },
+  };
 }
 
 /** The end of the user's stream right now, walking sync to its last page. */
