@@ -38,4 +38,7 @@ test('the README walkthrough registers, logs in, connects, sends and receives', 
   assert.match(res.stdout, /bob received: \{"type":"new_message","message":\{[^\n]*"conversationId":"g:[^"]+"[^\n]*"kind":"system","event":"created"/, out);
   assert.match(res.stdout, /bob received: \{"type":"new_message","message":\{"id":"[^"]+","conversationId":"g:[^"]+","from":"alice","text":"hello group"/, out);
   assert.match(res.stdout, /\{"conversations":\[\{"id":"g:[^"]+","type":"group","name":"weekend"[^\n]*"lastMessage":\{[^\n]*"text":"hello group"/, out);
+  assert.match(res.stdout, /^\{"readUpTo":"[0-9a-f]{24}","unread":0\}$/m, out);
+  assert.match(res.stdout, /bob received: \{"type":"read","conversationId":"g:[^"]+","user":\{"id":"[^"]+","username":"bob"\},"readUpTo":"[0-9a-f]{24}","at":"[^"]+"\}/, out);
+  assert.match(res.stdout, /\{"users":\[\{"username":"alice","status":"offline"\},\{"username":"bob","status":"online"\}\]\}/, out);
 });
