@@ -110,6 +110,19 @@ empty list visibly means "no CORS" rather than "whatever the image defaults to".
 - name: AUTH_URL
   value: {{ include "chat.component.url" (dict "root" . "component" "auth") | quote }}
 {{ include "chat.env.cors" . | trim }}
+- name: RECEIPTS_MAX_MEMBERS
+  value: {{ int .Values.chat.receiptsMaxMembers | quote }}
+{{ include "chat.env.presence" . | trim }}
+{{- end }}
+
+{{/*
+Presence timing, the same for the gateways and Chat (they run the same presence table).
+*/}}
+{{- define "chat.env.presence" -}}
+- name: PRESENCE_GRACE_MS
+  value: {{ int .Values.presence.graceMs | quote }}
+- name: PRESENCE_TIMEOUT_MS
+  value: {{ int .Values.presence.timeoutMs | quote }}
 {{- end }}
 
 {{- define "chat.env.gateway" -}}
@@ -126,4 +139,7 @@ empty list visibly means "no CORS" rather than "whatever the image defaults to".
   value: {{ int $v.maxFramesPerSecond | quote }}
 - name: REPLAY_LIMIT
   value: {{ int $v.replayLimit | quote }}
+- name: TYPING_MAX_MEMBERS
+  value: {{ int $v.typingMaxMembers | quote }}
+{{ include "chat.env.presence" . | trim }}
 {{- end }}

@@ -9,7 +9,10 @@ export const DEFAULT_PROCESS_METRICS = ['process_cpu_seconds_total', 'process_re
 
 export const SERVICE_METRICS = {
   auth: ['auth_login_attempts_total', 'auth_registrations_total'],
-  chat: ['chat_messages_stored_total', 'chat_events_published_total', 'chat_outbox_backlog', 'chat_db_round_trips_per_request', 'chat_fanout_recipients', 'chat_fanout_duration_seconds'],
+  chat: [
+    'chat_messages_stored_total', 'chat_events_published_total', 'chat_outbox_backlog', 'chat_db_round_trips_per_request', 'chat_fanout_recipients', 'chat_fanout_duration_seconds',
+    'chat_read_marks_total', 'chat_presence_changes_total', 'chat_presence_writes_total', 'chat_presence_online_users', 'chat_signals_dropped_total',
+  ],
   gateway: [
     'gateway_open_sockets',
     'gateway_connections_opened_total',
@@ -22,6 +25,11 @@ export const SERVICE_METRICS = {
     'gateway_delivery_latency_seconds',
     'gateway_user_cache_hits_total',
     'gateway_user_cache_misses_total',
+    'gateway_signal_frames_sent_total',
+    'gateway_typing_dropped_total',
+    'gateway_presence_online_users',
+    'gateway_signals_dropped_total',
+    'gateway_presence_lookup_failures_total',
   ],
 } as const;
 
