@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after } from 'node:test';
-import { repoRoot } from '@chat/testkit';
+import { registerAndLogin, repoRoot, uniqueName, type Stack } from '@chat/testkit';
 
 /** `node --conditions=development --import tsx clients/cli/src/main.ts`, read from package.json. */
 export function chatCommand(): { command: string; args: string[] } {
@@ -135,4 +135,20 @@ export function messageLine(from: string, to: string, text: string): RegExp {
   const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   // The date shows too when the message is not from today (a run across midnight).
   return new RegExp(`^(\\d{4}-\\d\\d-\\d\\d )?\\d\\d:\\d\\d:\\d\\d {2}${esc(from)} → ${esc(to)} {2}${esc(text)}$`, 'm');
+}
+
+/** A user registered and logged in through the client, in a config directory of their own. */
+export interface CliUser {
+  name: string;
+  id: string;
+  token: string;
+  dir: string;
+}
+
+export async function cliUser(stack: Stack, prefix: string): Promise<CliUser> {
+  const u = await registerAndLogin(stack.auth.url, uniqueName(prefix));
+  const dir = newConfigDir();
+  const gateway = stack.gateway.url.replace(/^http/, 'ws');
+  assertExit(await runCli(dir, ['login', u.username, '--password', u.password, '--auth', stack.auth.url, '--chat', stack.chat.url, '--gateway', gateway]), 0);
+  return { name: u.username, id: u.id, token: u.token, dir };
 }

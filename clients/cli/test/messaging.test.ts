@@ -12,9 +12,9 @@ import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { registerAndLogin, request, startStack, uniqueName, waitFor, type Stack } from '@chat/testkit';
+import { request, startStack, uniqueName, waitFor, type Stack } from '@chat/testkit';
 import type { ChatMessage, ConversationListEntry, GroupConversation } from '@chat/client-core';
-import { assertExit, messageLine, newConfigDir, runCli, startCli, type CliProcess } from './cli.ts';
+import { assertExit, messageLine, runCli, startCli, type CliProcess, cliUser as cliUserOf, type CliUser } from './cli.ts';
 
 const REPLAY_LIMIT = 5;
 let stack: Stack;
@@ -25,20 +25,7 @@ after(async () => {
   await stack?.stop();
 });
 
-interface CliUser {
-  name: string;
-  token: string;
-  dir: string;
-}
-
-/** A registered user logged in through the client, in its own config directory. */
-async function cliUser(prefix: string): Promise<CliUser> {
-  const u = await registerAndLogin(stack.auth.url, uniqueName(prefix));
-  const dir = newConfigDir();
-  const gateway = stack.gateway.url.replace(/^http/, 'ws');
-  assertExit(await runCli(dir, ['login', u.username, '--password', u.password, '--auth', stack.auth.url, '--chat', stack.chat.url, '--gateway', gateway]), 0);
-  return { name: u.username, token: u.token, dir };
-}
+const cliUser = (prefix: string) => cliUserOf(stack, prefix);
 
 /** Sends through the client with --json and returns the stored message. */
 async function send(from: CliUser, to: CliUser, text: string): Promise<ChatMessage> {

@@ -5,9 +5,9 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { registerAndLogin, startStack, TestClient, uniqueName, waitFor, type Stack } from '@chat/testkit';
+import { startStack, TestClient, waitFor, type Stack } from '@chat/testkit';
 import type { ChatMessage } from '@chat/client-core';
-import { assertExit, newConfigDir, runCli, startCli } from './cli.ts';
+import { assertExit, runCli, startCli, cliUser as cliUserOf, type CliUser } from './cli.ts';
 
 let stack: Stack;
 before(async () => {
@@ -17,20 +17,7 @@ after(async () => {
   await stack?.stop();
 });
 
-interface CliUser {
-  name: string;
-  id: string;
-  token: string;
-  dir: string;
-}
-
-async function cliUser(prefix: string): Promise<CliUser> {
-  const u = await registerAndLogin(stack.auth.url, uniqueName(prefix));
-  const dir = newConfigDir();
-  const gateway = stack.gateway.url.replace(/^http/, 'ws');
-  assertExit(await runCli(dir, ['login', u.username, '--password', u.password, '--auth', stack.auth.url, '--chat', stack.chat.url, '--gateway', gateway]), 0);
-  return { name: u.username, id: u.id, token: u.token, dir };
-}
+const cliUser = (prefix: string) => cliUserOf(stack, prefix);
 
 async function send(from: CliUser, to: CliUser, text: string): Promise<ChatMessage> {
   const res = await runCli(from.dir, ['send', to.name, text, '--json']);
