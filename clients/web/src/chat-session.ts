@@ -42,7 +42,6 @@ import {
   ReadReporter,
   seenByPeer,
   TypingSender,
-  typingText,
   TypingTracker,
   isAtOrAfter,
   type ChatMessage,
@@ -528,7 +527,7 @@ export class ChatSession {
     clearTimeout(this.typingTimer);
     this.typingTimer = undefined;
     const t = this.thread;
-    this.view.thread.setTyping(t?.conversationId ? typingText(this.typists.typing(t.conversationId)) : '');
+    this.view.thread.setTyping(t?.conversationId ? this.typists.typing(t.conversationId) : []);
     this.renderList();
     const next = this.typists.nextChange();
     if (next !== undefined) this.typingTimer = setTimeout(() => this.renderTyping(), Math.max(0, next - Date.now()) + 10);
@@ -546,7 +545,7 @@ export class ChatSession {
   private renderThreadPresence(): void {
     const t = this.thread;
     const p = t && !t.groupId && !same(t.key, this.me) ? this.presence.get(t.key) : undefined;
-    this.view.thread.setPresence(presenceText(p) || undefined, p?.status);
+    this.view.thread.setPresence(presenceText(p) || undefined, p?.status, p?.lastSeen);
   }
 
   /** Asks Chat about the 1:1 peers on the list not asked about since the last connect. */
@@ -601,7 +600,7 @@ export class ChatSession {
     const list = mergeConversations(fromStream, this.listed?.entries, this.me, this.stream.messages, { listedAt: this.listed?.at, exclude: this.gone });
     this.shown = list;
     this.view.renderConversations(list, this.thread?.key, {
-      typing: (c) => (c.id ? typingText(this.typists.typing(c.id)) : ''),
+      typing: (c) => (c.id ? this.typists.typing(c.id) : []),
       presence: (peer) => this.presence.get(peer),
     });
     this.deps.onUnread?.(list.reduce((n, c) => n + c.unread, 0));

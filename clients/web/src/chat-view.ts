@@ -3,7 +3,7 @@
  * a "new conversation" box and a "new group" form, and the thread pane (thread-view.ts). It
  * only draws; chat-session.ts owns the state and calls in.
  */
-import { presenceText, summaryKey, summaryTitle, type ConversationSummary, type LiveStatus, type Presence } from '@chat/client-core';
+import { presenceText, summaryKey, summaryTitle, typingText, type ConversationSummary, type LiveStatus, type Presence } from '@chat/client-core';
 import { h, showError } from './dom.ts';
 import { statusText } from './status-text.ts';
 import { ThreadView, type ThreadActions } from './thread-view.ts';
@@ -21,8 +21,8 @@ export interface ChatActions extends ThreadActions {
 
 /** What the list shows beside each conversation besides its summary (issue 14). */
 export interface ListDecor {
-  /** "bob is typing…" for a conversation with someone typing, else ''. */
-  typing?(c: ConversationSummary): string;
+  /** Who is typing in a conversation now (none: the preview shows instead). */
+  typing?(c: ConversationSummary): readonly { username: string }[];
   /** A 1:1 peer's presence, when known. */
   presence?(peer: string): Presence | undefined;
 }
@@ -74,7 +74,8 @@ export class ChatView {
       ...conversations.map((c) => {
         const key = summaryKey(c);
         const active = activeKey !== undefined && key.toLowerCase() === activeKey.toLowerCase();
-        const typing = decor.typing?.(c) ?? '';
+        const typists = decor.typing?.(c) ?? [];
+        const typing = typingText(typists);
         const presence = c.peer !== undefined ? decor.presence?.(c.peer) : undefined;
         const status = presence && presence.status !== 'unknown' ? presence.status : undefined;
         const button = h(
@@ -95,7 +96,7 @@ export class ChatView {
             summaryTitle(c),
           ),
           c.unread > 0 ? h('span', { class: 'unread', 'data-testid': 'unread-count', 'aria-label': `${c.unread} unread` }, String(c.unread)) : null,
-          typing ? h('span', { class: 'preview typing', 'data-testid': 'list-typing' }, typing) : h('span', { class: 'preview' }, preview(c, this.me)),
+          typing ? h('span', { class: 'preview typing', 'data-testid': 'list-typing', 'data-typing': typists.map((u) => u.username).join(',') }, typing) : h('span', { class: 'preview' }, preview(c, this.me)),
         );
         button.addEventListener('click', () => this.actions.open(key));
         return h('li', {}, button);

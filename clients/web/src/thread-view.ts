@@ -9,7 +9,7 @@
  * typing…" shows above the send box. Every keystroke in the box calls `typing`; the session
  * decides how often that goes on the wire.
  */
-import type { ChatMessage, GroupConversation } from '@chat/client-core';
+import { typingText, type ChatMessage, type GroupConversation } from '@chat/client-core';
 import { h, showError } from './dom.ts';
 import { GroupPanel, type GroupActions } from './group-panel.ts';
 
@@ -89,7 +89,7 @@ export class ThreadView {
     this.panel.element.replaceChildren();
     this.panel.element.hidden = true;
     this.setPresence(undefined);
-    this.setTyping('');
+    this.setTyping([]);
     this.seen.remove();
     const header = h('header', { class: 'thread-header' }, this.title, heading.group ? this.panel.element : this.presence);
     this.element.replaceChildren(header, this.notice, this.scroller, this.typingLine, this.composer);
@@ -140,17 +140,27 @@ export class ThreadView {
     else if (!atEnd) s.scrollTop = s.scrollHeight - fromBottom;
   }
 
-  /** A 1:1 peer's "online" / "last seen …"; undefined or empty hides it. */
-  setPresence(text: string | undefined, status?: string): void {
+  /**
+   * A 1:1 peer's "online" / "last seen …"; undefined or empty hides it. `status` and `lastSeen`
+   * (ISO) go on the element as data-status and data-last-seen, for styling and for tests.
+   */
+  setPresence(text: string | undefined, status?: string, lastSeen?: string): void {
     this.presence.textContent = text ?? '';
     this.presence.hidden = !text;
     if (status) this.presence.dataset.status = status;
     else delete this.presence.dataset.status;
+    if (lastSeen) this.presence.dataset.lastSeen = lastSeen;
+    else delete this.presence.dataset.lastSeen;
   }
 
-  /** "bob is typing…", or '' for nobody (the line keeps its height, so the thread does not jump). */
-  setTyping(text: string): void {
-    this.typingLine.textContent = text;
+  /**
+   * "bob is typing…" for `users`, or nothing for none (the line keeps its height, so the thread
+   * does not jump). Who is typing goes on the line as data-typing (usernames, comma-separated).
+   */
+  setTyping(users: readonly { username: string }[]): void {
+    this.typingLine.textContent = typingText(users);
+    if (users.length > 0) this.typingLine.dataset.typing = users.map((u) => u.username).join(',');
+    else delete this.typingLine.dataset.typing;
   }
 
   /** Puts "Seen" under the message with this id (the user's newest one the peer has read), or nowhere. */

@@ -11,6 +11,11 @@
  * Steps 13 to 15 are groups: created from the page, live in the members' lists, the members
  * panel by role (owner, admin, member), a removal and a leave.
  *
+ * Steps 16 to 18 are issue 14's signals, through the real gateway and Chat: typing, presence
+ * (the stack runs with a short PRESENCE_GRACE_MS, so "offline" comes within a second), and
+ * unread badges and read receipts, including Bob's other device (its own browser) clearing its
+ * badge from the live `read` frame.
+ *
  * Skips only when Chromium is not installed, and then says so with a `# browser-skip:` line
  * that tools/summarize-tests.mjs repeats in the summary.
  */
@@ -19,6 +24,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { TYPING_SHOW_MS, type ReadFrame } from '@chat/client-core';
 import { freePort, registerAndLogin, request, startStack, type Stack } from '@chat/testkit';
 import { buildPage, startWebServer, webDir, type WebServer } from './web-server.ts';
 
@@ -33,6 +39,8 @@ const shots = join(webDir, 'test-results');
 // Plain names read well in the screenshots; every stack has its own databases, so no clash.
 const alice = 'alice';
 const bob = 'bob';
+/** The stack's PRESENCE_GRACE_MS (default 5 s): step 17 waits for "offline" after it. */
+const GRACE_MS = 500;
 const WHILE_DOWN = ['The gateway is restarting right now…', '…but these still go through Chat over HTTP,', "and Bob's tabs catch up from their last cursor:", 'every message exactly once,', 'in the order it was sent. (5/5)'];
 
 let stack: Stack;
@@ -54,7 +62,8 @@ before(async () => {
   const webPort = await freePort();
   const origin = `http://127.0.0.1:${webPort}`;
   // LOGIN_MAX_FAILURES: the rate-limit step reaches the limit in three tries instead of eleven.
-  stack = await startStack({ env: { CORS_ORIGINS: origin, ALLOWED_ORIGINS: origin, LOGIN_MAX_FAILURES: '2' } });
+  // PRESENCE_GRACE_MS (gateway and Chat, which must agree): step 17's "offline" in half a second.
+  stack = await startStack({ env: { CORS_ORIGINS: origin, ALLOWED_ORIGINS: origin, LOGIN_MAX_FAILURES: '2', PRESENCE_GRACE_MS: String(GRACE_MS) } });
   web = await startWebServer({
     PORT: String(webPort),
     AUTH_PUBLIC_URL: stack.auth.url,
@@ -534,6 +543,176 @@ test('15. Bob leaves: the group goes from his list, and the others see that he l
   // Bob's 1:1 with Alice is untouched.
   await openConversation(bobTab1, alice);
   assert.equal(await countText(bobTab1, `Hi ${bob}, are you there?`), 1);
+  assert.deepEqual(pageProblems, []);
+});
+
+/** Who a page shows as typing in its open conversation (data-typing: usernames), or nobody. */
+const typingIn = (page: Page, who?: string) => page.locator(who === undefined ? '[data-testid="typing-indicator"][data-typing]' : `[data-testid="typing-indicator"][data-typing="${who}"]`);
+/** The presence dot beside a 1:1 in a page's list, with this status. */
+const dot = (page: Page, peer: string, status: 'online' | 'offline') => page.locator(`[data-testid="conversation"][data-peer="${peer}"] [data-testid="presence"][data-status="${status}"]`);
+/** The open 1:1's header line, with this status. */
+const headerPresence = (page: Page, status: 'online' | 'offline') => page.locator(`[data-testid="thread-presence"][data-status="${status}"]`);
+
+/** Polls `check` every 50 ms until it holds, for at most `timeout` ms. */
+async function until(check: () => boolean, what: string, timeout = 10_000): Promise<void> {
+  const deadline = Date.now() + timeout;
+  while (!check()) {
+    if (Date.now() > deadline) assert.fail(`timed out after ${timeout} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/**
+ * Makes the page report itself hidden (or visible again) and fires `visibilitychange`, as a
+ * browser does when the tab goes behind another; headless Chromium keeps every page visible.
+ */
+async function setHidden(page: Page, hidden: boolean): Promise<void> {
+  await page.evaluate((h) => {
+    // A value, not a getter: a function here would be renamed by tsx (`__name`), which the page lacks.
+    if (h) Object.defineProperty(document, 'visibilityState', { configurable: true, value: 'hidden' });
+    else delete (document as { visibilityState?: unknown }).visibilityState; // the prototype's getter again
+    document.dispatchEvent(new Event('visibilitychange'));
+  }, hidden);
+  assert.equal(await page.evaluate(() => document.visibilityState), hidden ? 'hidden' : 'visible');
+}
+
+test('16. typing: Alice types to Bob; his page says so until it runs out, and again until her message arrives', STEP, async (t) => {
+  // Bob's first tab has the 1:1 with Alice open (step 15), his second tab Carol's.
+  await openConversation(alicePage, bob);
+  const listTyping = bobTab2.locator(`[data-testid="conversation"][data-peer="${alice}"] [data-testid="list-typing"][data-typing="${alice}"]`);
+  assert.equal(await typingIn(bobTab1).count(), 0, 'nobody typing yet');
+
+  const typedAt = Date.now();
+  await alicePage.getByTestId('composer-input').pressSequentially('Typing, ');
+  await typingIn(bobTab1, alice).waitFor({ timeout: 5_000 });
+  assert.equal(await typingIn(bobTab1).textContent(), `${alice} is typing…`);
+  // The other tab shows it in the list, in place of the last message.
+  await listTyping.waitFor({ timeout: 5_000 });
+  assert.equal(await typingIn(alicePage).count(), 0, 'the typist does not see herself typing');
+  await shot(bobTab1, 'typing.png');
+
+  // No more keystrokes, so no more frames: it runs out TYPING_SHOW_MS after the one frame.
+  await typingIn(bobTab1).waitFor({ state: 'detached', timeout: TYPING_SHOW_MS + 5_000 });
+  const shownFor = Date.now() - typedAt;
+  assert.ok(shownFor >= TYPING_SHOW_MS - 100, `shown until it ran out, not less (${shownFor} ms)`);
+  t.diagnostic(`typing shown for ${shownFor} ms after the first keystroke`);
+  await listTyping.waitFor({ state: 'detached', timeout: 2_000 });
+
+  // Typing again (well past the 3 s between frames) shows it again; her message ends it at once.
+  await alicePage.getByTestId('composer-input').pressSequentially('then sending.');
+  await typingIn(bobTab1, alice).waitFor({ timeout: 5_000 });
+  await listTyping.waitFor({ timeout: 5_000 });
+  const shownAgainAt = Date.now();
+  await alicePage.getByTestId('composer-input').press('Enter');
+  const text = 'Typing, then sending.';
+  await waitForText(alicePage, text);
+  await waitForText(bobTab1, text);
+  assert.equal(await typingIn(bobTab1).count(), 0, 'gone the moment her message is on screen');
+  await bobTab2.locator(`[data-testid="conversation"][data-peer="${alice}"]`).filter({ hasText: text }).waitFor({ timeout: 5_000 });
+  assert.equal(await listTyping.count(), 0, "the list shows her message instead");
+  const after = Date.now() - shownAgainAt;
+  assert.ok(after < TYPING_SHOW_MS, `cleared by the message, not by running out (${after} ms)`);
+  t.diagnostic(`typing cleared by the message ${after} ms after it showed again`);
+  assert.deepEqual(pageProblems, []);
+});
+
+test('17. presence: Bob sees Alice online; when her only tab closes, offline with "last seen" once the grace has passed', STEP, async (t) => {
+  // Both of Bob's tabs: the dot in the list; the open 1:1's header says it in words.
+  for (const tab of [bobTab1, bobTab2]) await dot(tab, alice, 'online').waitFor({ timeout: 10_000 });
+  await headerPresence(bobTab1, 'online').waitFor({ timeout: 10_000 });
+  assert.equal(await bobTab1.getByTestId('thread-presence').textContent(), 'online');
+  assert.equal(await bobTab1.getByTestId('thread-presence').getAttribute('data-last-seen'), null);
+  // And the other way round.
+  await headerPresence(alicePage, 'online').waitFor({ timeout: 10_000 });
+  await shot(bobTab1, 'presence-online.png');
+
+  // alicePage is Alice's only tab (the others that logged in as her are closed): closing it
+  // closes her last socket.
+  const closedAt = Date.now();
+  await alicePage.close();
+  await headerPresence(bobTab1, 'offline').waitFor({ timeout: GRACE_MS + 10_000 });
+  const offlineAfter = Date.now() - closedAt;
+  // The grace runs from the socket's close, which is after closedAt (50 ms of timer slack).
+  assert.ok(offlineAfter >= GRACE_MS - 50, `not before PRESENCE_GRACE_MS (${offlineAfter} ms)`);
+  t.diagnostic(`offline on Bob's page ${offlineAfter} ms after Alice's tab closed (grace ${GRACE_MS} ms)`);
+  const header = bobTab1.getByTestId('thread-presence');
+  assert.match((await header.textContent()) ?? '', /^last seen /);
+  const lastSeen = Date.parse((await header.getAttribute('data-last-seen')) ?? '');
+  assert.ok(lastSeen >= closedAt - 2_000 && lastSeen <= Date.now() + 1_000, `last seen about when her tab closed (${new Date(lastSeen).toISOString()})`);
+  for (const tab of [bobTab1, bobTab2]) {
+    await dot(tab, alice, 'offline').waitFor({ timeout: 5_000 });
+    assert.match((await dot(tab, alice, 'offline').getAttribute('title')) ?? '', /^last seen /);
+  }
+  await shot(bobTab1, 'presence-offline.png');
+});
+
+test("18. unread and receipts: Bob's badges count Alice's new messages; opening them on a visible page clears every badge (his other tab, his other device by the live read frame) and Alice sees \"Seen\"", STEP, async () => {
+  // Alice comes back in a new tab (the session is per tab), and Bob sees her online again.
+  alicePage = await open(aliceCtx);
+  await logIn(alicePage, alice);
+  await waitState(alicePage, 'live');
+  await headerPresence(bobTab1, 'online').waitFor({ timeout: 10_000 });
+  await dot(bobTab2, alice, 'online').waitFor({ timeout: 10_000 });
+
+  // Bob's phone: another browser, with its own storage, so only Chat and the live `read`
+  // frame can tell it what Bob read elsewhere.
+  const phoneCtx = await newContext();
+  const phone = await open(phoneCtx);
+  const readFrames: ReadFrame[] = [];
+  phone.on('websocket', (ws) =>
+    ws.on('framereceived', ({ payload }) => {
+      const frame = JSON.parse(String(payload)) as ReadFrame | { type: string };
+      if (frame.type === 'read') readFrames.push(frame as ReadFrame);
+    }),
+  );
+  await logIn(phone, bob);
+  await waitState(phone, 'live');
+
+  // Nothing of Bob's shows the 1:1 with Alice while she writes (his second tab has Carol's open).
+  await openConversation(bobTab1, 'carol');
+
+  // Alice's new tab learns from Chat that Bob read her last message (step 16): "Seen" under it.
+  await openConversation(alicePage, bob);
+  const aliceSeen = alicePage.getByTestId('seen');
+  await aliceSeen.waitFor({ timeout: 10_000 });
+  assert.equal(await alicePage.locator('[data-testid="message"]').filter({ has: aliceSeen }).getByTestId('message-text').textContent(), 'Typing, then sending.');
+
+  const texts = ['Are you there, Bob?', 'Two unread, I suppose.'];
+  for (const text of texts) await send(alicePage, text);
+  assert.equal(await aliceSeen.count(), 0, 'her newest is not seen yet');
+
+  const item = (page: Page) => page.locator(`[data-testid="conversation"][data-peer="${alice}"]`);
+  for (const tab of [bobTab1, bobTab2, phone]) {
+    await item(tab).filter({ hasText: texts[1] }).waitFor();
+    await item(tab).getByTestId('unread-count').filter({ hasText: /^2$/ }).waitFor({ timeout: 5_000 });
+  }
+  await shot(bobTab1, 'unread.png');
+
+  // Opened while the page is hidden (the tab behind another): nothing is read yet.
+  await setHidden(bobTab1, true);
+  await openConversation(bobTab1, alice);
+  await waitForText(bobTab1, texts[1]!);
+  assert.equal(await item(bobTab1).getByTestId('unread-count').textContent(), '2', 'hidden: still unread');
+  const ids = new Set(await bobTab1.$$eval('[data-testid="message"]', (els) => els.map((e) => e.getAttribute('data-id'))));
+  assert.ok(!readFrames.some((f) => ids.has(f.readUpTo)), 'no read of this conversation yet');
+
+  // The page shows again: read up to Alice's newest.
+  await setHidden(bobTab1, false);
+  await item(bobTab1).getByTestId('unread-count').waitFor({ state: 'detached', timeout: 5_000 });
+  // His other tab of this browser follows the shared read marks,
+  await item(bobTab2).getByTestId('unread-count').waitFor({ state: 'detached', timeout: 5_000 });
+  // his phone the live `read` frame,
+  await item(phone).getByTestId('unread-count').waitFor({ state: 'detached', timeout: 10_000 });
+  // and Alice's page puts "Seen" under her newest message.
+  const newest = alicePage.locator(`[data-testid="message"][data-from="${alice}"]`).last();
+  await newest.getByTestId('seen').waitFor({ timeout: 10_000 });
+  assert.equal(await newest.getByTestId('message-text').textContent(), texts[1]);
+  assert.equal(await aliceSeen.count(), 1, 'under her newest message only');
+  const newestId = await newest.getAttribute('data-id');
+  await until(() => readFrames.some((f) => f.user.username === bob && f.readUpTo === newestId), "the phone's read frame");
+  assert.equal(await bobTab1.title(), 'Chat', 'no unread left in the tab title');
+  await shot(alicePage, 'seen.png');
+  await phoneCtx.close();
   assert.deepEqual(pageProblems, []);
 });
 
