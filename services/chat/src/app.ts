@@ -5,11 +5,15 @@ import type { VerifyUserToken } from '@chat/common/jwt';
 import type { UserDirectory } from '@chat/common/user-directory';
 import { createKoaApp, healthRouter, koaRequireAuth, type ReadinessCheck } from '@chat/common/koa';
 import { koaDatabaseUnavailable } from '@chat/common/mongo';
+import type { ContactsOf } from './contacts.js';
 import type { ConversationsRepository } from './conversations-repo.js';
 import type { Groups } from './groups.js';
 import type { MessagesRepository } from './messages-repo.js';
+import type { Presence } from './presence.js';
 import { conversationsRouter } from './routes/conversations.js';
 import { historyRoute } from './routes/history.js';
+import { internalRouter } from './routes/internal.js';
+import { presenceRoute } from './routes/presence.js';
 import { sendRoute } from './routes/send.js';
 import { syncRoute } from './routes/sync.js';
 import type { SendMessage } from './send-message.js';
@@ -24,12 +28,16 @@ export interface ChatAppDeps {
   lifecycle: Lifecycle;
   /** Verifies user tokens locally against Auth's JWKS. */
   verifyUser: VerifyUserToken;
+  /** Verifies the gateways' service tokens (HS256, SERVICE_TOKEN_SECRET) for /internal. */
+  verifyService: (token: string) => Promise<{ service: string }>;
   directory: UserDirectory;
   timeline: Timeline;
   messages: MessagesRepository;
   conversations: ConversationsRepository;
   groups: Groups;
   send: SendMessage;
+  presence: Presence;
+  contactsOf: ContactsOf;
   /** Outermost measuring middleware (database round trips per request). */
   measuring?: readonly Koa.Middleware[];
   /** Readiness checks by name (database, broker); draining is always checked. */
@@ -52,5 +60,10 @@ export function createChatApp(deps: ChatAppDeps): Koa {
   app.use(router.routes()).use(router.allowedMethods());
   const conversations = conversationsRouter({ groups: deps.groups, conversations: deps.conversations, requireUser });
   app.use(conversations.routes()).use(conversations.allowedMethods());
+  const presence = new Router();
+  presence.get('/presence', requireUser, presenceRoute({ presence: deps.presence, contactsOf: deps.contactsOf, directory: deps.directory }));
+  app.use(presence.routes()).use(presence.allowedMethods());
+  const internal = internalRouter({ conversations: deps.conversations, contactsOf: deps.contactsOf, requireAuth: koaRequireAuth(deps.verifyUser, deps.verifyService) });
+  app.use(internal.routes()).use(internal.allowedMethods());
   return app;
 }

@@ -9,6 +9,12 @@ export interface ChatMetrics {
   fanoutRecipients: Histogram<'type'>;
   /** Time to append one stored message to all its recipients' timelines, by conversation type. */
   fanoutDuration: Histogram<'type'>;
+  /** Presence changes this pod's table saw, by status. */
+  presenceChanges: Counter<'status'>;
+  /** Database write commands that stored last-seen times. */
+  presenceWrites: Counter;
+  presenceOnlineUsers: Gauge;
+  signalsDropped: Counter<'reason'>;
 }
 
 export function createChatMetrics(registry: Registry): ChatMetrics {
@@ -28,6 +34,20 @@ export function createChatMetrics(registry: Registry): ChatMetrics {
       help: "Time to append a stored message to every recipient's timeline (type: direct or group)",
       labelNames: ['type'],
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    }),
+    presenceChanges: new Counter({
+      name: 'chat_presence_changes_total',
+      help: 'Users whose cluster-wide presence changed, as this pod\'s table saw it, by status (online, offline)',
+      labelNames: ['status'],
+      registers: [registry],
+    }),
+    presenceWrites: new Counter({ name: 'chat_presence_writes_total', help: 'Database write commands that stored last-seen times (one batch per interval, never one per connect)', registers: [registry] }),
+    presenceOnlineUsers: new Gauge({ name: 'chat_presence_online_users', help: 'Users online in the whole cluster, as this pod\'s presence table sees it', registers: [registry] }),
+    signalsDropped: new Counter({
+      name: 'chat_signals_dropped_total',
+      help: 'Signals on chat.ephemeral not published or not understood here, by reason (unconnected, full, malformed)',
+      labelNames: ['reason'],
       registers: [registry],
     }),
   };

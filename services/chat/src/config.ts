@@ -1,4 +1,4 @@
-import { baseConfigSpec, env, loadConfig, serviceSecretSpec, type ConfigOf } from '@chat/common/config';
+import { baseConfigSpec, env, loadConfig, presenceConfigSpec, serviceSecretSpec, type ConfigOf } from '@chat/common/config';
 import { corsOriginsSpec } from '@chat/common/koa';
 import { mongoUrlSpec } from '@chat/common/mongo';
 
@@ -28,6 +28,8 @@ export const chatConfigSpec = {
   MAX_GROUP_MEMBERS: env.int({ default: 1_000, min: 2, max: 10_000 }),
   /** How often the conversation list's order and last messages are written (they may lag by this much). */
   CONVERSATION_ACTIVITY_INTERVAL_MS: env.int({ default: 1_000, min: 10 }),
+  /** Presence timing: the gateways' values (GET /presence answers from the same table they run). */
+  ...presenceConfigSpec,
   /**
    * Test hook, honoured only when NODE_ENV=test: `after_insert` or `after_timeline` makes the
    * process exit right there, to prove the relay completes and publishes what a crash left.

@@ -1,6 +1,6 @@
-import type { Collection, Db, OptionalUnlessRequiredId } from 'mongodb';
+import type { Db } from 'mongodb';
 import type { UserRef } from '@chat/common/contracts';
-import { indexesOnce, isDuplicateKey } from '@chat/common/mongo';
+import { indexesOnce, insertIgnoringRepeats } from '@chat/common/mongo';
 
 export type Role = 'owner' | 'admin' | 'member';
 
@@ -95,6 +95,8 @@ export interface ConversationsRepository {
   setRole(conversationId: string, userId: string, role: Role): Promise<void>;
   /** Writes a group's member count into every membership (one updateMany). */
   setMemberCount(conversationId: string, memberCount: number): Promise<void>;
+  /** Every conversation of a user, as the contacts lookup needs it (no order). */
+  entriesOf(userId: string): Promise<Pick<MembershipDoc, 'conversationId' | 'type' | 'peer'>[]>;
   /** A user's conversations, most recent activity first, below `before` when given. */
   list(userId: string, before: { at: Date; conversationId: string } | undefined, limit: number): Promise<MembershipDoc[]>;
   /** Moves every membership of the conversation to this newest message (never backwards). */
@@ -172,6 +174,10 @@ export function createConversationsRepository(db: Db): ConversationsRepository {
       await memberships.updateMany({ conversationId }, { $set: { memberCount } });
     },
 
+    entriesOf(userId) {
+      return memberships.find({ userId }, { projection: { _id: 0, conversationId: 1, type: 1, peer: 1 } }).toArray();
+    },
+
     list(userId, before, limit) {
       const filter = before
         ? { userId, $or: [{ lastActivityAt: { $lt: before.at } }, { lastActivityAt: before.at, conversationId: { $lt: before.conversationId } }] }
@@ -188,16 +194,4 @@ export function createConversationsRepository(db: Db): ConversationsRepository {
       );
     },
   };
-}
-
-/** insertMany, unordered; documents whose _id exists already are left as they are. */
-async function insertIgnoringRepeats<T extends { _id: string }>(collection: Collection<T>, docs: T[]): Promise<void> {
-  if (docs.length === 0) return;
-  try {
-    await collection.insertMany(docs as OptionalUnlessRequiredId<T>[], { ordered: false });
-  } catch (err) {
-    const errors = (err as { writeErrors?: unknown }).writeErrors;
-    const list = Array.isArray(errors) ? errors : [errors];
-    if (!isDuplicateKey(err) && !list.every((e) => (e as { code?: number } | undefined)?.code === 11000)) throw err;
-  }
 }

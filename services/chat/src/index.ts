@@ -1,18 +1,22 @@
-import { ConfigError, createLogger, createMetrics, Lifecycle, runService, sleep } from '@chat/common/config';
-import { createJwtVerifier, createServiceTokenSource } from '@chat/common/jwt';
+import { ConfigError, createLogger, createMetrics, Lifecycle, presenceBeatMs, processQueueName, runService, sleep } from '@chat/common/config';
+import { createJwtVerifier, createServiceTokenSource, createServiceTokenVerifier } from '@chat/common/jwt';
+import { SignalBus } from '@chat/common/signal-bus';
 import { createUserDirectory } from '@chat/common/user-directory';
 import { serveKoa } from '@chat/common/koa';
 import { connectWithRetry, countRoundTrips, createMongoClient, databaseReadiness, koaRoundTrips } from '@chat/common/mongo';
 import { createChatApp } from './app.js';
 import { createChatMetrics } from './chat-metrics.js';
 import { loadChatConfig, type ChatConfig } from './config.js';
+import { createContactsLookup } from './contacts.js';
 import { ConversationActivity } from './conversation-activity.js';
 import { createConversationsRepository } from './conversations-repo.js';
 import { EventPublisher } from './event-publisher.js';
 import { createGroups } from './groups.js';
 import { createMessageWriter, type CrashPoint } from './message-writer.js';
+import { createLastSeenRepository } from './last-seen-repo.js';
 import { createMessagesRepository } from './messages-repo.js';
 import { OutboxRelay } from './outbox-relay.js';
+import { Presence } from './presence.js';
 import { createSendMessage } from './send-message.js';
 import { createTimeline } from './timeline.js';
 
@@ -74,6 +78,25 @@ async function main(config: Readonly<ChatConfig>): Promise<void> {
   });
   const verifyUser = createJwtVerifier({ jwksUrl: `${config.AUTH_URL}/.well-known/jwks.json`, issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE });
 
+  // Presence: the gateways' signals feed a table here too, for GET /presence; Chat publishes
+  // live read receipts on the same bus. Neither is on the durable path.
+  const presence = new Presence({
+    lastSeen: createLastSeenRepository(db),
+    metrics: chatMetrics,
+    logger,
+    graceMs: config.PRESENCE_GRACE_MS,
+    timeoutMs: config.PRESENCE_TIMEOUT_MS,
+    warmupMs: presenceBeatMs(config.PRESENCE_TIMEOUT_MS) + 1_000,
+  });
+  presence.start();
+  const signals = new SignalBus({
+    url: config.AMQP_URL,
+    logger,
+    consume: { queue: `${processQueueName('chat')}.signals`, keys: ['presence'], onSignal: presence.handle },
+    onDropped: (reason) => chatMetrics.signalsDropped.inc({ reason }),
+  });
+  signals.start();
+
   const write = createMessageWriter({ messages, timeline, relay, activity, metrics: chatMetrics, crashPoint });
   const app = createChatApp({
     bodyLimitBytes: config.BODY_LIMIT_BYTES,
@@ -82,6 +105,7 @@ async function main(config: Readonly<ChatConfig>): Promise<void> {
     metrics,
     lifecycle,
     verifyUser,
+    verifyService: createServiceTokenVerifier(config.SERVICE_TOKEN_SECRET),
     directory,
     timeline,
     messages,
@@ -89,6 +113,8 @@ async function main(config: Readonly<ChatConfig>): Promise<void> {
     groups: createGroups({ conversations, directory, write, maxMembers: config.MAX_GROUP_MEMBERS }),
     measuring: [koaRoundTrips('chat', metrics.registry)],
     send: createSendMessage({ messages, timeline, conversations, directory, write }),
+    presence,
+    contactsOf: createContactsLookup(conversations),
     readiness: {
       database: databaseReadiness(db, ensureIndexes, Math.min(1_000, config.MONGO_TIMEOUT_MS)),
       broker: () => publisher.ensureChannel(),
@@ -98,12 +124,13 @@ async function main(config: Readonly<ChatConfig>): Promise<void> {
   // Shutdown steps run in order: /readyz fails as soon as `closing` is set, then (optionally)
   // we keep serving while load balancers notice, then the listener drains, then in-flight
   // publishes are confirmed and marked, then the conversation list's last activity is written,
-  // then the broker and the database close.
+  // then the last-seen times are stored, then the broker connections and the database close.
   if (config.SHUTDOWN_DELAY_MS > 0) lifecycle.onShutdown('readiness-propagation', () => sleep(config.SHUTDOWN_DELAY_MS));
   await serveKoa(app, { port: config.PORT, lifecycle, logger, drainMs: Math.max(0, config.SHUTDOWN_GRACE_MS - config.SHUTDOWN_DELAY_MS - 3_000) });
   lifecycle.onShutdown('outbox-relay', () => relay.stop(2_000));
   lifecycle.onShutdown('conversation-activity', () => activity.stop());
-  lifecycle.onShutdown('broker', () => publisher.close());
+  lifecycle.onShutdown('presence', () => presence.stop());
+  lifecycle.onShutdown('broker', () => Promise.all([publisher.close(), signals.close()]).then(() => undefined));
   lifecycle.onShutdown('mongo', () => client.close());
 }
 

@@ -132,6 +132,18 @@ export function parseMemberNames(value: unknown, caller: string, maxOthers: numb
   return [...names.values()];
 }
 
+/** Most names one `GET /presence` may ask about. */
+export const PRESENCE_MAX_USERS = 100;
+
+/** `users=a,b,c`: 1 to PRESENCE_MAX_USERS usernames, in the order given (repeats answered once each time). */
+export function parseUsernameList(value: QueryValue, name: string): string[] {
+  const raw = single(name, value);
+  if (raw === undefined || raw.length === 0) throw invalidRequest(`${name} is required: comma-separated usernames`);
+  const names = raw.split(',');
+  if (names.length > PRESENCE_MAX_USERS) throw invalidRequest(`${name} names at most ${PRESENCE_MAX_USERS} users`);
+  return names.map((n, i) => parseUsername(n, `${name}[${i}]`));
+}
+
 /** A path's `:username`. */
 export function parseUsernamePath(value: unknown): string {
   return parseUsername(value, 'username');

@@ -6,6 +6,13 @@
  */
 
 export const EVENTS_EXCHANGE = 'chat.events';
+/**
+ * Signals (signals.ts): typing, live read receipts, presence. A topic exchange keyed by the
+ * signal's family, so Chat binds `presence` only. Its messages are never persistent and never
+ * confirmed; every consumer's queue is exclusive, auto-delete and bounded.
+ */
+export const SIGNALS_EXCHANGE = 'chat.ephemeral';
+export const SIGNALS_EXCHANGE_TYPE = 'topic';
 export const GATEWAY_SUBSCRIPTION = 'gateway_events';
 
 const exchanges = { [EVENTS_EXCHANGE]: { type: 'fanout', options: { durable: true } } };

@@ -10,6 +10,8 @@
  * the other entry points.
  */
 export * from './events.js';
+export * from './signals.js';
+export * from './conversation-ids.js';
 export * from './cursor.js';
 export * from './broker.js';
 export * from './error-codes.js';

@@ -110,6 +110,18 @@ export const baseConfigSpec = {
 };
 
 /**
+ * Presence timing, read by every process that runs a presence table (gateways and Chat): they
+ * must agree, or one would call a user offline while another still waits.
+ */
+export const presenceConfigSpec = {
+  PRESENCE_GRACE_MS: env.int({ default: 5_000, min: 0, max: 600_000, doc: 'a user whose last socket closed stays online this long, so a reconnect to any pod does not flap' }),
+  PRESENCE_TIMEOUT_MS: env.int({ default: 30_000, min: 1_000, max: 600_000, doc: 'a gateway pod not heard from this long is dead: its users go offline' }),
+};
+
+/** Pods report all their users this often; a pod silent for PRESENCE_TIMEOUT_MS is dead, so several beats fit in it. */
+export const presenceBeatMs = (timeoutMs: number) => Math.min(10_000, Math.floor(timeoutMs / 3));
+
+/**
  * SERVICE_TOKEN_SECRET signs service-to-service credentials. Outside production a fixed
  * development secret is used so `make up` works without setup; production must set it.
  */

@@ -12,8 +12,10 @@ import {
   MongoServerSelectionError,
   MongoTopologyClosedError,
   MongoClient,
+  type Collection,
   type Db,
   type MongoClientOptions,
+  type OptionalUnlessRequiredId,
 } from 'mongodb';
 import type { VarSpec } from './env-config.js';
 import { unavailable } from './errors.js';
@@ -45,6 +47,21 @@ export function createMongoClient(url: string, appName: string, timeoutMs: numbe
 /** A unique index refused the write (E11000): the real guard for names, idempotency keys and sequence numbers. */
 export function isDuplicateKey(err: unknown): boolean {
   return err instanceof MongoError && err.code === 11000;
+}
+
+/**
+ * insertMany, unordered; documents whose _id exists already are left as they are (a repeat, or
+ * a race with the same write): the insert-only way of writing state (mongo-portability.ts, rule 1).
+ */
+export async function insertIgnoringRepeats<T extends { _id: string }>(collection: Collection<T>, docs: T[]): Promise<void> {
+  if (docs.length === 0) return;
+  try {
+    await collection.insertMany(docs as OptionalUnlessRequiredId<T>[], { ordered: false });
+  } catch (err) {
+    const errors = (err as { writeErrors?: unknown }).writeErrors;
+    const list = Array.isArray(errors) ? errors : [errors];
+    if (!isDuplicateKey(err) && !list.every((e) => (e as { code?: number } | undefined)?.code === 11000)) throw err;
+  }
 }
 
 /** The database cannot be reached right now: an outage (503), not a bug (500). */

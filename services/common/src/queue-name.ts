@@ -6,8 +6,12 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 
-/** A queue name unique to this process: POD_NAME (or hostname) plus a random suffix. */
-export function gatewayQueueName(podName?: string): string {
+/** A queue name unique to this process: the service, POD_NAME (or hostname), a random suffix. */
+export function processQueueName(service: string, podName?: string): string {
   const base = (podName || hostname()).replace(/[^A-Za-z0-9_.-]/g, '-').slice(0, 100);
-  return `gateway.${base}.${randomBytes(4).toString('hex')}`;
+  return `${service}.${base}.${randomBytes(4).toString('hex')}`;
+}
+
+export function gatewayQueueName(podName?: string): string {
+  return processQueueName('gateway', podName);
 }

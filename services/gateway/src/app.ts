@@ -1,20 +1,26 @@
-import { gatewayQueueName, type Lifecycle, type Logger } from '@chat/common/config';
-import type { VerifyUserToken } from '@chat/common/jwt';
+import { gatewayQueueName, presenceBeatMs, type Lifecycle, type Logger } from '@chat/common/config';
+import { createServiceTokenSource, type VerifyUserToken } from '@chat/common/jwt';
+import { SIGNAL_ROUTING_KEYS } from '@chat/common/contracts';
+import { SignalBus } from '@chat/common/signal-bus';
 import type { UserDirectory } from '@chat/common/user-directory';
 import uWS, { type us_listen_socket } from 'uWebSockets.js';
+import { createAudienceClient, forgetWhatChanged, type Audience } from './audience-client.js';
 import { BrokerAdapter } from './broker-adapter.js';
 import { createChatSyncClient, type ReadSyncPage } from './chat-sync-client.js';
 import type { GatewayConfig } from './config.js';
 import { Delivery } from './delivery.js';
 import type { InMemoryTokenVerifier } from './in-memory-token-verifier.js';
 import { registerHttpRoutes } from './http-handler.js';
+import { LiveSignals } from './live-signals.js';
 import type { GatewayMetrics } from './metrics.js';
+import { PresenceReporter } from './presence-reporter.js';
 import { SocketRegistry } from './socket-registry.js';
 import { SocketSender } from './socket-sender.js';
 import { SocketStreams } from './socket-streams.js';
 import { closeSocket } from './socket-state.js';
 import { TokenExpiry } from './token-expiry.js';
-import { createWsBehavior } from './ws-handler.js';
+import { TypingFrames } from './typing.js';
+import { createWsBehavior, type SocketHooks } from './ws-handler.js';
 
 export interface GatewayDeps {
   config: Readonly<GatewayConfig>;
@@ -27,6 +33,8 @@ export interface GatewayDeps {
   directory: UserDirectory;
   /** Reads replays from Chat; defaults to HTTP against CHAT_URL. */
   readSyncPage?: ReadSyncPage;
+  /** Group members and contacts, from Chat; defaults to HTTP against CHAT_URL with a service token. */
+  audience?: Audience;
 }
 
 export interface Gateway {
@@ -40,7 +48,10 @@ export interface Gateway {
   drain(): Promise<void>;
   readonly registry: SocketRegistry;
   readonly queue: string;
+  /** Typing, read and presence signals: what every pod's presence table is fed. */
+  readonly signals: LiveSignals;
 }
+
 
 /**
  * Builds the gateway from its dependencies: one uWS app serving the WebSocket route and the
@@ -63,13 +74,58 @@ export function createGateway(deps: GatewayDeps): Gateway {
   });
   const delivery = new Delivery({ registry, directory: deps.directory, sink: streams.deliverLive, metrics, logger });
   const queue = gatewayQueueName(config.POD_NAME);
+  const audience = deps.audience ?? createAudienceClient({ chatUrl: config.CHAT_URL, credential: createServiceTokenSource('gateway', config.SERVICE_TOKEN_SECRET) });
+
+  // The layer beside the message path: typing, live read receipts and presence, on chat.ephemeral.
+  const beatMs = presenceBeatMs(config.PRESENCE_TIMEOUT_MS);
+  const signals = new LiveSignals({
+    registry,
+    sender,
+    audience,
+    metrics,
+    logger,
+    graceMs: config.PRESENCE_GRACE_MS,
+    timeoutMs: config.PRESENCE_TIMEOUT_MS,
+    warmupMs: beatMs + 1_000,
+  });
+  const bus = new SignalBus({
+    url: config.AMQP_URL,
+    logger,
+    consume: { queue: `${queue}.signals`, keys: SIGNAL_ROUTING_KEYS, onSignal: signals.handle },
+    // Signals published while the bus was down are lost: the next beat repairs presence, so send it now.
+    onConnected: () => reporter.beat(),
+    onDropped: (reason) => metrics.signalsDropped.inc({ reason }),
+  });
+  const reporter = new PresenceReporter({ pod: queue, registry, publish: (s) => bus.publish(s), flushMs: 50, beatMs });
+  const typing = new TypingFrames({ audience, sender, publish: (s) => bus.publish(s), metrics, logger, maxMembers: config.TYPING_MAX_MEMBERS });
+  const presenceTick = setInterval(() => {
+    signals.table.tick();
+    metrics.presenceOnlineUsers.set(signals.table.onlineCount);
+  }, 500);
+  presenceTick.unref();
+  const hooks: SocketHooks = {
+    onOpen(ws) {
+      streams.onOpen(ws);
+      const { user } = ws.getUserData();
+      reporter.mark(user.id, user.username);
+    },
+    onFrame: (ws, parsed) => streams.onFrame(ws, parsed) || typing.onFrame(ws, parsed),
+    onClose(ws) {
+      streams.onClose(ws);
+      const { user } = ws.getUserData();
+      reporter.mark(user.id, user.username);
+    },
+  };
   const broker = new BrokerAdapter({
     url: config.AMQP_URL,
     queue,
     prefetch: config.BROKER_PREFETCH,
     logger,
     metrics,
-    onEvent: (event) => delivery.handle(event),
+    onEvent: (event) => {
+      forgetWhatChanged(audience, event);
+      return delivery.handle(event);
+    },
     // Events published while this pod was not consuming are gone from its queue: fill each
     // open socket's hole from Chat instead of waiting for the client to reconnect.
     onResumed: () => streams.fillAll(registry.all()),
@@ -96,7 +152,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
       metrics,
       logger,
       isDraining: () => lifecycle.closing,
-      hooks: streams,
+      hooks,
     }),
   );
   registerHttpRoutes(app, { metrics, readiness });
@@ -104,6 +160,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
   return {
     registry,
     queue,
+    signals,
     readiness,
     listen(port) {
       return new Promise((resolve, reject) => {
@@ -111,6 +168,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
           if (!socket) return reject(new Error(`cannot listen on port ${port}`));
           listenSocket = socket;
           expiry.start();
+          reporter.start();
           const bound = uWS.us_socket_local_port(socket);
           logger.info({ port: bound, queue }, 'listening');
           resolve(bound);
@@ -119,6 +177,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     },
     startConsuming() {
       broker.start();
+      bus.start();
     },
     /**
      * Readiness is already false (the lifecycle's closing flag). Then: no new connections; no
@@ -140,10 +199,15 @@ export function createGateway(deps: GatewayDeps): Gateway {
       await streams.settle(Math.min(2_000, config.SHUTDOWN_GRACE_MS / 4));
       const sockets = registry.all();
       for (const ws of sockets) closeSocket(ws, 'service_restart');
+      // Its users are let go with a `bye`: each gets the presence grace to reconnect elsewhere,
+      // so a drain shows no offline/online pair to their contacts.
+      reporter.stop();
+      clearInterval(presenceTick);
       expiry.stop();
       deps.inMemoryVerifier?.stop();
       logger.info({ closedSockets: sockets.length }, 'sockets closed with service_restart');
       await broker.shutdown();
+      await bus.close();
     },
   };
 }

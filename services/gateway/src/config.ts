@@ -1,4 +1,4 @@
-import { baseConfigSpec, env, loadConfig, serviceSecretSpec, type ConfigOf } from '@chat/common/config';
+import { baseConfigSpec, env, loadConfig, presenceConfigSpec, serviceSecretSpec, type ConfigOf } from '@chat/common/config';
 
 /**
  * Gateway configuration. The first block is the shared env contract (README, Helm chart);
@@ -15,6 +15,8 @@ export const gatewayConfigSpec = {
   ALLOWED_ORIGINS: env.list({ default: [], doc: 'comma-separated Origin allowlist for upgrades; empty allows every origin' }),
   MAX_FRAMES_PER_SECOND: env.int({ default: 50, min: 1 }),
   REPLAY_LIMIT: env.int({ default: 1000, min: 1, doc: 'most messages a resume replays before answering resync_required' }),
+  TYPING_MAX_MEMBERS: env.int({ default: 100, min: 2, doc: 'groups with more members than this get no typing frames' }),
+  ...presenceConfigSpec,
 
   /** Largest client frame accepted; a bigger one closes the socket with 1009. */
   MAX_FRAME_BYTES: env.int({ default: 16 * 1024, min: 64, max: 1024 * 1024 }),

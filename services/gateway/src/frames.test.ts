@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { CLIENT_FRAME_TYPES } from '@chat/common/contracts';
-import { errorFrame, messageFrame, messageFrameHead, parseClientFrame, readyFrame, syncedFrame } from './frames.js';
+import { errorFrame, messageFrame, messageFrameHead, parseClientFrame, presenceFrame, readFrame, readyFrame, syncedFrame, typingFrame } from './frames.js';
 
 const buf = (s: string) => new TextEncoder().encode(s).buffer as ArrayBuffer;
 const message = { id: 'm1', from: 'alice', to: 'Bob', text: 'hi "there"\n', createdAt: '2025-01-01T00:00:00.000Z' };
@@ -24,6 +24,21 @@ describe('server frames', () => {
     assert.deepEqual(JSON.parse(errorFrame('bad_frame', 'x')), { type: 'error', error: { code: 'bad_frame', message: 'x' } });
     assert.deepEqual(JSON.parse(syncedFrame('c1')), { type: 'synced', cursor: 'c1' });
   });
+
+  it('typing, read and presence frames carry only the protocol\'s fields', () => {
+    const user = { id: 'u1', username: 'alice', extra: 1 } as never;
+    assert.deepEqual(JSON.parse(typingFrame('g:1', user)), { type: 'typing', conversationId: 'g:1', user: { id: 'u1', username: 'alice' } });
+    assert.deepEqual(JSON.parse(readFrame({ conversationId: 'g:1', user, readUpTo: 'm1', at: 'T', to: ['x'] } as never)), {
+      type: 'read',
+      conversationId: 'g:1',
+      user: { id: 'u1', username: 'alice' },
+      readUpTo: 'm1',
+      at: 'T',
+    });
+    assert.deepEqual(JSON.parse(presenceFrame(user, 'online', 5)), { type: 'presence', user: { id: 'u1', username: 'alice' }, status: 'online' });
+    assert.deepEqual(JSON.parse(presenceFrame(user, 'offline', 0)), { type: 'presence', user: { id: 'u1', username: 'alice' }, status: 'offline', lastSeen: '1970-01-01T00:00:00.000Z' });
+    assert.deepEqual(JSON.parse(presenceFrame(user, 'offline', undefined)), { type: 'presence', user: { id: 'u1', username: 'alice' }, status: 'offline' });
+  });
 });
 
 describe('parseClientFrame', () => {
@@ -34,7 +49,7 @@ describe('parseClientFrame', () => {
 
   it('parses every client frame type of the protocol table', () => {
     for (const type of CLIENT_FRAME_TYPES) {
-      const parsed = parseClientFrame(buf(JSON.stringify({ type, since: 'abc' })), false);
+      const parsed = parseClientFrame(buf(JSON.stringify({ type, since: 'abc', conversationId: 'g:1' })), false);
       assert.equal(parsed.ok && parsed.frame.type, type);
     }
   });
@@ -49,6 +64,8 @@ describe('parseClientFrame', () => {
     ['an unknown type', '{"type":"send"}', false],
     ['resume without since', '{"type":"resume"}', false],
     ['resume with a non-string since', '{"type":"resume","since":{"$gt":""}}', false],
+    ['typing without conversationId', '{"type":"typing"}', false],
+    ['typing with a non-string conversationId', '{"type":"typing","conversationId":{"$ne":null}}', false],
     ['a binary frame', '{"type":"ping"}', true],
     ['invalid UTF-8', '\u0000', false],
   ] as const) {

@@ -4,7 +4,7 @@
  * because this runs for every socket of every event. Frame types and error codes come from the
  * protocol's tables in @chat/common (frame-types.ts).
  */
-import { publicMessage, type ChatMessage, type ClientFrameType, type FrameErrorCode, type ServerFrameType } from '@chat/common/contracts';
+import { publicMessage, type ChatMessage, type ClientFrameType, type FrameErrorCode, type ServerFrameType, type UserRef } from '@chat/common/contracts';
 
 function serverFrame(type: ServerFrameType, fields: object = {}): string {
   return JSON.stringify({ type, ...fields });
@@ -23,6 +23,20 @@ export function errorFrame(code: FrameErrorCode, message: string): string {
 
 export function syncedFrame(cursor: string | undefined): string {
   return serverFrame('synced', { cursor: cursor ?? null });
+}
+
+export function typingFrame(conversationId: string, user: UserRef): string {
+  return serverFrame('typing', { conversationId, user: { id: user.id, username: user.username } });
+}
+
+export function readFrame(signal: { conversationId: string; user: UserRef; readUpTo: string; at: string }): string {
+  return serverFrame('read', { conversationId: signal.conversationId, user: { id: signal.user.id, username: signal.user.username }, readUpTo: signal.readUpTo, at: signal.at });
+}
+
+export function presenceFrame(user: UserRef, status: 'online' | 'offline', lastSeen: number | undefined): string {
+  const fields: Record<string, unknown> = { user: { id: user.id, username: user.username }, status };
+  if (status === 'offline' && lastSeen !== undefined) fields.lastSeen = new Date(lastSeen).toISOString();
+  return serverFrame('presence', fields);
 }
 
 /** `{"type":"new_message"`: the frame's opening, serialized once. */
@@ -45,7 +59,10 @@ export function messageFrame(head: string, cursor: string | undefined, replayed 
  * A parsed client frame, one member per type of CLIENT_FRAME_TYPES: a type the table lacks would
  * `Extract` to `never` and stop compiling here; frames.test.ts parses every type of the table.
  */
-export type ClientFrame = { type: Extract<ClientFrameType, 'ping'> } | { type: Extract<ClientFrameType, 'resume'>; since: string };
+export type ClientFrame =
+  | { type: Extract<ClientFrameType, 'ping'> }
+  | { type: Extract<ClientFrameType, 'resume'>; since: string }
+  | { type: Extract<ClientFrameType, 'typing'>; conversationId: string };
 
 export type ParsedClientFrame = { ok: true; frame: ClientFrame } | { ok: false; message: string };
 
@@ -67,6 +84,13 @@ export function parseClientFrame(data: ArrayBuffer, isBinary: boolean): ParsedCl
     const since = (value as { since?: unknown }).since;
     if (typeof since !== 'string' || since.length === 0) return { ok: false, message: 'resume needs "since": a cursor string' };
     return { ok: true, frame: { type: 'resume', since } };
+  }
+  if (type === 'typing') {
+    const conversationId = (value as { conversationId?: unknown }).conversationId;
+    if (typeof conversationId !== 'string' || conversationId.length === 0 || conversationId.length > 100) {
+      return { ok: false, message: 'typing needs "conversationId": a conversation id string' };
+    }
+    return { ok: true, frame: { type: 'typing', conversationId } };
   }
   if (typeof type !== 'string') return { ok: false, message: 'frame needs a string "type"' };
   return { ok: false, message: `unknown frame type "${type.slice(0, 40)}"` };

@@ -23,6 +23,13 @@ export interface GatewayMetrics extends ServiceMetrics {
   userCacheHits: Counter;
   userCacheMisses: Counter;
   replays: Counter<'result'>;
+  signalsReceived: Counter<'kind'>;
+  signalsDropped: Counter<'reason'>;
+  signalFramesSent: Counter<'type'>;
+  typingDropped: Counter<'reason'>;
+  presenceChanges: Counter<'status'>;
+  presenceLookupFailures: Counter;
+  presenceOnlineUsers: Gauge;
   /** Hot-path counts kept in plain integers are added to `gateway_frames_out_total` at scrape. */
   addFramesOutSource(take: () => number): void;
 }
@@ -86,5 +93,41 @@ export function createGatewayMetrics(): GatewayMetrics {
       labelNames: ['result'] as const,
       registers,
     }),
+    signalsReceived: new Counter({
+      name: 'gateway_signals_received_total',
+      help: 'Signals taken from chat.ephemeral, by kind (typing, read, online, offline, beat, bye)',
+      labelNames: ['kind'] as const,
+      registers,
+    }),
+    signalsDropped: new Counter({
+      name: 'gateway_signals_dropped_total',
+      help: 'Signals lost on chat.ephemeral here, by reason (unconnected, full, malformed)',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
+    signalFramesSent: new Counter({
+      name: 'gateway_signal_frames_sent_total',
+      help: 'typing, read and presence frames sent to local sockets, by type',
+      labelNames: ['type'] as const,
+      registers,
+    }),
+    typingDropped: new Counter({
+      name: 'gateway_typing_dropped_total',
+      help: 'typing frames or signals not passed on, by reason (throttled, not_a_member, large_group, unavailable)',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
+    presenceChanges: new Counter({
+      name: 'gateway_presence_changes_total',
+      help: 'Users whose cluster-wide presence changed, as this pod\'s table saw it, by status',
+      labelNames: ['status'] as const,
+      registers,
+    }),
+    presenceLookupFailures: new Counter({
+      name: 'gateway_presence_lookup_failures_total',
+      help: 'Presence changes not delivered here because Chat could not name the contacts',
+      registers,
+    }),
+    presenceOnlineUsers: new Gauge({ name: 'gateway_presence_online_users', help: 'Users online in the whole cluster, as this pod\'s presence table sees it', registers }),
   };
 }
