@@ -116,6 +116,8 @@ test('goals: a verdict per ratio, the cause only for a miss, "not measured" with
   assert.equal(e!.met, true);
   assert.equal(e!.cause, undefined);
   assert.equal(d!.scenario, 10);
+  const unmeasured = signalsGoals({ ...base, deliveryRatio: undefined, deliveryCause: 'no step passed' }, undefined)[0]!;
+  assert.deepEqual([unmeasured.met, unmeasured.cause], [null, 'no step passed']);
   const none = signalsGoals(undefined, 'budget spent');
   assert.deepEqual(none.map((g) => [g.met, g.cause]), [
     [null, 'budget spent'],

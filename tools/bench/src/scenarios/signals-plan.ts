@@ -143,7 +143,7 @@ export interface SignalsResult {
   /** on ÷ off: scenario 3's best delivered rate, and end-to-end delivered messages/s. */
   deliveryRatio?: number;
   e2eRatio?: number;
-  /** Why a ratio missed the goal, from the CPU and the profiles of this run. */
+  /** Why a ratio missed the goal (or could not be measured), from the CPU and the profiles of this run. */
   deliveryCause?: string;
   e2eCause?: string;
   notes: string[];
@@ -214,7 +214,7 @@ export function signalsGoals(r: SignalsResult | undefined, skipped: string | und
     target: `≥ ${LAYER_RATIO_GOAL.toFixed(1)}× without the layer`,
     value: ratio !== undefined ? `${ratio.toFixed(2)}× (${fmt(on)} vs ${fmt(off)} ${unit})` : '—',
     met: ratio !== undefined ? ratio >= LAYER_RATIO_GOAL : null,
-    cause: ratio !== undefined ? (ratio < LAYER_RATIO_GOAL ? cause : undefined) : r ? missing : notRun,
+    cause: ratio !== undefined ? (ratio < LAYER_RATIO_GOAL ? cause : undefined) : r ? (cause ?? missing) : notRun,
   });
   return [
     goal('signals-delivery-ratio', 'Typing + presence on: gateway delivery (scenario 3)', r?.deliveryRatio, r?.on.bestRate, r?.off.bestRate, 'events/s', r?.deliveryCause, 'both delivery ramps must pass a step'),

@@ -214,6 +214,7 @@ export async function signalsScenario(o: SignalsOptions): Promise<SignalsRun> {
     result.off = summary.off;
     result.on = summary.on;
     result.deliveryRatio = layerRatio(result.on.bestRate, result.off.bestRate);
+    if (result.deliveryRatio === undefined && result.steps.length) result.deliveryCause = noPassCause(result);
     for (const m of ['off', 'on'] as const) if (result.steps.some((st) => st.mode === m) && !done(m)) result.notes.push(`the layer-${m} ramp did not reach its limit (two failed rates in a row) before ${result.steps.filter((st) => st.mode === m).pop()!.targetRate < cfg.rates[cfg.rates.length - 1]! ? 'the budget ran out' : 'its last rate'}: its best is a lower bound`);
     log(`  delivery: off ${result.off.bestRate ?? '—'} events/s, on ${result.on.bestRate ?? '—'} events/s → ${result.deliveryRatio?.toFixed(2) ?? '—'}×`);
 
@@ -311,6 +312,19 @@ export async function signalsScenario(o: SignalsOptions): Promise<SignalsRun> {
     result,
     profile: (gateway, chat, gatewayCategories, chatCategories) => profileModes(result, gateway, chat, gatewayCategories, chatCategories),
   };
+}
+
+/** Why a ramp passed no step: its lowest step's latency and who used the machine's CPU meanwhile. */
+function noPassCause(r: SignalsResult): string {
+  const parts = (['off', 'on'] as const)
+    .filter((m) => r[m].bestRate === undefined)
+    .map((m) => {
+      const st = r.steps.find((s) => s.mode === m);
+      if (!st) return `the layer-${m} ramp ran no step`;
+      const ours = st.cpu.gateway + st.cpu.broker + st.cpu.loadgenReceivers + st.cpu.loadgenSource;
+      return `the layer-${m} ramp passed no step: at ${st.targetRate}/s p99 ${st.p99Ms} ms, ${Math.max(0, st.expectedFrames - st.frames)} frames late or lost, with the whole machine ${st.cpu.machine.toFixed(2)} of 2 cores busy, ${Math.max(0, st.cpu.machine - ours).toFixed(2)} of them outside the gateway (${st.cpu.gateway.toFixed(2)}), broker and load generator`;
+    });
+  return `${parts.join('; ')}${parts.some((p) => p.includes('outside')) ? ' (other work on the machine: rerun when it is idle)' : ''}`;
 }
 
 const pct = (v: number) => `${(v * 100).toFixed(1)}%`;
