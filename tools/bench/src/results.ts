@@ -375,7 +375,7 @@ function renderSignals(L: string[], r: BenchResults, x: SignalsResult): void {
   for (const g of r.goals.filter((y) => y.scenario === 10)) L.push(`| ${g.what.replace(/^Typing \+ presence on: /, '')} | ${g.target} | ${g.value} | ${mark(g.met)}${g.met !== true && g.cause ? ' (cause above)' : ''} |`);
   L.push('');
   if (x.steps.length) {
-    L.push(`**Delivery** (scenario 3's steps of ${x.stepSeconds} s; at each rate both modes back to back, the first alternating; each mode stops at its first failure, retried once):`, '');
+    L.push(`**Delivery** (scenario 3's steps of ${x.stepSeconds} s; at each rate both modes back to back, the first alternating; a failed step is retried once, and a mode stops after failing at two rates in a row):`, '');
     L.push('| injected/s | layer | delivered events/s | p50 | p99 | max | gateway CPU | broker CPU | loadgen CPU (max child) | whole machine | typing sent / received | presence frames | reconnects | verdict |', '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
     for (const st of x.steps) {
       const l = st.layer;
