@@ -1,10 +1,11 @@
 /**
- * `make bench`: runs the nine scenarios against real processes, prints a table, writes
+ * `make bench`: runs the ten scenarios against real processes, prints a table, writes
  * tools/bench/results/<date>.json and (for a full run) BENCHMARKS.md. Every scenario is bounded in
- * count and time and the run as a whole has a deadline: 14 minutes for scenarios 1–7, 3 for
- * scenario 9 (a group) and 18 for scenario 8 (local database), 2 + 1.5 + 2 with BENCH_QUICK=1;
- * what does not fit is recorded as skipped, never left running. BENCH_ONLY=local-db or
- * BENCH_ONLY=group runs scenario 8 or 9 alone.
+ * count and time and the run as a whole has a deadline: 14 minutes for scenarios 1–7, 7 for
+ * scenario 10 (the typing/presence layer on vs off), 3 for scenario 9 (a group) and 18 for
+ * scenario 8 (local database), 2 + 2 + 1.5 + 2 with BENCH_QUICK=1; what does not fit is recorded
+ * as skipped, never left running. BENCH_ONLY=local-db, group or signals runs scenario 8, 9 or 10
+ * alone.
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -27,6 +28,8 @@ import { deliveryRamp, throughputRatioCause, type DeliveryResult } from './scena
 import { endToEnd, sendRamp, SUSTAINABLE_SEND_P99_MS } from './scenarios/e2e.js';
 import { groupScenario, type GroupConfig } from './scenarios/group.js';
 import { groupGoals } from './scenarios/group-plan.js';
+import { signalsScenario, type SignalsRun } from './scenarios/signals.js';
+import { ratesAround, receiverUserIndices, signalsGoals, type SignalsConfig } from './scenarios/signals-plan.js';
 import { localDatabase, type LocalDbConfig } from './scenarios/local-db.js';
 import { localDbGoals } from './scenarios/local-db-plan.js';
 import { fanoutScaling } from './scenarios/fanout.js';
@@ -35,10 +38,10 @@ import { createTokenMinter, registerUsers, startOurs, startWsGateway, waitReady,
 import type { Stack } from '@chat/testkit';
 
 const QUICK = process.env.BENCH_QUICK === '1';
-/** BENCH_ONLY=local-db or group: scenario 8 or 9 alone (its own users and processes), nothing else. */
+/** BENCH_ONLY=local-db, group or signals: scenario 8, 9 or 10 alone (its own users and processes), nothing else. */
 const ONLY = process.env.BENCH_ONLY || undefined;
-if (ONLY !== undefined && ONLY !== 'local-db' && ONLY !== 'group') {
-  console.error(`BENCH_ONLY=${ONLY}: the scenarios that run alone are local-db (8) and group (9)`);
+if (ONLY !== undefined && ONLY !== 'local-db' && ONLY !== 'group' && ONLY !== 'signals') {
+  console.error(`BENCH_ONLY=${ONLY}: the scenarios that run alone are local-db (8), group (9) and signals (10)`);
   process.exit(2);
 }
 const fdBefore = JSON.parse(process.env.CHAT_BENCH_FD_BEFORE ?? 'null') as { soft: number; hard: number } | null;
@@ -81,6 +84,18 @@ const cfg = QUICK
       } satisfies LocalDbConfig,
       // Scenario 9 is the same group in both runs; the quick one only times a shorter window.
       group: { budgetMs: 90_000, members: 200, senders: 4, rate: 10, seconds: 10 } satisfies GroupConfig,
+      // Scenario 10 at smoke scale: three delivery rates per mode and four 4 s end-to-end windows.
+      signals: {
+        budgetMs: 120_000,
+        rates: [1_000, 2_000, 3_000],
+        stepMs: 2_000,
+        e2eRate: 200,
+        e2eSegmentSeconds: 4,
+        e2eSegments: 4,
+        typingEveryMs: 5_000,
+        reconnectSharePerMinute: 0.1,
+        reconnectDelayMs: 1_000,
+      } satisfies SignalsConfig,
     }
   : {
       budgetMs: 14 * 60_000,
@@ -122,10 +137,26 @@ const cfg = QUICK
       // (20/s saturated it: ~100 ms of CPU per group message over all processes, most in the
       // database server). Setup, warm-up and teardown fit in the rest of its 3 minutes.
       group: { budgetMs: 3 * 60_000, members: 200, senders: 4, rate: 10, seconds: 60 } satisfies GroupConfig,
+      // Scenario 10: scenario 3's ramp and scenario 4's end to end with the typing/presence layer's
+      // traffic on and off. In a full run the rates are rescaled around scenario 3's best (steps of
+      // 8 %, finer than the 10 % the goal tells apart); alone (BENCH_ONLY=signals) they are these.
+      // End to end: 4 windows of 20 s at scenario 4's rate, ABBA. About 5 minutes of its 7.
+      signals: {
+        budgetMs: 7 * 60_000,
+        rates: [2_500, 5_000, 10_000, 11_000, 12_000, 13_000, 14_000, 15_000, 16_200, 17_500, 18_900, 20_400, 22_000, 23_800, 25_700, 27_700, 30_000],
+        stepMs: 5_000,
+        e2eRate: 1_000,
+        e2eSegmentSeconds: 20,
+        e2eSegments: 4,
+        typingEveryMs: 5_000,
+        reconnectSharePerMinute: 0.1,
+        reconnectDelayMs: 1_000,
+      } satisfies SignalsConfig,
     };
 
 const t0 = performance.now();
-const deadline = t0 + cfg.budgetMs;
+/** Scenarios 1–7's deadline; pushed back by the time scenario 10 (run among them, under its own budget) took. */
+let deadline = t0 + cfg.budgetMs;
 const root = repoRoot();
 const startedAt = new Date();
 const cleanups: Array<() => Promise<unknown>> = [];
@@ -247,7 +278,7 @@ async function runScenarios(): Promise<void> {
     amqp: ownBroker ? "local (Debian's rabbitmq-server, @chat/infra)" : `${infra.amqpSource} (given)`,
   };
   log(`machine: ${results.machine.cores} cores, ${results.machine.memoryGiB} GiB, Node ${results.machine.node}, load ${results.machine.loadAverageAtStart.join(' ')}; ${fdLimits.note}`);
-  const budget = ONLY === 'group' ? cfg.group.budgetMs : ONLY === 'local-db' ? cfg.localDb.budgetMs : cfg.budgetMs + cfg.group.budgetMs + cfg.localDb.budgetMs;
+  const budget = ONLY === 'group' ? cfg.group.budgetMs : ONLY === 'local-db' ? cfg.localDb.budgetMs : ONLY === 'signals' ? cfg.signals.budgetMs + 90_000 : cfg.budgetMs + cfg.signals.budgetMs + cfg.group.budgetMs + cfg.localDb.budgetMs;
   log(`${QUICK ? 'QUICK smoke run' : 'full run'}${ONLY ? `, BENCH_ONLY=${ONLY}` : ''}: budget ${(budget / 60_000).toFixed(1)} min; MONGO ${infra.mongoSource}, AMQP ${infra.amqpSource}`);
 
   const has = (service: string) => existsSync(join(root, 'services', service, 'src', 'index.ts'));
@@ -256,8 +287,9 @@ async function runScenarios(): Promise<void> {
   const alone = {
     'local-db': { skipped: 'scenarios 1–7', scenario: 'scenario 8', services: ['auth', 'chat'], run: runLocalDb },
     group: { skipped: 'scenarios 1–8', scenario: 'scenario 9', services: ['auth', 'chat', 'gateway'], run: runGroup },
+    signals: { skipped: 'scenarios 1–9', scenario: 'scenario 10', services: ['auth', 'chat', 'gateway'], run: runSignalsAlone },
   } as const;
-  if (ONLY === 'local-db' || ONLY === 'group') {
+  if (ONLY === 'local-db' || ONLY === 'group' || ONLY === 'signals') {
     const only = alone[ONLY];
     results.skipped[only.skipped] = `BENCH_ONLY=${ONLY}`;
     if (!only.services.every(has)) {
@@ -351,9 +383,8 @@ async function runScenarios(): Promise<void> {
   // resolving all 5k would cost minutes of the database's CPU (see BENCHMARKS.md). The rest of
   // the sockets are spread over the other users and stay idle.
   const targets = Math.min(cfg.targets, users.length);
-  const half = Math.floor(cfg.sockets / 2);
-  const background = users.length - targets;
-  const perReceiver = Array.from({ length: half }, (_, i) => (i < targets ? tokens[i]! : background > 0 ? tokens[targets + ((i - targets) % background)]! : tokens[i % targets]!));
+  const receiverUsers = receiverUserIndices(users.length, targets, Math.floor(cfg.sockets / 2));
+  const perReceiver = receiverUsers.map((i) => tokens[i]!);
   const socketTokens = [...perReceiver, ...perReceiver];
   const sockets = socketTokens.length;
   results.setup = {
@@ -456,11 +487,18 @@ async function runScenarios(): Promise<void> {
     log(`  e2e: 201→frame p50 ${e2e.p50Ms} ms, p99 ${e2e.p99Ms} ms, p99.9 ${e2e.p999Ms} ms; send p99 ${e2e.sendP99Ms} ms; ${e2e.ok}/${e2e.attempted} ok, errors ${JSON.stringify(e2e.errors)}, shed ${e2e.skipped}`);
   });
   else if (!results.skipped['scenario 4']) results.skipped['scenario 4'] = chat ? 'budget spent' : 'services/chat not present yet';
+
+  // ---- 10. The typing/presence layer on vs off: scenarios 3 and 4 again, same sockets -----------
+  // Under its own budget; scenarios 1–7's deadline moves by the time it took.
+  const s0 = performance.now();
+  const layer = await runSignals({ gateway: g1, chat, auth, lg, users, tokens, targets, socketUsers: [...receiverUsers, ...receiverUsers], deliveryPairs: pairs, mongoUrl: infra.mongoUrl, amqpUrl: infra.amqpUrl, best: oursDelivery?.bestRate });
+  deadline += performance.now() - s0;
   // Chat goes now: whatever backlog an overloaded end-to-end run left must not keep the database
   // busy under the scenarios that follow.
   if (chat) await chat.stop();
   await lg.closeAll();
   await g1.stop();
+  if (layer) results.profiles.push(...layer.profile(g1, chat, gatewayCategories(), chatCategories()));
 
   // ---- 6. The ws reference gateway: delivery ---------------------------------------------
   if (left() > (QUICK ? 25_000 : 60_000)) await guarded('scenario 6 (delivery)', async () => {
@@ -516,13 +554,99 @@ async function runScenarios(): Promise<void> {
 }
 
 /**
+ * Scenario 10 on the sockets of scenario 3's layout (all open on `gateway`), under its own
+ * deadline: its budget from now, never past the budget of scenarios 1–7 plus its own. The rates
+ * are rescaled around scenario 3's best when the run has one (a full run).
+ */
+async function runSignals(c: {
+  gateway: Proc;
+  chat?: Proc;
+  auth: Proc;
+  lg: LoadGen;
+  users: BenchUser[];
+  tokens: string[];
+  targets: number;
+  socketUsers: number[];
+  deliveryPairs: Array<[string, string]>;
+  mongoUrl: string;
+  amqpUrl: string;
+  best?: number;
+}): Promise<SignalsRun | undefined> {
+  const s = cfg.signals;
+  const sDeadline = ONLY ? performance.now() + s.budgetMs : Math.min(performance.now() + s.budgetMs, t0 + cfg.budgetMs + s.budgetMs);
+  if (sDeadline - performance.now() < s.budgetMs / 2) {
+    results.skipped['scenario 10'] = 'budget spent';
+    return undefined;
+  }
+  let run: SignalsRun | undefined;
+  await guarded('scenario 10', async () => {
+    const nPairs = Math.floor(c.targets / 2);
+    const e2ePairs = Array.from({ length: nPairs }, (_, i) => ({ token: c.tokens[i]!, to: c.users[nPairs + i]!.username }));
+    const dbPid = pidListeningOn(Number(new URL(c.mongoUrl).port || 27017));
+    const rates = QUICK ? s.rates : ratesAround(c.best, s.rates);
+    run = await signalsScenario({
+      lg: c.lg,
+      gateway: c.gateway,
+      chat: c.chat,
+      amqpUrl: c.amqpUrl,
+      users: c.users,
+      tokens: c.tokens,
+      targets: c.targets,
+      socketUsers: c.socketUsers,
+      deliveryPairs: c.deliveryPairs,
+      e2ePairs,
+      extras: { auth: [c.auth.pid], database: dbPid !== undefined ? [dbPid] : [] },
+      cfg: { ...s, rates },
+      deadline: sDeadline,
+      log,
+    });
+    results.scenarios.signals = run.result;
+  });
+  return run;
+}
+
+/**
+ * BENCH_ONLY=signals: scenario 3's setup at the run's scale (users through Auth, two sockets per
+ * event target, the rest spread over the other users, on one gateway with its own chat), then
+ * scenario 10; the profiles once the gateway and chat have stopped.
+ */
+async function runSignalsAlone(stack: Stack, auth: Proc, lg: LoadGen, _have: BenchUser[], prefix: string): Promise<void> {
+  await guarded('scenario 10', async () => {
+    const chat = await startOurs(stack, 'chat', { profile: true });
+    track(chat);
+    const sender = (await registerUsers(auth.url, `${prefix}sender`, 1, 1)).users[0]!;
+    const users = await usersFor('scenario 10', auth, [], cfg.users, prefix, 100);
+    const mint = await createTokenMinter(auth.url, stack.env.JWT_PRIVATE_KEY!);
+    const tokens = await Promise.all(users.map(mint));
+    const targets = Math.min(cfg.targets, users.length);
+    const receiverUsers = receiverUserIndices(users.length, targets, Math.floor(cfg.sockets / 2));
+    const perReceiver = receiverUsers.map((i) => tokens[i]!);
+    Object.assign(results.setup, { 'scenario 10 sockets': perReceiver.length * 2, 'scenario 10 event-target users (2 sockets each)': targets });
+    const gateway = await startOurs(stack, 'gateway', { profile: true, label: 'gateway' });
+    track(gateway);
+    await waitReady(gateway);
+    const progress = new ProgressLine('gateway connect');
+    const k0 = performance.now();
+    const conn = await lg.connect(gateway.url.replace(/^http/, 'ws') + '/', [...perReceiver, ...perReceiver], (opened, failed) => progress.update({ rate: opened / ((performance.now() - k0) / 1000), connections: opened, extra: failed ? `${failed} failed` : undefined }), { workers: 2 });
+    progress.done();
+    log(`  ${conn.opened} sockets open in ${(conn.elapsedMs / 1000).toFixed(1)} s${conn.failed ? `, ${conn.failed} failed ${JSON.stringify(conn.failures)}` : ''}`);
+    const deliveryPairs: Array<[string, string]> = users.slice(0, targets).map((u) => [sender.username, u.username]);
+    const layer = await runSignals({ gateway, chat, auth, lg, users, tokens, targets, socketUsers: [...receiverUsers, ...receiverUsers], deliveryPairs, mongoUrl: stack.infra.mongoUrl, amqpUrl: stack.infra.amqpUrl });
+    await lg.closeAll();
+    await chat.stop();
+    await gateway.stop();
+    if (layer) results.profiles.push(...layer.profile(gateway, chat, gatewayCategories(), chatCategories()));
+  });
+}
+
+/**
  * Scenario 8 with its own chat (own database) and the origin, under its own deadline: its budget
  * from now, and never past the run's budget plus its own. Users: the run's first ones, or
  * registered here when there are too few (BENCH_ONLY=local-db).
  */
 async function runLocalDb(stack: Stack, auth: Proc, lg: LoadGen, have: BenchUser[], prefix: string): Promise<void> {
   const c = cfg.localDb;
-  const ldDeadline = ONLY ? performance.now() + c.budgetMs : Math.min(performance.now() + c.budgetMs, t0 + cfg.budgetMs + cfg.group.budgetMs + c.budgetMs);
+  const ldDeadline = ONLY ? performance.now() + c.budgetMs : Math.min(performance.now() + c.budgetMs, t0 + cfg.budgetMs + cfg.signals.budgetMs + cfg.group.budgetMs + c.budgetMs);
   if (!existsSync(join(root, 'services', 'chat', 'src', 'index.ts'))) {
     results.skipped['scenario 8'] = 'services/chat not present';
     return;
@@ -558,7 +682,7 @@ async function usersFor(scenario: string, auth: Proc, have: BenchUser[], count: 
  */
 async function runGroup(stack: Stack, auth: Proc, lg: LoadGen, have: BenchUser[], prefix: string): Promise<void> {
   const c = cfg.group;
-  const deadline = ONLY ? performance.now() + c.budgetMs : Math.min(performance.now() + c.budgetMs, t0 + cfg.budgetMs + c.budgetMs);
+  const deadline = ONLY ? performance.now() + c.budgetMs : Math.min(performance.now() + c.budgetMs, t0 + cfg.budgetMs + cfg.signals.budgetMs + c.budgetMs);
   if (deadline - performance.now() < c.budgetMs / 2) {
     results.skipped['scenario 9'] = 'budget spent';
     return;
@@ -668,6 +792,7 @@ function evaluateGoals(): GoalResult[] {
   const prof = (process: string, scenario: string) => results.profiles.find((p) => p.process === process && p.window.startsWith(scenario));
   if (ONLY === 'local-db') return localDbGoals(s.localDb, results.skipped['scenario 8']);
   if (ONLY === 'group') return groupGoals(s.group, results.skipped['scenario 9']);
+  if (ONLY === 'signals') return signalsGoals(s.signals, results.skipped['scenario 10']);
   const pp = s.publishPath;
   goals.push({
     id: 'publish-path',
@@ -733,6 +858,7 @@ function evaluateGoals(): GoalResult[] {
   });
   goals.push(...localDbGoals(s.localDb, results.skipped['scenario 8']));
   goals.push(...groupGoals(s.group, results.skipped['scenario 9']));
+  goals.push(...signalsGoals(s.signals, results.skipped['scenario 10']));
   return goals;
 }
 
@@ -787,6 +913,7 @@ async function finish(): Promise<never> {
     'Fanout (scenario 7): the same sockets, one receiver child per gateway, so each event-target user has one socket on each; broker work is the RabbitMQ (beam.smp) CPU per injected event and the events each gateway consumed (its gateway_events_consumed_total).',
     `Local database (scenario 8): ours and the origin (tools/bench/src/origin/server.ts: Express, one insertOne into one collection with the plain mongodb driver, one publish to the fanout exchange origin.events, the same JWT verifier against Auth's JWKS) on the same MongoDB-wire server and broker, each on a database of its own. Ours is seeded through POST /chat/send (closed loop), the origin with insertMany of the same conversation mix, as many messages as ours stored. The ramp alternates the systems step by step, each with the other idle; a step is sustained with no error, nothing shed, ≥ 95 % of the target and p99 send ≤ 50 ms. Reads are GET /chat/sync (first page) and GET /chat/history (limit 50) for random users and peers, 2 at a time. Round trips per send are chat's own chat_db_round_trips_per_request histogram (driver command monitoring), 201 only, between two scrapes of /metrics around a window of sends at a low rate. The database server's CPU at rest is the utime+stime (plus reaped children's) of its whole process trees, 15 s after the load stopped, over 10 s, with chat and the origin up and idle.`,
     `A group (scenario 9): ${cfg.group.members} users in one group created through POST /conversations, each with one socket on a gateway of the scenario's own (spread over the load generator's children), ${cfg.group.senders} of them sending open loop through POST /chat/send {conversationId} to a chat of its own on a database of its own. After one unmeasured message per sender (caches, and a check that the path delivers), the window: send latency is the 201's at the sender; "201 → last member" is, per message, the time from its 201 to the frame on the last member socket that got it (and "first member" to the first), over the messages every member got; each loadgen child tallies every message per socket, so a loss and a duplicate cannot cancel out; frames still missing 10 s after the last send count as lost. Round trips per group message are chat's chat_db_round_trips_per_request{route="/chat/send",method="POST",status="201"} Δsum/Δcount between two scrapes around the window; CPU per process over the window says what bounds it.`,
+    `Typing and presence on vs off (scenario 10, issue 14): scenario 3's injected ramp and scenario 4's end to end run again on the same gateway and sockets, once with the layer's traffic and once without, in the same run. "On": every connected user sends {"type":"typing","conversationId"} once every ${cfg.signals.typingEveryMs / 1000} s (spread evenly; user i from load-generator child i mod 2) into its 1:1 conversation with user i xor 1, created beforehand by one POST /chat/send per pair, so each typing frame fans out over chat.ephemeral to the peer's 2 sockets; and ${(cfg.signals.reconnectSharePerMinute * 100).toFixed(0)} % of all sockets per minute close (1000) and reconnect after ${cfg.signals.reconnectDelayMs / 1000} s with the same token, a user's sockets together, evenly over the minute, which the gateway reports as offline/online presence signals (the ${'5'} s grace absorbs the flap, so contacts get no frame: the cost is the signals, the tables and the upgrades). The reconnecting users are those no measured message goes to (a reconnect has no resume here, so its gap would count as lost frames); the typers are every user. "Off" is the same sockets idle (the gateway's presence beats still run: they are not traffic). Delivery: at each rate the modes run back to back, first one alternating, each judged as in scenario 3 (a failure retried once); each mode stops at its first failure; ratio = on ÷ off of the highest passing delivered rate. End to end: windows at scenario 4's rate in ABBA order; ratio = on ÷ off of messages delivered per second (frames ÷ 4 over the sending time). The load generator's CPU (typing and reconnects included) is in each step's figures.`,
     'The machine is shared by everything in the run: 2 cores for the broker, the database, the services and the load generator. The "whole machine" column is every process\'s CPU over the step (from /proc/stat): what it holds beyond the gateway, the loadgen and the broker was used by other processes, and a step near 2 cores had no CPU to spare. Absolute figures are for this machine; the ratios are measured in the same run and are the comparable part.',
   ];
   const stamp = results.startedAt.replace(/[:.]/g, '-').replace(/-\d{3}Z$/, 'Z');
@@ -854,6 +981,10 @@ function printTable(): void {
     const g = s.group;
     const d = g.delivery;
     console.log(`9 group                 ${g.members} members, ${g.send.okPerSec}/s: send p50 ${g.send.p50Ms} / p99 ${g.send.p99Ms} ms; 201→last member p50 ${d?.lastMember.p50Ms ?? '—'} / p99 ${d?.lastMember.p99Ms ?? '—'} ms; lost ${d?.lost ?? '—'}, duplicated ${d?.duplicates ?? '—'}; round trips ${g.roundTrips.mean ?? g.roundTrips.notMeasured ?? '—'}${g.notes.length ? `; ${g.notes.join('; ')}` : ''}`);
+  }
+  if (s.signals) {
+    const x = s.signals;
+    console.log(`10 layer on vs off      delivery ${x.on.bestRate ?? '—'} vs ${x.off.bestRate ?? '—'} events/s (${x.deliveryRatio?.toFixed(2) ?? '—'}×); end to end ${x.on.e2e?.deliveredPerSec ?? '—'} vs ${x.off.e2e?.deliveredPerSec ?? '—'} msg/s (${x.e2eRatio?.toFixed(2) ?? '—'}×), p99 ${x.on.e2e?.p99Ms ?? '—'} vs ${x.off.e2e?.p99Ms ?? '—'} ms${x.notes.length ? `; ${x.notes.join('; ')}` : ''}`);
   }
   if (s.localDb) {
     const d = s.localDb;

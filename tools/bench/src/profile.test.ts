@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { categoryShares, describeTop, topInclusive, topSelfTime, type CpuProfile } from './profile.js';
+import { categoryShares, describeTop, stackShare, topInclusive, topSelfTime, type CpuProfile } from './profile.js';
 
 // root → main → { send (uws), parse (JSON) }, plus (idle) and (garbage collector).
 const frame = (functionName: string, url = '') => ({ functionName, url, lineNumber: 0, columnNumber: 0, scriptId: '0' });
@@ -63,4 +63,13 @@ test('topInclusive: the kept functions by the share of busy samples whose stack 
   // deliver is on the stack of every sample but idle and gc: send ×4, parse ×2, itself ×1.
   assert.deepEqual(top, [{ label: 'deliver (services/gateway/src/delivery.ts:1)', share: 7 / 8 }]);
   assert.deepEqual(topInclusive(profile, undefined, () => false), []);
+});
+
+test('stack share counts a sample once when a kept frame is anywhere on its stack', () => {
+  // deliver (gateway file) holds send ×4, parse ×2 and its own sample: 7 of 8 busy samples.
+  const all = stackShare(profile, undefined, (f) => f.url.includes('services/gateway/src'));
+  assert.equal(all.busySamples, 8);
+  assert.equal(all.share, 7 / 8);
+  assert.equal(stackShare(profile, undefined, (f) => f.functionName === 'parse').share, 2 / 8);
+  assert.equal(stackShare(profile, { fromUs: 0, toUs: 1 }, () => true).share, 0);
 });

@@ -189,3 +189,33 @@ export function topInclusive(p: CpuProfile, window: TimeWindow | undefined, keep
     .slice(0, n)
     .map(([label, c]) => ({ label, share: busy ? c / busy : 0 }));
 }
+
+/**
+ * Share of busy samples whose stack holds at least one frame accepted by `keep`, each sample
+ * counted once: the CPU spent inside some code (a feature's files, say) including everything it
+ * called, which a nearest-the-leaf category undercounts (its leaves are shared code).
+ */
+export function stackShare(p: CpuProfile, window: TimeWindow | undefined, keep: (f: CpuProfileNode['callFrame']) => boolean): { share: number; busySamples: number } {
+  const { counts } = sampleCounts(p, window);
+  const parent = new Map<number, number>();
+  for (const node of p.nodes) for (const c of node.children ?? []) parent.set(c, node.id);
+  const nodes = new Map(p.nodes.map((node) => [node.id, node]));
+  const memo = new Map<number, boolean>();
+  const held = (id: number): boolean => {
+    const known = memo.get(id);
+    if (known !== undefined) return known;
+    const frame = nodes.get(id)?.callFrame;
+    const up = parent.get(id);
+    const v = (frame !== undefined && keep(frame)) || (up !== undefined && held(up));
+    memo.set(id, v);
+    return v;
+  };
+  let busy = 0;
+  let hit = 0;
+  for (const [id, c] of counts) {
+    if (nodes.get(id)?.callFrame.functionName === '(idle)') continue;
+    busy += c;
+    if (held(id)) hit += c;
+  }
+  return { share: busy ? hit / busy : 0, busySamples: busy };
+}

@@ -13,6 +13,7 @@ import type { E2EResult, RampStep } from './scenarios/e2e.js';
 import type { FanoutResult } from './scenarios/fanout.js';
 import type { GroupResult } from './scenarios/group-plan.js';
 import type { LocalDbResult } from './scenarios/local-db-plan.js';
+import type { SignalsResult } from './scenarios/signals-plan.js';
 import type { GoalResult } from './goal.js';
 import type { MachineInfo } from './proc.js';
 
@@ -64,6 +65,8 @@ export interface BenchResults {
     localDb?: LocalDbResult;
     /** Scenario 9: a group, every member connected, sends at a fixed rate. */
     group?: GroupResult;
+    /** Scenario 10: scenarios 3 and 4 with the typing/presence layer's traffic on and off. */
+    signals?: SignalsResult;
   };
   /**
    * Set only on a rendering (never stored): scenarios that come from separate partial runs
@@ -137,7 +140,7 @@ export function renderMarkdown(r: BenchResults, jsonPath: string): string {
   L.push('# Benchmarks', '');
   L.push(
     `One run of \`${r.command}\`, ${r.startedAt.slice(0, 19).replace('T', ' ')} UTC, ${Math.round(r.durationSeconds)} s${r.quick ? ' (BENCH_QUICK smoke run: small counts, not comparable with a full run)' : ''}. ` +
-      `Raw figures: [\`${jsonPath}\`](${jsonPath}). Rerun: \`make bench\` (at most 35 minutes on 2 cores), or \`BENCH_QUICK=1 make bench\` for a 6-minute smoke run.`,
+      `Raw figures: [\`${jsonPath}\`](${jsonPath}). Rerun: \`make bench\` (at most 42 minutes on 2 cores), or \`BENCH_QUICK=1 make bench\` for an 8-minute smoke run.`,
     '',
   );
   for (const p of r.partials ?? [])
@@ -206,6 +209,7 @@ export function renderMarkdown(r: BenchResults, jsonPath: string): string {
     );
   }
   if (s.group) L.push(groupRow(s.group));
+  if (s.signals) L.push(...signalsRows(s.signals));
   L.push('');
   if (s.fanout) L.push(`**Fanout ceiling (README, "Scaling and its ceiling").** ${s.fanout.conclusion}`, '');
   if (Object.keys(r.skipped).length) {
@@ -246,6 +250,7 @@ export function renderMarkdown(r: BenchResults, jsonPath: string): string {
 
   if (s.localDb) renderLocalDb(L, r, s.localDb);
   if (s.group) renderGroup(L, s.group);
+  if (s.signals) renderSignals(L, r, s.signals);
 
   if (r.profiles.length) {
     L.push('## Profiles', '');
@@ -335,4 +340,61 @@ function renderGroup(L: string[], g: GroupResult): void {
   if (d && (d.incompleteMessages || d.framesWithout201 || d.lastBefore201))
     L.push(`${fmt(d.incompleteMessages)} messages missed at least one member; ${fmt(d.framesWithout201)} frames came for sends without a 201; ${fmt(d.lastBefore201)} messages reached their last member before the 201 reached the sender (counted as 0 ms).`, '');
   if (g.notes.length) L.push(`**Notes:** ${g.notes.join('; ')}.`, '');
+}
+
+/** Scenario 10's rows of the Results table: delivery and end to end, each with the layer on vs off and the ratio. */
+function signalsRows(x: SignalsResult): string[] {
+  const c = x.on.atCommon;
+  const o = x.off.atCommon;
+  const rows = [
+    `| 10 | Typing + presence on vs off: scenario 3 (${fmt(x.sockets)} sockets, events to ${fmt(x.targets)} users; on = ${fmt(x.typers)} users typing every ${x.typingEveryMs / 1000} s, ${(x.reconnectSharePerMinute * 100).toFixed(0)} % of sockets reconnecting per minute) | ` +
+      `**on ${fmt(x.on.bestRate)} vs off ${fmt(x.off.bestRate)} events/s** with p99 < 50 ms` +
+      (c && o ? ` (at ${fmt(c.rate)}/s, both passed: p99 ${ms(c.p99Ms)} vs ${ms(o.p99Ms)}, gateway ${cores(c.gatewayCores)} vs ${cores(o.gatewayCores)}, broker ${cores(c.brokerCores)} vs ${cores(o.brokerCores)}, loadgen ${cores(c.loadgenCores)} vs ${cores(o.loadgenCores)})` : '') +
+      ` | on/off ${ratio(x.deliveryRatio)} |`,
+  ];
+  const e = x.on.e2e;
+  const f = x.off.e2e;
+  if (e || f)
+    rows.push(
+      `| 10 | Typing + presence on vs off: end to end at ${fmt(x.e2eRate)} msg/s, ${x.e2e.length} windows ABBA | ` +
+        `**on ${fmt(e?.deliveredPerSec, 1)} vs off ${fmt(f?.deliveredPerSec, 1)} msg/s delivered**; 201→frame p50 ${ms(e?.p50Ms)} vs ${ms(f?.p50Ms)}, p99 ${ms(e?.p99Ms)} vs ${ms(f?.p99Ms)}; send p99 ${ms(e?.sendP99Ms)} vs ${ms(f?.sendP99Ms)}; shed ${fmt(e?.skipped)} vs ${fmt(f?.skipped)}, errors ${fmt(e?.errors)} vs ${fmt(f?.errors)} | on/off ${ratio(x.e2eRatio)} |`,
+    );
+  return rows;
+}
+
+/** Scenario 10's section: how "on" was made, every step and window of both modes side by side. */
+function renderSignals(L: string[], r: BenchResults, x: SignalsResult): void {
+  L.push('## Typing and presence on vs off (scenario 10)', '');
+  L.push(
+    `Issue 14's benchmark: the layer must not slow the message path. ${fmt(x.sockets)} sockets over ${fmt(x.users)} users on one gateway. ` +
+      `**On:** ${fmt(x.typers)} users each send a typing frame every ${x.typingEveryMs / 1000} s (${fmt((x.typers * 1000) / x.typingEveryMs)} frames/s, each to a 1:1 peer's sockets over \`chat.ephemeral\`), and one of the ${fmt(x.reconnectPool)} users no measured message goes to has all their sockets closed and reopened every ${fmt(x.reconnectIntervalMs)} ms (${(x.reconnectSharePerMinute * 100).toFixed(0)} % of all sockets per minute, ${x.reconnectDelayMs / 1000} s backoff, within the presence grace). ` +
+      `**Off:** the same sockets idle. The typers' conversations were created first (${fmt(x.conversationsCreated.ok)} of ${fmt(x.conversationsCreated.sent)} first messages answered 201 in ${fmt(x.conversationsCreated.seconds, 1)} s). The scenario took ${fmt(x.elapsedSeconds)} s.`,
+    '',
+  );
+  L.push('| Measure | Goal | Measured | Verdict |', '|---|---|---|---|');
+  for (const g of r.goals.filter((y) => y.scenario === 10)) L.push(`| ${g.what.replace(/^Typing \+ presence on: /, '')} | ${g.target} | ${g.value} | ${mark(g.met)}${g.met !== true && g.cause ? ' (cause above)' : ''} |`);
+  L.push('');
+  if (x.steps.length) {
+    L.push(`**Delivery** (scenario 3's steps of ${x.stepSeconds} s; at each rate both modes back to back, the first alternating; a failed step is retried once, and a mode stops after failing at two rates in a row):`, '');
+    L.push('| injected/s | layer | delivered events/s | p50 | p99 | max | gateway CPU | broker CPU | loadgen CPU (max child) | whole machine | typing sent / received | presence frames | reconnects | verdict |', '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+    for (const st of x.steps) {
+      const l = st.layer;
+      L.push(
+        `| ${fmt(st.targetRate)} | ${st.mode} | ${fmt(st.deliveredPerSec)} | ${ms(st.p50Ms)} | ${ms(st.p99Ms)} | ${ms(st.maxMs)} | ${cores(st.cpu.gateway)} | ${cores(st.cpu.broker)} | ${cores(st.cpu.loadgenReceivers + st.cpu.loadgenSource)} (${st.cpu.loadgenReceiverMax.toFixed(2)}) | ${cores(st.cpu.machine)} | ` +
+          `${l ? `${fmt(l.typingSent)} / ${fmt(l.framesByType.typing ?? 0)}` : '—'} | ${l ? fmt(l.framesByType.presence ?? 0) : '—'} | ${l ? `${fmt(l.reconnects)}${Object.keys(l.reconnectFailures).length ? ` (failed ${JSON.stringify(l.reconnectFailures)})` : ''}` : '—'} | ` +
+          `${st.pass ? 'pass' : `fail${st.frames < st.expectedFrames ? ` (${fmt(st.expectedFrames - st.frames)} frames late or lost)` : ''}`}${st.loadgenLimited ? ', loadgen-limited' : ''}${st.firstTry ? ` (second try; the first had p99 ${ms(st.firstTry.p99Ms)})` : ''} |`,
+      );
+    }
+    L.push('');
+  }
+  if (x.e2e.length) {
+    L.push(`**End to end** at ${fmt(x.e2eRate)} msg/s, windows in ABBA order:`, '');
+    L.push('| window | layer | seconds | 201s | delivered msg/s | 201→frame p50 | p99 | send p99 | shed | errors | chat CPU | database CPU | gateway CPU | loadgen CPU | whole machine | typing sent / received | reconnects |', '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+    for (const [i, w] of x.e2e.entries())
+      L.push(
+        `| ${i + 1} | ${w.mode} | ${fmt(w.seconds, 1)} | ${fmt(w.ok)} | ${fmt(w.deliveredPerSec, 1)} | ${ms(w.p50Ms)} | ${ms(w.p99Ms)} | ${ms(w.sendP99Ms)} | ${fmt(w.skipped)} | ${fmt(w.errors)} | ${cores(w.cpu.others.chat)} | ${cores(w.cpu.others.database)} | ${cores(w.cpu.gateway)} | ${cores(w.cpu.loadgenReceivers + w.cpu.loadgenSource)} | ${cores(w.cpu.machine)} | ${w.layer ? `${fmt(w.layer.typingSent)} / ${fmt(w.layer.framesByType.typing ?? 0)}` : '—'} | ${w.layer ? fmt(w.layer.reconnects) : '—'} |`,
+      );
+    L.push('');
+  }
+  if (x.notes.length) L.push(`**Notes:** ${x.notes.join('; ')}.`, '');
 }

@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { withRaisedFdLimit } from '../fd-limit.js';
 import { LatencyHistogram } from '../stats.js';
-import type { Command, ConnectResult, GroupTally, InjectCommand, InjectResult, ProgressEvent, Reply, SendCommand, SendResult, WindowStats } from './protocol.js';
+import type { Command, ConnectResult, GroupTally, InjectCommand, InjectResult, LayerCommand, LayerCounts, ProgressEvent, Reply, SendCommand, SendResult, WindowStats } from './protocol.js';
 
 const WORKER = fileURLToPath(new URL('./worker.ts', import.meta.url));
 
@@ -88,6 +88,7 @@ export function sourceAddresses(first: number, n: number): string[] {
 export interface MergedStats {
   frames: number;
   otherFrames: number;
+  otherByType: Record<string, number>;
   latency: LatencyHistogram;
   open: number;
   closedByServer: number;
@@ -102,10 +103,13 @@ export interface MergedStats {
 export function mergeStats(all: WindowStats[]): MergedStats {
   const closeCodes: Record<string, number> = {};
   for (const s of all) for (const [k, v] of Object.entries(s.closeCodes)) closeCodes[k] = (closeCodes[k] ?? 0) + v;
+  const otherByType: Record<string, number> = {};
+  for (const s of all) for (const [k, v] of Object.entries(s.otherByType ?? {})) otherByType[k] = (otherByType[k] ?? 0) + v;
   const perWorker = all.map((s) => (s.wallSeconds > 0 ? s.cpuSeconds / s.wallSeconds : 0));
   return {
     frames: all.reduce((a, s) => a + s.frames, 0),
     otherFrames: all.reduce((a, s) => a + s.otherFrames, 0),
+    otherByType,
     latency: LatencyHistogram.from(all.map((s) => s.latency)),
     open: all.reduce((a, s) => a + s.open, 0),
     closedByServer: all.reduce((a, s) => a + s.closedByServer, 0),
@@ -247,6 +251,29 @@ export class LoadGen {
   /** Each receiver's tally (one per child: their sockets are disjoint, so counts add up across them). */
   async groupDrain(): Promise<GroupTally[]> {
     return Promise.all(this.receivers.map((w) => w.call<GroupTally>({ op: 'groupDrain' })));
+  }
+
+  /**
+   * Scenario 10's layer traffic on every receiver: `typers[i]` are receiver i's typers; the
+   * victims and the schedule are the same in every child, so a victim's sockets in different
+   * children reconnect together (the user goes away and comes back, which is what presence sees).
+   */
+  async layerOn(cmd: Omit<LayerCommand, 'op' | 'on' | 'typers'> & { typers: Array<Array<[string, string]>> }): Promise<void> {
+    await Promise.all(this.receivers.map((w, i) => w.call({ ...cmd, op: 'layer', on: true, typers: cmd.typers[i] ?? [] })));
+  }
+
+  /** Stops the layer traffic (after every pending reconnect reopened) and sums what it did. */
+  async layerOff(): Promise<LayerCounts> {
+    const all = await Promise.all(this.receivers.map((w) => w.call<LayerCounts>({ op: 'layer', on: false })));
+    const reconnectFailures: Record<string, number> = {};
+    for (const c of all) for (const [k, v] of Object.entries(c.reconnectFailures)) reconnectFailures[k] = (reconnectFailures[k] ?? 0) + v;
+    return {
+      typingSent: all.reduce((a, c) => a + c.typingSent, 0),
+      typingSkipped: all.reduce((a, c) => a + c.typingSkipped, 0),
+      reconnects: all.reduce((a, c) => a + c.reconnects, 0),
+      reconnectFailures,
+      seconds: Math.max(0, ...all.map((c) => c.seconds)),
+    };
   }
 
   async exit(): Promise<void> {

@@ -42,8 +42,40 @@ export interface SendCommand {
 /** Whom one send goes to: `to` for 1:1, `conversationId` for a group (POST /chat/send takes exactly one). */
 export type SendTarget = { token: string; to: string } | { token: string; conversationId: string };
 
+/**
+ * Scenario 10's "layer on" traffic in one receiver child, on a schedule shared by every child
+ * (times from `epochMs`, one machine clock): each typer sends `{"type":"typing"}` into its 1:1
+ * conversation once every `typingEveryMs`, spread evenly; and one victim user every
+ * `reconnectEveryMs` has every socket this child holds of them closed (1000) and reopened after
+ * `reconnectDelayMs` with the same token, in place (so the socket keeps its index).
+ */
+export interface LayerCommand {
+  op: 'layer';
+  on: true;
+  epochMs: number;
+  /** [user id, conversation id]: users this child types for, from the first open socket it holds of them. */
+  typers: Array<[string, string]>;
+  typingEveryMs: number;
+  /** User ids, in the order they reconnect (the same list in every child). */
+  victims: string[];
+  reconnectEveryMs: number;
+  reconnectDelayMs: number;
+  timeoutMs: number;
+}
+
+/** What one child's layer traffic did between `layer` on and off. */
+export interface LayerCounts {
+  typingSent: number;
+  typingSkipped: number;
+  reconnects: number;
+  reconnectFailures: Record<string, number>;
+  seconds: number;
+}
+
 export type Command =
   | ({ id: number } & ConnectCommand)
+  | ({ id: number } & LayerCommand)
+  | { id: number; op: 'layer'; on: false }
   | ({ id: number } & InjectCommand)
   | ({ id: number } & SendCommand)
   | { id: number; op: 'window' }
@@ -66,6 +98,8 @@ export interface WindowStats {
   /** new_message frames received since the last `window` command. */
   frames: number;
   otherFrames: number;
+  /** The other frames by their `type` (typing, presence, error, ready…). */
+  otherByType: Record<string, number>;
   latency: HistogramSnapshot;
   /** Sockets open now, and closed by the server since the window started (with close codes). */
   open: number;

@@ -9,7 +9,8 @@ import http from 'node:http';
 import amqp from 'amqplib';
 import WebSocket from 'ws';
 import { LatencyHistogram } from '../stats.js';
-import type { Command, ConnectCommand, ConnectResult, GroupTally, InjectCommand, InjectResult, Reply, SendCommand, SendResult, WindowStats } from './protocol.js';
+import { dueSlots } from './schedule.js';
+import type { Command, ConnectCommand, ConnectResult, GroupTally, InjectCommand, InjectResult, LayerCommand, LayerCounts, Reply, SendCommand, SendResult, WindowStats } from './protocol.js';
 
 const sockets: WebSocket[] = [];
 const latency = new LatencyHistogram();
@@ -35,6 +36,10 @@ let groupTally = new Map<string, { frames: number; sockets: Set<number>; firstAt
 
 const now = () => performance.timeOrigin + performance.now();
 
+const TYPE_MARK = Buffer.from('{"type":"');
+const TYPE_AT = TYPE_MARK.length;
+let otherByType: Record<string, number> = {};
+
 // Texts the harness puts in events: "t:<epoch ms with µs>" (injected) or "<tag>:<key>" (sent over HTTP).
 const TEXT_MARK = Buffer.from('"text":"');
 
@@ -43,6 +48,10 @@ function onFrame(data: Buffer, socket: number): void {
   const at = data.indexOf(TEXT_MARK);
   if (at < 0) {
     otherFrames++;
+    // Server frames open with {"type":"<type>" (frames.ts): typing and presence frames are counted by type, apart from messages.
+    const end = data.indexOf(0x22, TYPE_AT);
+    const type = data.subarray(0, TYPE_AT).equals(TYPE_MARK) && end > TYPE_AT ? data.toString('latin1', TYPE_AT, end) : 'unknown';
+    otherByType[type] = (otherByType[type] ?? 0) + 1;
     return;
   }
   frames++;
@@ -72,68 +81,96 @@ function onFrame(data: Buffer, socket: number): void {
   }
 }
 
+/** Per socket (same index as `sockets`): the token it connected with, its user, the address it is bound to and the gateway's URL, so it can reconnect in place. */
+const meta: Array<{ token: string; userId: string; localAddress: string | undefined; url: string }> = [];
+/** Sockets closed by this child on purpose (a layer reconnect): their close is not the server's. */
+const closedByUs = new WeakSet<WebSocket>();
+/** Bumped by every close of sockets: a reconnect that started before it must not put its socket back. */
+let generation = 0;
+
+/** The user id (`sub`) a token was minted for: read, not verified (the gateway verifies it). */
+function subjectOf(token: string): string {
+  try {
+    return (JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as { sub?: string }).sub ?? '';
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * Opens one socket; it counts as connected once the gateway's first frame (`ready`) came, and then
+ * `onReady` runs synchronously, before any later frame can arrive (it attaches the frame handler).
+ * Resolves with the failure reason, or undefined when connected.
+ */
+function openSocket(url: string, token: string, localAddress: string | undefined, timeoutMs: number, onReady: (ws: WebSocket) => void): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const ws = new WebSocket(`${url}?token=${token}`, {
+      localAddress,
+      perMessageDeflate: false,
+      skipUTF8Validation: true,
+      handshakeTimeout: timeoutMs,
+    });
+    let settled = false;
+    const settle = (reason?: string) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      resolve(reason);
+    };
+    const timer = setTimeout(() => {
+      settle('timeout');
+      ws.terminate();
+    }, timeoutMs);
+    ws.once('unexpected-response', (_req, res) => {
+      settle(`http_${res.statusCode}`);
+      ws.terminate();
+    });
+    ws.once('error', (err: NodeJS.ErrnoException) => settle(err.code ?? 'error'));
+    ws.once('message', (data: Buffer) => {
+      if (data.includes('"ready"')) {
+        onReady(ws);
+        settle();
+      } else {
+        settle('no_ready_frame');
+        ws.terminate();
+      }
+    });
+    ws.on('close', (code) => {
+      if (!settled) settle(`closed_${code}`);
+      else if (!closingOnPurpose && !closedByUs.has(ws)) {
+        closedByServer++;
+        closeCodes[code] = (closeCodes[code] ?? 0) + 1;
+      }
+    });
+  });
+}
+
 async function connect(cmd: ConnectCommand): Promise<ConnectResult> {
   const t0 = performance.now();
   let next = 0;
   let opened = 0;
   let failed = 0;
   const failures: Record<string, number> = {};
-  const fail = (reason: string) => {
-    failed++;
-    failures[reason] = (failures[reason] ?? 0) + 1;
-  };
   let lastReport = 0;
-  const openOne = (i: number) =>
-    new Promise<void>((resolve) => {
-      const localAddress = cmd.localAddresses[i % cmd.localAddresses.length];
-      const ws = new WebSocket(`${cmd.url}?token=${cmd.tokens[i]}`, {
-        localAddress,
-        perMessageDeflate: false,
-        skipUTF8Validation: true,
-        handshakeTimeout: cmd.timeoutMs,
-      });
-      let settled = false;
-      const settle = (ok: boolean, reason?: string) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        if (ok) opened++;
-        else fail(reason ?? 'error');
-        if (performance.now() - lastReport > 250) {
-          lastReport = performance.now();
-          process.send!({ progress: true, opened, failed });
-        }
-        resolve();
-      };
-      const timer = setTimeout(() => {
-        settle(false, 'timeout');
-        ws.terminate();
-      }, cmd.timeoutMs);
-      ws.once('unexpected-response', (_req, res) => {
-        settle(false, `http_${res.statusCode}`);
-        ws.terminate();
-      });
-      ws.once('error', (err: NodeJS.ErrnoException) => settle(false, err.code ?? 'error'));
-      // The gateway's first frame is {"type":"ready",...}: the socket counts as connected only then.
-      ws.once('message', (data: Buffer) => {
-        if (data.includes('"ready"')) {
-          // Its index in this child names the socket in group mode's tally.
-          const index = sockets.push(ws) - 1;
-          ws.on('message', (d: Buffer) => onFrame(d, index));
-          settle(true);
-        } else {
-          settle(false, 'no_ready_frame');
-          ws.terminate();
-        }
-      });
-      ws.on('close', (code) => {
-        if (!settled) settle(false, `closed_${code}`);
-        else if (!closingOnPurpose) {
-          closedByServer++;
-          closeCodes[code] = (closeCodes[code] ?? 0) + 1;
-        }
-      });
+  const openOne = async (i: number) => {
+    const localAddress = cmd.localAddresses[i % cmd.localAddresses.length];
+    const token = cmd.tokens[i]!;
+    const reason = await openSocket(cmd.url, token, localAddress, cmd.timeoutMs, (ws) => {
+      // Its index in this child names the socket in group mode's tally.
+      const index = sockets.push(ws) - 1;
+      meta[index] = { token, userId: subjectOf(token), localAddress, url: cmd.url };
+      ws.on('message', (d: Buffer) => onFrame(d, index));
     });
+    if (reason === undefined) opened++;
+    else {
+      failed++;
+      failures[reason] = (failures[reason] ?? 0) + 1;
+    }
+    if (performance.now() - lastReport > 250) {
+      lastReport = performance.now();
+      process.send!({ progress: true, opened, failed });
+    }
+  };
   const lane = async () => {
     while (next < cmd.tokens.length) await openOne(next++);
   };
@@ -142,11 +179,116 @@ async function connect(cmd: ConnectCommand): Promise<ConnectResult> {
   return { opened, failed, failures, elapsedMs: performance.now() - t0 };
 }
 
+/** Scenario 10's layer traffic, while on (see LayerCommand). */
+let layer:
+  | {
+      cmd: LayerCommand;
+      timer: NodeJS.Timeout;
+      last: number;
+      started: number;
+      /** Socket indices of each user this child holds. */
+      byUser: Map<string, number[]>;
+      /** The typing frame of each typer, built once. */
+      typingFrames: string[];
+      counts: LayerCounts;
+      pending: Set<Promise<void>>;
+    }
+  | undefined;
+
+const LAYER_TICK_MS = 25;
+
+function layerOn(cmd: LayerCommand): null {
+  if (layer) layerOffNow();
+  const byUser = new Map<string, number[]>();
+  meta.forEach((m, i) => {
+    const list = byUser.get(m.userId);
+    if (list) list.push(i);
+    else byUser.set(m.userId, [i]);
+  });
+  const state = {
+    cmd,
+    last: now() - cmd.epochMs,
+    started: performance.now(),
+    byUser,
+    typingFrames: cmd.typers.map(([, conversationId]) => JSON.stringify({ type: 'typing', conversationId })),
+    counts: { typingSent: 0, typingSkipped: 0, reconnects: 0, reconnectFailures: {}, seconds: 0 } as LayerCounts,
+    pending: new Set<Promise<void>>(),
+    timer: setInterval(() => layerTick(), LAYER_TICK_MS),
+  };
+  layer = state;
+  return null;
+}
+
+function layerTick(): void {
+  const l = layer;
+  if (!l) return;
+  const elapsed = now() - l.cmd.epochMs;
+  const { cmd } = l;
+  for (const k of dueSlots(l.last, elapsed, cmd.typers.length, cmd.typingEveryMs)) {
+    const ws = (l.byUser.get(cmd.typers[k]![0]) ?? []).map((i) => sockets[i]).find((x) => x?.readyState === WebSocket.OPEN);
+    if (!ws) {
+      l.counts.typingSkipped++;
+      continue;
+    }
+    ws.send(l.typingFrames[k]!);
+    l.counts.typingSent++;
+  }
+  if (cmd.victims.length && Number.isFinite(cmd.reconnectEveryMs))
+    for (const k of dueSlots(l.last, elapsed, cmd.victims.length, cmd.victims.length * cmd.reconnectEveryMs))
+      for (const index of l.byUser.get(cmd.victims[k]!) ?? []) {
+        const p = reconnect(index, l).finally(() => l.pending.delete(p));
+        l.pending.add(p);
+      }
+  l.last = elapsed;
+}
+
+/** Closes socket `index` as a client going away would (1000), and reopens it in place after the layer's delay. */
+async function reconnect(index: number, l: { counts: LayerCounts }): Promise<void> {
+  const old = sockets[index];
+  const m = meta[index];
+  if (!old || !m || old.readyState !== WebSocket.OPEN) return;
+  const gen = generation;
+  closedByUs.add(old);
+  old.close(1000);
+  await new Promise((r) => setTimeout(r, layer?.cmd.reconnectDelayMs ?? 0));
+  if (gen !== generation) return;
+  const reason = await openSocket(m.url, m.token, m.localAddress, layer?.cmd.timeoutMs ?? 15_000, (ws) => {
+    if (gen !== generation) {
+      closedByUs.add(ws);
+      ws.terminate();
+      return;
+    }
+    sockets[index] = ws;
+    ws.on('message', (d: Buffer) => onFrame(d, index));
+  });
+  // Counted in the window it completed in (l.counts is replaced when a window starts).
+  if (reason === undefined) l.counts.reconnects++;
+  else l.counts.reconnectFailures[reason] = (l.counts.reconnectFailures[reason] ?? 0) + 1;
+}
+
+function layerOffNow(): LayerCounts | undefined {
+  const l = layer;
+  if (!l) return undefined;
+  clearInterval(l.timer);
+  layer = undefined;
+  l.counts.seconds = (performance.now() - l.started) / 1000;
+  return l.counts;
+}
+
+async function layerOff(): Promise<LayerCounts> {
+  const l = layer;
+  const counts = layerOffNow() ?? { typingSent: 0, typingSkipped: 0, reconnects: 0, reconnectFailures: {}, seconds: 0 };
+  // Every socket is back before the next window (an "off" window must not see the reconnects' tail).
+  if (l) await Promise.all(l.pending);
+  return counts;
+}
+
 function windowStats(): WindowStats {
   const cpu = process.cpuUsage(windowCpu);
   return {
     frames,
     otherFrames,
+    otherByType,
     latency: latency.snapshot(),
     open: sockets.filter((s) => s.readyState === WebSocket.OPEN).length,
     closedByServer,
@@ -158,9 +300,15 @@ function windowStats(): WindowStats {
 }
 
 function resetWindow(): void {
+  // The layer's counts cover the same window as the frames (what was sent vs what arrived).
+  if (layer) {
+    layer.counts = { typingSent: 0, typingSkipped: 0, reconnects: 0, reconnectFailures: {}, seconds: 0 };
+    layer.started = performance.now();
+  }
   latency.reset();
   frames = 0;
   otherFrames = 0;
+  otherByType = {};
   closedByServer = 0;
   closeCodes = {};
   windowCpu = process.cpuUsage();
@@ -169,7 +317,9 @@ function resetWindow(): void {
 
 async function closeSockets(count?: number): Promise<number> {
   closingOnPurpose = true;
+  generation++;
   const victims = sockets.splice(0, count ?? sockets.length);
+  meta.splice(0, victims.length);
   await Promise.all(
     victims.map(
       (ws) =>
@@ -331,6 +481,8 @@ async function handle(cmd: Command): Promise<unknown> {
       return closeSockets(cmd.count);
     case 'inject':
       return inject(cmd);
+    case 'layer':
+      return cmd.on ? layerOn(cmd) : layerOff();
     case 'send':
       return send(cmd);
     case 'e2e':
@@ -352,6 +504,7 @@ async function handle(cmd: Command): Promise<unknown> {
       return out;
     }
     case 'exit':
+      layerOffNow();
       await closeSockets();
       setImmediate(() => process.exit(0));
       return null;

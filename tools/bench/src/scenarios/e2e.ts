@@ -14,7 +14,7 @@ import type { LoadGen } from '../loadgen/pool.js';
 import type { SendResult } from '../loadgen/protocol.js';
 import { ProgressLine } from '../progress.js';
 import type { TimeWindow } from '../profile.js';
-import { LatencyHistogram, round3 } from '../stats.js';
+import { LatencyHistogram, round3, type HistogramSnapshot } from '../stats.js';
 import type { Proc } from '../stack.js';
 import { loadgenLimited, waitCpuQuiet, waitQuiet, WindowMeters, type CpuSnapshot } from './common.js';
 import { roundCpu } from './delivery.js';
@@ -107,11 +107,16 @@ function summarize(rate: number, seconds: number, res: SendResult, cpu: CpuSnaps
 }
 
 export async function endToEnd(o: SendOptions & { rate: number; seconds: number; framesPerMessage: number }): Promise<E2EResult> {
+  return (await endToEndWindow(o)).result;
+}
+
+/** One end-to-end window, with its histograms (201→frame, send) for windows to be merged (scenario 10). */
+export async function endToEndWindow(o: SendOptions & { rate: number; seconds: number; framesPerMessage: number; label?: string }): Promise<{ result: E2EResult; latency: HistogramSnapshot; sendLatency: HistogramSnapshot; elapsedMs: number }> {
   const tag = `e${randomBytes(3).toString('hex')}`;
   o.lg.sourceWorker().progress.sent = 0;
   await o.lg.e2e(tag);
   await o.lg.window();
-  const { res, cpu, window } = await timedSend(o, o.rate, o.seconds, tag, `e2e @${o.rate}/s`);
+  const { res, cpu, window } = await timedSend(o, o.rate, o.seconds, tag, o.label ?? `e2e @${o.rate}/s`);
   await waitQuiet(o.lg, 1_000, 10_000);
   const frames = await o.lg.e2eDrain();
   await o.lg.e2e(null);
@@ -127,7 +132,7 @@ export async function endToEnd(o: SendOptions & { rate: number; seconds: number;
     h.record(at - t201);
   }
   const run = summarize(o.rate, o.seconds, res, cpu, window);
-  return {
+  const result: E2EResult = {
     ...run,
     framesPerMessage: o.framesPerMessage,
     frames: matched,
@@ -138,6 +143,7 @@ export async function endToEnd(o: SendOptions & { rate: number; seconds: number;
     maxMs: round3(h.max),
     framesBefore201: before,
   };
+  return { result, latency: h.snapshot(), sendLatency: res.sendLatency, elapsedMs: res.elapsedMs };
 }
 
 /** A step is sustainable when it kept the schedule with no error, nothing shed, and p99 send latency under the bound. */
