@@ -38,7 +38,8 @@ test('the README walkthrough registers, logs in, connects, sends and receives', 
   assert.match(res.stdout, /bob received: \{"type":"new_message","message":\{[^\n]*"conversationId":"g:[^"]+"[^\n]*"kind":"system","event":"created"/, out);
   assert.match(res.stdout, /bob received: \{"type":"new_message","message":\{"id":"[^"]+","conversationId":"g:[^"]+","from":"alice","text":"hello group"/, out);
   assert.match(res.stdout, /\{"conversations":\[\{"id":"g:[^"]+","type":"group","name":"weekend"[^\n]*"lastMessage":\{[^\n]*"text":"hello group"/, out);
-  assert.match(res.stdout, /^\{"readUpTo":"[0-9a-f]{24}","unread":0\}$/m, out);
+  // Bob's socket prints concurrently with curl, so a frame may share the answer's line.
+  assert.match(res.stdout, /\{"readUpTo":"[0-9a-f]{24}","unread":0\}/, out);
   assert.match(res.stdout, /bob received: \{"type":"read","conversationId":"g:[^"]+","user":\{"id":"[^"]+","username":"bob"\},"readUpTo":"[0-9a-f]{24}","at":"[^"]+"\}/, out);
   assert.match(res.stdout, /\{"users":\[\{"username":"alice","status":"offline"\},\{"username":"bob","status":"online"\}\]\}/, out);
 });
