@@ -4,8 +4,8 @@ import { SIGNAL_ROUTING_KEYS } from '@chat/common/contracts';
 import { SignalBus } from '@chat/common/signal-bus';
 import type { UserDirectory } from '@chat/common/user-directory';
 import uWS, { type us_listen_socket } from 'uWebSockets.js';
+import { EventConsumer } from '@chat/common/event-consumer';
 import { createAudienceClient, forgetWhatChanged, type Audience } from './audience-client.js';
-import { BrokerAdapter } from './broker-adapter.js';
 import { createChatSyncClient, type ReadSyncPage } from './chat-sync-client.js';
 import type { GatewayConfig } from './config.js';
 import { Delivery } from './delivery.js';
@@ -116,12 +116,13 @@ export function createGateway(deps: GatewayDeps): Gateway {
       reporter.mark(user.id, user.username);
     },
   };
-  const broker = new BrokerAdapter({
+  const broker = new EventConsumer({
     url: config.AMQP_URL,
     queue,
     prefetch: config.BROKER_PREFETCH,
     logger,
-    metrics,
+    onConsumed: () => void metrics.hot.eventsConsumed++,
+    onMalformed: () => metrics.eventsDropped.inc({ reason: 'malformed' }),
     onEvent: (event) => {
       forgetWhatChanged(audience, event);
       return delivery.handle(event);

@@ -1,6 +1,7 @@
 /**
  * The gateway's module graph holds neither Koa nor the MongoDB driver: it imports only the
- * @chat/common entry points it uses (contracts, config, jwt, user-directory), never koa or mongo,
+ * @chat/common entry points it uses (contracts, config, jwt, user-directory, presence, signal-bus,
+ * event-consumer), never koa or mongo,
  * whose packages its image does not install (tools/k8s/image-dependencies.test.ts checks the
  * image's side). The gateway's own index.ts is started with an invalid PORT: every static import
  * is loaded before the configuration is read, then it exits 1 on the ConfigError. A resolve hook
@@ -54,8 +55,8 @@ describe('the gateway module graph', () => {
     assert.match(run.stdout, /PORT/, 'the fatal line names PORT');
     // The recording works: the gateway's own packages (uWebSockets.js under its real name) and the
     // entry points it uses are there.
-    for (const p of ['@trufflesuite/uws-js-unofficial', 'rascal', 'jose', 'lru-cache', 'pino', 'prom-client']) assert.ok(packages.has(p), `${p} was loaded`);
-    for (const entry of ['contracts', 'config', 'jwt', 'user-directory']) {
+    for (const p of ['@trufflesuite/uws-js-unofficial', 'amqplib', 'jose', 'lru-cache', 'pino', 'prom-client']) assert.ok(packages.has(p), `${p} was loaded`);
+    for (const entry of ['contracts', 'config', 'jwt', 'user-directory', 'presence-table', 'signal-bus', 'event-consumer']) {
       assert.ok(urls.some((u) => u.endsWith(`/services/common/src/${entry}.ts`)), `@chat/common/${entry} was loaded`);
     }
   });

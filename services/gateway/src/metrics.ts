@@ -32,13 +32,27 @@ export interface GatewayMetrics extends ServiceMetrics {
   presenceOnlineUsers: Gauge;
   /** Hot-path counts kept in plain integers are added to `gateway_frames_out_total` at scrape. */
   addFramesOutSource(take: () => number): void;
+  /**
+   * Counts of the per-event path, kept in plain integers (an increment, no label lookup) and
+   * added to their counters at scrape: `eventsConsumed`, `eventsDelivered` and
+   * `eventsDropped{reason="no_local_socket"}`.
+   */
+  hot: { eventsConsumed: number; eventsDelivered: number; eventsNoLocalSocket: number };
 }
 
 export function createGatewayMetrics(): GatewayMetrics {
   const base = createMetrics('gateway');
   const registers = [base.registry];
   const framesOutSources: (() => number)[] = [];
+  const hot = { eventsConsumed: 0, eventsDelivered: 0, eventsNoLocalSocket: 0 };
+  /** Adds a hot count to its counter at scrape and resets it. */
+  const drain = (counter: Counter<string>, key: keyof typeof hot, labels: Record<string, string> = {}) => {
+    const n = hot[key];
+    hot[key] = 0;
+    if (n > 0) counter.inc(labels, n);
+  };
   const metrics: GatewayMetrics = {
+    hot,
     addFramesOutSource: (take) => framesOutSources.push(take),
     ...base,
     openSockets: new Gauge({ name: 'gateway_open_sockets', help: 'WebSocket connections currently open', registers }),
@@ -67,17 +81,30 @@ export function createGatewayMetrics(): GatewayMetrics {
         }
       },
     }),
-    eventsConsumed: new Counter({ name: 'gateway_events_consumed_total', help: 'Broker events taken from this pod\'s queue', registers }),
+    eventsConsumed: new Counter({
+      name: 'gateway_events_consumed_total',
+      help: 'Broker events taken from this pod\'s queue',
+      registers,
+      collect() {
+        drain(this, 'eventsConsumed');
+      },
+    }),
     eventsDelivered: new Counter({
       name: 'gateway_events_delivered_total',
       help: 'Events handed to at least one local socket',
       registers,
+      collect() {
+        drain(this, 'eventsDelivered');
+      },
     }),
     eventsDropped: new Counter({
       name: 'gateway_events_dropped_total',
       help: 'Events not delivered, by reason (no_local_socket, malformed, unresolved)',
       labelNames: ['reason'] as const,
       registers,
+      collect() {
+        drain(this, 'eventsNoLocalSocket', { reason: 'no_local_socket' });
+      },
     }),
     deliveryLatency: new Histogram({
       name: 'gateway_delivery_latency_seconds',

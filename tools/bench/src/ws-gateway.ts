@@ -1,8 +1,8 @@
 /**
  * The reference gateway for scenario 6: the same job as services/gateway, built on the `ws`
  * package and node:http instead of uWebSockets.js. It does the same JWT check (the common
- * verifier against Auth's JWKS, before the upgrade), the same queue consumption (rascal with
- * the common consumer topology and prefetch), the same recipient resolution (the event's
+ * verifier against Auth's JWKS, before the upgrade), the same queue consumption
+ * (@chat/common/event-consumer, with the same prefetch), the same recipient resolution (the event's
  * cursor keys; the common user directory, with a service token, only for an event without
  * cursors) and the same delivery (one serialization per event, a frame per socket of every
  * recipient, in event order, ack after delivery, 1013 past a backpressure bound). It lives in tools/bench only to be measured against; it is not a product.
@@ -13,11 +13,11 @@
  */
 import { createServer, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { consumerConfig, GATEWAY_SUBSCRIPTION, parseNewMessageEvent, publicMessage, RequestError, type NewMessageEvent } from '@chat/common/contracts';
-import { gatewayQueueName } from '@chat/common/config';
+import { publicMessage, RequestError, type NewMessageEvent } from '@chat/common/contracts';
+import { createLogger, gatewayQueueName } from '@chat/common/config';
+import { EventConsumer } from '@chat/common/event-consumer';
 import { bearerToken, createJwtVerifier, createServiceTokenSource } from '@chat/common/jwt';
 import { createUserDirectory, type DirectoryUser } from '@chat/common/user-directory';
-import rascal from 'rascal';
 import { WebSocketServer, type WebSocket } from 'ws';
 
 const env = (name: string, fallback?: string): string => {
@@ -45,6 +45,10 @@ interface SocketUser {
 const socketsByUser = new Map<string, Set<WebSocket>>();
 const counters = { consumed: 0, delivered: 0, dropped: 0, framesOut: 0, open: 0 };
 let consuming = false;
+
+async function waitUntil(ready: () => boolean): Promise<void> {
+  while (!ready()) await new Promise((r) => setTimeout(r, 50));
+}
 
 const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: 64 * 1024, skipUTF8Validation: false });
 
@@ -122,13 +126,33 @@ function send(ws: WebSocket, frame: string): void {
   if (ws.bufferedAmount > maxBackpressure) ws.close(1013, 'slow_consumer');
 }
 
-/** Frames leave in event order: each delivery is chained after the previous one (lookups overlap). */
+/** Frames leave in event order; as ours does, an event with cursors is delivered at once, synchronously, and one that needs a lookup holds every later one behind it. */
 let tail: Promise<void> = Promise.resolve();
+let waiting = 0;
 
-function deliver(event: NewMessageEvent): Promise<void> {
+function deliverTo(event: NewMessageEvent, userIds: Iterable<string>): void {
+  const head = `{"type":"new_message","message":${JSON.stringify(publicMessage(event.message))}`;
+  let delivered = false;
+  for (const userId of userIds) {
+    const sockets = socketsByUser.get(userId);
+    if (!sockets) continue;
+    const cursor = event.cursors[userId];
+    const frame = cursor === undefined ? `${head}}` : `${head},"cursor":${JSON.stringify(cursor)}}`;
+    for (const ws of sockets) send(ws, frame);
+    delivered = true;
+  }
+  if (delivered) counters.delivered++;
+  else counters.dropped++;
+}
+
+function deliver(event: NewMessageEvent): Promise<void> | undefined {
   // As ours does: the recipients are the event's cursor keys; only an event without cursors
   // (published before they existed) has its 1:1 participants looked up in the directory.
   const recipients = Object.keys(event.cursors);
+  if (waiting === 0 && recipients.length > 0) {
+    deliverTo(event, recipients);
+    return undefined;
+  }
   const { from, to } = event.message;
   const resolving: Promise<string[]> =
     socketsByUser.size === 0
@@ -137,51 +161,34 @@ function deliver(event: NewMessageEvent): Promise<void> {
         ? Promise.resolve(recipients)
         : Promise.all([directory.resolve(from), directory.resolve(to)]).then((users) => users.filter((u): u is DirectoryUser => u !== null).map((u) => u.id));
   resolving.catch(() => undefined);
+  waiting++;
   const done = tail
     .then(() => resolving)
     .then(
-      (userIds) => {
-        const ids = new Set(userIds);
-        const head = `{"type":"new_message","message":${JSON.stringify(publicMessage(event.message))}`;
-        let delivered = false;
-        for (const userId of ids) {
-          const sockets = socketsByUser.get(userId);
-          if (!sockets) continue;
-          const cursor = event.cursors[userId];
-          const frame = cursor === undefined ? `${head}}` : `${head},"cursor":${JSON.stringify(cursor)}}`;
-          for (const ws of sockets) send(ws, frame);
-          delivered = true;
-        }
-        if (delivered) counters.delivered++;
-        else counters.dropped++;
-      },
+      (userIds) => deliverTo(event, new Set(userIds)),
       () => {
         counters.dropped++;
       },
-    );
+    )
+    .finally(() => {
+      waiting--;
+    });
   tail = done;
   return done;
 }
 
-const broker = await rascal.BrokerAsPromised.create(consumerConfig({ url: env('AMQP_URL'), queue: gatewayQueueName(process.env.POD_NAME ?? 'ws-ref'), prefetch }) as rascal.BrokerConfig);
-broker.on('error', (err: Error) => console.error(`ws-gateway broker error: ${err.message}`));
-const subscription = await broker.subscribe(GATEWAY_SUBSCRIPTION);
-subscription.on('error', (err: Error) => console.error(`ws-gateway subscription error: ${err.message}`));
-subscription.on('invalid_content', (_err: Error, _message: unknown, ackOrNack: rascal.AckOrNack) => {
-  counters.consumed++;
-  counters.dropped++;
-  ackOrNack();
+// The same consumer as ours (one parse per event, acks batched with `multiple` after delivery).
+const consumer = new EventConsumer({
+  url: env('AMQP_URL'),
+  queue: gatewayQueueName(process.env.POD_NAME ?? 'ws-ref'),
+  prefetch,
+  logger: createLogger({ service: 'ws-gateway', level: 'warn' }),
+  onConsumed: () => void counters.consumed++,
+  onMalformed: () => void counters.dropped++,
+  onEvent: deliver,
 });
-subscription.on('message', (_message: unknown, content: unknown, ackOrNack: rascal.AckOrNack) => {
-  counters.consumed++;
-  const event = parseNewMessageEvent(content);
-  if (!event) {
-    counters.dropped++;
-    ackOrNack();
-    return;
-  }
-  void deliver(event).then(() => ackOrNack());
-});
+consumer.start();
+await waitUntil(() => consumer.isConsuming());
 consuming = true;
 
 server.listen(port, '127.0.0.1', () => {
@@ -194,10 +201,10 @@ async function stop(): Promise<void> {
   if (stopping) return;
   stopping = true;
   consuming = false;
-  await subscription.cancel().catch(() => undefined);
+  await consumer.stopConsuming();
   await tail;
   for (const ws of wss.clients) ws.close(1012, 'service_restart');
-  await broker.shutdown().catch(() => undefined);
+  await consumer.shutdown();
   server.close();
   // A bounded grace, then exit: process.exit also flushes --cpu-prof.
   setTimeout(() => process.exit(0), 500);
