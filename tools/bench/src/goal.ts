@@ -7,5 +7,10 @@ export interface GoalResult {
   value: string;
   /** null: not measured in this run (the reason is in `cause`). */
   met: boolean | null;
+  /**
+   * Shown instead of a verdict when `met` is null on purpose: "machine-bound" (a ratio the machine
+   * decided, not the gateways), "figure" (a measure reported without a target).
+   */
+  label?: string;
   cause?: string;
 }

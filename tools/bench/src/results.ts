@@ -14,6 +14,7 @@ import type { FanoutResult } from './scenarios/fanout.js';
 import type { GroupResult } from './scenarios/group-plan.js';
 import type { LocalDbResult } from './scenarios/local-db-plan.js';
 import type { SignalsResult } from './scenarios/signals-plan.js';
+import { CPU_SERVERS, SERVER_LABEL, type GatewayCpuResult } from './scenarios/gateway-cpu-plan.js';
 import type { GoalResult } from './goal.js';
 import type { MachineInfo } from './proc.js';
 
@@ -67,6 +68,8 @@ export interface BenchResults {
     group?: GroupResult;
     /** Scenario 10: scenarios 3 and 4 with the typing/presence layer's traffic on and off. */
     signals?: SignalsResult;
+    /** Scenario 11: CPU per delivered frame of ours, the ws reference and the raw push servers. */
+    gatewayCpu?: GatewayCpuResult;
   };
   /**
    * Set only on a rendering (never stored): scenarios that come from separate partial runs
@@ -130,7 +133,7 @@ export function writeJson(path: string, r: BenchResults): void {
 const fmt = (v: number | undefined, digits = 0): string => (v === undefined || !Number.isFinite(v) ? '—' : v.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }));
 const ms = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? '—' : `${v < 10 ? v.toFixed(2) : v < 100 ? v.toFixed(1) : v.toFixed(0)} ms`);
 const ratio = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? '—' : `${v.toFixed(2)}×`);
-const mark = (met: boolean | null) => (met === null ? 'not measured' : met ? '**met**' : '**missed**');
+const mark = (g: Pick<GoalResult, 'met' | 'label'>) => (g.met === null ? (g.label ? `**${g.label}**` : 'not measured') : g.met ? '**met**' : '**missed**');
 const kb = (bytes: number | undefined) => (bytes === undefined || !Number.isFinite(bytes) ? '—' : `${(bytes / 1024).toFixed(2)} KB`);
 const cores = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? '—' : `${v.toFixed(2)} cores`);
 
@@ -140,7 +143,7 @@ export function renderMarkdown(r: BenchResults, jsonPath: string): string {
   L.push('# Benchmarks', '');
   L.push(
     `One run of \`${r.command}\`, ${r.startedAt.slice(0, 19).replace('T', ' ')} UTC, ${Math.round(r.durationSeconds)} s${r.quick ? ' (BENCH_QUICK smoke run: small counts, not comparable with a full run)' : ''}. ` +
-      `Raw figures: [\`${jsonPath}\`](${jsonPath}). Rerun: \`make bench\` (at most 42 minutes on 2 cores), or \`BENCH_QUICK=1 make bench\` for an 8-minute smoke run.`,
+      `Raw figures: [\`${jsonPath}\`](${jsonPath}). Rerun: \`make bench\` (at most 48 minutes on 2 cores), or \`BENCH_QUICK=1 make bench\` for an 8-minute smoke run.`,
     '',
   );
   for (const p of r.partials ?? [])
@@ -162,11 +165,11 @@ export function renderMarkdown(r: BenchResults, jsonPath: string): string {
   if (r.error) L.push(`**The run stopped early on an error:** ${r.error}`, '');
   L.push('## Goals', '');
   L.push('| # | Goal | Target | Measured | Verdict |', '|---|---|---|---|---|');
-  for (const g of r.goals) L.push(`| ${g.scenario} | ${g.what} | ${g.target} | ${g.value} | ${mark(g.met)} |`);
+  for (const g of r.goals) L.push(`| ${g.scenario} | ${g.what} | ${g.target} | ${g.value} | ${mark(g)} |`);
   L.push('');
-  const misses = r.goals.filter((g) => g.met !== true && g.cause);
+  const misses = r.goals.filter((g) => g.met !== true && g.cause && g.label !== 'figure');
   if (misses.length) {
-    L.push('**Causes of missed goals** (from CPU profiles of this run, not guesses):', '');
+    L.push('**Causes of missed goals, and of goals without a verdict** (from CPU profiles of this run, not guesses):', '');
     for (const g of misses) L.push(`- **${g.what}:** ${g.cause}`);
     L.push('');
   }
@@ -201,7 +204,10 @@ export function renderMarkdown(r: BenchResults, jsonPath: string): string {
       `| ${name === 'ours (uWS)' ? 5 : 6} | Connection capacity, ${name} | **${kb(c.rssBytesPerSocket)} RSS per idle socket** (slope over ${c.steps.length} steps to ${fmt(c.maxSockets)} sockets${c.heapBytesPerSocket !== undefined ? `; V8 heap ${kb(c.heapBytesPerSocket)} of it` : ''}); connect rate ${fmt(c.connectPerSec)}/s | ${name === 'ws reference' && s.capacity?.ours ? `ours/ws memory ${ratio(s.capacity.ours.rssBytesPerSocket / c.rssBytesPerSocket)}` : '—'} |`,
     );
   }
-  if (s.delivery?.ours && s.delivery.ws) L.push(`| 6 | uWS vs ws delivery throughput | ours ${fmt(s.delivery.ours.bestRate)} vs ws ${fmt(s.delivery.ws.bestRate)} events/s | ${ratio(s.delivery.ours.bestRate / s.delivery.ws.bestRate)} |`);
+  if (s.delivery?.ours && s.delivery.ws) {
+    const bound = r.goals.find((g) => g.id === 'uws-vs-ws-throughput')?.label === 'machine-bound';
+    L.push(`| 6 | uWS vs ws delivery throughput | ours ${fmt(s.delivery.ours.bestRate)} vs ws ${fmt(s.delivery.ws.bestRate)} events/s${bound ? ' — **machine-bound**: the whole machine was busy while neither gateway saturated its core, so the ratio says nothing about the gateways (scenario 11 compares their CPU per frame)' : ''} | ${ratio(s.delivery.ours.bestRate / s.delivery.ws.bestRate)} |`);
+  }
   if (s.fanout) {
     const [p1, p2] = s.fanout.phases;
     L.push(
@@ -210,6 +216,7 @@ export function renderMarkdown(r: BenchResults, jsonPath: string): string {
   }
   if (s.group) L.push(groupRow(s.group));
   if (s.signals) L.push(...signalsRows(s.signals));
+  if (s.gatewayCpu) L.push(gatewayCpuRow(s.gatewayCpu));
   L.push('');
   if (s.fanout) L.push(`**Fanout ceiling (README, "Scaling and its ceiling").** ${s.fanout.conclusion}`, '');
   if (Object.keys(r.skipped).length) {
@@ -251,6 +258,7 @@ export function renderMarkdown(r: BenchResults, jsonPath: string): string {
   if (s.localDb) renderLocalDb(L, r, s.localDb);
   if (s.group) renderGroup(L, s.group);
   if (s.signals) renderSignals(L, r, s.signals);
+  if (s.gatewayCpu) renderGatewayCpu(L, r, s.gatewayCpu);
 
   if (r.profiles.length) {
     L.push('## Profiles', '');
@@ -275,7 +283,7 @@ function renderLocalDb(L: string[], r: BenchResults, d: LocalDbResult): void {
     '',
   );
   L.push('| Measure | Goal | Measured | Verdict |', '|---|---|---|---|');
-  for (const g of r.goals.filter((x) => x.scenario === 8)) L.push(`| ${g.what.replace(/^Local DB: /, '')} | ${g.target} | ${g.value} | ${mark(g.met)}${g.met !== true && g.cause ? ' (cause above)' : ''} |`);
+  for (const g of r.goals.filter((x) => x.scenario === 8)) L.push(`| ${g.what.replace(/^Local DB: /, '')} | ${g.target} | ${g.value} | ${mark(g)}${g.met !== true && g.cause ? ' (cause above)' : ''} |`);
   L.push('');
   const rows = [...d.ramp.ours.steps.map((st) => ['ours', st] as const), ...d.ramp.origin.steps.map((st) => ['origin', st] as const)];
   if (rows.length) {
@@ -372,7 +380,7 @@ function renderSignals(L: string[], r: BenchResults, x: SignalsResult): void {
     '',
   );
   L.push('| Measure | Goal | Measured | Verdict |', '|---|---|---|---|');
-  for (const g of r.goals.filter((y) => y.scenario === 10)) L.push(`| ${g.what.replace(/^Typing \+ presence on: /, '')} | ${g.target} | ${g.value} | ${mark(g.met)}${g.met !== true && g.cause ? ' (cause above)' : ''} |`);
+  for (const g of r.goals.filter((y) => y.scenario === 10)) L.push(`| ${g.what.replace(/^Typing \+ presence on: /, '')} | ${g.target} | ${g.value} | ${mark(g)}${g.met !== true && g.cause ? ' (cause above)' : ''} |`);
   L.push('');
   if (x.steps.length) {
     L.push(`**Delivery** (scenario 3's steps of ${x.stepSeconds} s; at each rate both modes back to back, the first alternating; a failed step is retried once, and a mode stops after failing at two rates in a row):`, '');
@@ -397,4 +405,54 @@ function renderSignals(L: string[], r: BenchResults, x: SignalsResult): void {
     L.push('');
   }
   if (x.notes.length) L.push(`**Notes:** ${x.notes.join('; ')}.`, '');
+}
+
+const us = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? '—' : `${v.toFixed(1)} µs`);
+
+/** Scenario 11's row of the Results table: µs per frame of the four servers at the judged rate. */
+function gatewayCpuRow(x: GatewayCpuResult): string {
+  const c = x.comparisons.find((y) => y.rate === x.judgedRate);
+  return (
+    `| 11 | CPU per delivered frame at ${fmt(x.judgedRate ?? x.preferredRate)} events/s (2 frames each), ${fmt(x.sockets)} sockets open: ours and the ws reference fed through the broker, raw uWS and raw ws pushing the same frames | ` +
+    (c ? `**ours ${us(c.us.ours)}, ws reference ${us(c.us.ws)}, raw uWS ${us(c.us['raw-uws'])}, raw ws ${us(c.us['raw-ws'])}** of server CPU per frame` : `not measured: ${x.notes.join('; ') || 'no rate completed for every server'}`) +
+    ` | ${c ? `ours ÷ raw uWS ${ratio(c.oursOverRawUws)}, ours ÷ ws ${ratio(c.oursOverWs)}` : '—'} |`
+  );
+}
+
+/** Scenario 11's section: its goals, the four servers side by side per rate, every step. */
+function renderGatewayCpu(L: string[], r: BenchResults, x: GatewayCpuResult): void {
+  L.push('## CPU per frame (scenario 11)', '');
+  L.push(
+    `Issue 15's benchmark: what each server spends per frame it delivers, at fixed injected rates this machine carries. ${fmt(x.sockets)} sockets open (scenario 3's layout), events to ${fmt(x.targets)} users with 2 sockets each, ${x.stepSeconds} s per step. ` +
+      `Ours (services/gateway) and the \`ws\` reference gateway (tools/bench/src/ws-gateway.ts) get the events through the broker, injected into \`chat.events\` as in scenario 3; the raw push servers (tools/bench/src/raw-push-uws.ts, raw-push-ws.ts: no broker, no JWT check, no logic) are told over HTTP to push the same events at the same rate, the same frames to the same sockets. ` +
+      `CPU is the server process's utime+stime from /proc over the step (the injection and the wait for its last frames), divided by the frames delivered. The measured passes run without a profiler; ours then runs again under \`--cpu-prof\` for the profiles below. The scenario took ${fmt(x.elapsedSeconds)} s.`,
+    '',
+  );
+  L.push('| Measure | Goal | Measured | Verdict |', '|---|---|---|---|');
+  for (const g of r.goals.filter((y) => y.scenario === 11)) L.push(`| ${g.what} | ${g.target} | ${g.value} | ${mark(g)}${g.met === false && g.cause ? ' (cause above)' : ''} |`);
+  L.push('');
+  if (x.comparisons.length) {
+    L.push(`**CPU µs per delivered frame**, each server alone on the machine in turn (a dash: not every frame arrived at that rate)${x.judgedRate !== undefined ? `; the goals are judged at ${fmt(x.judgedRate)} events/s` : ''}:`, '');
+    L.push('| events/s (frames/s) | ours | ws reference | raw uWS | raw ws | ours ÷ raw uWS | ours ÷ ws | ws ÷ raw ws | raw ws ÷ raw uWS |', '|---|---|---|---|---|---|---|---|---|');
+    for (const c of x.comparisons)
+      L.push(`| ${fmt(c.rate)} (${fmt(c.rate * x.framesPerEvent)}) | ${us(c.us.ours)} | ${us(c.us.ws)} | ${us(c.us['raw-uws'])} | ${us(c.us['raw-ws'])} | ${ratio(c.oursOverRawUws)} | ${ratio(c.oursOverWs)} | ${ratio(c.wsOverRawWs)} | ${ratio(c.rawWsOverRawUws)} |`);
+    L.push('');
+  }
+  const rows = [...x.runs].sort((a, b) => CPU_SERVERS.indexOf(a.server) - CPU_SERVERS.indexOf(b.server) || Number(a.profiled) - Number(b.profiled));
+  if (rows.some((run) => run.steps.length)) {
+    L.push('**Steps**:', '');
+    L.push('| server | injected/s | delivered frames/s | p50 | p99 | max | server CPU | CPU per frame | broker CPU | loadgen CPU | whole machine | verdict |', '|---|---|---|---|---|---|---|---|---|---|---|---|');
+    for (const run of rows)
+      for (const st of run.steps) {
+        const t = st.step;
+        const secs = (t.window.toUs - t.window.fromUs) / 1e6;
+        L.push(
+          `| ${SERVER_LABEL[run.server]}${run.profiled ? ' (under --cpu-prof)' : ''} | ${fmt(t.injectedPerSec)} | ${fmt(t.framesPerSec)} | ${ms(t.p50Ms)} | ${ms(t.p99Ms)} | ${ms(t.maxMs)} | ${cores(secs > 0 ? st.cpuSeconds / secs : undefined)} | ${us(st.cpuUsPerFrame)} | ${cores(t.cpu.broker)} | ${cores(t.cpu.loadgenReceivers + t.cpu.loadgenSource)} | ${cores(t.cpu.machine)} | ` +
+            `${t.pass ? 'pass' : `fail${t.frames < t.expectedFrames ? ` (${fmt(t.expectedFrames - t.frames)} frames late or lost)` : ''}`}${t.loadgenLimited ? ', loadgen-limited' : ''}${t.firstTry ? ` (second try; the first had p99 ${ms(t.firstTry.p99Ms)})` : ''} |`,
+        );
+      }
+    L.push('');
+  }
+  const errors = x.runs.filter((run) => run.error);
+  if (x.notes.length || errors.length) L.push(`**Notes:** ${[...x.notes].join('; ')}.`, '');
 }

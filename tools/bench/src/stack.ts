@@ -50,6 +50,7 @@ export async function startOurs(stack: Stack, name: ServiceName, opts: { env?: R
 
 const WS_GATEWAY = fileURLToPath(new URL('./ws-gateway.ts', import.meta.url));
 const ORIGIN = fileURLToPath(new URL('./origin/server.ts', import.meta.url));
+const RAW_PUSH = { uws: fileURLToPath(new URL('./raw-push-uws.ts', import.meta.url)), ws: fileURLToPath(new URL('./raw-push-ws.ts', import.meta.url)) } as const;
 
 /** A TypeScript file of this package as a child process on a free port, ready when its /readyz answers. */
 async function startScript(name: string, file: string, env: Record<string, string>, opts: { profile?: boolean } = {}): Promise<Proc> {
@@ -93,6 +94,11 @@ async function startScript(name: string, file: string, env: Record<string, strin
 /** The reference `ws` gateway (tools/bench/src/ws-gateway.ts) as a child process. */
 export async function startWsGateway(env: Record<string, string>, opts: { profile?: boolean } = {}): Promise<Proc> {
   return startScript('ws-gateway', WS_GATEWAY, { ...env, POD_NAME: 'ws-ref' }, opts);
+}
+
+/** A raw push server of scenario 11 (tools/bench/src/raw-push-uws.ts or raw-push-ws.ts) as a child process. */
+export async function startRawPush(kind: keyof typeof RAW_PUSH, opts: { profile?: boolean } = {}): Promise<Proc> {
+  return startScript(`raw-push-${kind}`, RAW_PUSH[kind], {}, opts);
 }
 
 /**
