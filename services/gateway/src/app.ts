@@ -65,6 +65,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
   const streams = new SocketStreams({
     sender,
     readSyncPage: deps.readSyncPage ?? createChatSyncClient({ chatUrl: config.CHAT_URL }),
+    tokenOf: (userId) => registry.tokenOf(userId),
     metrics,
     logger,
     replayLimit: config.REPLAY_LIMIT,

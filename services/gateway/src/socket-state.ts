@@ -1,23 +1,33 @@
 import { CLOSE_CODES, type CloseReason } from '@chat/common/contracts';
 import type { WebSocket } from 'uWebSockets.js';
 
-/** The verified user behind a socket. `id` is the token's `sub`. */
+/**
+ * The verified user behind a socket. `id` is the token's `sub`. Once the socket is open, the
+ * object is the one every socket of this user here shares (socket-registry.ts).
+ */
 export interface SocketUser {
-  id: string;
-  username: string;
-  /** Token expiry, seconds since the epoch. */
-  exp: number;
+  readonly id: string;
+  readonly username: string;
 }
 
 /**
  * Per-socket state kept in uWS user data: who is connected and the connection's own limits. Where
  * the socket stands in its user's timeline is its stream's business (socket-streams.ts).
+ *
+ * uWS copies these properties onto its own socket object (getUserData() returns that object), so
+ * every field costs every idle socket 8 bytes: nothing here that a socket does not need while
+ * idle, and no per-socket copy of what its user's sockets share (the token, the user).
  */
 export interface SocketState {
   user: SocketUser;
-  /** The user's own token, for reading a replay from Chat on the user's behalf. Never logged. */
-  token: string;
-  /** `since` from the upgrade URL: a resume requested at connect time. */
+  /** This socket's token expiry, seconds since the epoch: the socket is closed then. */
+  exp: number;
+  /**
+   * The user's token, from the upgrade to `open` only: then the registry keeps one token per
+   * user (the newest-expiring) for replays, and this is cleared. Never logged.
+   */
+  token: string | undefined;
+  /** `since` from the upgrade URL: a resume requested at connect time; cleared once read. */
   since: string | undefined;
   /** Set before `end()` and in the close handler: uWS throws on any use of a closed socket. */
   closed: boolean;
@@ -26,19 +36,23 @@ export interface SocketState {
   /** Fixed one-second window for the frame rate limit. */
   rateWindowStart: number;
   framesInWindow: number;
+  /** A frame reached the streams: a `resume` now comes too late. */
+  sawFirstFrame: boolean;
 }
 
 export type GatewaySocket = WebSocket<SocketState>;
 
-export function newSocketState(user: SocketUser, token: string, since: string | undefined): SocketState {
+export function newSocketState(user: SocketUser, exp: number, token: string, since: string | undefined): SocketState {
   return {
     user,
+    exp,
     token,
     since,
     closed: false,
     closeReason: undefined,
     rateWindowStart: 0,
     framesInWindow: 0,
+    sawFirstFrame: false,
   };
 }
 

@@ -40,7 +40,7 @@ function timeline(count: () => number, opts: { fail?: SyncError; holeAt?: number
 
 function socket(since?: string) {
   const sent: any[] = [];
-  const state = newSocketState({ id: USER, username: 'bob', exp: Math.floor(Date.now() / 1000) + 3600 }, 'token', since);
+  const state = newSocketState({ id: USER, username: 'bob' }, Math.floor(Date.now() / 1000) + 3600, 'token', since);
   let closedWith: number | undefined;
   const ws = {
     getUserData: () => state,
@@ -61,6 +61,7 @@ function setup(read: ReadSyncPage, opts: { replayLimit?: number; resumeWindowMs?
   return new SocketStreams({
     sender: new SocketSender(metrics, 1 << 20),
     readSyncPage: read,
+    tokenOf: () => 'token',
     metrics,
     logger,
     replayLimit: opts.replayLimit ?? 1000,

@@ -4,6 +4,7 @@ import { SyncError, type ReadSyncPage } from './chat-sync-client.js';
 import type { LiveFrame } from './delivery.js';
 import { errorFrame, messageFrame, messageFrameHead, RESYNC_REQUIRED_FRAME, syncedFrame, type ParsedClientFrame } from './frames.js';
 import type { GatewayMetrics } from './metrics.js';
+import { ResumeWindows } from './resume-windows.js';
 import type { SocketSender } from './socket-sender.js';
 import { closeSocket, type GatewaySocket, type SocketState } from './socket-state.js';
 import type { SocketHooks } from './ws-handler.js';
@@ -11,6 +12,8 @@ import type { SocketHooks } from './ws-handler.js';
 export interface SocketStreamsDeps {
   sender: SocketSender;
   readSyncPage: ReadSyncPage;
+  /** The token a replay for this user reads Chat with (the registry keeps one per user). */
+  tokenOf: (userId: string) => string | undefined;
   metrics: GatewayMetrics;
   logger: Logger;
   /** Most messages one replay sends; past it the client gets `resync_required`. */
@@ -38,6 +41,7 @@ interface ReplayResult {
 /**
  * One socket's stream: where the socket stands in its user's timeline, and the live frames held
  * back for it. The streams alone read and write it, so it lives here, not in the socket's state.
+ * It exists only while it holds something: an idle socket that was sent nothing has none.
  */
 interface SocketStream {
   readonly ws: GatewaySocket;
@@ -54,8 +58,8 @@ interface SocketStream {
    * one; only that frame may be sent past a hole Chat could not fill.
    */
   gapFrame: LiveFrame | undefined;
-  holdTimer: NodeJS.Timeout | undefined;
-  sawFirstFrame: boolean;
+  /** Live frames are held for a possible `resume` first frame (see ResumeWindows). */
+  inResumeWindow: boolean;
   replaying: boolean;
 }
 
@@ -68,8 +72,7 @@ function newSocketStream(ws: GatewaySocket): SocketStream {
     held: undefined,
     heldOverflow: false,
     gapFrame: undefined,
-    holdTimer: undefined,
-    sawFirstFrame: false,
+    inResumeWindow: false,
     replaying: false,
   };
 }
@@ -125,11 +128,16 @@ class Limiter {
  */
 export class SocketStreams implements SocketHooks {
   private readonly limiter: Limiter;
-  /** Each socket's stream, made on first use. Weak: a socket that is gone takes its stream along. */
+  /**
+   * Each socket's stream, made on first use and dropped when it holds nothing any more. Weak: a
+   * socket that is gone takes its stream along.
+   */
   private readonly streams = new WeakMap<GatewaySocket, SocketStream>();
+  private readonly windows: ResumeWindows<SocketStream>;
 
   constructor(private readonly deps: SocketStreamsDeps) {
     this.limiter = new Limiter(deps.maxConcurrentReplays);
+    this.windows = new ResumeWindows({ windowMs: deps.resumeWindowMs, onEnd: (stream) => this.endResumeWindow(stream) });
   }
 
   /** The delivery sink: live frames enter here for each local socket. */
@@ -141,45 +149,51 @@ export class SocketStreams implements SocketHooks {
       return;
     }
     this.deliverInOrder(stream, frame, true);
+    this.dropIfEmpty(stream);
   };
 
   onOpen(ws: GatewaySocket): void {
-    const stream = this.streamOf(ws);
-    const { since } = stream.socket;
+    const socket = ws.getUserData();
+    const { since } = socket;
     if (since !== undefined) {
+      socket.since = undefined;
       // Resumed in the URL: a later `resume` frame is not the first frame any more.
-      stream.sawFirstFrame = true;
-      this.startReplay(stream, since, true);
+      socket.sawFirstFrame = true;
+      this.startReplay(this.streamOf(ws), since, true);
       return;
     }
     if (this.deps.resumeWindowMs > 0) {
+      const stream = this.streamOf(ws);
       stream.held = [];
-      stream.holdTimer = setTimeout(() => this.endResumeWindow(stream), this.deps.resumeWindowMs);
+      stream.inResumeWindow = true;
+      this.windows.open(stream);
     }
   }
 
   onFrame(ws: GatewaySocket, parsed: ParsedClientFrame): boolean {
-    const stream = this.streamOf(ws);
-    const first = !stream.sawFirstFrame;
-    stream.sawFirstFrame = true;
+    const socket = ws.getUserData();
+    const first = !socket.sawFirstFrame;
+    socket.sawFirstFrame = true;
     if (parsed.ok && parsed.frame.type === 'resume') {
       if (!first) {
         this.deps.sender.send(ws, errorFrame('bad_frame', 'resume must be the first frame on a connection'));
         return true;
       }
-      this.startReplay(stream, parsed.frame.since, true);
+      this.startReplay(this.streamOf(ws), parsed.frame.since, true);
       return true;
     }
     // Any other first frame: the client is not resuming, live frames flow now.
-    if (first) this.endResumeWindow(stream);
+    if (first) {
+      const stream = this.streams.get(ws);
+      if (stream) this.endResumeWindow(stream);
+    }
     return false;
   }
 
   onClose(ws: GatewaySocket): void {
     const stream = this.streams.get(ws);
     if (!stream) return;
-    clearTimeout(stream.holdTimer);
-    stream.holdTimer = undefined;
+    stream.inResumeWindow = false;
     stream.held = undefined;
     stream.gapFrame = undefined;
     this.streams.delete(ws);
@@ -226,10 +240,15 @@ export class SocketStreams implements SocketHooks {
     return stream;
   }
 
+  /** Forgets a stream that holds nothing: its socket is back to costing no stream at all. */
+  private dropIfEmpty(stream: SocketStream): void {
+    if (stream.held || stream.replaying || stream.inResumeWindow || stream.lastSeq !== undefined || stream.lastCursor !== undefined) return;
+    if (this.streams.get(stream.ws) === stream) this.streams.delete(stream.ws);
+  }
+
   private endResumeWindow(stream: SocketStream): void {
-    if (stream.holdTimer === undefined) return;
-    clearTimeout(stream.holdTimer);
-    stream.holdTimer = undefined;
+    if (!stream.inResumeWindow) return;
+    stream.inResumeWindow = false;
     if (!stream.replaying && !stream.socket.closed) this.releaseHeld(stream);
   }
 
@@ -240,7 +259,7 @@ export class SocketStreams implements SocketHooks {
     }
     // Bounded. While only waiting for a resume frame, a flood ends the wait: send what is held
     // and go live. Behind a replay, whatever does not fit is in Chat and is read by another pass.
-    if (!stream.replaying && stream.holdTimer !== undefined) {
+    if (!stream.replaying && stream.inResumeWindow) {
       stream.held!.push(frame);
       this.endResumeWindow(stream);
     } else {
@@ -271,8 +290,7 @@ export class SocketStreams implements SocketHooks {
    */
   private startReplay(stream: SocketStream, since: string, announce: boolean): void {
     const { ws, socket } = stream;
-    clearTimeout(stream.holdTimer);
-    stream.holdTimer = undefined;
+    stream.inResumeWindow = false;
     stream.held ??= [];
     stream.replaying = true;
     const from = decodeCursor(since);
@@ -291,7 +309,7 @@ export class SocketStreams implements SocketHooks {
           if (err instanceof SyncError && err.kind === 'invalid_cursor') return this.finishWithoutReplay(stream, 'invalid_cursor', announce);
           this.deps.metrics.replays.inc({ result: 'failed' });
           this.deps.logger.warn({ err, userId: socket.user.id }, 'replay failed; closing the socket so the client resumes later');
-          if (err instanceof SyncError && err.kind === 'unauthorized' && socket.user.exp <= Date.now() / 1000) closeSocket(ws, 'token_expired');
+          if (err instanceof SyncError && err.kind === 'unauthorized' && socket.exp <= Date.now() / 1000) closeSocket(ws, 'token_expired');
           else closeSocket(ws, 'replay_unavailable');
         },
       );
@@ -304,7 +322,10 @@ export class SocketStreams implements SocketHooks {
     let afterSeq = sinceSeq;
     for (;;) {
       const limit = Math.min(this.deps.pageSize, this.deps.replayLimit + 1 - entries.length);
-      const page = await this.deps.readSyncPage(socket.token, cursor, limit);
+      const token = this.deps.tokenOf(userId);
+      // No token: none of this user's sockets is open any more (this one closed meanwhile).
+      if (token === undefined) return undefined;
+      const page = await this.deps.readSyncPage(token, cursor, limit);
       if (socket.closed) return undefined;
       const end = decodeCursor(page.cursor);
       if (!end || end.userId !== userId) throw new SyncError('unavailable', 'chat answered a cursor of another user');
@@ -396,5 +417,6 @@ export class SocketStreams implements SocketHooks {
       if (stream.lastCursor !== undefined) this.startReplay(stream, stream.lastCursor, false);
       else this.deps.sender.send(stream.ws, RESYNC_REQUIRED_FRAME);
     }
+    this.dropIfEmpty(stream);
   }
 }

@@ -104,7 +104,7 @@ export function createWsBehavior(deps: WsHandlerDeps): WebSocketBehavior<SocketS
         // The verifiers allow 30 s of clock skew; such a socket would be closed at once, so refuse now.
         if (user.exp <= Date.now() / 1000) return reject(res, 'expired_token', 'token expired', startedAt);
         if (deps.isDraining()) return reject(res, 'draining', 'the gateway is restarting; reconnect', startedAt);
-        res.upgrade(newSocketState({ id: user.id, username: user.username, exp: user.exp }, token, since), secKey, secProtocol, secExtensions, context);
+        res.upgrade(newSocketState({ id: user.id, username: user.username }, user.exp, token, since), secKey, secProtocol, secExtensions, context);
         observe(101, startedAt);
       };
 
@@ -141,10 +141,12 @@ export function createWsBehavior(deps: WsHandlerDeps): WebSocketBehavior<SocketS
 
     open: (ws: GatewaySocket) => {
       const state = ws.getUserData();
-      registry.add(ws);
+      // The registry keeps the user's token from here on (one per user, not one per socket).
+      registry.add(ws, state.token!);
+      state.token = undefined;
       metrics.openSockets.inc();
       metrics.connectionsOpened.inc();
-      expiry.add(ws, state.user.exp);
+      expiry.add(ws, state.exp);
       if (state.closed) return;
       sender.send(ws, readyFrame(state.user));
       hooks.onOpen?.(ws);
@@ -180,7 +182,7 @@ export function createWsBehavior(deps: WsHandlerDeps): WebSocketBehavior<SocketS
       deps.logger.debug({ userId: state.user.id, code, reason: state.closeReason ?? 'client' }, 'socket closed');
       state.closed = true;
       registry.remove(ws);
-      expiry.remove(ws, state.user.exp);
+      expiry.remove(ws, state.exp);
       metrics.openSockets.dec();
       metrics.socketsClosed.inc({ reason: state.closeReason ?? 'client' });
       hooks.onClose?.(ws);
