@@ -9,8 +9,11 @@
  * client: rascal parses each message's JSON in its own wrapper (and the gateway parsed the
  * result again), wraps each delivery in its own bookkeeping, and acks messages one by one.
  * Here each event is parsed once, handed over synchronously, and acked in batches with
- * `multiple`: after each burst of deliveries (one I/O turn, at most `prefetch` messages), one
- * ack covers every message whose delivery work is done. **An event is never acked before its
+ * `multiple`: one ack covers every message whose delivery work is done, sent every
+ * {@link ACK_INTERVAL_MS} or as soon as a quarter of `prefetch` waits for it (so the broker
+ * never stops sending for want of acks). Acking per I/O turn instead measured about one ack
+ * per event at 5,000 events/s (a turn rarely holds more), and the ack writes were 18% of the
+ * gateway's CPU samples. **An event is never acked before its
  * delivery work is done**: an `onEvent` that returns a promise holds its ack, and every later
  * one, until it settles (acks with `multiple` cover everything below them, so they must be
  * contiguous).
@@ -42,6 +45,9 @@ export interface EventConsumerOptions {
   retryMaxMs?: number;
 }
 
+/** Longest an event whose delivery is done waits for its ack. */
+export const ACK_INTERVAL_MS = 10;
+
 export class EventConsumer {
   private model: ChannelModel | undefined;
   private channel: Channel | undefined;
@@ -52,7 +58,9 @@ export class EventConsumer {
   private delay: number;
   /** Per channel: deliveries whose work is done but not acked yet, and the lowest not done. */
   private acks = new AckWindow();
-  private ackScheduled = false;
+  private ackTimer: NodeJS.Timeout | undefined;
+  /** Deliveries finished since the last ack was sent. */
+  private finishedSinceAck = 0;
   private idleWaiters: (() => void)[] = [];
 
   constructor(private readonly opts: EventConsumerOptions) {
@@ -192,15 +200,15 @@ export class EventConsumer {
   private done(channel: Channel, window: AckWindow, msg: ConsumeMessage): void {
     if (window !== this.acks || channel !== this.channel) return; // a channel that is gone: its queue went with it
     window.finished(msg);
-    if (!this.ackScheduled) {
-      this.ackScheduled = true;
-      setImmediate(() => this.flushAcks());
-    }
+    if (++this.finishedSinceAck >= Math.max(1, this.opts.prefetch >> 2)) this.flushAcks();
+    else this.ackTimer ??= setTimeout(() => this.flushAcks(), ACK_INTERVAL_MS);
   }
 
   /** One ack with `multiple` for every delivery done so far, contiguously from the oldest. */
   private flushAcks(): void {
-    this.ackScheduled = false;
+    clearTimeout(this.ackTimer);
+    this.ackTimer = undefined;
+    this.finishedSinceAck = 0;
     const channel = this.channel;
     const upTo = this.acks.ackable();
     if (channel && upTo) {

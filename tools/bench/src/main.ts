@@ -36,7 +36,7 @@ import { fanoutScaling } from './scenarios/fanout.js';
 import { gatewayCpuScenario, type GatewayCpuConfig } from './scenarios/gateway-cpu.js';
 import { gatewayCpuGoals, memoryCause, rejudgeStored, rssGoal, throughputGoal } from './scenarios/gateway-cpu-plan.js';
 import { round3 } from './stats.js';
-import { createTokenMinter, registerUsers, startOurs, startRawPush, startWsGateway, waitReady, type BenchUser, type Proc } from './stack.js';
+import { createTokenMinter, eventPairs, registerUsers, startOurs, startRawPush, startWsGateway, waitReady, type BenchUser, type Proc } from './stack.js';
 import type { Stack } from '@chat/testkit';
 
 const QUICK = process.env.BENCH_QUICK === '1';
@@ -415,7 +415,7 @@ async function runScenarios(): Promise<void> {
     'loadgen sockets per child': SOCKETS_PER_WORKER,
     'source addresses per child': 4,
   };
-  const pairs: Array<[string, string]> = users.slice(0, targets).map((u) => [sender.username, u.username]);
+  const { pairs, ids } = eventPairs(sender, users, targets);
   const gatewayEnv = stack.envOf('gateway');
   const lg = new LoadGen();
   cleanups.push(() => lg.exit());
@@ -441,7 +441,7 @@ async function runScenarios(): Promise<void> {
   track(g1);
   await waitReady(g1);
   await connectAll(g1, 'gateway');
-  const deliveryOpts = { lg, amqpUrl: infra.amqpUrl, pairs, users: targets, framesPerEvent: 2, stepMs: cfg.deliveryStepMs };
+  const deliveryOpts = { lg, amqpUrl: infra.amqpUrl, pairs, ids, users: targets, framesPerEvent: 2, stepMs: cfg.deliveryStepMs };
   let oursDelivery: DeliveryResult | undefined;
   await guarded('scenario 3', async () => {
     oursDelivery = await deliveryRamp({ ...deliveryOpts, gateway: g1, rates: cfg.deliveryRates, label: 'ours', deadline, rampBudgetMs: cfg.rampBudgetMs });
@@ -510,7 +510,7 @@ async function runScenarios(): Promise<void> {
   // ---- 10. The typing/presence layer on vs off: scenarios 3 and 4 again, same sockets -----------
   // Under its own budget; scenarios 1–7's deadline moves by the time it took.
   const s0 = performance.now();
-  const layer = await runSignals({ gateway: g1, chat, auth, lg, users, tokens, targets, socketUsers: [...receiverUsers, ...receiverUsers], deliveryPairs: pairs, mongoUrl: infra.mongoUrl, amqpUrl: infra.amqpUrl, best: oursDelivery?.bestRate });
+  const layer = await runSignals({ gateway: g1, chat, auth, lg, users, tokens, targets, socketUsers: [...receiverUsers, ...receiverUsers], deliveryPairs: pairs, deliveryIds: ids, mongoUrl: infra.mongoUrl, amqpUrl: infra.amqpUrl, best: oursDelivery?.bestRate });
   deadline += performance.now() - s0;
   // Chat goes now: whatever backlog an overloaded end-to-end run left must not keep the database
   // busy under the scenarios that follow.
@@ -538,7 +538,7 @@ async function runScenarios(): Promise<void> {
   // ---- 11. CPU per delivered frame: ours, ws reference, raw uWS, raw ws at fixed rates -------
   // Under its own budget, on scenario 3's socket layout; scenarios 1–7's deadline moves by its time.
   const c0 = performance.now();
-  await runGatewayCpu(stack, { lg, pairs, targets, socketTokens, scenario3: oursDelivery });
+  await runGatewayCpu(stack, { lg, pairs, ids, targets, socketTokens, scenario3: oursDelivery });
   deadline += performance.now() - c0;
 
   // ---- 5. Connection capacity (ours), and the ws half of 6 --------------------------------
@@ -593,6 +593,7 @@ async function runSignals(c: {
   targets: number;
   socketUsers: number[];
   deliveryPairs: Array<[string, string]>;
+  deliveryIds: Record<string, string>;
   mongoUrl: string;
   amqpUrl: string;
   best?: number;
@@ -619,6 +620,7 @@ async function runSignals(c: {
       targets: c.targets,
       socketUsers: c.socketUsers,
       deliveryPairs: c.deliveryPairs,
+      deliveryIds: c.deliveryIds,
       e2ePairs,
       extras: { auth: [c.auth.pid], database: dbPid !== undefined ? [dbPid] : [] },
       cfg: { ...s, rates },
@@ -655,8 +657,8 @@ async function runSignalsAlone(stack: Stack, auth: Proc, lg: LoadGen, _have: Ben
     const conn = await lg.connect(gateway.url.replace(/^http/, 'ws') + '/', [...perReceiver, ...perReceiver], (opened, failed) => progress.update({ rate: opened / ((performance.now() - k0) / 1000), connections: opened, extra: failed ? `${failed} failed` : undefined }), { workers: 2 });
     progress.done();
     log(`  ${conn.opened} sockets open in ${(conn.elapsedMs / 1000).toFixed(1)} s${conn.failed ? `, ${conn.failed} failed ${JSON.stringify(conn.failures)}` : ''}`);
-    const deliveryPairs: Array<[string, string]> = users.slice(0, targets).map((u) => [sender.username, u.username]);
-    const layer = await runSignals({ gateway, chat, auth, lg, users, tokens, targets, socketUsers: [...receiverUsers, ...receiverUsers], deliveryPairs, mongoUrl: stack.infra.mongoUrl, amqpUrl: stack.infra.amqpUrl });
+    const { pairs: deliveryPairs, ids: deliveryIds } = eventPairs(sender, users, targets);
+    const layer = await runSignals({ gateway, chat, auth, lg, users, tokens, targets, socketUsers: [...receiverUsers, ...receiverUsers], deliveryPairs, deliveryIds, mongoUrl: stack.infra.mongoUrl, amqpUrl: stack.infra.amqpUrl });
     await lg.closeAll();
     await chat.stop();
     await gateway.stop();
@@ -669,7 +671,7 @@ async function runSignalsAlone(stack: Stack, auth: Proc, lg: LoadGen, _have: Ben
  * its budget from now (never past the budget of scenarios 1–7 plus its own in a full run). The
  * four servers in turn, then ours under --cpu-prof, whose step profiles go into the results.
  */
-async function runGatewayCpu(stack: Stack, c: { lg: LoadGen; pairs: Array<[string, string]>; targets: number; socketTokens: string[]; scenario3?: DeliveryResult }): Promise<void> {
+async function runGatewayCpu(stack: Stack, c: { lg: LoadGen; pairs: Array<[string, string]>; ids: Record<string, string>; targets: number; socketTokens: string[]; scenario3?: DeliveryResult }): Promise<void> {
   const g = cfg.gatewayCpu;
   const cDeadline = ONLY ? performance.now() + g.budgetMs : Math.min(performance.now() + g.budgetMs, t0 + cfg.budgetMs + cfg.signals.budgetMs + g.budgetMs);
   if (cDeadline - performance.now() < g.budgetMs / 2) {
@@ -682,6 +684,7 @@ async function runGatewayCpu(stack: Stack, c: { lg: LoadGen; pairs: Array<[strin
       lg: c.lg,
       amqpUrl: stack.infra.amqpUrl,
       pairs: c.pairs,
+      ids: c.ids,
       targets: c.targets,
       socketTokens: c.socketTokens,
       scenario3: c.scenario3,
@@ -721,8 +724,8 @@ async function runGatewayCpuAlone(stack: Stack, auth: Proc, lg: LoadGen, _have: 
     const targets = Math.min(cfg.targets, users.length);
     const perReceiver = receiverUserIndices(users.length, targets, Math.floor(cfg.sockets / 2)).map((i) => tokens[i]!);
     Object.assign(results.setup, { 'scenario 11 sockets': perReceiver.length * 2, 'scenario 11 event-target users (2 sockets each)': targets });
-    const pairs: Array<[string, string]> = users.slice(0, targets).map((u) => [sender.username, u.username]);
-    await runGatewayCpu(stack, { lg, pairs, targets, socketTokens: [...perReceiver, ...perReceiver] });
+    const { pairs, ids } = eventPairs(sender, users, targets);
+    await runGatewayCpu(stack, { lg, pairs, ids, targets, socketTokens: [...perReceiver, ...perReceiver] });
   });
 }
 

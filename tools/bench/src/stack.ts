@@ -128,6 +128,18 @@ export async function metricValue(p: Proc, name: string): Promise<number | undef
   return sum;
 }
 
+/**
+ * Scenario 3's events: from one sender to each of the first `targets` users, with their ids, so
+ * injected events carry cursors as Chat publishes them (InjectCommand.ids).
+ */
+export function eventPairs(sender: BenchUser, users: readonly BenchUser[], targets: number): { pairs: Array<[string, string]>; ids: Record<string, string> } {
+  const to = users.slice(0, targets);
+  return {
+    pairs: to.map((u) => [sender.username, u.username]),
+    ids: Object.fromEntries([sender, ...to].map((u) => [u.username, u.id])),
+  };
+}
+
 export interface BenchUser {
   id: string;
   username: string;

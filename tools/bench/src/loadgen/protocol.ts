@@ -24,6 +24,13 @@ export interface InjectCommand {
   count?: number;
   /** [from, to] username pairs, used round-robin. */
   pairs: Array<[string, string]>;
+  /**
+   * Username → user id. Given, each event carries what Chat publishes: a cursor for each side,
+   * keyed by user id, whose seq counts up by one per event for that user in this injector, so
+   * a gateway delivers it on its usual path (no lookup; gap-free streams). Without it the event
+   * has no cursors, the path of events published before cursors existed (a directory lookup).
+   */
+  ids?: Record<string, string>;
 }
 
 export interface SendCommand {

@@ -8,6 +8,7 @@
 import http from 'node:http';
 import amqp from 'amqplib';
 import WebSocket from 'ws';
+import { encodeCursor } from '@chat/common/contracts';
 import { LatencyHistogram } from '../stats.js';
 import { dueSlots } from './schedule.js';
 import type { Command, ConnectCommand, ConnectResult, GroupTally, InjectCommand, InjectResult, LayerCommand, LayerCounts, Reply, SendCommand, SendResult, WindowStats } from './protocol.js';
@@ -359,6 +360,22 @@ async function injectorChannel(url: string): Promise<amqp.Channel> {
   return ch;
 }
 
+/** Each user's last cursor seq handed out by this injector (see InjectCommand.ids). */
+const injectedSeq = new Map<string, number>();
+
+function cursorsOf(ids: Record<string, string> | undefined, from: string, to: string): Record<string, string> {
+  if (!ids) return {};
+  const cursors: Record<string, string> = {};
+  for (const name of from === to ? [from] : [from, to]) {
+    const userId = ids[name];
+    if (userId === undefined) continue;
+    const seq = (injectedSeq.get(userId) ?? 0) + 1;
+    injectedSeq.set(userId, seq);
+    cursors[userId] = encodeCursor({ userId, seq });
+  }
+  return cursors;
+}
+
 /** Open-loop injection into the fanout exchange: a tick every 2 ms publishes what is due. */
 async function inject(cmd: InjectCommand): Promise<InjectResult> {
   const ch = await injectorChannel(cmd.amqpUrl);
@@ -379,7 +396,7 @@ async function inject(cmd: InjectCommand): Promise<InjectResult> {
         type: 'new_message',
         version: 1,
         message: { id: `bench-${seqBase}-${sent}`, from, to, text: `t:${t.toFixed(3)}`, createdAt: new Date(t).toISOString() },
-        cursors: {},
+        cursors: cursorsOf(cmd.ids, from, to),
       };
       sent++;
       const ok = ch.publish(cmd.exchange, '', Buffer.from(JSON.stringify(event)), { persistent: true, contentType: 'application/json' });

@@ -63,6 +63,8 @@ export interface DeliveryOptions {
   amqpUrl: string;
   /** [from, to] username pairs; `to` users each hold `framesPerEvent` sockets. */
   pairs: Array<[string, string]>;
+  /** Username → id of the pairs' users: events then carry cursors, as Chat publishes them (InjectCommand.ids). */
+  ids?: Record<string, string>;
   users: number;
   framesPerEvent: number;
   rates: number[];
@@ -96,7 +98,7 @@ export async function deliveryStep(o: DeliveryOptions, rate: number, meterPids: 
   }, 500);
   let inj;
   try {
-    inj = o.inject ? await o.inject(rate, o.stepMs) : await lg.inject({ amqpUrl: o.amqpUrl, exchange: EVENTS_EXCHANGE, rate, durationMs: o.stepMs, pairs: o.pairs });
+    inj = o.inject ? await o.inject(rate, o.stepMs) : await lg.inject({ amqpUrl: o.amqpUrl, exchange: EVENTS_EXCHANGE, rate, durationMs: o.stepMs, pairs: o.pairs, ids: o.ids });
   } finally {
     clearInterval(ticker);
   }
@@ -146,7 +148,7 @@ export function roundCpu(c: CpuSnapshot): CpuSnapshot {
  * Closed loop, in small batches: each batch waits for its frames, so the cold lookups to Auth
  * never pile up past its lookup timeout. Returns how long it took and the events it lost.
  */
-export async function warmUp(o: Pick<DeliveryOptions, 'lg' | 'amqpUrl' | 'pairs' | 'framesPerEvent'>, batch = 50, label = 'warm-up'): Promise<{ elapsedMs: number; lostEvents: number; passes: number }> {
+export async function warmUp(o: Pick<DeliveryOptions, 'lg' | 'amqpUrl' | 'pairs' | 'ids' | 'framesPerEvent'>, batch = 50, label = 'warm-up'): Promise<{ elapsedMs: number; lostEvents: number; passes: number }> {
   const t0 = performance.now();
   const progress = new ProgressLine(`${label} (user cache)`);
   let lostFirst = 0;
@@ -158,7 +160,7 @@ export async function warmUp(o: Pick<DeliveryOptions, 'lg' | 'amqpUrl' | 'pairs'
     for (let i = 0; i < o.pairs.length; i += batch) {
       const pairs = o.pairs.slice(i, i + batch);
       await o.lg.window();
-      const inj = await o.lg.inject({ amqpUrl: o.amqpUrl, exchange: EVENTS_EXCHANGE, rate: 5_000, durationMs: 10_000, count: pairs.length, pairs });
+      const inj = await o.lg.inject({ amqpUrl: o.amqpUrl, exchange: EVENTS_EXCHANGE, rate: 5_000, durationMs: 10_000, count: pairs.length, pairs, ids: o.ids });
       const s = await pollStats(o.lg, (x) => x.frames >= inj.sent * o.framesPerEvent, 10_000, 20);
       lost += Math.max(0, inj.sent - Math.floor(s.frames / o.framesPerEvent));
       if (process.env.BENCH_DEBUG && s.frames < inj.sent * o.framesPerEvent)

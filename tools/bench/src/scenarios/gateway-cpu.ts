@@ -39,6 +39,8 @@ export interface GatewayCpuOptions {
   amqpUrl: string;
   /** [from, to] usernames: scenario 3's pairs (the `to` users hold 2 sockets each). */
   pairs: Array<[string, string]>;
+  /** Username → id of the pairs' users: injected events carry cursors, as Chat publishes them. */
+  ids?: Record<string, string>;
   targets: number;
   /** One token per socket, as scenario 3 connects them (two receiver children). */
   socketTokens: string[];
@@ -102,6 +104,7 @@ export async function gatewayCpuScenario(o: GatewayCpuOptions): Promise<GatewayC
         gateway: proc,
         amqpUrl: o.amqpUrl,
         pairs: o.pairs,
+        ids: o.ids,
         users: o.targets,
         framesPerEvent: 2,
         rates: cfg.rates,
