@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { CapacityResult } from './capacity.js';
 import type { DeliveryResult, DeliveryStep } from './delivery.js';
-import { capacityFigure, compareRates, cpuStep, gatewayCpuGoals, judgedRate, machineBound, rejudgeStored, rssGoal, throughputGoal, type CpuRun, type CpuServer, type GatewayCpuResult } from './gateway-cpu-plan.js';
+import { capacityFigure, compareRates, cpuStep, gatewayCpuGoals, judgedRate, machineBound, rejudgeStored, rssGoal, throughputGoal, wsRatioCause, type CpuRun, type CpuServer, type GatewayCpuResult } from './gateway-cpu-plan.js';
 
 function step(rate: number, o: Partial<DeliveryStep> & { gateway?: number; machine?: number } = {}): DeliveryStep {
   const frames = o.frames ?? rate * 2 * 10;
@@ -119,4 +119,11 @@ test("RSS per idle socket is judged at issue 15's 1.2 KB, and stored goals are j
   const again = rejudgeStored(stored, { capacity: { ours: cap(2_031) }, delivery: { ours: { bestRate: 15_000, firstFail: step(20_000, { gateway: 0.55, machine: 1.95 }) } as DeliveryResult, ws: { bestRate: 15_000, firstFail: step(20_000, { gateway: 0.6, machine: 1.92 }) } as DeliveryResult } }, 2, () => 'c');
   assert.deepEqual(again.map((g) => [g.id, g.met, g.label]), [['rss-per-socket', false, undefined], ['uws-vs-ws-throughput', null, 'machine-bound'], ['other', true, undefined]]);
   assert.deepEqual(rejudgeStored(stored, {}, 2, () => 'c'), stored);
+});
+
+test('a missed ours ÷ ws ratio names the libraries\' own ratio in the same run first, then the profile', () => {
+  const cause = wsRatioCause({ us: { ours: 12.4, ws: 17, 'raw-uws': 8.9, 'raw-ws': 11.1 } }, 'profile: send 68%');
+  assert.match(cause, /raw uWS ÷ raw ws per frame at the same rate in this run, are 0\.80× \(8\.9 vs 11\.1 µs\)/);
+  assert.match(cause, /profile: send 68%$/);
+  assert.equal(wsRatioCause({ us: {} }, 'p'), 'p');
 });
