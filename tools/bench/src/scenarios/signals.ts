@@ -62,7 +62,12 @@ export interface SignalsOptions {
   /** User index of every socket the load generator holds (all children). */
   socketUsers: number[];
   deliveryPairs: Array<[string, string]>;
-  /** Username → id of those pairs' users: injected events carry cursors, as Chat publishes them. */
+  /**
+   * Username → id of those pairs' users. Not used for injection here: this scenario's users also
+   * get real messages (the first messages of the typing pairs, the end-to-end windows), whose
+   * cursors an injector's own seqs would collide with (a socket would skip real frames as
+   * duplicates); its injected events stay cursorless, the same in both modes.
+   */
   deliveryIds?: Record<string, string>;
   e2ePairs: Array<{ token: string; to: string }>;
   /** Other processes worth metering end to end (auth, database). */
@@ -165,7 +170,7 @@ export async function signalsScenario(o: SignalsOptions): Promise<SignalsRun> {
       log(`  first messages: ${pairs.length - pending.length}/${pairs.length} pairs answered 201 (${convPairs.length} typing pairs, ${o.e2ePairs.length} end-to-end pairs; ${sentTotal} sends) in ${result.conversationsCreated.seconds} s${Object.keys(errors).length ? `, errors ${JSON.stringify(errors)}` : ''}`);
       if (pending.length) result.notes.push(`${pending.length} of ${pairs.length} first messages got no 201 in 3 passes: some typers type in a conversation chat has no message of (typing does not need one; presence contacts do)`);
     } else result.notes.push('chat is not running: the typers type in 1:1 conversations with no message yet (typing needs none), and the end-to-end half cannot run');
-    const deliveryOpts: DeliveryOptions = { lg, gateway: o.gateway, amqpUrl: o.amqpUrl, pairs: o.deliveryPairs, ids: o.deliveryIds, users: o.targets, framesPerEvent: 2, rates: cfg.rates, stepMs: cfg.stepMs, label: 'layer', deadline: o.deadline };
+    const deliveryOpts: DeliveryOptions = { lg, gateway: o.gateway, amqpUrl: o.amqpUrl, pairs: o.deliveryPairs, users: o.targets, framesPerEvent: 2, rates: cfg.rates, stepMs: cfg.stepMs, label: 'layer', deadline: o.deadline };
     await warmUp(deliveryOpts, 50, 'scenario 10 warm-up');
     await waitQuiet(lg, 500, 10_000);
     if (o.chat) await waitCpuQuiet([o.chat.pid, ...dbPids], 0.3, 20_000);
