@@ -22,7 +22,8 @@
  * capped backoff, declares the queue again, and calls `onResumed` so the gateway fills its
  * sockets' holes from Chat. Needs the `amqplib` package (an optional peer of @chat/common).
  */
-import { connect, type Channel, type ChannelModel, type ConsumeMessage } from 'amqplib';
+import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
+import { openAmqpConnection, ReconnectSchedule } from './amqp-reconnect.js';
 import type { Logger } from './config.js';
 import { EVENTS_EXCHANGE } from './broker.js';
 import { parseNewMessageEvent, type NewMessageEvent } from './events.js';
@@ -54,8 +55,7 @@ export class EventConsumer {
   private consumerTag: string | undefined;
   private stopped = false;
   private everConsumed = false;
-  private retryTimer: NodeJS.Timeout | undefined;
-  private delay: number;
+  private readonly reconnect: ReconnectSchedule;
   /** Per channel: deliveries whose work is done but not acked yet, and the lowest not done. */
   private acks = new AckWindow();
   private ackTimer: NodeJS.Timeout | undefined;
@@ -64,7 +64,7 @@ export class EventConsumer {
   private idleWaiters: (() => void)[] = [];
 
   constructor(private readonly opts: EventConsumerOptions) {
-    this.delay = opts.retryMinMs ?? 250;
+    this.reconnect = new ReconnectSchedule(opts.retryMinMs, opts.retryMaxMs);
   }
 
   /** Starts connecting in the background; `isConsuming` stays false until a consumer is up. */
@@ -83,7 +83,7 @@ export class EventConsumer {
    */
   async stopConsuming(timeoutMs = 5_000): Promise<void> {
     this.stopped = true;
-    clearTimeout(this.retryTimer);
+    this.reconnect.stop();
     const { channel, consumerTag } = this;
     this.consumerTag = undefined;
     if (!channel || consumerTag === undefined) return;
@@ -101,7 +101,7 @@ export class EventConsumer {
   /** Closes the connection cleanly (after `stopConsuming`). */
   async shutdown(): Promise<void> {
     this.stopped = true;
-    clearTimeout(this.retryTimer);
+    this.reconnect.stop();
     this.flushAcks();
     const model = this.model;
     this.model = undefined;
@@ -114,10 +114,7 @@ export class EventConsumer {
     const { logger, queue } = this.opts;
     let model: ChannelModel | undefined;
     try {
-      const url = new URL(this.opts.url);
-      if (!url.searchParams.has('heartbeat')) url.searchParams.set('heartbeat', '10');
-      // noDelay: see broker.ts (a large event is written in pieces; Nagle held the last one back).
-      model = await connect(url.toString(), { noDelay: true, timeout: 5_000 });
+      model = await openAmqpConnection(this.opts.url);
       const current = model;
       model.on('error', (err: Error) => logger.warn({ err }, 'broker connection error; reconnecting'));
       model.on('close', () => this.lost(current));
@@ -139,7 +136,7 @@ export class EventConsumer {
       this.acks = new AckWindow();
       const { consumerTag } = await channel.consume(queue, (msg) => this.received(channel, msg), { noAck: false });
       this.consumerTag = consumerTag;
-      this.delay = this.opts.retryMinMs ?? 250;
+      this.reconnect.connected();
       logger.info({ queue }, 'consuming events');
       if (this.everConsumed) {
         logger.info({ queue }, 'consuming again after a broker outage');
@@ -152,7 +149,7 @@ export class EventConsumer {
         this.model = undefined;
         this.channel = undefined;
       }
-      logger.warn({ err, retryInMs: this.delay }, 'broker unavailable; retrying');
+      logger.warn({ err, retryInMs: this.reconnect.nextDelayMs }, 'broker unavailable; retrying');
       this.retry();
     }
   }
@@ -240,11 +237,7 @@ export class EventConsumer {
   }
 
   private retry(): void {
-    if (this.stopped) return;
-    clearTimeout(this.retryTimer);
-    this.retryTimer = setTimeout(() => void this.connectOnce(), this.delay);
-    this.retryTimer.unref();
-    this.delay = Math.min(this.opts.retryMaxMs ?? 2_000, this.delay * 2);
+    if (!this.stopped) this.reconnect.schedule(() => void this.connectOnce());
   }
 }
 

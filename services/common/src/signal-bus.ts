@@ -10,7 +10,8 @@
  *
  * Needs the `amqplib` package (an optional peer of @chat/common).
  */
-import { connect, type Channel, type ChannelModel, type ConsumeMessage } from 'amqplib';
+import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
+import { openAmqpConnection, ReconnectSchedule } from './amqp-reconnect.js';
 import type { Logger } from './config.js';
 import { SIGNALS_EXCHANGE, SIGNALS_EXCHANGE_TYPE } from './broker.js';
 import { parseSignal, routingKeyOf, type Signal, type SignalRoutingKey } from './signals.js';
@@ -40,11 +41,10 @@ export class SignalBus {
   private model: ChannelModel | undefined;
   private channel: Channel | undefined;
   private stopped = false;
-  private retryTimer: NodeJS.Timeout | undefined;
-  private delay: number;
+  private readonly reconnect: ReconnectSchedule;
 
   constructor(private readonly opts: SignalBusOptions) {
-    this.delay = opts.retryMinMs ?? 250;
+    this.reconnect = new ReconnectSchedule(opts.retryMinMs, opts.retryMaxMs);
   }
 
   get connected(): boolean {
@@ -76,7 +76,7 @@ export class SignalBus {
 
   async close(): Promise<void> {
     this.stopped = true;
-    clearTimeout(this.retryTimer);
+    this.reconnect.stop();
     const model = this.model;
     this.model = undefined;
     this.channel = undefined;
@@ -88,9 +88,7 @@ export class SignalBus {
     const { logger } = this.opts;
     let model: ChannelModel | undefined;
     try {
-      const url = new URL(this.opts.url);
-      if (!url.searchParams.has('heartbeat')) url.searchParams.set('heartbeat', '10');
-      model = await connect(url.toString(), { noDelay: true, timeout: 5_000 });
+      model = await openAmqpConnection(this.opts.url);
       model.on('error', (err: Error) => logger.warn({ err }, 'signal bus connection error'));
       model.on('close', () => this.lost(model!));
       const channel = await model.createChannel();
@@ -114,12 +112,12 @@ export class SignalBus {
       }
       this.model = model;
       this.channel = channel;
-      this.delay = this.opts.retryMinMs ?? 250;
+      this.reconnect.connected();
       logger.info({ queue: consumer?.queue }, 'signal bus connected');
       this.opts.onConnected?.();
     } catch (err) {
       await model?.close().catch(() => undefined);
-      logger.warn({ err, retryInMs: this.delay }, 'signal bus unavailable; retrying');
+      logger.warn({ err, retryInMs: this.reconnect.nextDelayMs }, 'signal bus unavailable; retrying');
       this.retry();
     }
   }
@@ -149,10 +147,6 @@ export class SignalBus {
   }
 
   private retry(): void {
-    if (this.stopped) return;
-    clearTimeout(this.retryTimer);
-    this.retryTimer = setTimeout(() => void this.connectOnce(), this.delay);
-    this.retryTimer.unref();
-    this.delay = Math.min(this.opts.retryMaxMs ?? 2_000, this.delay * 2);
+    if (!this.stopped) this.reconnect.schedule(() => void this.connectOnce());
   }
 }
