@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after } from 'node:test';
 import { registerAndLogin, repoRoot, uniqueName, type Stack } from '@chat/testkit';
+import type { ChatMessage } from '@chat/client-core';
 
 /** `node --conditions=development --import tsx clients/cli/src/main.ts`, read from package.json. */
 export function chatCommand(): { command: string; args: string[] } {
@@ -151,4 +152,13 @@ export async function cliUser(stack: Stack, prefix: string): Promise<CliUser> {
   const gateway = stack.gateway.url.replace(/^http/, 'ws');
   assertExit(await runCli(dir, ['login', u.username, '--password', u.password, '--auth', stack.auth.url, '--chat', stack.chat.url, '--gateway', gateway]), 0);
   return { name: u.username, id: u.id, token: u.token, dir };
+}
+
+/** Sends through the client with --json; the stored message (asserting it was created, not a repeat). */
+export async function cliSend(from: CliUser, to: CliUser, text: string): Promise<ChatMessage> {
+  const res = await runCli(from.dir, ['send', to.name, text, '--json']);
+  assertExit(res, 0);
+  const out = JSON.parse(res.stdout) as { created: boolean; message: ChatMessage };
+  assert.equal(out.created, true);
+  return out.message;
 }

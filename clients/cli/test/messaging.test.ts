@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { request, startStack, uniqueName, waitFor, type Stack } from '@chat/testkit';
 import type { ChatMessage, ConversationListEntry, GroupConversation } from '@chat/client-core';
-import { assertExit, messageLine, runCli, startCli, type CliProcess, cliUser as cliUserOf, type CliUser } from './cli.ts';
+import { assertExit, messageLine, runCli, startCli, type CliProcess, cliUser as cliUserOf, type CliUser, cliSend } from './cli.ts';
 
 const REPLAY_LIMIT = 5;
 let stack: Stack;
@@ -27,14 +27,7 @@ after(async () => {
 
 const cliUser = (prefix: string) => cliUserOf(stack, prefix);
 
-/** Sends through the client with --json and returns the stored message. */
-async function send(from: CliUser, to: CliUser, text: string): Promise<ChatMessage> {
-  const res = await runCli(from.dir, ['send', to.name, text, '--json']);
-  assertExit(res, 0);
-  const out = JSON.parse(res.stdout) as { created: boolean; message: ChatMessage };
-  assert.equal(out.created, true);
-  return out.message;
-}
+const send = cliSend;
 
 /** The stored listen position (its file's text; the cursor itself is opaque). */
 const storedCursor = (u: CliUser): string | undefined => {

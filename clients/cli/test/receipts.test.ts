@@ -6,8 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { startStack, TestClient, waitFor, type Stack } from '@chat/testkit';
-import type { ChatMessage } from '@chat/client-core';
-import { assertExit, runCli, startCli, cliUser as cliUserOf, type CliUser } from './cli.ts';
+import { assertExit, runCli, startCli, cliUser as cliUserOf, type CliUser, cliSend } from './cli.ts';
 
 let stack: Stack;
 before(async () => {
@@ -19,11 +18,7 @@ after(async () => {
 
 const cliUser = (prefix: string) => cliUserOf(stack, prefix);
 
-async function send(from: CliUser, to: CliUser, text: string): Promise<ChatMessage> {
-  const res = await runCli(from.dir, ['send', to.name, text, '--json']);
-  assertExit(res, 0);
-  return (JSON.parse(res.stdout) as { message: ChatMessage }).message;
-}
+const send = cliSend;
 
 /** `conversations --json` as `u`: each entry's peer → its unread count and marks. */
 async function listed(u: CliUser): Promise<Map<string, { unread: number; readUpTo: string | null; peerReadUpTo?: string | null }>> {
