@@ -15,11 +15,21 @@ export interface ChatMetrics {
   presenceChanges: Counter<'status'>;
   /** Database write commands that stored last-seen times. */
   presenceWrites: Counter;
-  presenceOnlineUsers: Gauge;
+  /** Where `chat_presence_online_users` is read from at scrape (an O(users) count: never on a timer). */
+  countOnlineUsers(source: () => number): void;
   signalsDropped: Counter<'reason'>;
 }
 
 export function createChatMetrics(registry: Registry): ChatMetrics {
+  let onlineUsers: (() => number) | undefined;
+  new Gauge({
+    name: 'chat_presence_online_users',
+    help: 'Users online in the whole cluster, as this pod\'s presence table sees it',
+    registers: [registry],
+    collect() {
+      if (onlineUsers) this.set(onlineUsers());
+    },
+  });
   const metrics: ChatMetrics = {
     messagesStored: new Counter({ name: 'chat_messages_stored_total', help: 'Messages stored (idempotent repeats not counted)', registers: [registry] }),
     eventsPublished: new Counter({ name: 'chat_events_published_total', help: 'new_message events confirmed by the broker', registers: [registry] }),
@@ -51,7 +61,9 @@ export function createChatMetrics(registry: Registry): ChatMetrics {
       registers: [registry],
     }),
     presenceWrites: new Counter({ name: 'chat_presence_writes_total', help: 'Database write commands that stored last-seen times (one batch per interval, never one per connect)', registers: [registry] }),
-    presenceOnlineUsers: new Gauge({ name: 'chat_presence_online_users', help: 'Users online in the whole cluster, as this pod\'s presence table sees it', registers: [registry] }),
+    countOnlineUsers: (source) => {
+      onlineUsers = source;
+    },
     signalsDropped: new Counter({
       name: 'chat_signals_dropped_total',
       help: 'Signals on chat.ephemeral not published or not understood here, by reason (unconnected, full, malformed)',

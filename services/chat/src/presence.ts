@@ -44,6 +44,7 @@ export class Presence {
         if (change.status === 'offline' && change.lastSeen !== undefined) this.pending.set(change.user.id, change.lastSeen);
       },
     });
+    opts.metrics.countOnlineUsers(() => this.table.onlineCount);
   }
 
   handle = (signal: Signal): void => {
@@ -54,10 +55,7 @@ export class Presence {
     const flushEvery = Math.max(1, Math.round((this.opts.flushMs ?? 1_000) / 250));
     this.timer = setInterval(() => {
       this.table.tick();
-      if (++this.ticks % flushEvery === 0) {
-        this.opts.metrics.presenceOnlineUsers.set(this.table.onlineCount);
-        void this.flush();
-      }
+      if (++this.ticks % flushEvery === 0) void this.flush();
     }, 250);
     this.timer.unref();
   }

@@ -99,10 +99,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
   });
   const reporter = new PresenceReporter({ pod: queue, registry, publish: (s) => bus.publish(s), flushMs: 50, beatMs });
   const typing = new TypingFrames({ audience, sender, publish: (s) => bus.publish(s), metrics, logger, maxMembers: config.TYPING_MAX_MEMBERS });
-  const presenceTick = setInterval(() => {
-    signals.table.tick();
-    metrics.presenceOnlineUsers.set(signals.table.onlineCount);
-  }, 500);
+  const presenceTick = setInterval(() => signals.table.tick(), 500);
+  metrics.countOnlineUsers(() => signals.table.onlineCount);
   presenceTick.unref();
   const hooks: SocketHooks = {
     onOpen(ws) {

@@ -29,7 +29,8 @@ export interface GatewayMetrics extends ServiceMetrics {
   typingDropped: Counter<'reason'>;
   presenceChanges: Counter<'status'>;
   presenceLookupFailures: Counter;
-  presenceOnlineUsers: Gauge;
+  /** Where `gateway_presence_online_users` is read from at scrape (an O(users) count: never on a timer). */
+  countOnlineUsers(source: () => number): void;
   /** Hot-path counts kept in plain integers are added to `gateway_frames_out_total` at scrape. */
   addFramesOutSource(take: () => number): void;
   /**
@@ -45,6 +46,7 @@ export function createGatewayMetrics(): GatewayMetrics {
   const registers = [base.registry];
   const framesOutSources: (() => number)[] = [];
   const hot = { eventsConsumed: 0, eventsDelivered: 0, eventsNoLocalSocket: 0 };
+  let onlineUsers: (() => number) | undefined;
   /** Adds a hot count to its counter at scrape and resets it. */
   const drain = (counter: Counter<string>, key: keyof typeof hot, labels: Record<string, string> = {}) => {
     const n = hot[key];
@@ -155,8 +157,18 @@ export function createGatewayMetrics(): GatewayMetrics {
       help: 'Presence changes not delivered here because Chat could not name the contacts',
       registers,
     }),
-    presenceOnlineUsers: new Gauge({ name: 'gateway_presence_online_users', help: 'Users online in the whole cluster, as this pod\'s presence table sees it', registers }),
+    countOnlineUsers: (source) => {
+      onlineUsers = source;
+    },
   };
+  new Gauge({
+    name: 'gateway_presence_online_users',
+    help: 'Users online in the whole cluster, as this pod\'s presence table sees it',
+    registers,
+    collect() {
+      if (onlineUsers) this.set(onlineUsers());
+    },
+  });
   // Every label value of the signal series exported from the start: the dashboard's rates then have a series to read.
   for (const type of ['typing', 'read', 'presence']) metrics.signalFramesSent.inc({ type }, 0);
   for (const reason of ['throttled', 'not_a_member', 'large_group', 'unavailable']) metrics.typingDropped.inc({ reason }, 0);

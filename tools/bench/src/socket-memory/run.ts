@@ -43,7 +43,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function startRaw(inspectPort: number): Promise<Proc> {
   const port = await freePort();
-  const file = fileURLToPath(new URL('../../../../services/gateway/test/raw-uws-server.ts', import.meta.url));
+  const file = fileURLToPath(new URL('./raw-uws-server.ts', import.meta.url));
   const proc = spawn(process.execPath, ['--conditions=development', '--import', 'tsx', `--inspect=127.0.0.1:${inspectPort}`, file], { env: { ...process.env, PORT: String(port) }, stdio: ['ignore', 'inherit', 'inherit'] });
   const url = `http://127.0.0.1:${port}`;
   await waitFor('raw uWS', async () => (await fetch(`${url}/readyz`).catch(() => undefined))?.ok === true, 20_000, 100);

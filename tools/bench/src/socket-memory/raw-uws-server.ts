@@ -4,7 +4,7 @@
  * upgrade with an empty user-data object and answers `ready`, nothing else. What it costs per idle
  * socket is what uWS and V8 cost before any gateway state. PORT from the environment; GET /metrics
  * reports nodejs_heap_size_used_bytes like the gateway's prom-client metrics. Started by
- * tools/bench/src/socket-memory/run.ts (`raw`); it lives here because the gateway has uWS.
+ * tools/bench/src/socket-memory/run.ts (`raw`), beside it.
  */
 import uWS from 'uWebSockets.js';
 
