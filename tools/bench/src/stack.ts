@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SignJWT } from 'jose';
-import { freePort, waitFor, type RunningService, type ServiceName, type Stack } from '@chat/testkit';
+import { freePort, waitFor, type ServiceName, type Stack } from '@chat/testkit';
 import type { ProgressLine } from './progress.js';
 
 export const JWT_ISSUER = 'chat-auth';
@@ -27,25 +27,38 @@ export interface Proc {
   pid: number;
   /** Directory its --cpu-prof output goes to, when profiled. */
   profileDir?: string;
+  /** Port of its inspector (--inspect), when started with one: scenario 5 forces a full GC through it. */
+  inspectPort?: number;
   stop(): Promise<unknown>;
   output(): string;
 }
 
-function fromService(name: string, svc: RunningService, profileDir?: string): Proc {
-  return { name, url: svc.url, port: svc.port, pid: svc.proc.pid!, profileDir, stop: () => svc.stop('SIGTERM', 20_000), output: () => svc.output() };
+interface ProcOpts {
+  /** --cpu-prof into a fresh directory (Proc.profileDir). */
+  profile?: boolean;
+  /** --inspect on a free loopback port (Proc.inspectPort). */
+  inspect?: boolean;
 }
 
-function profileArgs(profile: boolean): { dir?: string; args: string[] } {
-  if (!profile) return { args: [] };
-  const dir = mkdtempSync(join(tmpdir(), 'chat-bench-prof-'));
-  return { dir, args: ['--cpu-prof', `--cpu-prof-dir=${dir}`] };
+/** The node flags `opts` asks for, and where their output or port is. */
+async function diagnosticArgs(opts: ProcOpts): Promise<{ profileDir?: string; inspectPort?: number; args: string[] }> {
+  const r: { profileDir?: string; inspectPort?: number; args: string[] } = { args: [] };
+  if (opts.profile) {
+    r.profileDir = mkdtempSync(join(tmpdir(), 'chat-bench-prof-'));
+    r.args.push('--cpu-prof', `--cpu-prof-dir=${r.profileDir}`);
+  }
+  if (opts.inspect) {
+    r.inspectPort = await freePort();
+    r.args.push(`--inspect=127.0.0.1:${r.inspectPort}`);
+  }
+  return r;
 }
 
 /** One more process of a service in `stack` (with `env` on top of what the stack gives it). */
-export async function startOurs(stack: Stack, name: ServiceName, opts: { env?: Record<string, string>; profile?: boolean; label?: string } = {}): Promise<Proc> {
-  const prof = profileArgs(opts.profile ?? false);
-  const svc = await stack.start(name, { env: opts.env, nodeArgs: prof.args, timeoutMs: 60_000 });
-  return fromService(opts.label ?? name, svc, prof.dir);
+export async function startOurs(stack: Stack, name: ServiceName, opts: ProcOpts & { env?: Record<string, string>; label?: string } = {}): Promise<Proc> {
+  const diag = await diagnosticArgs(opts);
+  const svc = await stack.start(name, { env: opts.env, nodeArgs: diag.args, timeoutMs: 60_000 });
+  return { name: opts.label ?? name, url: svc.url, port: svc.port, pid: svc.proc.pid!, profileDir: diag.profileDir, inspectPort: diag.inspectPort, stop: () => svc.stop('SIGTERM', 20_000), output: () => svc.output() };
 }
 
 const WS_GATEWAY = fileURLToPath(new URL('./ws-gateway.ts', import.meta.url));
@@ -53,11 +66,11 @@ const ORIGIN = fileURLToPath(new URL('./origin/server.ts', import.meta.url));
 const RAW_PUSH = { uws: fileURLToPath(new URL('./raw-push-uws.ts', import.meta.url)), ws: fileURLToPath(new URL('./raw-push-ws.ts', import.meta.url)) } as const;
 
 /** A TypeScript file of this package as a child process on a free port, ready when its /readyz answers. */
-async function startScript(name: string, file: string, env: Record<string, string>, opts: { profile?: boolean } = {}): Promise<Proc> {
-  const prof = profileArgs(opts.profile ?? false);
+async function startScript(name: string, file: string, env: Record<string, string>, opts: ProcOpts = {}): Promise<Proc> {
+  const diag = await diagnosticArgs(opts);
   const port = await freePort();
   let out = '';
-  const proc = spawn(process.execPath, ['--conditions=development', '--import', 'tsx', ...prof.args, file], {
+  const proc = spawn(process.execPath, ['--conditions=development', '--import', 'tsx', ...diag.args, file], {
     env: { ...process.env, ...env, PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -79,7 +92,8 @@ async function startScript(name: string, file: string, env: Record<string, strin
     url,
     port,
     pid: proc.pid!,
-    profileDir: prof.dir,
+    profileDir: diag.profileDir,
+    inspectPort: diag.inspectPort,
     output: () => out,
     async stop() {
       if (proc.exitCode !== null) return;
@@ -92,12 +106,12 @@ async function startScript(name: string, file: string, env: Record<string, strin
 }
 
 /** The reference `ws` gateway (tools/bench/src/ws-gateway.ts) as a child process. */
-export async function startWsGateway(env: Record<string, string>, opts: { profile?: boolean } = {}): Promise<Proc> {
+export async function startWsGateway(env: Record<string, string>, opts: ProcOpts = {}): Promise<Proc> {
   return startScript('ws-gateway', WS_GATEWAY, { ...env, POD_NAME: 'ws-ref' }, opts);
 }
 
 /** A raw push server of scenario 11 (tools/bench/src/raw-push-uws.ts or raw-push-ws.ts) as a child process. */
-export async function startRawPush(kind: keyof typeof RAW_PUSH, opts: { profile?: boolean } = {}): Promise<Proc> {
+export async function startRawPush(kind: keyof typeof RAW_PUSH, opts: ProcOpts = {}): Promise<Proc> {
   return startScript(`raw-push-${kind}`, RAW_PUSH[kind], {}, opts);
 }
 
@@ -105,7 +119,7 @@ export async function startRawPush(kind: keyof typeof RAW_PUSH, opts: { profile?
  * The origin's re-implementation (tools/bench/src/origin/server.ts) as a child process, against
  * `mongoUrl`/`amqpUrl` and verifying tokens against the JWKS of the Auth at `authUrl`.
  */
-export async function startOrigin(env: { mongoUrl: string; amqpUrl: string; authUrl: string; db: string }, opts: { profile?: boolean } = {}): Promise<Proc> {
+export async function startOrigin(env: { mongoUrl: string; amqpUrl: string; authUrl: string; db: string }, opts: ProcOpts = {}): Promise<Proc> {
   return startScript('origin', ORIGIN, { MONGO_URL: env.mongoUrl, AMQP_URL: env.amqpUrl, AUTH_URL: env.authUrl, ORIGIN_MONGO_DB: env.db, JWT_ISSUER, JWT_AUDIENCE }, opts);
 }
 

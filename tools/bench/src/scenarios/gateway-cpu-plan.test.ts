@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { CapacityResult } from './capacity.js';
 import type { DeliveryResult, DeliveryStep } from './delivery.js';
-import { capacityFigure, compareRates, cpuStep, gatewayCpuGoals, judgedRate, machineBound, rejudgeStored, rssGoal, throughputGoal, wsRatioCause, type CpuRun, type CpuServer, type GatewayCpuResult } from './gateway-cpu-plan.js';
+import { capacityFigure, compareRates, cpuStep, gatewayCpuGoals, idleSocketCost, judgedRate, machineBound, rejudgeStored, rssGoal, throughputGoal, wsRatioCause, type CpuRun, type CpuServer, type GatewayCpuResult } from './gateway-cpu-plan.js';
 
 function step(rate: number, o: Partial<DeliveryStep> & { gateway?: number; machine?: number } = {}): DeliveryStep {
   const frames = o.frames ?? rate * 2 * 10;
@@ -119,6 +119,19 @@ test("RSS per idle socket is judged at issue 15's 1.2 KB, and stored goals are j
   const again = rejudgeStored(stored, { capacity: { ours: cap(2_031) }, delivery: { ours: { bestRate: 15_000, firstFail: step(20_000, { gateway: 0.55, machine: 1.95 }) } as DeliveryResult, ws: { bestRate: 15_000, firstFail: step(20_000, { gateway: 0.6, machine: 1.92 }) } as DeliveryResult } }, 2, () => 'c');
   assert.deepEqual(again.map((g) => [g.id, g.met, g.label]), [['rss-per-socket', false, undefined], ['uws-vs-ws-throughput', null, 'machine-bound'], ['other', true, undefined]]);
   assert.deepEqual(rejudgeStored(stored, {}, 2, () => 'c'), stored);
+});
+
+test('with readings after a forced GC, the RSS goal is judged on them and shows the reading as left beside it', () => {
+  const c = { rssBytesPerSocket: 1_905, heapBytesPerSocket: 943, collectedRssBytesPerSocket: 560, collectedHeapBytesPerSocket: 410, maxSockets: 19_000 } as CapacityResult;
+  assert.deepEqual(idleSocketCost(c), { rss: 560, heap: 410, reading: 'collected' });
+  const g = rssGoal(c, '');
+  assert.equal(g.met, true);
+  assert.equal(g.value, '0.55 KB after a full GC (1.86 KB as the connects left it) over 19,000 sockets');
+  const over = rssGoal({ ...c, collectedRssBytesPerSocket: 1_300 }, '');
+  assert.equal(over.met, false);
+  assert.match(over.cause!, /1300 B\/socket RSS \(collected\), of which 410 B is V8 heap/);
+  // A run without an inspector is judged as before, on the reading as left.
+  assert.deepEqual(idleSocketCost({ ...c, collectedRssBytesPerSocket: undefined }), { rss: 1_905, heap: 943, reading: 'as left' });
 });
 
 test('a missed ours ÷ ws ratio names the libraries\' own ratio in the same run first, then the profile', () => {

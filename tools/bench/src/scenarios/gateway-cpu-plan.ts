@@ -252,21 +252,37 @@ export function throughputGoal(d: DeliveryResult | undefined, w: DeliveryResult 
   };
 }
 
-export function memoryCause(total: number, heap: number | undefined): string {
-  if (heap === undefined) return `${total} B/socket RSS; no heap split available`;
-  return `${total} B/socket RSS, of which ${heap} B is V8 heap (per-socket JavaScript state: user data, registry entries, expiry index) and ${total - heap} B native (uWS socket, buffers, malloc) — from the gateway's own nodejs_heap_size_used_bytes at each step`;
+/**
+ * What an idle socket costs, as judged: the readings after a forced collection when the run has
+ * them, else the readings as the connects left them.
+ */
+export function idleSocketCost(c: CapacityResult): { rss: number; heap?: number; reading: 'collected' | 'as left' } {
+  return c.collectedRssBytesPerSocket !== undefined
+    ? { rss: c.collectedRssBytesPerSocket, heap: c.collectedHeapBytesPerSocket, reading: 'collected' }
+    : { rss: c.rssBytesPerSocket, heap: c.heapBytesPerSocket, reading: 'as left' };
 }
 
-/** Scenario 5's RSS per idle socket goal, at issue 15's target (≤ 1.2 KB; it was ≤ 2 KB). */
+export function memoryCause(total: number, heap: number | undefined, reading: 'collected' | 'as left' = 'as left'): string {
+  if (heap === undefined) return `${total} B/socket RSS; no heap split available`;
+  return `${total} B/socket RSS (${reading}), of which ${heap} B is V8 heap (per-socket JavaScript state: user data, registry entries, expiry index) and ${total - heap} B native (uWS socket, buffers, malloc)`;
+}
+
+/**
+ * Scenario 5's RSS per idle socket goal, at issue 15's target (≤ 1.2 KB; it was ≤ 2 KB), judged on
+ * the readings after a forced full collection when the run has them (see capacity.ts: the reading
+ * as left counts the connect burst's uncollected garbage); the reading as left is shown beside it.
+ */
 export function rssGoal(c: CapacityResult | undefined, notRun: string): GoalResult {
+  const cost = c && idleSocketCost(c);
+  const kb = (b: number) => `${(b / 1024).toFixed(2)} KB`;
   return {
     id: 'rss-per-socket',
     scenario: 5,
     what: 'Gateway RSS per idle socket',
     target: '≤ 1.2 KB',
-    value: c ? `${(c.rssBytesPerSocket / 1024).toFixed(2)} KB over ${c.maxSockets.toLocaleString('en-US')} sockets` : '—',
-    met: c ? c.rssBytesPerSocket <= RSS_PER_SOCKET_GOAL_BYTES : null,
-    cause: c ? (c.rssBytesPerSocket > RSS_PER_SOCKET_GOAL_BYTES ? memoryCause(c.rssBytesPerSocket, c.heapBytesPerSocket) : undefined) : notRun,
+    value: c && cost ? `${kb(cost.rss)}${cost.reading === 'collected' ? ` after a full GC (${kb(c.rssBytesPerSocket)} as the connects left it)` : ''} over ${c.maxSockets.toLocaleString('en-US')} sockets` : '—',
+    met: cost ? cost.rss <= RSS_PER_SOCKET_GOAL_BYTES : null,
+    cause: cost ? (cost.rss > RSS_PER_SOCKET_GOAL_BYTES ? memoryCause(cost.rss, cost.heap, cost.reading) : undefined) : notRun,
   };
 }
 

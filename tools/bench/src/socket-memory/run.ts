@@ -30,7 +30,7 @@ import { LoadGen } from '../loadgen/pool.js';
 import { rssMiB } from '../scenarios/common.js';
 import { round3, slope } from '../stats.js';
 import { createTokenMinter, metricValue, JWT_AUDIENCE, JWT_ISSUER, type BenchUser, type Proc } from '../stack.js';
-import { connectInspector } from './inspector.js';
+import { connectInspector } from '../inspector.js';
 import { diffSnapshots, summarizeSnapshot, type KindSummary } from './snapshot.js';
 
 const mode = process.argv[2] === 'raw' ? 'raw' : 'ours';
