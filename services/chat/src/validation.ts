@@ -1,9 +1,7 @@
-import { codePointLength, decodeCursor, hasUnpairedSurrogate, invalidRequest, unstorableTextReason } from '@chat/common/contracts';
+import { codePointLength, decodeCursor, invalidRequest, unstorableTextReason, usernameKey, usernameRuleViolation } from '@chat/common/contracts';
 
 export const TEXT_MAX_CHARS = 4000;
 export const CLIENT_MSG_ID_MAX_CHARS = 64;
-/** Longer than any registered name can be; anything longer is refused before a lookup. */
-export const USERNAME_MAX_CHARS = 64;
 export const HISTORY_LIMIT = { min: 1, max: 100, default: 50 } as const;
 export const SYNC_LIMIT = { min: 1, max: 500, default: 100 } as const;
 
@@ -93,11 +91,16 @@ export function parseUsernameParam(value: QueryValue, name: string): string {
   return parseUsername(raw, name);
 }
 
-/** A username in a body (a recipient, a member to add), a path or a query. */
+/**
+ * A username in a body (a recipient, a member to add), a path or a query: the one username rule
+ * of @chat/common (username.ts), which Auth registers by, or a 400 naming it. Nothing is folded
+ * here (`toLowerCase()` once sent "\u212Aelvin", with a Kelvin sign, to the user kelvin), so no
+ * spelling reaches a lookup that Auth would not take for the same name.
+ */
 function parseUsername(value: unknown, name: string): string {
   if (typeof value !== 'string') throw invalidRequest(`${name} must be a string`);
-  if (value.length === 0 || value.length > USERNAME_MAX_CHARS) throw invalidRequest(`${name} must be 1 to ${USERNAME_MAX_CHARS} characters long`);
-  if (hasUnpairedSurrogate(value)) throw invalidRequest(`${name} must be valid Unicode text`);
+  const violation = usernameRuleViolation(value, name);
+  if (violation) throw invalidRequest(violation);
   return value;
 }
 
@@ -114,7 +117,7 @@ export function parseGroupName(value: unknown): string {
 }
 
 /**
- * A `members` list of usernames, without duplicates (letter case ignored, as usernames are
+ * A `members` list of usernames, without duplicates (ASCII letter case ignored, as usernames are
  * unique that way) and without the caller; empty after that is a 400. More than `maxOthers`
  * distinct names is a 400 before any of them is looked up.
  */
@@ -124,8 +127,8 @@ export function parseMemberNames(value: unknown, caller: string, maxOthers: numb
   const names = new Map<string, string>();
   value.forEach((entry, i) => {
     const name = parseUsername(entry, `members[${i}]`);
-    const key = name.toLowerCase();
-    if (key !== caller.toLowerCase() && !names.has(key)) names.set(key, name);
+    const key = usernameKey(name);
+    if (key !== usernameKey(caller) && !names.has(key)) names.set(key, name);
   });
   if (names.size === 0) throw invalidRequest('members must name at least one user other than the caller');
   if (names.size > maxOthers) throw invalidRequest(`a group has at most ${maxOthers + 1} members, the caller included`);

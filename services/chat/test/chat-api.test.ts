@@ -96,7 +96,8 @@ describe('POST /chat/send', () => {
 
   test('an unknown recipient gets 404 user_not_found; sending to yourself is allowed and stored once', async () => {
     assertEnvelope(await send(chat.url, alice, { to: 'nobody_here_xyz', text: 'hi' }), 404, 'user_not_found');
-    assertEnvelope(await send(chat.url, alice, { to: 'no such/user', text: 'hi' }), 404, 'user_not_found');
+    // A name outside the username rule is malformed, not unknown (@chat/common's username rule).
+    assertEnvelope(await send(chat.url, alice, { to: 'no such/user', text: 'hi' }), 400, 'invalid_request');
     const note = await stack.user('self');
     const res = await send(chat.url, note, { to: note.username, text: 'note to self' });
     assert.equal(res.status, 201, res.text);
