@@ -298,9 +298,17 @@ test('every service: /healthz, /readyz and /metrics answer as documented; unknow
 
 test('draining: /readyz answers 503 not_ready on every service, and the gateway refuses upgrades with 503', async () => {
   for (const svc of [stack.auth, stack.chat, stack.gateway]) svc.proc.kill('SIGTERM');
-  for (const [service, url] of Object.entries(urls())) {
-    conforms('readyz', await call(`${url}/readyz`), 503, `${service} draining`);
-  }
+  // The signal lands a moment later: poll (in parallel, within SHUTDOWN_DELAY_MS) until it did.
+  const draining = await Promise.all(
+    Object.entries(urls()).map(async ([service, url]) => {
+      const answer = await waitFor(`${service} to start draining`, async () => {
+        const a = await call(`${url}/readyz`);
+        return a.status === 200 ? undefined : a;
+      }, 2_500, 20);
+      return [service, answer] as const;
+    }),
+  );
+  for (const [service, answer] of draining) conforms('readyz', answer, 503, `${service} draining`);
   conforms('websocketUpgrade', await upgrade(stack.gateway.url, `/?token=${encodeURIComponent(bob.token)}`), 503, 'draining');
 });
 
