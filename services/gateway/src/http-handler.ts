@@ -57,7 +57,8 @@ export function registerHttpRoutes(app: TemplatedApp, deps: HttpHandlerDeps): vo
     },
   };
   for (const route of GATEWAY_HTTP_ROUTES) {
-    if (route.serves !== 'websocket') app.get(route.path, handlers[route.serves]);
+    // By the row's own method, so the table cannot say one method while another is served.
+    if (route.serves !== 'websocket') app[route.method.toLowerCase() as Lowercase<GatewayHttpRoute['method']>](route.path, handlers[route.serves]);
   }
 
   // Everything else, including a plain GET on the WebSocket path without upgrade headers.
