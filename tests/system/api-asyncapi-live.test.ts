@@ -153,6 +153,8 @@ test('chat.ephemeral: every signal kind, captured live, matches its asyncapi mes
   const ids = new Set([alice.id, bob.id, carol.id]);
   const pod = /"queue":"([^"]+)"/.exec(stack.gateway.output())?.[1];
   assert.ok(pod, 'the gateway logged its queue name');
+  // A beat comes every PRESENCE_TIMEOUT_MS ÷ 3 while the gateway runs; the bye when it drains.
+  await waitFor('a beat from this test’s gateway', () => captured.signals.some((s) => s.kind === 'beat' && s.pod === pod) || undefined);
   await stack.gateway.stop('SIGTERM');
   const ours = (s: any) => s?.pod === pod || (s?.user && ids.has(s.user.id));
   const kindsSeen = () => [...new Set(captured.signals.filter(ours).map((s) => String(s.kind)))].sort().join(', ');
