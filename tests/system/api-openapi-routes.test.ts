@@ -1,7 +1,8 @@
 // api/openapi.yaml documents exactly the routes the services serve: Auth's and Chat's read from
 // their Koa routers' layers (each app built by its own app builder), the gateway's from its route
 // table (services/gateway/src/http-routes.ts), never from a list kept here. A route added to any
-// of them fails this test until the spec has it; an operation the services do not serve fails too.
+// of them fails this test until the spec has it; an operation the services do not serve fails too,
+// and so does an error code added to the table without the spec.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createLogger, createMetrics, Lifecycle } from '@chat/common/config';
@@ -11,6 +12,7 @@ import { koaRoutes, openApiPath } from '../../services/common/src/koa-routes.ts'
 import { createAuthApp } from '../../services/auth/src/app.ts';
 import { loadSigningKeys } from '../../services/auth/src/keys.ts';
 import { createChatApp } from '../../services/chat/src/app.ts';
+import { ERROR_CODES } from '../../services/common/src/error-codes.ts';
 import { GATEWAY_HTTP_ROUTES } from '../../services/gateway/src/http-routes.ts';
 import { sorted } from './markdown.ts';
 
@@ -86,4 +88,9 @@ test('each path item names its service(s) by x-service, and its servers are thos
     assert.deepEqual(sorted(serverPorts), sorted(op.services.map((s) => ports[s]!)), `${op.path}: servers`);
     assert.equal((op.operation.tags as string[] | undefined)?.length, 1, `${op.operationId}: exactly one tag`);
   }
+});
+
+test("the spec's ErrorCode enum is exactly the error-code table (services/common/src/error-codes.ts)", () => {
+  const schemas = (loadOpenApi().components as { schemas: Record<string, { enum?: string[] }> }).schemas;
+  assert.deepEqual(sorted(schemas.ErrorCode!.enum ?? []), sorted(Object.keys(ERROR_CODES)));
 });
