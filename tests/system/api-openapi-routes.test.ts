@@ -32,7 +32,19 @@ async function servedRoutes(): Promise<string[]> {
   const logger = createLogger({ service: 'routes', level: 'silent' });
   const lifecycle = new Lifecycle(logger, 1_000);
   const auth = createAuthApp({
-    config: { issuer: 'chat-auth', audience: 'chat', tokenTtlSeconds: 3600, bodyLimitBytes: 16_384, serviceTokenSecret: 'x'.repeat(32), corsOrigins: [] },
+    config: {
+      issuer: 'chat-auth',
+      audience: 'chat',
+      tokenTtlSeconds: 3600,
+      bodyLimitBytes: 16_384,
+      serviceTokenSecret: 'x'.repeat(32),
+      corsOrigins: [],
+      trustProxyHops: 0,
+      addressAttemptsPerMinute: 30,
+      addressRegistrationsPerHour: 10,
+      bcryptMaxConcurrent: 4,
+      bcryptMaxQueued: 32,
+    },
     users: neverCalled('users'),
     limiter: neverCalled('limiter'),
     passwords: neverCalled('passwords'),
