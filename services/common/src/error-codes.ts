@@ -25,7 +25,6 @@ export const ERROR_CODES = {
   upgrade_required: { status: 426, meaning: "a plain HTTP request to the gateway's WebSocket endpoint" },
   too_many_attempts: { status: 429, meaning: 'too many failed logins for this username; `Retry-After` says when to try again' },
   internal: { status: 500, meaning: 'a bug: the details are in the log, never in the answer' },
-  not_implemented: { status: 501, meaning: 'an HTTP method the server does not know' },
   unavailable: { status: 503, meaning: 'a dependency (database, Auth, key set) is unreachable or the gateway is draining; retry with backoff' },
   not_ready: { status: 503, meaning: '`/readyz`: a check fails or the process is draining; `details.checks` names each check' },
 } as const satisfies Record<string, { status: number; meaning: string }>;

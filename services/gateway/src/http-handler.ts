@@ -9,6 +9,9 @@ export interface HttpHandlerDeps {
   readiness: () => Record<string, boolean>;
 }
 
+/** The gateway's HTTP paths, the WebSocket's included: each takes GET only. */
+const GET_ONLY_PATHS = new Set(['/', '/healthz', '/readyz', '/metrics']);
+
 /**
  * `/healthz`, `/readyz` and `/metrics` on the uWS app itself: one port, no second HTTP server.
  * Each is timed into the shared `http_request_duration_seconds{route,method,status}` histogram.
@@ -51,13 +54,22 @@ export function registerHttpRoutes(app: TemplatedApp, deps: HttpHandlerDeps): vo
     );
   });
 
-  // Everything else, including a plain GET on the WebSocket path without upgrade headers.
+  // Everything else: a plain GET on the WebSocket path without upgrade headers (426), another
+  // method on one of the paths above (405, as Auth and Chat answer it), any other path (404).
+  // Methods uWS does not parse at all (PROPFIND, MKCOL, LOCK…) never get here: the library
+  // closes such a connection without an answer.
   app.any('/*', (res: HttpResponse, req) => {
     const startedAt = performance.now();
     const method = req.getMethod().toUpperCase();
-    if (req.getUrl() === '/' && method === 'GET') {
+    const url = req.getUrl();
+    if (url === '/' && method === 'GET') {
       endJson(res, 426, errorBody('upgrade_required', 'connect with a WebSocket client: ws://host:port/?token=<JWT>'));
       observe('/', method, 426, startedAt);
+      return;
+    }
+    if (GET_ONLY_PATHS.has(url)) {
+      endJson(res, 405, errorBody('method_not_allowed', `${method} is not allowed on ${url}`), { allow: 'GET' });
+      observe(url, method, 405, startedAt);
       return;
     }
     endJson(res, 404, errorBody('not_found', 'no such route'));
