@@ -1,6 +1,6 @@
 /**
- * Wrong types and NoSQL operators in every field of every JSON body and in every query
- * parameter, generated from one table of fields per route: a field added to a route later is
+ * Wrong types and NoSQL operators in every field of every JSON body, in every query parameter
+ * and in every path parameter, generated from one table of fields per route: a field added to a route later is
  * covered by adding it to that route's row. Every variant must be a 4xx (or, for an optional
  * query parameter that the variant leaves absent, the ordinary answer) and never reach a query.
  */
@@ -221,6 +221,7 @@ function queryCases(r: QueryRoute): AttackCase[] {
       [`as ${name}[$ne]=x`, () => `${encodeURIComponent(`${name}[$ne]`)}=x`, p.absent],
       ['= {"$ne":null} as text', () => `${name}=${encodeURIComponent('{"$ne":null}')}`, p.wrong],
       ['= {"$regex":".*"} as text', () => `${name}=${encodeURIComponent('{"$regex":".*"}')}`, p.wrong],
+      ['= 1e400', () => `${name}=1e400`, p.wrong],
     ];
     return variants.map(([variant, query, expected]): AttackCase => ({
       area: 'fields',
@@ -239,10 +240,57 @@ function queryCases(r: QueryRoute): AttackCase[] {
   });
 }
 
+interface PathRoute {
+  route: string;
+  service: Service;
+  method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
+  /** The path with `value` in the parameter a case breaks. */
+  path(f: Fixtures, value: string): string;
+  token(f: Fixtures): string;
+  body?(f: Fixtures): Record<string, unknown>;
+  /** What any value that names nothing answers. */
+  expect: Outcome;
+}
+
+const conversationNotFound: Outcome = { status: 404, code: 'conversation_not_found' };
+const userNotFound: Outcome = { status: 404, code: 'user_not_found' };
+
+/** Every path parameter: a conversation id or a username. */
+export const PATH_ROUTES: PathRoute[] = [
+  { route: 'GET /users/:username', service: 'auth', method: 'GET', path: (_f, v) => `/users/${v}`, token: (f) => f.alice.token, expect: userNotFound },
+  { route: 'GET /conversations/:id', service: 'chat', method: 'GET', path: (_f, v) => `/conversations/${v}`, token: (f) => f.alice.token, expect: conversationNotFound },
+  { route: 'POST /conversations/:id/read', service: 'chat', method: 'POST', path: (_f, v) => `/conversations/${v}/read`, token: (f) => f.alice.token, body: (f) => ({ messageId: f.group.messageId }), expect: conversationNotFound },
+  { route: 'DELETE /conversations/:id/members/:username', service: 'chat', method: 'DELETE', path: (f, v) => `/conversations/${f.group.id}/members/${v}`, token: (f) => f.alice.token, expect: userNotFound },
+  { route: 'PATCH /conversations/:id/members/:username', service: 'chat', method: 'PATCH', path: (f, v) => `/conversations/${f.group.id}/members/${v}`, token: (f) => f.alice.token, body: () => ({ role: 'admin' }), expect: userNotFound },
+  { route: 'GET /internal/conversations/:id/members', service: 'chat', method: 'GET', path: (_f, v) => `/internal/conversations/${v}/members`, token: (f) => f.serviceToken, expect: conversationNotFound },
+];
+
+/** What goes into a path parameter, percent-encoded as a client would send it. */
+const PATH_VARIANTS: [string, string][] = [
+  ['{"$ne":null}', encodeURIComponent('{"$ne":null}')],
+  ['{"$regex":".*"}', encodeURIComponent('{"$regex":".*"}')],
+  ['../ traversal', encodeURIComponent('../../admin')],
+  ['NUL', '%00'],
+];
+
+function pathCase(r: PathRoute, variant: string, value: string): AttackCase {
+  return {
+    area: 'fields',
+    name: `${r.route}: the parameter = ${variant}`,
+    service: r.service,
+    expect: { status: r.expect.status, code: r.expect.code },
+    async send(f) {
+      const url = (r.service === 'auth' ? f.stack.auth.url : f.stack.chat.url) + r.path(f, value);
+      return outcomeOf(await request(url, { method: r.method, token: r.token(f), body: r.body?.(f) }));
+    },
+  };
+}
+
 export const FIELD_CASES: AttackCase[] = [
   ...BODY_ROUTES.flatMap((r) => [
     ...r.strings.flatMap((field) => STRING_VARIANTS.map(([variant, make]) => bodyCase(r, field, variant, make))),
     ...(r.arrays ?? []).flatMap((field) => ARRAY_VARIANTS.map(([variant, make]) => bodyCase(r, field, variant, make))),
   ]),
   ...QUERY_ROUTES.flatMap(queryCases),
+  ...PATH_ROUTES.flatMap((r) => PATH_VARIANTS.map(([variant, value]) => pathCase(r, variant, value))),
 ];
