@@ -13,7 +13,11 @@ test('ordinary bodies pass, whatever their values hold', () => {
     '{"a":{"b":1},"c":{"b":2}}', // the same key in two objects is no duplicate
     '[{"a":1},{"a":2}]',
     '  {"a" : [ {"b" : "c"} , 1 ] }  ',
-  ]) assert.equal(jsonBodyRuleViolation(body), undefined, body);
+    '{"a":"ends in a backslash \\\\","b":"\\\\\\"quoted\\\\\\"","c":1}', // escaped backslashes before a closing quote
+  ]) {
+    JSON.parse(body); // the rules assume valid JSON: each case must be
+    assert.equal(jsonBodyRuleViolation(body), undefined, body);
+  }
 });
 
 test('keys that are operators or paths are refused at any depth', () => {
@@ -33,6 +37,7 @@ test('a key given twice in one object is refused, escapes included', () => {
   assert.match(jsonBodyRuleViolation('{"to":"bob","to":"carol"}')!, /"to" is given twice/);
   assert.match(jsonBodyRuleViolation('{"to":"bob","t\\u006f":"carol"}')!, /"to" is given twice/);
   assert.match(jsonBodyRuleViolation('{"a":[{"x":1,"x":2}]}')!, /"x" is given twice/);
+  assert.match(jsonBodyRuleViolation('{"a":"x\\\\","a":"y"}')!, /"a" is given twice/, 'a value ending in a backslash ends there');
 });
 
 test(`nesting up to ${MAX_JSON_DEPTH} levels passes, deeper is refused`, () => {

@@ -43,8 +43,15 @@ export function jsonBodyRuleViolation(text: string): string | undefined {
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (c === 0x22 /* " */) {
-      let end = i + 1;
-      while (text.charCodeAt(end) !== 0x22) end += text.charCodeAt(end) === 0x5c /* \ */ ? 2 : 1;
+      // The closing quote is the next one not escaped, i.e. not after an odd run of backslashes
+      // (found with indexOf: a 4,000-character text is one call, not 4,000 steps).
+      let end = text.indexOf('"', i + 1);
+      for (;;) {
+        let slashes = 0;
+        while (text.charCodeAt(end - 1 - slashes) === 0x5c /* \ */) slashes++;
+        if (slashes % 2 === 0) break;
+        end = text.indexOf('"', end + 1);
+      }
       const top = open.at(-1);
       if (top?.keyNext) {
         const key = JSON.parse(text.slice(i, end + 1)) as string;
