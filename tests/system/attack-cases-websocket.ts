@@ -60,7 +60,8 @@ export const WEBSOCKET_CASES: AttackCase[] = [
   refused('without a token', unauthorized, () => ({})),
   refused('with an empty token', unauthorized, () => ({ query: 'token=' })),
   refused('with the token as access_token=', unauthorized, (f) => ({ query: `access_token=${f.alice.token}` })),
-  refused('with the token in the path', unauthorized, (f) => ({ path: `/${f.alice.token}` })),
+  // The socket lives on `/` only (http-routes.ts): any other path is no route at all.
+  refused('with the token in the path', { status: 404, code: 'not_found' }, (f) => ({ path: `/${f.alice.token}` })),
   refused('with the token as the subprotocol', unauthorized, (f) => ({ headers: { 'sec-websocket-protocol': f.alice.token } })),
   refused('with the token in a cookie', unauthorized, (f) => ({ headers: { cookie: `token=${f.alice.token}` } })),
   refused('with the token under another auth scheme', unauthorized, (f) => ({ headers: { authorization: `Token ${f.alice.token}` } })),
