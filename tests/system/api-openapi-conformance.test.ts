@@ -292,8 +292,9 @@ test('every service: /healthz, /readyz and /metrics answer as documented; unknow
   }
   for (const [service, url] of [['auth', stack.auth.url], ['chat', stack.chat.url]] as const) {
     generic('MethodNotAllowed', await call(`${url}/healthz`, { method: 'DELETE' }), 405, `${service}: DELETE /healthz`);
-    generic('NotImplemented', await call(`${url}/healthz`, { method: 'PROPFIND' }), 501, `${service}: PROPFIND`);
+    generic('MethodNotAllowed', await call(`${url}/healthz`, { method: 'PROPFIND' }), 405, `${service}: PROPFIND /healthz`);
   }
+  generic('MethodNotAllowed', await call(`${stack.gateway.url}/healthz`, { method: 'DELETE' }), 405, 'gateway: DELETE /healthz');
 });
 
 test('draining: /readyz answers 503 not_ready on every service, and the gateway refuses upgrades with 503', async () => {

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { encodeCursor, RequestError } from '@chat/common/contracts';
-import { HISTORY_LIMIT, parseCursorParam, parseLimit, parseMemberNames, parseMessageId, parseSendRequest, parseUsernameList, parseUsernameParam, parseUsernamePath, SYNC_LIMIT } from './validation.js';
+import { HISTORY_LIMIT, parseConversationParam, parseCursorParam, parseGroupName, parseLimit, parseMemberNames, parseMessageId, parseSendRequest, parseUsernameList, parseUsernameParam, parseUsernamePath, SYNC_LIMIT } from './validation.js';
 
 const isBadRequest = (fn: () => unknown) => assert.throws(fn, (err: unknown) => err instanceof RequestError && err.status === 400 && err.code === 'invalid_request');
 
@@ -15,6 +15,24 @@ test('text must be a non-blank string of 1..4000 characters of valid Unicode', (
   for (const text of [undefined, null, 1, {}, [], { $gt: '' }, '', ' ', '\t\n\u00a0\u2028', 'x'.repeat(4001), '😀'.repeat(4001), 'a\udc00b']) {
     isBadRequest(() => parseSendRequest({ to: 'bob', text }));
   }
+});
+
+test('a text of only U+0085, or of only characters that show nothing, is blank (Unicode White_Space, not JS \\s)', () => {
+  for (const text of ['\u0085', '\u0085 \u0085', '\u200b\u200d', '\u202e', '\ufeff', '\u3164']) isBadRequest(() => parseSendRequest({ to: 'bob', text }));
+  for (const text of ['\u0085x', '\u0007', '\u202eabc', '\u200bb']) assert.equal(parseSendRequest({ to: 'bob', text }).text, text, JSON.stringify(text));
+});
+
+test('a group name is trimmed of Unicode White_Space and must not be blank', () => {
+  assert.equal(parseGroupName('\u0085\u3000 team \u0085'), 'team');
+  assert.equal(parseGroupName('\u202eteam'), '\u202eteam', 'stored as sent inside');
+  for (const name of ['\u0085', ' \u3000 ', '\u200b\u200b', '\u202e', 'n'.repeat(101), 'a\u0000b', 'a\ud800']) isBadRequest(() => parseGroupName(name));
+  assert.equal(parseGroupName('n'.repeat(100)).length, 100);
+});
+
+test('the conversation parameter is given at most once', () => {
+  assert.equal(parseConversationParam('g:1', 'conversation'), 'g:1');
+  assert.equal(parseConversationParam(undefined, 'conversation'), undefined);
+  isBadRequest(() => parseConversationParam(['g:1', 'g:1'], 'conversation'));
 });
 
 test('to and clientMsgId are type- and length-checked', () => {

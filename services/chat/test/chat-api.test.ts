@@ -145,7 +145,7 @@ describe('POST /chat/send', () => {
     assertEnvelope(await request(url, { method: 'POST', raw: '{"to":"b","text":"hi"}', token: alice.token, headers: { 'content-type': 'text/plain' } }), 415, 'unsupported_media_type');
     assertEnvelope(await request(url, { body: { to: bob.username, text: 'x'.repeat(17 * 1024) }, token: alice.token }), 413, 'payload_too_large');
     assertEnvelope(await request(url, { method: 'POST', raw: '{"to":', token: alice.token, headers: { 'content-type': 'application/json' } }), 400, 'invalid_json');
-    assertEnvelope(await request(url, { method: 'POST', raw: '[1,2]', token: alice.token, headers: { 'content-type': 'application/json' } }), 400, 'invalid_request');
+    assertEnvelope(await request(url, { method: 'POST', raw: '[1,2]', token: alice.token, headers: { 'content-type': 'application/json' } }), 400, 'invalid_json');
   });
 });
 

@@ -28,6 +28,7 @@ export interface GatewayDeps {
   logger: Logger;
   metrics: GatewayMetrics;
   lifecycle: Lifecycle;
+  /** Verification that may wait for Auth's key set (index.ts: the in-memory verifier's verifyOrFetch, so one key cache). */
   verifyUser: VerifyUserToken;
   /** Verification on the spot with Auth's keys held in memory (see in-memory-token-verifier.ts). */
   inMemoryVerifier?: InMemoryTokenVerifier;
@@ -146,7 +147,6 @@ export function createGateway(deps: GatewayDeps): Gateway {
       idleTimeoutSeconds: config.IDLE_TIMEOUT_SECONDS,
       verifyUser: deps.verifyUser,
       verifyUserInMemory: deps.inMemoryVerifier ? (token) => deps.inMemoryVerifier!.verify(token) : undefined,
-      onKeyMiss: () => void deps.inMemoryVerifier?.refresh(),
       registry,
       expiry,
       sender,

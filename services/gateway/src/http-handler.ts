@@ -12,6 +12,9 @@ export interface HttpHandlerDeps {
 
 type HttpHandler = (res: HttpResponse, req: HttpRequest) => void;
 
+/** What each path of the table takes (the `Allow` of a 405), the WebSocket's included. */
+const ALLOWED_BY_PATH = new Map<string, string>(GATEWAY_HTTP_ROUTES.map((route) => [route.path, route.method]));
+
 /**
  * `/healthz`, `/readyz` and `/metrics` on the uWS app itself: one port, no second HTTP server.
  * The routes come from the table in http-routes.ts (the WebSocket route is app.ts's). Each is
@@ -61,13 +64,23 @@ export function registerHttpRoutes(app: TemplatedApp, deps: HttpHandlerDeps): vo
     if (route.serves !== 'websocket') app[route.method.toLowerCase() as Lowercase<GatewayHttpRoute['method']>](route.path, handlers[route.serves]);
   }
 
-  // Everything else, including a plain GET on the WebSocket path without upgrade headers.
+  // Everything else: a plain GET on the WebSocket path without upgrade headers (426), another
+  // method on one of the paths above (405, as Auth and Chat answer it), any other path (404).
+  // Methods uWS does not parse at all (PROPFIND, MKCOL, LOCK…) never get here: the library
+  // closes such a connection without an answer.
   app.any('/*', (res: HttpResponse, req) => {
     const startedAt = performance.now();
     const method = req.getMethod().toUpperCase();
-    if (req.getUrl() === WEBSOCKET_PATH && method === 'GET') {
+    const url = req.getUrl();
+    if (url === WEBSOCKET_PATH && method === 'GET') {
       endJson(res, 426, errorBody('upgrade_required', 'connect with a WebSocket client: ws://host:port/?token=<JWT>'));
       observe(WEBSOCKET_PATH, method, 426, startedAt);
+      return;
+    }
+    const allow = ALLOWED_BY_PATH.get(url);
+    if (allow) {
+      endJson(res, 405, errorBody('method_not_allowed', `${method} is not allowed on ${url}`), { allow });
+      observe(url, method, 405, startedAt);
       return;
     }
     endJson(res, 404, errorBody('not_found', 'no such route'));

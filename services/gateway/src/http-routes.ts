@@ -3,7 +3,8 @@
  * these (each row names what serves it, and the handlers are keyed by that name, so a row without
  * a handler or a handler without a row does not compile), and tests/system/api-openapi-routes.test.ts
  * reads it to check api/openapi.yaml, so a route added here fails that test until it is
- * documented. Anything else answers 404 `not_found`.
+ * documented. Another method on one of these paths answers 405 `method_not_allowed` with `Allow`;
+ * anything else 404 `not_found`.
  */
 export const GATEWAY_HTTP_ROUTES = [
   /** The WebSocket upgrade (ws-handler.ts); a plain GET without the upgrade headers answers 426. */
