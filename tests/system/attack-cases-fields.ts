@@ -141,7 +141,12 @@ const ARRAY_VARIANTS: [string, (valid: unknown) => unknown][] = [
 interface QueryRoute {
   route: string;
   path: string;
-  params: Record<string, { valid(f: Fixtures): string; absent: Outcome; wrong: Outcome }>;
+  /**
+   * `wrong`: what a value of the right shape that names nothing answers; `notAUsername`: what an
+   * operator's JSON as text answers where the parameter is a username (refused by the username
+   * rule before any lookup), when that differs.
+   */
+  params: Record<string, { valid(f: Fixtures): string; absent: Outcome; wrong: Outcome; notAUsername?: Outcome }>;
   /** Which parameters a valid request carries besides the one a case breaks (default: none). */
   required?: string[];
 }
@@ -154,7 +159,7 @@ export const QUERY_ROUTES: QueryRoute[] = [
   {
     route: 'GET /chat/history?with=',
     path: '/chat/history',
-    params: { with: { valid: (f) => f.bob.username, absent: invalid, wrong: { status: 404, code: 'user_not_found' } } },
+    params: { with: { valid: (f) => f.bob.username, absent: invalid, wrong: { status: 404, code: 'user_not_found' }, notAUsername: invalid } },
   },
   {
     route: 'GET /chat/history?conversation=',
@@ -185,8 +190,9 @@ export const QUERY_ROUTES: QueryRoute[] = [
   {
     route: 'GET /presence',
     path: '/presence',
-    // A name nobody has is `unknown`, like any non-contact: the answer reveals nothing.
-    params: { users: { valid: (f) => f.bob.username, absent: invalid, wrong: ok } },
+    // A name nobody has is `unknown`, like any non-contact: the answer reveals nothing. A value
+    // outside the username rule is refused, as everywhere a username comes in.
+    params: { users: { valid: (f) => f.bob.username, absent: invalid, wrong: ok, notAUsername: invalid } },
   },
 ];
 
@@ -219,8 +225,8 @@ function queryCases(r: QueryRoute): AttackCase[] {
     const variants: [string, (f: Fixtures) => string, Outcome][] = [
       ['given twice', (f) => `${name}=${encodeURIComponent(p.valid(f))}&${name}=${encodeURIComponent(p.valid(f))}`, invalid],
       [`as ${name}[$ne]=x`, () => `${encodeURIComponent(`${name}[$ne]`)}=x`, p.absent],
-      ['= {"$ne":null} as text', () => `${name}=${encodeURIComponent('{"$ne":null}')}`, p.wrong],
-      ['= {"$regex":".*"} as text', () => `${name}=${encodeURIComponent('{"$regex":".*"}')}`, p.wrong],
+      ['= {"$ne":null} as text', () => `${name}=${encodeURIComponent('{"$ne":null}')}`, p.notAUsername ?? p.wrong],
+      ['= {"$regex":".*"} as text', () => `${name}=${encodeURIComponent('{"$regex":".*"}')}`, p.notAUsername ?? p.wrong],
       ['= 1e400', () => `${name}=1e400`, p.wrong],
     ];
     return variants.map(([variant, query, expected]): AttackCase => ({
@@ -260,8 +266,10 @@ export const PATH_ROUTES: PathRoute[] = [
   { route: 'GET /users/:username', service: 'auth', method: 'GET', path: (_f, v) => `/users/${v}`, token: (f) => f.alice.token, expect: userNotFound },
   { route: 'GET /conversations/:id', service: 'chat', method: 'GET', path: (_f, v) => `/conversations/${v}`, token: (f) => f.alice.token, expect: conversationNotFound },
   { route: 'POST /conversations/:id/read', service: 'chat', method: 'POST', path: (_f, v) => `/conversations/${v}/read`, token: (f) => f.alice.token, body: (f) => ({ messageId: f.group.messageId }), expect: conversationNotFound },
-  { route: 'DELETE /conversations/:id/members/:username', service: 'chat', method: 'DELETE', path: (f, v) => `/conversations/${f.group.id}/members/${v}`, token: (f) => f.alice.token, expect: userNotFound },
-  { route: 'PATCH /conversations/:id/members/:username', service: 'chat', method: 'PATCH', path: (f, v) => `/conversations/${f.group.id}/members/${v}`, token: (f) => f.alice.token, body: () => ({ role: 'admin' }), expect: userNotFound },
+  // Chat refuses a username outside the rule before any lookup (every variant below is one);
+  // Auth's lookup answers 404 for it, as for any name nobody has.
+  { route: 'DELETE /conversations/:id/members/:username', service: 'chat', method: 'DELETE', path: (f, v) => `/conversations/${f.group.id}/members/${v}`, token: (f) => f.alice.token, expect: invalid },
+  { route: 'PATCH /conversations/:id/members/:username', service: 'chat', method: 'PATCH', path: (f, v) => `/conversations/${f.group.id}/members/${v}`, token: (f) => f.alice.token, body: () => ({ role: 'admin' }), expect: invalid },
   { route: 'GET /internal/conversations/:id/members', service: 'chat', method: 'GET', path: (_f, v) => `/internal/conversations/${v}/members`, token: (f) => f.serviceToken, expect: conversationNotFound },
 ];
 
