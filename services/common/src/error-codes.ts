@@ -24,6 +24,7 @@ export const ERROR_CODES = {
   idempotency_conflict: { status: 422, meaning: 'the `clientMsgId` was used by this sender for a different recipient or text' },
   upgrade_required: { status: 426, meaning: "a plain HTTP request to the gateway's WebSocket endpoint" },
   too_many_attempts: { status: 429, meaning: 'too many failed logins for this username; `Retry-After` says when to try again' },
+  too_many_connections: { status: 429, meaning: 'the gateway holds `MAX_SOCKETS_PER_USER` sockets of this user, or `MAX_SOCKETS_PER_ADDRESS` from this address; close one before opening another' },
   internal: { status: 500, meaning: 'a bug: the details are in the log, never in the answer' },
   not_implemented: { status: 501, meaning: 'an HTTP method the server does not know' },
   unavailable: { status: 503, meaning: 'a dependency (database, Auth, key set) is unreachable or the gateway is draining; retry with backoff' },

@@ -1,5 +1,6 @@
 import { CLOSE_CODES, type CloseReason } from '@chat/common/contracts';
 import type { WebSocket } from 'uWebSockets.js';
+import type { AddressCount } from './connection-limits.js';
 
 /**
  * The verified user behind a socket. `id` is the token's `sub`. Once the socket is open, the
@@ -38,11 +39,13 @@ export interface SocketState {
   framesInWindow: number;
   /** A frame reached the streams: a `resume` now comes too late. */
   sawFirstFrame: boolean;
+  /** The client address's count (connection-limits.ts), shared by its sockets; undefined while that cap is off. */
+  address: AddressCount | undefined;
 }
 
 export type GatewaySocket = WebSocket<SocketState>;
 
-export function newSocketState(user: SocketUser, exp: number, token: string, since: string | undefined): SocketState {
+export function newSocketState(user: SocketUser, exp: number, token: string, since: string | undefined, address?: AddressCount): SocketState {
   return {
     user,
     exp,
@@ -53,6 +56,7 @@ export function newSocketState(user: SocketUser, exp: number, token: string, sin
     rateWindowStart: 0,
     framesInWindow: 0,
     sawFirstFrame: false,
+    address,
   };
 }
 

@@ -1,0 +1,26 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { clientAddress, normalizeAddress } from './client-address.ts';
+
+test('IPv4 peers of the dual-stack socket read as dotted IPv4', () => {
+  assert.equal(normalizeAddress('0000:0000:0000:0000:0000:ffff:7f00:0001'), '127.0.0.1');
+  assert.equal(normalizeAddress('0000:0000:0000:0000:0000:ffff:c0a8:0a02'), '192.168.10.2');
+  assert.equal(normalizeAddress('::ffff:10.0.0.7'), '10.0.0.7');
+  assert.equal(normalizeAddress(' 2001:DB8::1 '), '2001:db8::1');
+});
+
+test('without trusted hops X-Forwarded-For is ignored: a client cannot pick the address it is counted against', () => {
+  assert.equal(clientAddress('0000:0000:0000:0000:0000:ffff:7f00:0002', '203.0.113.9', 0), '127.0.0.2');
+});
+
+test('with n trusted hops the client is the n-th entry from the right; what the client wrote further left is ignored', () => {
+  // The client claimed 1.1.1.1; our one proxy appended the address it saw, 203.0.113.9.
+  assert.equal(clientAddress('10.0.0.5', '1.1.1.1, 203.0.113.9', 1), '203.0.113.9');
+  // Two proxies of ours: the outer one appended the client, the inner one appended the outer one.
+  assert.equal(clientAddress('10.0.0.5', '1.1.1.1, 203.0.113.9, 10.0.0.4', 2), '203.0.113.9');
+  // Fewer entries than hops: the leftmost one.
+  assert.equal(clientAddress('10.0.0.5', '203.0.113.9', 3), '203.0.113.9');
+  // No header at all: the peer.
+  assert.equal(clientAddress('10.0.0.5', '', 1), '10.0.0.5');
+  assert.equal(clientAddress('10.0.0.5', ' , ', 1), '10.0.0.5');
+});
