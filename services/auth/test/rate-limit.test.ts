@@ -27,7 +27,7 @@ const login = (svc: RunningService, username: string, password: string) => post(
 
 test('failures split across two replicas add up to a 429 with Retry-After on both', async () => {
   const user = await register();
-  const limited0 = (await metricValue(a.url, 'auth_login_attempts_total', { result: 'rate_limited' })) + (await metricValue(b.url, 'auth_login_attempts_total', { result: 'rate_limited' }));
+  const limited0 = (await metricValue(a, 'auth_login_attempts_total', { result: 'rate_limited' })) + (await metricValue(b, 'auth_login_attempts_total', { result: 'rate_limited' }));
   for (let i = 0; i < MAX; i++) {
     const res = await login(i % 2 ? b : a, user.username, `wrong-${i}-password`);
     assert.equal(res.status, 401, `attempt ${i + 1}`);
@@ -43,7 +43,7 @@ test('failures split across two replicas add up to a 429 with Retry-After on bot
   assert.equal((await login(a, user.username, user.password)).status, 429);
   // Another letter case of the name is the same name.
   assert.equal((await login(b, user.username.toUpperCase(), user.password)).status, 429);
-  const limited1 = (await metricValue(a.url, 'auth_login_attempts_total', { result: 'rate_limited' })) + (await metricValue(b.url, 'auth_login_attempts_total', { result: 'rate_limited' }));
+  const limited1 = (await metricValue(a, 'auth_login_attempts_total', { result: 'rate_limited' })) + (await metricValue(b, 'auth_login_attempts_total', { result: 'rate_limited' }));
   assert.equal(limited1 - limited0, 4);
   // Other names are not affected.
   const other = await register();

@@ -1,7 +1,8 @@
 /**
  * @chat/common/koa — the HTTP stack of Auth and Chat: the Koa app with its middleware (metrics,
  * CORS and CORS_ORIGINS, the error envelope, JSON bodies), bearer-token authentication, and the
- * server with /healthz, /readyz, /metrics and the drain.
+ * server with /healthz, /readyz and the drain (/metrics is served on its own port: config's
+ * serveMetrics).
  *
  * Packages: koa, @koa/router and koa-bodyparser, peer dependencies of @chat/common that only
  * the services importing this entry install (the gateway does not). Imports contracts, config

@@ -48,7 +48,7 @@ async function startRaw(inspectPort: number): Promise<Proc> {
   const url = `http://127.0.0.1:${port}`;
   await waitFor('raw uWS', async () => (await fetch(`${url}/readyz`).catch(() => undefined))?.ok === true, 20_000, 100);
   const exited = new Promise((r) => proc.once('exit', r));
-  return { name: 'raw-uws', url, port, pid: proc.pid!, output: () => '', stop: async () => (proc.kill('SIGTERM'), await exited) };
+  return { name: 'raw-uws', url, port, metricsUrl: url, pid: proc.pid!, output: () => '', stop: async () => (proc.kill('SIGTERM'), await exited) };
 }
 
 /** A throwaway ES256 key for the raw server (it checks nothing; the load generator only reads `sub`). */
@@ -95,7 +95,7 @@ async function main(): Promise<void> {
       nodeArgs: ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${snapDir}`, `--inspect=127.0.0.1:${inspectPort}`],
       timeoutMs: 60_000,
     });
-    gw = { name: 'gateway', url: svc.url, port: svc.port, pid: svc.proc.pid!, output: () => svc.output(), stop: () => svc.stop('SIGTERM', 20_000) };
+    gw = { name: 'gateway', url: svc.url, port: svc.port, metricsUrl: svc.metricsUrl, pid: svc.proc.pid!, output: () => svc.output(), stop: () => svc.stop('SIGTERM', 20_000) };
     mint = await createTokenMinter(auth.url, stack.env.JWT_PRIVATE_KEY!);
   }
   const top = steps[steps.length - 1]!;
