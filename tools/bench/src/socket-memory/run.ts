@@ -88,7 +88,10 @@ async function main(): Promise<void> {
     stack = await startStack({ services: [], env: { LOG_LEVEL: 'warn', NODE_ENV: 'production' }, gatewayDefaults: {} });
     const auth = await stack.start('auth');
     const isolated = process.env.MEM_ISOLATED !== '0';
-    const env = { ...stack.envOf('gateway'), POD_NAME: `mem-${randomBytes(3).toString('hex')}`, ...(isolated ? { AMQP_URL: 'amqp://guest:guest@127.0.0.1:9' } : {}), ...extraEnv };
+    // MEM_SOCKETS_PER_USER may exceed the default per-user cap (32): that cap is lifted, so every
+    // asked-for socket opens. The per-address cap stays at its default (the load generator spreads
+    // each child's 5,000 sockets over 4 source addresses), so its cost is in the measurement.
+    const env = { ...stack.envOf('gateway'), POD_NAME: `mem-${randomBytes(3).toString('hex')}`, MAX_SOCKETS_PER_USER: '0', ...(isolated ? { AMQP_URL: 'amqp://guest:guest@127.0.0.1:9' } : {}), ...extraEnv };
     const svc = await startService('gateway', env, {
       // Without a broker it never becomes ready; it serves sockets all the same.
       readyPath: isolated ? '/healthz' : '/readyz',
