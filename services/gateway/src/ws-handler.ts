@@ -62,8 +62,8 @@ const MAX_TOKEN_LENGTH = 8192;
 const INVALID_UTF8_CLOSE = 'Received invalid UTF-8';
 
 /**
- * The WebSocket route: token and Origin checks before the upgrade (a refused client gets a plain
- * HTTP 401/403 and never a socket), then per-socket frame handling.
+ * The WebSocket route: token, Origin and socket-cap checks before the upgrade (a refused client
+ * gets a plain HTTP 401/403/429 and never a socket), then per-socket frame handling.
  */
 export function createWsBehavior(deps: WsHandlerDeps): WebSocketBehavior<SocketState> {
   const { metrics, registry, expiry, sender, hooks = {} } = deps;
