@@ -28,6 +28,7 @@ test("an address's sockets share one counter object, which goes away with the la
 
 test('0 turns a cap off, and then nothing is tracked', () => {
   const limits = new ConnectionLimits(0, 0);
+  assert.equal(limits.countsAddresses, false);
   assert.equal(limits.refusal(1_000_000, 'a'), undefined);
   assert.equal(limits.acquire('a'), undefined);
   assert.equal(limits.addresses, 0);

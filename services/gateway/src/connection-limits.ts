@@ -47,6 +47,11 @@ export class ConnectionLimits {
     if (--entry.count <= 0) this.byAddress.delete(entry.address);
   }
 
+  /** Whether sockets are counted per address at all (the upgrade need not work out the address otherwise). */
+  get countsAddresses(): boolean {
+    return this.maxPerAddress > 0;
+  }
+
   /** Addresses holding at least one socket (a gauge). */
   get addresses(): number {
     return this.byAddress.size;

@@ -99,7 +99,9 @@ export function createWsBehavior(deps: WsHandlerDeps): WebSocketBehavior<SocketS
       const origin = req.getHeader('origin');
       const authorization = req.getHeader('authorization');
       const query = new URLSearchParams(req.getQuery() ?? '');
-      const address = clientAddress(Buffer.from(res.getRemoteAddressAsText()).toString(), deps.trustProxyHops > 0 ? req.getHeader('x-forwarded-for') : '', deps.trustProxyHops);
+      const address = deps.limits.countsAddresses
+        ? clientAddress(Buffer.from(res.getRemoteAddressAsText()).toString(), deps.trustProxyHops > 0 ? req.getHeader('x-forwarded-for') : '', deps.trustProxyHops)
+        : '';
 
       if (deps.isDraining()) return reject(res, 'draining', 'the gateway is restarting; reconnect', startedAt);
       if (!originAllowed(origin)) return reject(res, 'origin', 'this origin may not connect', startedAt);
