@@ -24,10 +24,10 @@ export const gatewayConfigSpec = {
    */
   MAX_SOCKETS_PER_USER: env.int({ default: 32, min: 0, max: 1_000_000 }),
   /**
-   * Open sockets one client address (an IPv6 client: its /64) may hold on this process; the next upgrade gets 429. A
-   * quarter of a process's 20,000 file descriptors: no single host (or NAT, or proxy that is not
-   * trusted below) can take a whole pod. The bench holds about 1,250 per source address, the
-   * system tests 2,000 from 127.0.0.1. 0 turns it off.
+   * Open sockets one client address (an IPv6 client: its /64) may hold on this process; the next
+   * upgrade gets 429. A quarter of a process's 20,000 file descriptors: no single host (or NAT, or
+   * proxy that is not trusted below) can take a whole pod. The bench holds about 1,250 per source
+   * address, the system tests 2,000 from 127.0.0.1. 0 turns it off.
    */
   MAX_SOCKETS_PER_ADDRESS: env.int({ default: 5000, min: 0, max: 1_000_000 }),
   /**
