@@ -12,6 +12,7 @@ import { ConnectionLimits } from './connection-limits.js';
 import { Delivery } from './delivery.js';
 import type { InMemoryTokenVerifier } from './in-memory-token-verifier.js';
 import { registerHttpRoutes } from './http-handler.js';
+import { WEBSOCKET_PATH } from './http-routes.js';
 import { LiveSignals } from './live-signals.js';
 import type { GatewayMetrics } from './metrics.js';
 import { PresenceReporter } from './presence-reporter.js';
@@ -143,7 +144,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
 
   const app = uWS.App();
   app.ws(
-    '/*',
+    WEBSOCKET_PATH,
     createWsBehavior({
       allowedOrigins: config.ALLOWED_ORIGINS,
       maxFramesPerSecond: config.MAX_FRAMES_PER_SECOND,
