@@ -14,6 +14,9 @@ import { errorBody } from './errors.js';
 import type { Logger } from './logger.js';
 import type { ServiceMetrics } from './metrics.js';
 
+/** Everything METRICS_PORT serves (api/openapi.yaml documents it, checked by tests/system/api-openapi-routes.test.ts). */
+export const METRICS_ROUTES = [{ method: 'GET', path: '/metrics' }] as const;
+
 /** METRICS_PORT of a service: 9101 Auth, 9102 Chat, 9103 Gateway (0 picks a free port). */
 export const metricsPortSpec = (defaultPort: number) =>
   env.int({ default: defaultPort, min: 0, max: 65_535, doc: 'port of GET /metrics, apart from the public port so that only the scraper may reach it' });
@@ -27,10 +30,11 @@ export async function serveMetrics(opts: { port: number; host?: string; metrics:
   const { registry } = opts.metrics;
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
-    if (path !== '/metrics') return endJson(res, 404, errorBody('not_found', 'this port serves GET /metrics only'));
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.setHeader('allow', 'GET, HEAD');
-      return endJson(res, 405, errorBody('method_not_allowed', 'GET /metrics'));
+    const route = METRICS_ROUTES.find((r) => r.path === path);
+    if (!route) return endJson(res, 404, errorBody('not_found', 'this port serves GET /metrics only'));
+    if (req.method !== route.method && req.method !== 'HEAD') {
+      res.setHeader('allow', `${route.method}, HEAD`);
+      return endJson(res, 405, errorBody('method_not_allowed', `${route.method} ${route.path}`));
     }
     registry.metrics().then(
       (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(req.method === 'HEAD' ? undefined : text),
