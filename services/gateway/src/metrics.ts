@@ -12,6 +12,7 @@ import { UPGRADE_REJECTION_REASONS } from './upgrade-rejections.js';
  * not valid UTF-8 (without a close frame: see ws-handler.ts), or the server closed it (close-codes.ts).
  */
 export const SOCKET_CLOSE_LABELS = ['client', 'invalid_utf8', ...CLOSE_REASONS] as const;
+export type SocketCloseLabel = (typeof SOCKET_CLOSE_LABELS)[number];
 export interface GatewayMetrics extends ServiceMetrics {
   openSockets: Gauge;
   connectionsOpened: Counter;

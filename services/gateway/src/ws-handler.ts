@@ -169,7 +169,7 @@ export function createWsBehavior(deps: WsHandlerDeps): WebSocketBehavior<SocketS
       metrics.openSockets.inc();
       metrics.connectionsOpened.inc();
       expiry.add(ws, state.exp);
-      if (state.closed) return;
+      if (state.closedBy !== undefined) return;
       sender.send(ws, readyFrame(state.user));
       hooks.onOpen?.(ws);
     },
@@ -177,7 +177,7 @@ export function createWsBehavior(deps: WsHandlerDeps): WebSocketBehavior<SocketS
     message: (ws: GatewaySocket, data: ArrayBuffer, isBinary: boolean) => {
       metrics.framesIn.inc();
       const state = ws.getUserData();
-      if (state.closed) return;
+      if (state.closedBy !== undefined) return;
       if (data.byteLength > deps.maxFrameBytes) return closeSocket(ws, 'frame_too_large');
       const now = Date.now();
       if (now - state.rateWindowStart >= 1000) {
@@ -201,9 +201,11 @@ export function createWsBehavior(deps: WsHandlerDeps): WebSocketBehavior<SocketS
 
     close: (ws: GatewaySocket, code: number, message: ArrayBuffer) => {
       const state = ws.getUserData();
-      const reason = state.closeReason ?? (code === 1006 && Buffer.from(message).toString() === INVALID_UTF8_CLOSE ? 'invalid_utf8' : 'client');
+      // closeSocket set it when the server closed the socket; otherwise the client went away (or
+      // uWS cut it for invalid UTF-8).
+      state.closedBy ??= code === 1006 && Buffer.from(message).toString() === INVALID_UTF8_CLOSE ? 'invalid_utf8' : 'client';
+      const reason = state.closedBy;
       deps.logger.debug({ userId: state.user.id, code, reason }, 'socket closed');
-      state.closed = true;
       registry.remove(ws);
       expiry.remove(ws, state.exp);
       deps.limits.release(state.address);
