@@ -11,6 +11,8 @@ export interface TcpRelay {
   url: string;
   /** Resets every connection and stops accepting new ones. */
   cut(): void;
+  /** Accepts connections again, on the same port (the server is back). */
+  restore(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -37,6 +39,7 @@ export async function tcpRelay(targetUrl: string): Promise<TcpRelay> {
       server.close();
       for (const s of sockets) s.resetAndDestroy();
     },
+    restore: () => new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve)),
     close: () => new Promise<void>((resolve) => (server.listening ? server.close(() => resolve()) : resolve())),
   };
 }
