@@ -198,8 +198,13 @@ export class LedgerReceiver {
       };
       ws.onmessage = (ev) => {
         if (typeof ev.data === 'string') {
-          const frame = JSON.parse(ev.data) as { type?: string; message?: { id?: string } };
-          if (frame.type === 'new_message' && typeof frame.message?.id === 'string') ledger.frame(user.username, frame.message.id);
+          let frame: { type?: string; message?: { id?: string } } | undefined;
+          try {
+            frame = JSON.parse(ev.data) as typeof frame;
+          } catch {
+            /* not a frame of the protocol: the client ignores it too */
+          }
+          if (frame?.type === 'new_message' && typeof frame.message?.id === 'string') ledger.frame(user.username, frame.message.id);
         }
         socket.onmessage?.({ data: ev.data });
       };

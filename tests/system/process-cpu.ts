@@ -2,8 +2,9 @@
  * How much CPU each part of the system used while a fault lasted, so a test can say which
  * process saturated: CPU time of process trees read from /proc (Linux), sampled on a period.
  * A tree is a process and all its descendants (PostgreSQL's backends are the postmaster's
- * children). A process that died and was replaced starts a new series: only deltas between two
- * samples of the same pids count.
+ * children). Each sample keeps every member's own CPU time, and only what a process used between
+ * two samples that both saw it counts: a child that exits, or a service killed and replaced by
+ * another pid, neither subtracts nor adds what it had used before.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 
@@ -12,9 +13,8 @@ const TICKS_PER_SECOND = 100;
 
 interface CpuSample {
   at: number;
-  /** The pids it was read from (a restart changes them). */
-  key: string;
-  seconds: number;
+  /** CPU seconds of each member process, by pid. */
+  members: Map<number, number>;
 }
 
 /** CPU seconds (user + system) of each process, by pid, and each one's parent. */
@@ -34,21 +34,25 @@ function readProcesses(): Map<number, { ppid: number; seconds: number }> {
   return out;
 }
 
-/** CPU seconds of each tree rooted at `pids`, summed. */
-function treeSeconds(all: Map<number, { ppid: number; seconds: number }>, pids: number[]): number {
+/** The processes of the trees rooted at `pids` (or only `pids`), with their own CPU seconds. */
+function membersOf(all: Map<number, { ppid: number; seconds: number }>, pids: number[], tree: boolean): Map<number, number> {
   const roots = new Set(pids);
-  let total = 0;
+  const out = new Map<number, number>();
   for (const [pid, p] of all) {
+    if (!tree) {
+      if (roots.has(pid)) out.set(pid, p.seconds);
+      continue;
+    }
     let cur: number | undefined = pid;
     for (let depth = 0; cur !== undefined && cur > 1 && depth < 64; depth++) {
       if (roots.has(cur)) {
-        total += p.seconds;
+        out.set(pid, p.seconds);
         break;
       }
       cur = all.get(cur)?.ppid;
     }
   }
-  return total;
+  return out;
 }
 
 export class CpuSampler {
@@ -80,7 +84,10 @@ export class CpuSampler {
     for (let i = 1; i < samples.length; i++) {
       const [a, b] = [samples[i - 1]!, samples[i]!];
       wall += b.at - a.at;
-      if (a.key === b.key && a.key !== '') cpu += b.seconds - a.seconds;
+      for (const [pid, seconds] of b.members) {
+        const before = a.members.get(pid);
+        if (before !== undefined) cpu += seconds - before;
+      }
     }
     return wall > 0 ? cpu / (wall / 1000) : undefined;
   }
@@ -92,10 +99,6 @@ export class CpuSampler {
   private sample(): void {
     const all = readProcesses();
     const at = Date.now();
-    for (const s of this.series.values()) {
-      const pids = s.pids().filter((p) => all.has(p));
-      const seconds = s.tree ? treeSeconds(all, pids) : pids.reduce((n, p) => n + all.get(p)!.seconds, 0);
-      s.samples.push({ at, key: pids.join(','), seconds });
-    }
+    for (const s of this.series.values()) s.samples.push({ at, members: membersOf(all, s.pids(), s.tree) });
   }
 }
