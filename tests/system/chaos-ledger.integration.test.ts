@@ -15,7 +15,7 @@
  * each fault took to recover from; README "Fault injection ledger" quotes it.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { canControl, ensureInfra, infraDir, infraStatus, localDatabaseProcesses, pauseRabbit, repoRoot, restartRabbit, resumeRabbit, startMongo, stopInfra, stopMongo } from '@chat/infra';
@@ -262,7 +262,8 @@ describe('fault injection with a zero-loss ledger', async () => {
       lines.push(`  outbox: ${pending.length} messages unpublished in the database, created at ${times.length ? `${(times[0]! / 1000).toFixed(1)}–${(times.at(-1)! / 1000).toFixed(1)} s` : '-'}; backlog gauge over the last 30 s: ${backlog.samples.filter((x) => x.at > Date.now() - 30_000).map((x) => x.value).join(' ')}`);
     }
     if (report.unacknowledgedSeen.length > 0) lines.push(...(await unacknowledgedSeen(chatDb, ledger, report.unacknowledgedSeen)).map((l) => `  seen, never acknowledged: ${l}`));
-    // Every service's output, for what the figures do not say.
+    // Every service's output, for what the figures do not say (the last run's only).
+    rmSync(join(infraDir(), 'chaos-logs'), { recursive: true, force: true });
     const logDir = join(infraDir(), 'chaos-logs', new Date(t0).toISOString().replace(/[:.]/g, '-'));
     mkdirSync(logDir, { recursive: true });
     [...processes].forEach((p, i) => writeFileSync(join(logDir, `${i}-${p.name}-${p.port}.log`), p.output()));
