@@ -55,7 +55,7 @@ const RECOVERY_CAP_MS = 45_000;
  * The most a process's resident memory may grow while a fault lasts. What a paused broker can
  * make Chat hold is bounded by design: the send path's publish queue (20,000 events at most) and
  * 8 unconfirmed batches of 500 on the channel, tens of MB at most. 100 MB leaves room for garbage
- * collection timing (measured growth: 18–38 MB for Chat, 2 MB for the gateway); it is an alarm
+ * collection timing (measured growth: 15–51 MB for Chat, 0–2 MB for the gateway); it is an alarm
  * line, not a proof: 10 s at 200/s cannot show a bound, the code's limits are the bound, and the
  * backlog coming back to 0 shows they drain.
  */
