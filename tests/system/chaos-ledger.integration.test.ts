@@ -149,12 +149,12 @@ describe('fault injection with a zero-loss ledger', async () => {
     await waitUntil('every receiver live', () => receivers.every((r) => r.state === 'live'), 20_000);
 
     const sampler = new MetricSampler(250);
-    const backlog = sampler.add('chat backlog', () => stack.chat.url, 'chat_outbox_backlog');
-    const chatRss = sampler.add('chat rss', () => stack.chat.url, 'process_resident_memory_bytes');
-    const gatewayRss = sampler.add('gateway rss', () => stack.gateways[1]!.url, 'process_resident_memory_bytes');
-    const sent503 = sampler.add('chat 503s', () => stack.chat.url, 'http_request_duration_seconds_count', { route: '/chat/send', status: '503' });
-    const sent503Fast = sampler.add('chat 503s within 1 s', () => stack.chat.url, 'http_request_duration_seconds_bucket', { route: '/chat/send', status: '503', le: '1' });
-    const sent503Sum = sampler.add('chat 503 seconds', () => stack.chat.url, 'http_request_duration_seconds_sum', { route: '/chat/send', status: '503' });
+    const backlog = sampler.add('chat backlog', () => stack.chat, 'chat_outbox_backlog');
+    const chatRss = sampler.add('chat rss', () => stack.chat, 'process_resident_memory_bytes');
+    const gatewayRss = sampler.add('gateway rss', () => stack.gateways[1]!, 'process_resident_memory_bytes');
+    const sent503 = sampler.add('chat 503s', () => stack.chat, 'http_request_duration_seconds_count', { route: '/chat/send', status: '503' });
+    const sent503Fast = sampler.add('chat 503s within 1 s', () => stack.chat, 'http_request_duration_seconds_bucket', { route: '/chat/send', status: '503', le: '1' });
+    const sent503Sum = sampler.add('chat 503 seconds', () => stack.chat, 'http_request_duration_seconds_sum', { route: '/chat/send', status: '503' });
     sampler.start();
     const cpu = new CpuSampler(500);
     cpu.add('chat', () => [stack.chat.proc.pid!]);
@@ -163,7 +163,7 @@ describe('fault injection with a zero-loss ledger', async () => {
     cpu.add('load (this test)', () => [process.pid], false);
     cpu.start();
 
-    const senders = new LedgerSenders(pairs, ledger, { chatUrl: () => stack.chat.url, perSecond: PER_PAIR_PER_SECOND, maxInFlight: 8, attemptTimeoutMs: ATTEMPT_TIMEOUT_MS });
+    const senders = new LedgerSenders(pairs, ledger, { chatUrl: () => stack.chat, perSecond: PER_PAIR_PER_SECOND, maxInFlight: 8, attemptTimeoutMs: ATTEMPT_TIMEOUT_MS });
     const loadStartedAt = Date.now();
     senders.start();
     await sleep(8_000); // steady state first

@@ -15,7 +15,7 @@ test('samples a labelled gauge, leaves holes where the service does not answer, 
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
   const sampler = new MetricSampler(50);
-  const a = sampler.add('a', () => url, 'g', { kind: 'a' });
+  const a = sampler.add('a', () => ({ metricsUrl: url }), 'g', { kind: 'a' });
   sampler.start();
   try {
     await sleep(300);

@@ -4,7 +4,7 @@
  * process's resident memory). A service that does not answer (killed, restarting) simply
  * leaves a hole in its series: the sampler never waits longer than one period on it.
  */
-import { metricValue } from '@chat/testkit';
+import { metricValue, type RunningService } from '@chat/testkit';
 
 export interface Sample {
   at: number;
@@ -14,7 +14,8 @@ export interface Sample {
 export interface SampledSeries {
   /** e.g. "chat chat_outbox_backlog" */
   name: string;
-  url: () => string;
+  /** The process to scrape now (a restarted process is a new one): its metrics port. */
+  from: () => Pick<RunningService, 'metricsUrl'>;
   metric: string;
   /** Only the series with these labels, summed. */
   labels: Record<string, string>;
@@ -28,8 +29,8 @@ export class MetricSampler {
 
   constructor(private readonly periodMs: number) {}
 
-  add(name: string, url: () => string, metric: string, labels: Record<string, string> = {}): SampledSeries {
-    const s: SampledSeries = { name, url, metric, labels, samples: [] };
+  add(name: string, from: () => Pick<RunningService, 'metricsUrl'>, metric: string, labels: Record<string, string> = {}): SampledSeries {
+    const s: SampledSeries = { name, from, metric, labels, samples: [] };
     this.series.push(s);
     return s;
   }
@@ -64,7 +65,7 @@ export class MetricSampler {
         this.series.map(async (s) => {
           const at = Date.now();
           const value = await Promise.race([
-            metricValue(s.url(), s.metric, s.labels).catch(() => undefined),
+            metricValue(s.from(), s.metric, s.labels).catch(() => undefined),
             new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), this.periodMs).unref()),
           ]);
           if (value !== undefined) s.samples.push({ at, value });
