@@ -163,7 +163,7 @@ describe('fault injection with a zero-loss ledger', async () => {
     cpu.add('load (this test)', () => [process.pid], false);
     cpu.start();
 
-    const senders = new LedgerSenders(pairs, ledger, { chatUrl: () => stack.chat, perSecond: PER_PAIR_PER_SECOND, maxInFlight: 8, attemptTimeoutMs: ATTEMPT_TIMEOUT_MS });
+    const senders = new LedgerSenders(pairs, ledger, { chatUrl: () => stack.chat.url, perSecond: PER_PAIR_PER_SECOND, maxInFlight: 8, attemptTimeoutMs: ATTEMPT_TIMEOUT_MS });
     const loadStartedAt = Date.now();
     senders.start();
     await sleep(8_000); // steady state first
