@@ -4,7 +4,7 @@ import type { Lifecycle, Logger, ServiceMetrics } from '@chat/common/config';
 import type { VerifyUserToken } from '@chat/common/jwt';
 import type { UserDirectory } from '@chat/common/user-directory';
 import { createKoaApp, healthRouter, koaRequireAuth, type ReadinessCheck } from '@chat/common/koa';
-import { koaDatabaseUnavailable } from '@chat/common/mongo';
+import { koaDatabaseGate, koaDatabaseUnavailable, type DatabaseOutage } from '@chat/common/mongo';
 import type { ContactsOf } from './contacts.js';
 import type { ConversationsRepository } from './conversations-repo.js';
 import type { Groups } from './groups.js';
@@ -42,6 +42,8 @@ export interface ChatAppDeps {
   contactsOf: ContactsOf;
   /** Outermost measuring middleware (database round trips per request). */
   measuring?: readonly Koa.Middleware[];
+  /** The database's outage state: while it is known, every database-backed route answers 503 at once. */
+  outage?: DatabaseOutage;
   /** Readiness checks by name (database, broker); draining is always checked. */
   readiness: Record<string, ReadinessCheck>;
 }
@@ -49,12 +51,16 @@ export interface ChatAppDeps {
 /** The Chat HTTP app, built from its dependencies so tests and index.ts wire it the same way. */
 export function createChatApp(deps: ChatAppDeps): Koa {
   const app = createKoaApp({ logger: deps.logger, metrics: deps.metrics, bodyLimitBytes: deps.bodyLimitBytes, corsOrigins: deps.corsOrigins, measuring: deps.measuring ?? [] });
-  app.use(koaDatabaseUnavailable(deps.logger, 'message'));
+  app.use(koaDatabaseUnavailable(deps.logger, 'message', deps.outage));
 
   const health = healthRouter({ lifecycle: deps.lifecycle, checks: deps.readiness });
   app.use(health.routes()).use(health.allowedMethods());
 
-  const requireUser = koaRequireAuth(deps.verifyUser);
+  // Every authenticated route reads or writes the database (presence's last-seen times included):
+  // after the token check (no database), a known outage answers 503 at once.
+  const gate = deps.outage && koaDatabaseGate(deps.outage);
+  const gated = (auth: Koa.Middleware): Koa.Middleware => (gate ? (ctx, next) => auth(ctx, () => gate(ctx, next)) : auth);
+  const requireUser = gated(koaRequireAuth(deps.verifyUser));
   const router = new Router({ prefix: '/chat' });
   router.post('/send', requireUser, sendRoute({ send: deps.send }));
   router.get('/history', requireUser, historyRoute({ messages: deps.messages, conversations: deps.conversations, directory: deps.directory }));
@@ -65,7 +71,7 @@ export function createChatApp(deps: ChatAppDeps): Koa {
   const presence = new Router();
   presence.get('/presence', requireUser, presenceRoute({ presence: deps.presence, contactsOf: deps.contactsOf, directory: deps.directory }));
   app.use(presence.routes()).use(presence.allowedMethods());
-  const internal = internalRouter({ conversations: deps.conversations, contactsOf: deps.contactsOf, requireAuth: koaRequireAuth(deps.verifyUser, deps.verifyService) });
+  const internal = internalRouter({ conversations: deps.conversations, contactsOf: deps.contactsOf, requireAuth: gated(koaRequireAuth(deps.verifyUser, deps.verifyService)) });
   app.use(internal.routes()).use(internal.allowedMethods());
   return app;
 }

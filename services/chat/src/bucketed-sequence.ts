@@ -1,7 +1,7 @@
 import type { Collection, Document } from 'mongodb';
 import { LRUCache } from 'lru-cache';
 import { unavailable } from '@chat/common/contracts';
-import { BUCKET_SIZE, bucketKey, bucketOf, InsertBatcher, isDuplicateKey, type IndexSpec } from '@chat/common/mongo';
+import { BUCKET_SIZE, bucketKey, bucketOf, InsertBatcher, isDuplicateKey, type DatabaseOutage, type IndexSpec } from '@chat/common/mongo';
 import { KeyedSerializer } from './keyed-serializer.js';
 
 /**
@@ -64,11 +64,17 @@ const capacity = (b: number) => (b === 0 ? BUCKET_SIZE - 1 : BUCKET_SIZE);
 export function createBucketedSequence<T extends Document>(
   collection: Collection<T>,
   fields: SequenceFields,
-  opts: { cacheMax?: number; /** Fields pages leave out (what only other readers need). */ omit?: readonly string[] } = {},
+  opts: {
+    cacheMax?: number;
+    /** Fields pages leave out (what only other readers need). */
+    omit?: readonly string[];
+    /** While it is known, appends queued behind a failing one fail at once (mongo-outage.ts). */
+    outage?: DatabaseOutage;
+  } = {},
 ): BucketedSequence<T> {
   const docs = collection as unknown as Collection<Document>;
   // Concurrent appends (to any key) share one insert command: see InsertBatcher.
-  const inserts = new InsertBatcher(docs);
+  const inserts = new InsertBatcher(docs, opts.outage);
   const lastKnown = new LRUCache<string, number>({ max: opts.cacheMax ?? 100_000 });
   const perKey = new KeyedSerializer();
   const positionOf = (doc: Document) => doc[fields.position] as number;
@@ -125,6 +131,8 @@ export function createBucketedSequence<T extends Document>(
   return {
     append(key, make, existing) {
       return perKey.run(key, async () => {
+        // Queued behind an append that failed for want of a server: fail now, not after our own wait.
+        opts.outage?.assertReachable();
         let position = (lastKnown.get(key) ?? (await last(key))) + 1;
         for (let attempt = 1; ; attempt++) {
           try {

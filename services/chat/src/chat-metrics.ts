@@ -18,6 +18,10 @@ export interface ChatMetrics {
   /** Where `chat_presence_online_users` is read from at scrape (an O(users) count: never on a timer). */
   countOnlineUsers(source: () => number): void;
   signalsDropped: Counter<'reason'>;
+  /** 1 while a database outage is known and database work is refused at once (mongo-outage.ts), else 0. */
+  databaseUnavailable: Gauge;
+  /** Database outages this process detected (each one started refusing database work at once). */
+  databaseOutages: Counter;
 }
 
 export function createChatMetrics(registry: Registry): ChatMetrics {
@@ -70,7 +74,14 @@ export function createChatMetrics(registry: Registry): ChatMetrics {
       labelNames: ['reason'],
       registers: [registry],
     }),
+    databaseUnavailable: new Gauge({
+      name: 'chat_database_unavailable',
+      help: 'Whether a database outage is known (1: requests that need the database get 503 at once, until a ping answers; 0: the database answers)',
+      registers: [registry],
+    }),
+    databaseOutages: new Counter({ name: 'chat_database_outages_total', help: 'Database outages detected (a request failed for want of a server; each ends when a ping answers)', registers: [registry] }),
   };
+  metrics.databaseUnavailable.set(0);
   // Every label value exported from the start: the dashboard's rates then have a series to read.
   for (const result of ['moved', 'unchanged']) metrics.readMarks.inc({ result }, 0);
   for (const status of ['online', 'offline']) metrics.presenceChanges.inc({ status }, 0);

@@ -3,7 +3,7 @@ import { createJwtVerifier, createServiceTokenSource, createServiceTokenVerifier
 import { SignalBus } from '@chat/common/signal-bus';
 import { createUserDirectory } from '@chat/common/user-directory';
 import { serveKoa } from '@chat/common/koa';
-import { connectWithRetry, countRoundTrips, createMongoClient, databaseReadiness, koaRoundTrips } from '@chat/common/mongo';
+import { connectWithRetry, countRoundTrips, createMongoClient, DatabaseOutage, databaseReadiness, koaRoundTrips } from '@chat/common/mongo';
 import { createChatApp } from './app.js';
 import { createChatMetrics } from './chat-metrics.js';
 import { loadChatConfig, type ChatConfig } from './config.js';
@@ -22,6 +22,12 @@ import { createReceipts, type ReadSignals } from './receipts.js';
 import { createSendMessage } from './send-message.js';
 import { createTimeline } from './timeline.js';
 
+/**
+ * How often a known database outage is probed with a ping: how soon after the database answers
+ * again requests are let through (plus the driver's own rediscovery, about 0.5 s).
+ */
+const DATABASE_PROBE_INTERVAL_MS = 250;
+
 function testCrashPoint(config: Readonly<ChatConfig>): CrashPoint | undefined {
   const point = config.CHAT_TEST_CRASH_POINT;
   if (point === undefined || config.NODE_ENV !== 'test') return undefined;
@@ -39,8 +45,20 @@ async function main(config: Readonly<ChatConfig>): Promise<void> {
   const client = createMongoClient(config.MONGO_URL, 'chat', config.MONGO_TIMEOUT_MS, { monitorCommands: true });
   countRoundTrips(client);
   const db = client.db(config.MONGO_DB);
-  const messages = createMessagesRepository(db);
-  const timeline = createTimeline(db);
+  const metrics = createMetrics('chat');
+  const chatMetrics = createChatMetrics(metrics.registry);
+  // Known outage: database-backed requests get 503 at once until a ping answers (mongo-outage.ts).
+  const outage = new DatabaseOutage({
+    probe: () => db.command({ ping: 1 }),
+    probeIntervalMs: DATABASE_PROBE_INTERVAL_MS,
+    logger,
+    onChange: (down) => {
+      chatMetrics.databaseUnavailable.set(down ? 1 : 0);
+      if (down) chatMetrics.databaseOutages.inc();
+    },
+  });
+  const messages = createMessagesRepository(db, { outage });
+  const timeline = createTimeline(db, { outage });
   const conversations = createConversationsRepository(db);
   const readMarks = createReadMarksRepository(db);
   const ensureIndexes = () => Promise.all([messages.ensureIndexes(), timeline.ensureIndexes(), conversations.ensureIndexes(), readMarks.ensureIndexes()]);
@@ -54,9 +72,6 @@ async function main(config: Readonly<ChatConfig>): Promise<void> {
       logger.info({ db: config.MONGO_DB }, 'database connected, indexes ready');
     })
     .catch((err: unknown) => logger.warn({ err }, 'creating indexes failed; retried on first use'));
-
-  const metrics = createMetrics('chat');
-  const chatMetrics = createChatMetrics(metrics.registry);
 
   const publisher = new EventPublisher({ url: config.AMQP_URL, logger, confirmTimeoutMs: config.PUBLISH_CONFIRM_TIMEOUT_MS });
   publisher.start();
@@ -117,6 +132,7 @@ async function main(config: Readonly<ChatConfig>): Promise<void> {
     groups: createGroups({ conversations, directory, write, maxMembers: config.MAX_GROUP_MEMBERS }),
     receipts: createReceipts({ messages, conversations, readMarks, signals: readSignals, maxMembers: config.RECEIPTS_MAX_MEMBERS, logger, onRead: (result) => chatMetrics.readMarks.inc({ result }) }),
     measuring: [koaRoundTrips('chat', metrics.registry)],
+    outage,
     send: createSendMessage({ messages, timeline, conversations, directory, write }),
     presence,
     contactsOf: createContactsLookup(conversations),
@@ -137,7 +153,7 @@ async function main(config: Readonly<ChatConfig>): Promise<void> {
   lifecycle.onShutdown('conversation-activity', () => activity.stop());
   lifecycle.onShutdown('presence', () => presence.stop());
   lifecycle.onShutdown('broker', () => Promise.all([publisher.close(), signals.close()]).then(() => undefined));
-  lifecycle.onShutdown('mongo', () => client.close());
+  lifecycle.onShutdown('mongo', () => (outage.stop(), client.close()));
 }
 
 runService('chat', loadChatConfig, main);

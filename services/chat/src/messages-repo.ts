@@ -1,4 +1,4 @@
-import { indexesOnce } from '@chat/common/mongo';
+import { indexesOnce, type DatabaseOutage } from '@chat/common/mongo';
 import type { Db, ObjectId } from 'mongodb';
 import { createBucketedSequence, sequenceIndex } from './bucketed-sequence.js';
 import type { MessageDoc, NewMessageDoc } from './message.js';
@@ -26,12 +26,12 @@ export interface MessagesRepository {
 
 export const MESSAGES_COLLECTION = 'messages';
 
-export function createMessagesRepository(db: Db): MessagesRepository {
+export function createMessagesRepository(db: Db, opts: { outage?: DatabaseOutage } = {}): MessagesRepository {
   const messages = db.collection<MessageDoc>(MESSAGES_COLLECTION);
   // A conversation is a bucketed sequence too: history pages read one or two buckets.
   const fields = { position: 'position' };
   // Pages leave out a group message's recipients (up to MAX_GROUP_MEMBERS ids): only the relay reads them.
-  const conversations = createBucketedSequence(messages, fields, { omit: ['recipientIds'] });
+  const conversations = createBucketedSequence(messages, fields, { omit: ['recipientIds'], outage: opts.outage });
   const ensureIndexes = indexesOnce(messages, [
     // The idempotency guard: racing repeats meet here, and only one insert wins. The key comes
     // first: it is the selective field of the repeat lookup (mongo-portability.ts, rule 2).

@@ -1,5 +1,5 @@
 import type { Db } from 'mongodb';
-import { indexesOnce } from '@chat/common/mongo';
+import { indexesOnce, type DatabaseOutage } from '@chat/common/mongo';
 import { createBucketedSequence, sequenceIndex } from './bucketed-sequence.js';
 import { recipientsOf, toChatMessage, type MessageDoc } from './message.js';
 
@@ -41,7 +41,7 @@ export const timelineEntryId = (userId: string, messageId: string) => `${userId}
  * committed message, whichever replica inserted it and whatever its clocks say. Entries are
  * never deleted.
  */
-export function createTimeline(db: Db, opts: { cacheMax?: number } = {}): Timeline {
+export function createTimeline(db: Db, opts: { cacheMax?: number; outage?: DatabaseOutage } = {}): Timeline {
   const entries = db.collection<TimelineEntryDoc>(TIMELINE_COLLECTION);
   const fields = { position: 'seq' };
   const sequence = createBucketedSequence(entries, fields, opts);

@@ -19,9 +19,10 @@ import {
   type OptionalUnlessRequiredId,
 } from 'mongodb';
 import type { VarSpec } from './env-config.js';
-import { unavailable } from './errors.js';
+import { RequestError } from './errors.js';
 import { sleep } from './lifecycle.js';
 import type { Logger } from './logger.js';
+import { DatabaseUnavailableError, type DatabaseOutage } from './mongo-outage.js';
 
 /**
  * A MongoDB connection string. `env.url` cannot be used: WHATWG URL parsing rejects the
@@ -97,6 +98,7 @@ export function isDatabaseOutage(err: unknown): boolean {
   const cause = writeFailureCause(err);
   if (cause !== err) return isDatabaseOutage(cause);
   return (
+    err instanceof DatabaseUnavailableError ||
     err instanceof MongoServerSelectionError ||
     err instanceof MongoNetworkError ||
     err instanceof MongoNotConnectedError ||
@@ -108,17 +110,36 @@ export function isDatabaseOutage(err: unknown): boolean {
 
 /**
  * A database that cannot be reached is an outage, not a bug: the client gets 503 (retry
- * later) instead of the generic 500 the error handler gives anything unexpected.
+ * later, `Retry-After`) instead of the generic 500 the error handler gives anything unexpected.
+ * With `outage`, the first such failure marks the outage (mongo-outage.ts), so the requests
+ * after it are refused at once instead of each waiting its own server selection; refusals of a
+ * known outage are not logged one by one (the outage logs its start and end).
  */
-export function koaDatabaseUnavailable(logger: Logger, what: string): Middleware {
+export function koaDatabaseUnavailable(logger: Logger, what: string, outage?: DatabaseOutage): Middleware {
+  const retryAfter = String(outage?.retryAfterSeconds ?? 1);
   return async (ctx, next) => {
     try {
       await next();
     } catch (err) {
       if (!isDatabaseOutage(err)) throw err;
-      logger.warn({ err, method: ctx.method, path: ctx.path }, 'database unreachable');
-      throw unavailable(`the ${what} database is unreachable, retry shortly`);
+      if (!(err instanceof DatabaseUnavailableError)) {
+        logger.warn({ err, method: ctx.method, path: ctx.path }, 'database unreachable');
+        outage?.markDown(err);
+      }
+      throw new RequestError(503, 'unavailable', `the ${what} database is unreachable, retry shortly`, { headers: { 'Retry-After': retryAfter } });
     }
+  };
+}
+
+/**
+ * Refuses a request at once (503, through koaDatabaseUnavailable) while the outage is known.
+ * Mounted on the routers of database-backed routes only: /healthz, /readyz and unknown paths
+ * answer as they always do.
+ */
+export function koaDatabaseGate(outage: DatabaseOutage): Middleware {
+  return async (_ctx, next) => {
+    outage.assertReachable();
+    await next();
   };
 }
 

@@ -12,9 +12,14 @@
  * Cost: one array of pending documents and their callbacks. At most {@link MAX_STATEMENTS_PER_WRITE}
  * documents per write (mongo-portability.ts, rule 4) and one write at a time: what arrives
  * meanwhile is the next batch (group commit).
+ *
+ * While the database is unreachable (mongo-outage.ts): a write that fails for want of a server
+ * marks the outage, and every batch queued behind it is failed at once with
+ * DatabaseUnavailableError instead of each waiting its own server selection.
  */
 import { MongoServerError, type Collection, type Document, type OptionalUnlessRequiredId } from 'mongodb';
-import { perDocumentWriteErrors } from './mongo-client.js';
+import { isDatabaseOutage, perDocumentWriteErrors } from './mongo-client.js';
+import type { DatabaseOutage } from './mongo-outage.js';
 import { MAX_STATEMENTS_PER_WRITE } from './mongo-portability.js';
 
 interface Pending<T> {
@@ -27,7 +32,10 @@ export class InsertBatcher<T extends Document> {
   private pending: Array<Pending<T>> = [];
   private writing = false;
 
-  constructor(private readonly collection: Collection<T>) {}
+  constructor(
+    private readonly collection: Collection<T>,
+    private readonly outage?: DatabaseOutage,
+  ) {}
 
   /** Inserts `doc` with the next write; rejects with this document's own error. */
   insert(doc: OptionalUnlessRequiredId<T>): Promise<void> {
@@ -49,10 +57,12 @@ export class InsertBatcher<T extends Document> {
 
   private async write(batch: Array<Pending<T>>): Promise<void> {
     try {
+      this.outage?.assertReachable();
       if (batch.length === 1) await this.collection.insertOne(batch[0]!.doc);
       else await this.collection.insertMany(batch.map((p) => p.doc), { ordered: false });
       for (const p of batch) p.resolve();
     } catch (err) {
+      if (isDatabaseOutage(err)) this.outage?.markDown(err);
       // Only an answer that names each refused document says the others were stored. Anything
       // else (the connection lost mid-write, no server) leaves every document's fate unknown:
       // each caller gets the error, never a success for a document that may not exist. A
