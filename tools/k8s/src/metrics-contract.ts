@@ -12,6 +12,7 @@ export const SERVICE_METRICS = {
   chat: [
     'chat_messages_stored_total', 'chat_events_published_total', 'chat_outbox_backlog', 'chat_db_round_trips_per_request', 'chat_fanout_recipients', 'chat_fanout_duration_seconds',
     'chat_read_marks_total', 'chat_presence_changes_total', 'chat_presence_writes_total', 'chat_presence_online_users', 'chat_signals_dropped_total',
+    'chat_database_unavailable', 'chat_database_outages_total',
   ],
   gateway: [
     'gateway_open_sockets',
