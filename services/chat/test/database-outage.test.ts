@@ -7,6 +7,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { ObjectId } from 'mongodb';
 import { metricValue, sleep, startStack, waitFor, type RunningService, type Stack, type TestUser } from '@chat/testkit';
 import { tcpRelay, type TcpRelay } from './tcp-relay.js';
 
@@ -44,7 +45,9 @@ before(async () => {
   stack = await startStack({ services: ['auth'], env: { LOG_LEVEL: 'warn' } });
   relay = await tcpRelay(stack.env.MONGO_URL!);
   chat = await stack.start('chat', { env: { MONGO_URL: relay.url, MONGO_TIMEOUT_MS: String(MONGO_TIMEOUT_MS) } });
-  [receiver, ...senders] = await Promise.all(Array.from({ length: SENDERS + 1 }, (_, i) => stack.user(i === 0 ? 'rcv' : 'snd')));
+  const users = await Promise.all(Array.from({ length: SENDERS + 1 }, (_, i) => stack.user(i === 0 ? 'rcv' : 'snd')));
+  receiver = users[0]!;
+  senders = users.slice(1);
 });
 
 after(async () => {
@@ -124,7 +127,6 @@ test('the database cut under load: every send answered within MONGO_TIMEOUT_MS +
   // A 201 means stored: every acknowledged message is in the database (read directly, not through the relay).
   const acknowledged = attempts.filter((a) => a.status === 201).map((a) => a.id!);
   const db = await stack.db('chat');
-  const { ObjectId } = await import('mongodb');
   const stored = await db.collection('messages').countDocuments({ _id: { $in: acknowledged.map((id) => new ObjectId(id)) } });
   assert.equal(stored, acknowledged.length, 'every 201 is stored');
 
