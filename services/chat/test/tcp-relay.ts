@@ -11,6 +11,12 @@ export interface TcpRelay {
   url: string;
   /** Resets every connection and stops accepting new ones. */
   cut(): void;
+  /**
+   * A silent partition: bytes stop flowing both ways on every connection, and new connections
+   * are accepted but never reach the server (nothing is reset or refused, so a client only
+   * learns of it from its own timeouts). restore() lets bytes flow again.
+   */
+  stall(): void;
   /** Accepts connections again, on the same port (the server is back). */
   restore(): Promise<void>;
   close(): Promise<void>;
@@ -19,12 +25,23 @@ export interface TcpRelay {
 export async function tcpRelay(targetUrl: string): Promise<TcpRelay> {
   const target = new URL(targetUrl);
   const sockets = new Set<Socket>();
+  let stalled = false;
+  const held = new Set<Socket>();
+  const peers = new Map<Socket, Socket>();
   const server = createServer((client) => {
+    if (stalled) {
+      // Accepted, never answered: a connect that only a timeout ends.
+      held.add(client);
+      client.on('error', () => undefined);
+      client.on('close', () => held.delete(client));
+      return;
+    }
     const upstream = connect(Number(target.port), target.hostname);
     for (const [a, b] of [[client, upstream], [upstream, client]] as const) {
       sockets.add(a);
+      peers.set(a, b);
       a.on('error', () => b.destroy());
-      a.on('close', () => (sockets.delete(a), b.destroy()));
+      a.on('close', () => (sockets.delete(a), peers.delete(a), b.destroy()));
       a.pipe(b);
     }
   });
@@ -39,7 +56,25 @@ export async function tcpRelay(targetUrl: string): Promise<TcpRelay> {
       server.close();
       for (const s of sockets) s.resetAndDestroy();
     },
-    restore: () => new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve)),
-    close: () => new Promise<void>((resolve) => (server.listening ? server.close(() => resolve()) : resolve())),
+    stall() {
+      stalled = true;
+      for (const [a, b] of peers) {
+        a.unpipe(b);
+        a.pause();
+      }
+    },
+    restore: () => {
+      if (stalled) {
+        stalled = false;
+        for (const s of held) s.destroy();
+        for (const [a, b] of peers) a.pipe(b);
+        return Promise.resolve();
+      }
+      return new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+    },
+    close: () => {
+      for (const s of [...held, ...sockets]) s.destroy();
+      return new Promise<void>((resolve) => (server.listening ? server.close(() => resolve()) : resolve()));
+    },
   };
 }

@@ -39,11 +39,32 @@ export function mongoUrlSpec(): VarSpec<string> {
 }
 
 /**
+ * How often the driver's monitor checks the server (its own connection, a `hello` in poll mode).
+ * A check that gets no answer within the connect timeout marks the server unknown and
+ * interrupts the commands in flight on its pool, so a silent partition (nothing reset, nothing
+ * refused) ends them after at most this plus `timeoutMs`: measured, with the driver's default
+ * 10 s, commands on a stalled connection waited until the client gave up
+ * (services/chat/test/database-outage.test.ts). The driver's floor is 500 ms; the cost is one
+ * `hello` per process every half second.
+ */
+export const MONGO_HEARTBEAT_MS = 500;
+
+/**
  * A client whose short server-selection timeout turns an outage into a quick 503 instead of
- * requests hanging for the driver's default 30 s.
+ * requests hanging for the driver's default 30 s, and whose frequent heartbeat
+ * ({@link MONGO_HEARTBEAT_MS}) ends commands stuck on a connection that went silent. Polling,
+ * not streaming: a streamed heartbeat's socket timeout adds the heartbeat period to the connect
+ * timeout, and FerretDB and MongoDB then behave alike.
  */
 export function createMongoClient(url: string, appName: string, timeoutMs: number, extra: Pick<MongoClientOptions, 'monitorCommands'> = {}): MongoClient {
-  return new MongoClient(url, { appName, serverSelectionTimeoutMS: timeoutMs, connectTimeoutMS: timeoutMs, ...extra });
+  return new MongoClient(url, {
+    appName,
+    serverSelectionTimeoutMS: timeoutMs,
+    connectTimeoutMS: timeoutMs,
+    heartbeatFrequencyMS: MONGO_HEARTBEAT_MS,
+    serverMonitoringMode: 'poll',
+    ...extra,
+  });
 }
 
 /** A unique index refused the write (E11000): the real guard for names, idempotency keys and sequence numbers. */
