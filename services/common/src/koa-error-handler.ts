@@ -1,6 +1,5 @@
-import type { Middleware } from 'koa';
+import type { Context, Middleware } from 'koa';
 import type { Logger } from './logger.js';
-import type { ErrorCode } from './error-codes.js';
 import { errorBody, RequestError } from './errors.js';
 
 /**
@@ -29,10 +28,17 @@ function fromBodyParser(err: unknown): RequestError | undefined {
 }
 
 /** Statuses the router (or Koa) sets without a body; they still get the envelope. */
-const BODYLESS_ERRORS: Record<number, [ErrorCode, (ctx: { method: string; path: string }) => string]> = {
-  404: ['not_found', (ctx) => `no route for ${ctx.method} ${ctx.path}`],
-  405: ['method_not_allowed', (ctx) => `${ctx.method} is not allowed on ${ctx.path}`],
-  501: ['not_implemented', (ctx) => `method ${ctx.method} is not supported`],
+const BODYLESS_ERRORS: Record<number, (ctx: Context) => RequestError> = {
+  404: (ctx) => new RequestError(404, 'not_found', `no route for ${ctx.method} ${ctx.path}`),
+  405: (ctx) => new RequestError(405, 'method_not_allowed', `${ctx.method} is not allowed on ${ctx.path}`),
+  // koa-router answers 501 to a method none of its routes implements (PROPFIND, MKCOL, LOCK…).
+  // That is bad input, which never gets a 5xx: on a path that exists it is the same 405 as any
+  // other method the path lacks (the router's Allow lists what it takes), elsewhere a 404.
+  501: (ctx) => {
+    if (ctx.response.get('Allow')) return BODYLESS_ERRORS[405]!(ctx);
+    ctx.remove('Allow');
+    return BODYLESS_ERRORS[404]!(ctx);
+  },
 };
 
 /**
@@ -45,9 +51,7 @@ export function koaErrorHandler(logger: Logger): Middleware {
     try {
       await next();
       const bodyless = BODYLESS_ERRORS[ctx.status];
-      if (bodyless && (ctx.body === undefined || ctx.body === null || typeof ctx.body === 'string')) {
-        throw new RequestError(ctx.status, bodyless[0], bodyless[1](ctx));
-      }
+      if (bodyless && (ctx.body === undefined || ctx.body === null || typeof ctx.body === 'string')) throw bodyless(ctx);
     } catch (err) {
       const known = err instanceof RequestError ? err : fromBodyParser(err);
       if (known) {
