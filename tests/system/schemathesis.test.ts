@@ -4,8 +4,9 @@
  * a 5xx (`not_a_server_error`), and every answer must match the schema the document gives for
  * its status (`response_schema_conformance`). Each service gets its own run against its own
  * port, over the operations the document tags as its own plus the health routes every service
- * serves, with a bounded number of examples per operation; a run must test exactly those
- * operations, so a tag that matches nothing fails instead of passing on zero operations.
+ * serves, with a bounded number of examples per operation (Chat a second one, in a real group:
+ * RUNS); a run must test exactly those operations, so a tag that matches nothing fails instead
+ * of passing on zero operations.
  *
  * schemathesis comes from tools/bootstrap/schemathesis.sh (a pinned, project-local venv; `make
  * test` runs it first, and this test runs it again, a no-op when it is in place): when it cannot
@@ -18,7 +19,8 @@ import { mkdtempSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { createServiceTokenSource } from '@chat/common/jwt';
-import { registerAndLogin, repoRoot, startStack, type ServiceName, type Stack, type TestUser } from '@chat/testkit';
+import { registerAndLogin, repoRoot, request, startStack, type ServiceName, type Stack, type TestUser } from '@chat/testkit';
+import { send } from './support.ts';
 
 /** Examples per operation and phase (schemathesis' `--max-examples`); SCHEMATHESIS_MAX_EXAMPLES for a longer hunt. */
 const MAX_EXAMPLES = Number(process.env.SCHEMATHESIS_MAX_EXAMPLES ?? 25);
@@ -34,6 +36,28 @@ const bin = join(root, 'tools', 'bin', 'schemathesis');
 /** The tags of each service's own operations in the document; `health` is served by all three. */
 const TAGS: Record<ServiceName, string[]> = { auth: ['auth', 'health'], chat: ['chat', 'chat-internal', 'health'], gateway: ['gateway', 'health'] };
 
+interface Run {
+  name: string;
+  service: ServiceName;
+  /** Only the operations whose path matches (schemathesis' --include-path-regex), all of them the service's. */
+  pathRegex?: string;
+  /** Fixes the `id` path parameter to a group alice owns and bob and carol are in. */
+  inGroup?: boolean;
+}
+
+/**
+ * One run per service over all its operations, with every value generated: conversation ids
+ * then name nothing, so every operation on a conversation answers 404. A second Chat run gives
+ * those operations a real group, so renames, member and role changes, read marks and receipts
+ * run their whole path (with everything else in the request still generated).
+ */
+const RUNS: Run[] = [
+  { name: 'auth', service: 'auth' },
+  { name: 'chat', service: 'chat' },
+  { name: 'chat, in a real group', service: 'chat', pathRegex: '\\{id\\}', inGroup: true },
+  { name: 'gateway', service: 'gateway' },
+];
+
 /**
  * The configuration of one run. Tokens are read from the environment by schemathesis, so neither
  * this file nor the printed command holds one; each security scheme of the document gets its
@@ -48,7 +72,7 @@ const TAGS: Record<ServiceName, string[]> = { auth: ['auth', 'health'], chat: ['
  * data. services/gateway/test/http-parser-limits.test.ts pins both, so a uWS build that fixes
  * them fails there and this exception can go.
  */
-function config(service: ServiceName): string {
+function config(service: ServiceName, groupId?: string): string {
   const lines = [
     '[auth.openapi.userBearer]',
     'bearer = "${SCHEMATHESIS_USER_TOKEN}"',
@@ -57,24 +81,28 @@ function config(service: ServiceName): string {
     '[auth.openapi.gatewayQueryToken]',
     'api_key = "${SCHEMATHESIS_USER_TOKEN}"',
   ];
+  if (groupId) lines.push('[parameters]', `"path.id" = "${groupId}"`);
   if (service === 'gateway') {
     lines.push('[generation]', 'allow-extra-parameters = false', '[phases.coverage]', 'unexpected-methods = ["get", "put", "post", "delete", "options", "patch", "trace"]');
   }
   return `${lines.join('\n')}\n`;
 }
 
-/** operationId of every operation of a service, by its tags, read with the venv's own YAML parser. */
-function operationsOf(service: ServiceName): string[] {
+/** operationId of every operation of a run (by its service's tags), read with the venv's own YAML parser. */
+function operationsOf({ service, pathRegex }: Run): string[] {
   const py = 'import json, sys, yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1]))))';
   const python = join(dirname(readlinkSync(bin)), 'python');
   const r = spawnSync(python, ['-c', py, spec], { encoding: 'utf8' });
   assert.equal(r.status, 0, `reading ${spec}: ${r.stderr}`);
   const doc = JSON.parse(r.stdout) as { paths: Record<string, Record<string, { operationId?: string; tags?: string[] }>> };
   const ops: string[] = [];
-  for (const item of Object.values(doc.paths)) {
+  for (const [path, item] of Object.entries(doc.paths)) {
+    const byPath = pathRegex !== undefined && new RegExp(pathRegex).test(path);
     for (const [method, op] of Object.entries(item)) {
       if (!['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace', 'query'].includes(method)) continue;
-      if (op.tags?.some((t) => TAGS[service].includes(t))) ops.push(op.operationId ?? method);
+      const ours = op.tags?.some((t) => TAGS[service].includes(t)) === true;
+      if (byPath) assert.ok(ours, `${method.toUpperCase()} ${path} matches ${pathRegex} but is not tagged as ${service}'s`);
+      if (pathRegex === undefined ? ours : byPath) ops.push(op.operationId ?? method);
     }
   }
   return ops;
@@ -101,16 +129,23 @@ function run(cmd: string, args: string[], env: Record<string, string>, cwd: stri
 
 let stack: Stack;
 let alice: TestUser;
+let groupId: string;
 let work: string;
 
 before(async () => {
   const install = spawnSync('bash', [join(root, 'tools', 'bootstrap', 'schemathesis.sh')], { encoding: 'utf8', timeout: 600_000 });
   assert.equal(install.status, 0, `schemathesis could not be installed (tools/bootstrap/schemathesis.sh):\n${install.stderr}`);
   stack = await startStack();
-  // The document's examples name alice and bob with this password: with both registered, the
-  // examples phase reaches the answers a real user gets (a token, a stored message), not only 4xx.
+  // The document's examples name alice, bob and carol, with this password: with them registered
+  // (alice the caller), a 1:1 of alice's and her group, the examples reach the answers a real
+  // user gets (a token, a stored message, a member added), not only 4xx.
   alice = await registerAndLogin(stack.auth.url, 'alice', 'correct horse battery');
   await registerAndLogin(stack.auth.url, 'bob', 'correct horse battery');
+  await registerAndLogin(stack.auth.url, 'carol', 'correct horse battery');
+  await send(stack.chat.url, alice, 'bob', 'hello bob');
+  const group = await request(`${stack.chat.url}/conversations`, { token: alice.token, body: { name: 'Team', members: ['bob', 'carol'] } });
+  assert.equal(group.status, 201, group.text);
+  groupId = group.body.conversation.id;
   work = mkdtempSync(join(tmpdir(), 'chat-schemathesis-'));
 });
 
@@ -119,17 +154,21 @@ after(async () => {
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
-for (const service of ['auth', 'chat', 'gateway'] as const) {
-  test(`schemathesis: no 5xx and no response-schema violation on ${service}`, async (t) => {
-    const expected = operationsOf(service);
-    assert.ok(expected.length > 0, `api/openapi.yaml tags no operation ${TAGS[service].join(' or ')}`);
-    const configFile = join(work, `${service}.toml`);
-    writeFileSync(configFile, config(service));
+for (const r of RUNS) {
+  const { service } = r;
+  test(`schemathesis: no 5xx and no response-schema violation on ${r.name}`, async (t) => {
+    const expected = operationsOf(r);
+    assert.ok(expected.length > 0, `api/openapi.yaml has no operation tagged ${TAGS[service].join(' or ')}${r.pathRegex ? ` on a path matching ${r.pathRegex}` : ''}`);
+    const configFile = join(work, `${r.name.replace(/\W+/g, '-')}.toml`);
+    const text = config(service, r.inGroup ? groupId : undefined);
+    writeFileSync(configFile, text);
     const args = [
       '--config-file', configFile, '--no-color',
       'run', spec,
       '--url', stack[service].url,
-      ...TAGS[service].flatMap((tag) => ['--include-tag', tag]),
+      // schemathesis ORs its include filters, so a run by path names no tag (the paths with an
+      // `{id}` are all Chat's, which operationsOf checks).
+      ...(r.pathRegex ? ['--include-path-regex', r.pathRegex] : TAGS[service].flatMap((tag) => ['--include-tag', tag])),
       '--checks', CHECKS,
       '--max-examples', String(MAX_EXAMPLES),
       '--request-timeout', String(REQUEST_TIMEOUT_S),
@@ -137,14 +176,14 @@ for (const service of ['auth', 'chat', 'gateway'] as const) {
       '--workers', '1',
     ];
     t.diagnostic(`command (from ${work}): ${relative(root, bin)} ${args.join(' ')}`);
-    t.diagnostic(`${configFile}: ${config(service).trim().split('\n').join(' ')}`);
+    t.diagnostic(`${configFile}: ${text.trim().split('\n').join(' ')}`);
     const serviceToken = await createServiceTokenSource('schemathesis', stack.env.SERVICE_TOKEN_SECRET!)();
     const started = Date.now();
     const { code, out } = await run(bin, args, { SCHEMATHESIS_USER_TOKEN: alice.token, SCHEMATHESIS_SERVICE_TOKEN: serviceToken }, work);
     const tested = Number(/^\s*Tested: (\d+)/m.exec(out)?.[1] ?? NaN);
     const generated = /(\d+) generated/.exec(out)?.[1] ?? '?';
-    t.diagnostic(`${service}: ${tested} operations, ${generated} test cases, exit ${code}, ${((Date.now() - started) / 1000).toFixed(1)} s`);
-    assert.equal(code, 0, `schemathesis found failures on ${service} (its report, last part):\n${out.slice(-12_000)}`);
-    assert.equal(tested, expected.length, `${service}: schemathesis tested ${tested} operations, the document has ${expected.length} (${expected.join(', ')})\n${out.slice(-4_000)}`);
+    t.diagnostic(`${r.name}: ${tested} operations, ${generated} test cases, exit ${code}, ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    assert.equal(code, 0, `schemathesis found failures on ${r.name} (its report, last part):\n${out.slice(-12_000)}`);
+    assert.equal(tested, expected.length, `${r.name}: schemathesis tested ${tested} operations, the document has ${expected.length} (${expected.join(', ')})\n${out.slice(-4_000)}`);
   });
 }
