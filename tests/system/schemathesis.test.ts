@@ -191,5 +191,8 @@ for (const r of RUNS) {
     t.diagnostic(`${r.name}: ${tested} operations, ${generated} test cases, exit ${code}, ${((Date.now() - started) / 1000).toFixed(1)} s`);
     assert.equal(code, 0, `schemathesis found failures on ${r.name} (its report, last part):\n${out.slice(-12_000)}`);
     assert.equal(tested, expected.length, `${r.name}: schemathesis tested ${tested} operations, the document has ${expected.length} (${expected.join(', ')})\n${out.slice(-4_000)}`);
+    // Still serving afterwards: a crash after schemathesis' last request would not show above.
+    const ready = await fetch(`${stack[service].url}/readyz`);
+    assert.equal(ready.status, 200, `${service} is not ready after the run: ${await ready.text()}\n${stack[service].output().slice(-4_000)}`);
   });
 }
