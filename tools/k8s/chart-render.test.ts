@@ -117,7 +117,23 @@ for (const vs of VALUE_SETS) {
       const objects = rendered.get(vs.name)!;
       const common = ['PORT', 'LOG_LEVEL', 'NODE_ENV', 'SHUTDOWN_GRACE_MS', 'JWT_ISSUER', 'JWT_AUDIENCE', 'SERVICE_TOKEN_SECRET'];
       const specific: Record<ServiceName, string[]> = {
-        auth: ['MONGO_URL', 'MONGO_DB', 'JWT_PRIVATE_KEY', 'JWT_TTL_SECONDS', 'BCRYPT_COST', 'LOGIN_MAX_FAILURES', 'LOGIN_FAILURE_WINDOW_SECONDS'],
+        auth: [
+          'MONGO_URL',
+          'MONGO_DB',
+          'JWT_PRIVATE_KEY',
+          'JWT_TTL_SECONDS',
+          'BCRYPT_COST',
+          'BCRYPT_MAX_CONCURRENT',
+          'BCRYPT_MAX_QUEUED',
+          'TRUST_PROXY_HOPS',
+          'ADDRESS_ATTEMPTS_PER_MINUTE',
+          'ADDRESS_REGISTRATIONS_PER_HOUR',
+          'LOGIN_MAX_FAILURES',
+          'LOGIN_FAILURE_WINDOW_SECONDS',
+          'LOGIN_DELAY_AFTER_FAILURES',
+          'LOGIN_DELAY_MAX_SECONDS',
+          'LOGIN_KNOWN_ADDRESS_DAYS',
+        ],
         chat: ['MONGO_URL', 'MONGO_DB', 'AMQP_URL', 'AUTH_URL'],
         gateway: ['AMQP_URL', 'AUTH_URL', 'CHAT_URL', 'POD_NAME', 'ALLOWED_ORIGINS', 'MAX_FRAMES_PER_SECOND', 'REPLAY_LIMIT'],
       };

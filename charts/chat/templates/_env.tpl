@@ -86,10 +86,26 @@ and the password never appears in the rendered manifest.
   value: {{ int $v.jwt.ttlSeconds | quote }}
 - name: BCRYPT_COST
   value: {{ int $v.bcryptCost | quote }}
+- name: BCRYPT_MAX_CONCURRENT
+  value: {{ int $v.bcryptMaxConcurrent | quote }}
+- name: BCRYPT_MAX_QUEUED
+  value: {{ int $v.bcryptMaxQueued | quote }}
+- name: TRUST_PROXY_HOPS
+  value: {{ int $v.trustProxyHops | quote }}
+- name: ADDRESS_ATTEMPTS_PER_MINUTE
+  value: {{ int $v.addressLimits.attemptsPerMinute | quote }}
+- name: ADDRESS_REGISTRATIONS_PER_HOUR
+  value: {{ int $v.addressLimits.registrationsPerHour | quote }}
 - name: LOGIN_MAX_FAILURES
   value: {{ int $v.login.maxFailures | quote }}
 - name: LOGIN_FAILURE_WINDOW_SECONDS
   value: {{ int $v.login.failureWindowSeconds | quote }}
+- name: LOGIN_DELAY_AFTER_FAILURES
+  value: {{ int $v.login.delayAfterFailures | quote }}
+- name: LOGIN_DELAY_MAX_SECONDS
+  value: {{ int $v.login.delayMaxSeconds | quote }}
+- name: LOGIN_KNOWN_ADDRESS_DAYS
+  value: {{ int $v.login.knownAddressDays | quote }}
 {{ include "chat.env.cors" . | trim }}
 {{- end }}
 

@@ -20,6 +20,7 @@
  */
 import type { ChatMessage, ConversationListEntry, GroupRole } from './conversation-types.ts';
 import { isGroupMessage } from './conversation-types.ts';
+import { sameUsername, usernameKey } from '@chat/common/contracts';
 
 export interface GroupSummary {
   id: string;
@@ -52,7 +53,9 @@ export interface ConversationSummary {
  */
 export type StreamSummary = ConversationSummary & { lastMessage: ChatMessage; counted?: boolean };
 
-const same = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
+// Usernames compare as the services compare them (@chat/common's username rule): ASCII letter
+// case only, so a look-alike never matches a real name here either. Group ids are ASCII.
+const same = sameUsername;
 
 /** The key of the conversation `m` belongs to, as seen by `me`. */
 export function conversationKey(m: ChatMessage, me: string): string {
@@ -142,15 +145,15 @@ export function mergeConversations(stream: readonly StreamSummary[], listed: rea
   const out = new Map<string, ConversationSummary>();
   const activity = new Map<string, string>();
   for (const c of stream) {
-    const key = summaryKey(c).toLowerCase();
+    const key = usernameKey(summaryKey(c));
     out.set(key, { ...c, group: c.group && { ...c.group } });
     activity.set(key, c.lastMessage.createdAt);
   }
   const listedKeys = new Set<string>();
-  const counted = new Map(stream.map((c) => [summaryKey(c).toLowerCase(), c.counted === true]));
+  const counted = new Map(stream.map((c) => [usernameKey(summaryKey(c)), c.counted === true]));
   const sinceListed = newerThanListed(listed ?? [], streamMessages, me);
   for (const e of listed ?? []) {
-    const key = (e.type === 'group' ? e.id : e.peer.username).toLowerCase();
+    const key = usernameKey(e.type === 'group' ? e.id : e.peer.username);
     listedKeys.add(key);
     const known = out.get(key);
     const lastMessage = newer(known?.lastMessage ?? null, e.lastMessage);
@@ -176,11 +179,11 @@ export function mergeConversations(stream: readonly StreamSummary[], listed: rea
  */
 function newerThanListed(listed: readonly ConversationListEntry[], streamMessages: Iterable<ChatMessage>, me: string): Map<string, number> {
   const last = new Map<string, ChatMessage | null>();
-  for (const e of listed) if (e.unread !== undefined) last.set((e.type === 'group' ? e.id : e.peer.username).toLowerCase(), e.lastMessage);
+  for (const e of listed) if (e.unread !== undefined) last.set(usernameKey(e.type === 'group' ? e.id : e.peer.username), e.lastMessage);
   const counts = new Map<string, number>();
   if (last.size === 0) return counts;
   for (const m of streamMessages) {
-    const key = conversationKey(m, me).toLowerCase();
+    const key = usernameKey(conversationKey(m, me));
     if (!last.has(key)) continue;
     const l = last.get(key);
     if (l && m.id === l.id) counts.set(key, 0);

@@ -16,6 +16,16 @@ test('the list on connect, then frames; only changes count; names without letter
   assert.equal(book.applyList([{ username: 'eve', status: 'unknown' }]), false);
 });
 
+test('names compare as the services compare them: ASCII letter case only, never a look-alike', () => {
+  const book = new PresenceBook();
+  book.applyList([{ username: 'kelvin', status: 'online' }, { username: 'ismail', status: 'online' }]);
+  assert.deepEqual(book.get('KELVIN'), { status: 'online' });
+  // toLowerCase() would fold the Kelvin sign onto "k"; the services refuse such a name.
+  assert.equal(book.has('\u212Aelvin'), false);
+  assert.equal(book.has('\u0130smail'), false);
+  assert.equal(book.has('\uFF4Belvin'), false);
+});
+
 test('the words, in local time', () => {
   const now = new Date(2026, 2, 10, 12, 0, 0);
   const at = (d: Date) => ({ status: 'offline' as const, lastSeen: d.toISOString() });

@@ -8,6 +8,7 @@
  */
 import type { PresenceEntry, PresenceStatus } from './conversation-types.ts';
 import type { PresenceFrame } from './live.ts';
+import { usernameKey } from '@chat/common/contracts';
 
 export interface Presence {
   status: PresenceStatus;
@@ -31,15 +32,15 @@ export class PresenceBook {
   }
 
   get(username: string): Presence | undefined {
-    return this.byName.get(username.toLowerCase());
+    return this.byName.get(usernameKey(username));
   }
 
   has(username: string): boolean {
-    return this.byName.has(username.toLowerCase());
+    return this.byName.has(usernameKey(username));
   }
 
   private set(username: string, p: Presence): boolean {
-    const key = username.toLowerCase();
+    const key = usernameKey(username);
     const old = this.byName.get(key);
     if (old && old.status === p.status && old.lastSeen === p.lastSeen) return false;
     this.byName.set(key, p.lastSeen === undefined ? { status: p.status } : p);

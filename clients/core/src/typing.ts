@@ -15,6 +15,7 @@
  * draw again.
  */
 import type { UserRef } from './conversation-types.ts';
+import { sameUsername } from '@chat/common/contracts';
 
 export const TYPING_SHOW_MS = 5_000;
 export const TYPING_SEND_INTERVAL_MS = 3_000;
@@ -50,7 +51,7 @@ export class TypingTracker {
     const typists = this.byConversation.get(conversationId);
     if (!typists) return false;
     for (const [id, t] of typists) {
-      if ((user.id !== undefined && id === user.id) || t.user.username.toLowerCase() === user.username.toLowerCase()) {
+      if ((user.id !== undefined && id === user.id) || sameUsername(t.user.username, user.username)) {
         typists.delete(id);
         if (typists.size === 0) this.byConversation.delete(conversationId);
         return true;

@@ -1,10 +1,13 @@
 import type Koa from 'koa';
+import type { Context } from 'koa';
 import Router from '@koa/router';
 import type { Lifecycle, Logger, ServiceMetrics } from '@chat/common/config';
 import { createServiceTokenVerifier } from '@chat/common/jwt';
-import { createKoaApp, healthRouter, koaRequireAuth, type ReadinessCheck } from '@chat/common/koa';
+import { clientAddress, createKoaApp, healthRouter, koaRequireAuth, type ReadinessCheck } from '@chat/common/koa';
 import { koaDatabaseUnavailable } from '@chat/common/mongo';
+import { createAddressRateLimiter } from './address-rate-limiter.js';
 import { createAuthMetrics } from './auth-metrics.js';
+import { createBcryptCapacity } from './bcrypt-capacity.js';
 import type { SigningKeySet } from './keys.js';
 import type { LoginLimiter } from './login-limiter.js';
 import type { PasswordHasher } from './passwords.js';
@@ -23,6 +26,14 @@ export interface AuthAppConfig {
   serviceTokenSecret: string;
   /** Exact origins of browser pages allowed to call cross-origin (CORS_ORIGINS); empty: none. */
   corsOrigins: readonly string[];
+  /** X-Forwarded-For entries to believe: the proxies we run in front of Auth (TRUST_PROXY_HOPS). */
+  trustProxyHops: number;
+  /** ADDRESS_ATTEMPTS_PER_MINUTE and ADDRESS_REGISTRATIONS_PER_HOUR. */
+  addressAttemptsPerMinute: number;
+  addressRegistrationsPerHour: number;
+  /** BCRYPT_MAX_CONCURRENT and BCRYPT_MAX_QUEUED. */
+  bcryptMaxConcurrent: number;
+  bcryptMaxQueued: number;
 }
 
 export interface AuthAppDeps {
@@ -52,9 +63,29 @@ export function createAuthApp(deps: AuthAppDeps): Koa {
   const verifyService = createServiceTokenVerifier(config.serviceTokenSecret);
   const issueToken = createTokenIssuer(deps.keys, { issuer: config.issuer, audience: config.audience, ttlSeconds: config.tokenTtlSeconds });
 
+  // The bounds on unauthenticated bcrypt work live in this process's memory: they guard its CPU.
+  const addressOf = (ctx: Context) => clientAddress(ctx.req.socket.remoteAddress, ctx.req.headers['x-forwarded-for'], config.trustProxyHops);
+  const addressAttempts = createAddressRateLimiter({
+    limit: config.addressAttemptsPerMinute,
+    windowMs: 60_000,
+    what: 'login and registration attempts',
+    onRefused: () => authMetrics.limitRefusals.inc({ limit: 'address_attempts' }),
+  });
+  const addressRegistrations = createAddressRateLimiter({
+    limit: config.addressRegistrationsPerHour,
+    windowMs: 3_600_000,
+    what: 'registrations',
+    onRefused: () => authMetrics.limitRefusals.inc({ limit: 'address_registrations' }),
+  });
+  const bcrypt = createBcryptCapacity({
+    maxConcurrent: config.bcryptMaxConcurrent,
+    maxQueued: config.bcryptMaxQueued,
+    onRefused: () => authMetrics.limitRefusals.inc({ limit: 'bcrypt_capacity' }),
+  });
+
   const router = new Router();
-  router.post('/register', registerRoute({ users: deps.users, passwords: deps.passwords, metrics: authMetrics, logger }));
-  router.post('/login', loginRoute({ users: deps.users, passwords: deps.passwords, limiter: deps.limiter, issueToken, metrics: authMetrics, logger }));
+  router.post('/register', registerRoute({ users: deps.users, passwords: deps.passwords, addressOf, addressAttempts, addressRegistrations, bcrypt, metrics: authMetrics, logger }));
+  router.post('/login', loginRoute({ users: deps.users, passwords: deps.passwords, limiter: deps.limiter, addressOf, addressAttempts, bcrypt, issueToken, metrics: authMetrics, logger }));
   router.get('/users/:username', koaRequireAuth(verifyUser, verifyService), userLookupRoute({ users: deps.users }));
   router.get('/.well-known/jwks.json', jwksRoute(deps.keys));
   app.use(router.routes()).use(router.allowedMethods());

@@ -14,6 +14,15 @@ test('defaults follow the env contract', () => {
   assert.equal(c.BCRYPT_COST, 12);
   assert.equal(c.LOGIN_MAX_FAILURES, 10);
   assert.equal(c.LOGIN_FAILURE_WINDOW_SECONDS, 300);
+  // The abuse limits' production defaults (the test stacks open them wide explicitly).
+  assert.equal(c.LOGIN_DELAY_AFTER_FAILURES, 10);
+  assert.equal(c.LOGIN_DELAY_MAX_SECONDS, 300);
+  assert.equal(c.LOGIN_KNOWN_ADDRESS_DAYS, 30);
+  assert.equal(c.ADDRESS_ATTEMPTS_PER_MINUTE, 30);
+  assert.equal(c.ADDRESS_REGISTRATIONS_PER_HOUR, 10);
+  assert.equal(c.BCRYPT_MAX_CONCURRENT, 4);
+  assert.equal(c.BCRYPT_MAX_QUEUED, 32);
+  assert.equal(c.TRUST_PROXY_HOPS, 0);
   assert.equal(c.BODY_LIMIT_BYTES, 16 * 1024);
   assert.equal(c.SHUTDOWN_GRACE_MS, 10_000);
   assert.equal(c.SHUTDOWN_DELAY_MS, 0);

@@ -16,8 +16,25 @@ export const authConfigSpec = {
   JWT_PREVIOUS_PUBLIC_KEY: env.optionalString({ doc: 'the key before the last rotation, still published in the JWKS' }),
   JWT_TTL_SECONDS: env.int({ default: 3600, min: 1 }),
   BCRYPT_COST: env.int({ default: 12, min: 4, max: 31 }),
+  /** Hashes this process runs at once; more wait (libuv's thread pool has 4 threads by default). */
+  BCRYPT_MAX_CONCURRENT: env.int({ default: 4, min: 1 }),
+  /** Requests that may wait for a hash; beyond them, 503 at once instead of a growing queue. */
+  BCRYPT_MAX_QUEUED: env.int({ default: 32, min: 0 }),
+  /** X-Forwarded-For entries to believe: how many proxies we run in front of Auth (0: none, the TCP peer is the client). */
+  TRUST_PROXY_HOPS: env.int({ default: 0, min: 0, max: 10 }),
+  /** Logins and registrations one client address may make per minute, per process (a burst of this many, then this rate). */
+  ADDRESS_ATTEMPTS_PER_MINUTE: env.int({ default: 30, min: 1 }),
+  /** Registrations one client address may make per hour, per process. */
+  ADDRESS_REGISTRATIONS_PER_HOUR: env.int({ default: 10, min: 1 }),
+  /** Failed logins for one username from one client address, in the window, before 429. */
   LOGIN_MAX_FAILURES: env.int({ default: 10, min: 1 }),
   LOGIN_FAILURE_WINDOW_SECONDS: env.int({ default: 300, min: 1 }),
+  /** Failed logins for one username from addresses it never logged in from, before each further one waits. */
+  LOGIN_DELAY_AFTER_FAILURES: env.int({ default: 10, min: 1 }),
+  /** The longest such wait (it doubles from 1 s). */
+  LOGIN_DELAY_MAX_SECONDS: env.int({ default: 300, min: 1 }),
+  /** How long an address that logged in to a name stays exempt from that name's delays. */
+  LOGIN_KNOWN_ADDRESS_DAYS: env.int({ default: 30, min: 1 }),
 };
 
 export type AuthConfig = ConfigOf<typeof authConfigSpec>;

@@ -25,7 +25,13 @@ async function main(config: Readonly<AuthConfig>): Promise<void> {
   const client = createMongoClient(config.MONGO_URL, 'chat-auth', config.MONGO_TIMEOUT_MS);
   const db = client.db(config.MONGO_DB);
   const users = createUsersRepository(db);
-  const limiter = createLoginLimiter(db, { maxFailures: config.LOGIN_MAX_FAILURES, windowSeconds: config.LOGIN_FAILURE_WINDOW_SECONDS });
+  const limiter = createLoginLimiter(db, {
+    maxFailures: config.LOGIN_MAX_FAILURES,
+    windowSeconds: config.LOGIN_FAILURE_WINDOW_SECONDS,
+    delayAfterFailures: config.LOGIN_DELAY_AFTER_FAILURES,
+    delayMaxSeconds: config.LOGIN_DELAY_MAX_SECONDS,
+    knownAddressDays: config.LOGIN_KNOWN_ADDRESS_DAYS,
+  });
 
   // Serve (liveness) even while the database is down; readiness says so until it is up, and
   // requests that need it get 503 meanwhile.
@@ -46,6 +52,11 @@ async function main(config: Readonly<AuthConfig>): Promise<void> {
       bodyLimitBytes: config.BODY_LIMIT_BYTES,
       serviceTokenSecret: config.SERVICE_TOKEN_SECRET,
       corsOrigins: config.CORS_ORIGINS,
+      trustProxyHops: config.TRUST_PROXY_HOPS,
+      addressAttemptsPerMinute: config.ADDRESS_ATTEMPTS_PER_MINUTE,
+      addressRegistrationsPerHour: config.ADDRESS_REGISTRATIONS_PER_HOUR,
+      bcryptMaxConcurrent: config.BCRYPT_MAX_CONCURRENT,
+      bcryptMaxQueued: config.BCRYPT_MAX_QUEUED,
     },
     users,
     limiter,
@@ -63,8 +74,8 @@ async function main(config: Readonly<AuthConfig>): Promise<void> {
 
   const sweeper = setInterval(() => {
     limiter.prune().then(
-      (n) => n > 0 && logger.debug({ deleted: n }, 'pruned expired login attempts'),
-      (err: unknown) => logger.warn({ err }, 'pruning login attempts failed'),
+      (n) => n > 0 && logger.debug({ deleted: n }, 'pruned expired login limit records'),
+      (err: unknown) => logger.warn({ err }, 'pruning login limit records failed'),
     );
   }, PRUNE_EVERY_MS);
   sweeper.unref();

@@ -1,7 +1,6 @@
 import { ObjectId, type Collection, type Db } from 'mongodb';
-import { RequestError } from '@chat/common/contracts';
+import { RequestError, usernameKey } from '@chat/common/contracts';
 import { indexesOnce, isDuplicateKey } from '@chat/common/mongo';
-import { usernameKey } from './validation.js';
 
 export interface PublicUser {
   id: string;

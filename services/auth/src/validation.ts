@@ -1,22 +1,12 @@
-import { codePointLength, hasUnpairedSurrogate, invalidRequest } from '@chat/common/contracts';
+import { codePointLength, hasUnpairedSurrogate, invalidRequest, usernameRuleViolation } from '@chat/common/contracts';
 
-export const USERNAME_PATTERN = /^[A-Za-z0-9_.-]{3,32}$/;
+// The username rule and its key are @chat/common's (username.ts), the same in every service and client.
 export const PASSWORD_MIN_CHARS = 8;
 export const PASSWORD_MAX_CHARS = 256;
 
 export interface Credentials {
   username: string;
   password: string;
-}
-
-/** A username that could have been registered. Lookups of anything else cannot match. */
-export function isValidUsername(value: string): boolean {
-  return USERNAME_PATTERN.test(value);
-}
-
-/** Usernames are unique ignoring case; this is the key that uniqueness is enforced on. */
-export function usernameKey(username: string): string {
-  return username.toLowerCase();
 }
 
 /**
@@ -28,12 +18,6 @@ function stringField(body: Record<string, unknown>, field: string): string {
   if (value === undefined) throw invalidRequest(`${field} is required`);
   if (typeof value !== 'string') throw invalidRequest(`${field} must be a string`);
   return value;
-}
-
-export function usernameRuleViolation(username: string): string | undefined {
-  if (username.length < 3 || username.length > 32) return 'username must be 3 to 32 characters long';
-  if (!USERNAME_PATTERN.test(username)) return "username may contain only letters A-Z and a-z, digits, '_', '.' and '-'";
-  return undefined;
 }
 
 export function passwordRuleViolation(password: string): string | undefined {

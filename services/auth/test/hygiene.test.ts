@@ -38,7 +38,7 @@ test('malformed JSON gets 400 invalid_json; a non-object JSON body gets 400', as
     assert.ok(['invalid_json', 'invalid_request'].includes(res.body.error.code), res.text);
   }
   assertEnvelope(await request(`${stack.auth.url}/login`, { method: 'POST', raw: '{"a":', headers: { 'content-type': 'application/json' } }), 400, 'invalid_json');
-  assertEnvelope(await request(`${stack.auth.url}/register`, { method: 'POST', raw: '[]', headers: { 'content-type': 'application/json' } }), 400, 'invalid_request');
+  assertEnvelope(await request(`${stack.auth.url}/register`, { method: 'POST', raw: '[]', headers: { 'content-type': 'application/json' } }), 400, 'invalid_json');
   // Strict parsing refuses top-level primitives as malformed.
   for (const raw of ['"alice"', '42', 'null']) {
     const res = await request(`${stack.auth.url}/register`, { method: 'POST', raw, headers: { 'content-type': 'application/json' } });

@@ -1,5 +1,5 @@
 import { ObjectId } from 'mongodb';
-import { invalidRequest, notFound, forbidden, type UserRef } from '@chat/common/contracts';
+import { invalidRequest, notFound, forbidden, usernameKey, type UserRef } from '@chat/common/contracts';
 import type { TokenUser } from '@chat/common/jwt';
 import type { UserDirectory } from '@chat/common/user-directory';
 import { newGroupConversationId, parseConversationId } from './conversation-id.js';
@@ -126,8 +126,8 @@ export function createGroups(deps: GroupsDeps): Groups {
 
   /** A member named in a path, by username (letter case ignored); 404 user_not_found when nobody in the group has that name. */
   function memberNamed(members: readonly Member[], username: unknown): Member {
-    const key = parseUsernamePath(username).toLowerCase();
-    const member = members.find((m) => m.username.toLowerCase() === key);
+    const key = usernameKey(parseUsernamePath(username));
+    const member = members.find((m) => usernameKey(m.username) === key);
     if (!member) throw notFound('user_not_found', 'no member of this conversation has that name');
     return member;
   }

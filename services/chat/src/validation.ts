@@ -1,13 +1,9 @@
-import { codePointLength, decodeCursor, hasUnpairedSurrogate, invalidRequest, unstorableTextReason } from '@chat/common/contracts';
+import { codePointLength, decodeCursor, hasUnpairedSurrogate, invalidRequest, isBlank, trimWhiteSpace, unstorableTextReason, usernameKey, usernameRuleViolation } from '@chat/common/contracts';
 
 export const TEXT_MAX_CHARS = 4000;
 export const CLIENT_MSG_ID_MAX_CHARS = 64;
-/** Longer than any registered name can be; anything longer is refused before a lookup. */
-export const USERNAME_MAX_CHARS = 64;
 export const HISTORY_LIMIT = { min: 1, max: 100, default: 50 } as const;
 export const SYNC_LIMIT = { min: 1, max: 500, default: 100 } as const;
-
-const WHITESPACE_ONLY = /^\s*$/u;
 
 export const GROUP_NAME_MAX_CHARS = 100;
 export const CONVERSATIONS_LIMIT = { min: 1, max: 100, default: 50 } as const;
@@ -37,7 +33,7 @@ export function parseSendRequest(body: Record<string, unknown>): SendRequest {
   if (typeof text !== 'string') throw invalidRequest('text must be a string');
   const length = codePointLength(text);
   if (length < 1 || length > TEXT_MAX_CHARS) throw invalidRequest(`text must be 1 to ${TEXT_MAX_CHARS} characters long`);
-  if (WHITESPACE_ONLY.test(text)) throw invalidRequest('text must not be whitespace only');
+  if (isBlank(text)) throw invalidRequest('text must not be blank: whitespace only, or characters that show nothing (zero-width, bidi controls)');
   const textProblem = unstorableTextReason(text);
   if (textProblem) throw invalidRequest(`text cannot be stored as sent: ${textProblem}`);
 
@@ -86,6 +82,11 @@ export function parseCursorParam(value: QueryValue, callerId: string, name: stri
   return cursor.seq;
 }
 
+/** The `conversation` parameter of history: the raw id (parsed by the caller), given at most once. */
+export function parseConversationParam(value: QueryValue, name: string): string | undefined {
+  return single(name, value);
+}
+
 /** The `with` parameter of history: a username to resolve. */
 export function parseUsernameParam(value: QueryValue, name: string): string {
   const raw = single(name, value);
@@ -93,28 +94,37 @@ export function parseUsernameParam(value: QueryValue, name: string): string {
   return parseUsername(raw, name);
 }
 
-/** A username in a body (a recipient, a member to add), a path or a query. */
+/**
+ * A username in a body (a recipient, a member to add), a path or a query: the one username rule
+ * of @chat/common (username.ts), which Auth registers by, or a 400 naming it. Nothing is folded
+ * here (`toLowerCase()` once sent "\u212Aelvin", with a Kelvin sign, to the user kelvin), so no
+ * spelling reaches a lookup that Auth would not take for the same name.
+ */
 function parseUsername(value: unknown, name: string): string {
   if (typeof value !== 'string') throw invalidRequest(`${name} must be a string`);
-  if (value.length === 0 || value.length > USERNAME_MAX_CHARS) throw invalidRequest(`${name} must be 1 to ${USERNAME_MAX_CHARS} characters long`);
-  if (hasUnpairedSurrogate(value)) throw invalidRequest(`${name} must be valid Unicode text`);
+  const violation = usernameRuleViolation(value, name);
+  if (violation) throw invalidRequest(violation);
   return value;
 }
 
-/** A group's name: 1 to 100 characters after trimming, stored trimmed. */
+/**
+ * A group's name: 1 to 100 characters after trimming Unicode White_Space (U+0085 and U+3000
+ * too, unlike String#trim), stored trimmed; not blank (text.ts), like a message text.
+ */
 export function parseGroupName(value: unknown): string {
   if (value === undefined) throw invalidRequest('name is required');
   if (typeof value !== 'string') throw invalidRequest('name must be a string');
-  const name = value.trim();
+  const name = trimWhiteSpace(value);
   const length = codePointLength(name);
   if (length < 1 || length > GROUP_NAME_MAX_CHARS) throw invalidRequest(`name must be 1 to ${GROUP_NAME_MAX_CHARS} characters long after trimming`);
+  if (isBlank(name)) throw invalidRequest('name must not be blank: characters that show nothing (zero-width, bidi controls) only');
   const problem = unstorableTextReason(name);
   if (problem) throw invalidRequest(`name cannot be stored as sent: ${problem}`);
   return name;
 }
 
 /**
- * A `members` list of usernames, without duplicates (letter case ignored, as usernames are
+ * A `members` list of usernames, without duplicates (ASCII letter case ignored, as usernames are
  * unique that way) and without the caller; empty after that is a 400. More than `maxOthers`
  * distinct names is a 400 before any of them is looked up.
  */
@@ -124,8 +134,8 @@ export function parseMemberNames(value: unknown, caller: string, maxOthers: numb
   const names = new Map<string, string>();
   value.forEach((entry, i) => {
     const name = parseUsername(entry, `members[${i}]`);
-    const key = name.toLowerCase();
-    if (key !== caller.toLowerCase() && !names.has(key)) names.set(key, name);
+    const key = usernameKey(name);
+    if (key !== usernameKey(caller) && !names.has(key)) names.set(key, name);
   });
   if (names.size === 0) throw invalidRequest('members must name at least one user other than the caller');
   if (names.size > maxOthers) throw invalidRequest(`a group has at most ${maxOthers + 1} members, the caller included`);

@@ -96,7 +96,8 @@ describe('POST /chat/send', () => {
 
   test('an unknown recipient gets 404 user_not_found; sending to yourself is allowed and stored once', async () => {
     assertEnvelope(await send(chat.url, alice, { to: 'nobody_here_xyz', text: 'hi' }), 404, 'user_not_found');
-    assertEnvelope(await send(chat.url, alice, { to: 'no such/user', text: 'hi' }), 404, 'user_not_found');
+    // A name outside the username rule is malformed, not unknown (@chat/common's username rule).
+    assertEnvelope(await send(chat.url, alice, { to: 'no such/user', text: 'hi' }), 400, 'invalid_request');
     const note = await stack.user('self');
     const res = await send(chat.url, note, { to: note.username, text: 'note to self' });
     assert.equal(res.status, 201, res.text);
@@ -144,7 +145,7 @@ describe('POST /chat/send', () => {
     assertEnvelope(await request(url, { method: 'POST', raw: '{"to":"b","text":"hi"}', token: alice.token, headers: { 'content-type': 'text/plain' } }), 415, 'unsupported_media_type');
     assertEnvelope(await request(url, { body: { to: bob.username, text: 'x'.repeat(17 * 1024) }, token: alice.token }), 413, 'payload_too_large');
     assertEnvelope(await request(url, { method: 'POST', raw: '{"to":', token: alice.token, headers: { 'content-type': 'application/json' } }), 400, 'invalid_json');
-    assertEnvelope(await request(url, { method: 'POST', raw: '[1,2]', token: alice.token, headers: { 'content-type': 'application/json' } }), 400, 'invalid_request');
+    assertEnvelope(await request(url, { method: 'POST', raw: '[1,2]', token: alice.token, headers: { 'content-type': 'application/json' } }), 400, 'invalid_json');
   });
 });
 

@@ -104,7 +104,7 @@ describe('POST /conversations/:id/read', () => {
     assert.deepEqual((await read(second, id, ids[0])).body, { readUpTo: ids[19], unread: 3 });
   });
 
-  test('400 invalid_request: a malformed id, wrong types, a message of another conversation, an unknown message; types are checked before membership', async () => {
+  test('400 invalid_request (invalid_json for a body that is not an object): a malformed id, wrong types, a message of another conversation, an unknown message; types are checked before membership', async () => {
     const [alice, bob, carol] = await users(3);
     const [mine] = await sendAll(alice, { to: bob.username }, ['ours']);
     const [theirs] = await sendAll(alice, { to: carol.username }, ['not yours']);
@@ -112,7 +112,7 @@ describe('POST /conversations/:id/read', () => {
     for (const messageId of [undefined, null, 7, '', 'xyz', `${mine}0`, mine!.slice(1), { $ne: null }, [mine]]) {
       assertEnvelope(await read(bob, id, messageId), 400, 'invalid_request');
     }
-    assertEnvelope(await call(bob, 'POST', `/conversations/${id}/read`, ['not an object']), 400, 'invalid_request');
+    assertEnvelope(await call(bob, 'POST', `/conversations/${id}/read`, ['not an object']), 400, 'invalid_json');
     assertEnvelope(await read(alice, id, theirs), 400, 'invalid_request');
     assertEnvelope(await read(alice, id, '0123456789abcdef01234567'), 400, 'invalid_request');
     assertEnvelope(await read(carol, id, 7), 400, 'invalid_request');

@@ -1,8 +1,8 @@
 /**
  * @chat/common/contracts — what the parties agree on: the event published for every stored
  * message, sync cursors, the broker topology, the HTTP error codes and error envelope, the
- * WebSocket protocol's close codes and frame types, the rules the API applies to text, and the
- * user-token policy. Every service, the benchmark and the browser client import it.
+ * WebSocket protocol's close codes and frame types, the rules the API applies to text and usernames,
+ * and the user-token policy. Every service, the benchmark and the browser client import it.
  *
  * Plain data and small functions with no import beyond these files: no package, no `node:`
  * module (the web page bundles it), only Node's `Buffer` global inside the cursor and event
@@ -19,4 +19,5 @@ export * from './errors.js';
 export * from './close-codes.js';
 export * from './frame-types.js';
 export * from './text.js';
+export * from './username.js';
 export * from './token-policy.js';

@@ -23,10 +23,10 @@ export const ERROR_CODES = {
   unsupported_media_type: { status: 415, meaning: 'the body is not `application/json`, or its encoding or charset is unsupported' },
   idempotency_conflict: { status: 422, meaning: 'the `clientMsgId` was used by this sender for a different recipient or text' },
   upgrade_required: { status: 426, meaning: "a plain HTTP request to the gateway's WebSocket endpoint" },
-  too_many_attempts: { status: 429, meaning: 'too many failed logins for this username; `Retry-After` says when to try again' },
+  too_many_attempts: { status: 429, meaning: 'too many failed logins for this username from this address, or the username is in a delay after failures from elsewhere; `Retry-After` says when to try again' },
+  too_many_requests: { status: 429, meaning: 'too many logins and registrations, or registrations, from this client address; `Retry-After` says when to try again' },
   internal: { status: 500, meaning: 'a bug: the details are in the log, never in the answer' },
-  not_implemented: { status: 501, meaning: 'an HTTP method the server does not know' },
-  unavailable: { status: 503, meaning: 'a dependency (database, Auth, key set) is unreachable or the gateway is draining; retry with backoff' },
+  unavailable: { status: 503, meaning: 'a dependency (database, Auth, key set) is unreachable, the gateway is draining, or Auth is at its bcrypt capacity; retry with backoff (`Retry-After` when given)' },
   not_ready: { status: 503, meaning: '`/readyz`: a check fails or the process is draining; `details.checks` names each check' },
 } as const satisfies Record<string, { status: number; meaning: string }>;
 

@@ -58,6 +58,12 @@ export interface NewMessageEvent {
   cursors: Record<string, string>;
 }
 
+/** Every `type` of an event on `chat.events`; api/asyncapi.yaml is checked against this table. */
+export const EVENT_TYPES = ['new_message'] as const satisfies readonly NewMessageEvent['type'][];
+// Complete: an event type added to the interfaces but not to the table stops compiling here.
+const everyEventType: [Exclude<NewMessageEvent['type'], (typeof EVENT_TYPES)[number]>] extends [never] ? true : never = true;
+void everyEventType;
+
 const isString = (v: unknown): v is string => typeof v === 'string';
 
 /** Validates an event from the wire. Returns undefined for anything malformed (log and drop). */

@@ -7,7 +7,7 @@
  */
 import { createRemoteJWKSet, decodeProtectedHeader, errors as joseErrors, jwtVerify, SignJWT, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { RequestError } from './errors.js';
-import { CLOCK_TOLERANCE_SECONDS, USER_TOKEN_POLICY, type TokenPins } from './token-policy.js';
+import { CLOCK_TOLERANCE_SECONDS, isUserTokenType, USER_TOKEN_POLICY, type TokenPins } from './token-policy.js';
 
 /** What a verified user token tells us. `id` is the token's `sub`. */
 export interface TokenUser {
@@ -59,8 +59,9 @@ export function createJwtVerifier(opts: JwtVerifierOptions): VerifyUserToken {
 export function createUserTokenVerifier(keys: JWTVerifyGetKey, pins: TokenPins): VerifyUserToken {
   return async (token) => {
     let payload: JWTPayload;
+    let typ: unknown;
     try {
-      ({ payload } = await jwtVerify(token, keys, {
+      ({ payload, protectedHeader: { typ } } = await jwtVerify(token, keys, {
         algorithms: [USER_TOKEN_POLICY.algorithm],
         issuer: pins.issuer,
         audience: pins.audience,
@@ -73,6 +74,7 @@ export function createUserTokenVerifier(keys: JWTVerifyGetKey, pins: TokenPins):
       }
       throw new RequestError(401, 'unauthorized', describeTokenError(err));
     }
+    if (!isUserTokenType(typ)) throw new RequestError(401, 'unauthorized', 'token header "typ" is invalid');
     if (typeof payload.username !== 'string' || typeof payload.sub !== 'string' || typeof payload.exp !== 'number') {
       throw new RequestError(401, 'unauthorized', 'token lacks required claims');
     }

@@ -64,7 +64,7 @@ test('malformed JSON and non-object JSON get 400', async () => {
   for (const b of ['[1,2]', '"str"', '12', 'null']) {
     const x = await call('/echo', json(b));
     assert.equal(x.status, 400, b);
-    assert.ok(x.body.error, b);
+    assert.equal(x.body.error?.code, 'invalid_json', b);
   }
 });
 
@@ -86,11 +86,34 @@ test('undecodable bodies, forbidden keys and unknown methods get 4xx envelopes, 
   assert.equal(br.body.error?.code, 'unsupported_media_type');
   const proto = await call('/echo', json('{"__proto__":{"admin":true}}'));
   assert.equal(proto.status, 400);
-  assert.equal(proto.body.error?.code, 'invalid_json');
-  // A method no route implements is bad input too: 405 on a path that exists (koa-error-handler.test.ts).
-  const odd = await call('/echo', { method: 'PROPFIND' });
-  assert.equal(odd.status, 405);
-  assert.equal(odd.body.error?.code, 'method_not_allowed');
+  assert.equal(proto.body.error?.code, 'invalid_request');
+  assert.match(proto.body.error!.message, /"__proto__"/);
+});
+
+test('a method no route implements is a 405 with Allow on a path that exists, a 404 elsewhere: never a 5xx', async () => {
+  for (const method of ['PROPFIND', 'MKCOL', 'LOCK']) {
+    const known = await call('/echo', { method });
+    assert.equal(known.status, 405, method);
+    assert.equal(known.body.error?.code, 'method_not_allowed');
+    assert.equal(known.headers.get('allow'), 'POST');
+    const unknown = await call('/nope', { method });
+    assert.equal(unknown.status, 404, method);
+    assert.equal(unknown.body.error?.code, 'not_found');
+    assert.equal(unknown.headers.get('allow'), null);
+  }
+});
+
+test('a body that is not a JSON object is invalid_json on every route, and body rules are invalid_request', async () => {
+  for (const b of ['[{"a":1}]', '', '  ']) {
+    const r = await call('/echo', json(b));
+    assert.equal(r.status, 400, JSON.stringify(b));
+    assert.equal(r.body.error?.code, 'invalid_json', JSON.stringify(b));
+  }
+  for (const b of ['{"a":1,"a":2}', '{"$where":"1"}', '{"a.b":1}', '{"constructor":{}}', `{"a":${'['.repeat(20)}${']'.repeat(20)}}`]) {
+    const r = await call('/echo', json(b));
+    assert.equal(r.status, 400, b);
+    assert.equal(r.body.error?.code, 'invalid_request', b);
+  }
 });
 
 test('a RequestError maps to its status, code and headers', async () => {

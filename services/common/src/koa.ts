@@ -1,7 +1,8 @@
 /**
  * @chat/common/koa — the HTTP stack of Auth and Chat: the Koa app with its middleware (metrics,
- * CORS and CORS_ORIGINS, the error envelope, JSON bodies), bearer-token authentication, and the
- * server with /healthz, /readyz, /metrics and the drain.
+ * CORS and CORS_ORIGINS, the error envelope, JSON bodies), bearer-token authentication, the client
+ * address behind trusted proxies, the server with /healthz, /readyz, /metrics and the drain, and
+ * the list of routes an app serves.
  *
  * Packages: koa, @koa/router and koa-bodyparser, peer dependencies of @chat/common that only
  * the services importing this entry install (the gateway does not). Imports contracts, config
@@ -14,3 +15,5 @@ export * from './koa-error-handler.js';
 export * from './koa-json-body.js';
 export * from './koa-auth.js';
 export * from './koa-server.js';
+export * from './koa-routes.js';
+export * from './client-address.js';

@@ -78,8 +78,13 @@ export class SignalBus {
     this.stopped = true;
     this.reconnect.stop();
     const model = this.model;
+    const channel = this.channel;
     this.model = undefined;
     this.channel = undefined;
+    // The channel first: its close is queued behind what was published on it, whereas the
+    // connection's close overtakes those writes, and the broker then drops them (a draining
+    // gateway's `bye` was lost that way on every drain).
+    await channel?.close().catch(() => undefined);
     await model?.close().catch(() => undefined);
   }
 

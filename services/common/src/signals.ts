@@ -46,6 +46,12 @@ export type PresenceSignal =
 
 export type Signal = TypingSignal | ReadSignal | PresenceSignal;
 
+/** Every signal `kind`; api/asyncapi.yaml is checked against this table. */
+export const SIGNAL_KINDS = ['typing', 'read', 'online', 'offline', 'beat', 'bye'] as const satisfies readonly Signal['kind'][];
+// Complete: a kind added to the Signal types but not to the table stops compiling here.
+const everySignalKind: [Exclude<Signal['kind'], (typeof SIGNAL_KINDS)[number]>] extends [never] ? true : never = true;
+void everySignalKind;
+
 export function routingKeyOf(signal: Signal): SignalRoutingKey {
   return signal.kind === 'typing' || signal.kind === 'read' ? signal.kind : 'presence';
 }

@@ -32,3 +32,25 @@ export function unstorableTextReason(value: string): string | undefined {
   if (value.includes('\u0000')) return 'it contains U+0000 (NUL)';
   return undefined;
 }
+
+/**
+ * Unicode's White_Space property (UAX #44), not JavaScript's `\s`: `\s` leaves out U+0085 (NEXT
+ * LINE) and counts U+FEFF, which Unicode does not. Default_Ignorable_Code_Point covers what
+ * renders as nothing at all: zero-width spaces and joiners, bidi marks and overrides, the BOM,
+ * soft hyphens, variation selectors, the Hangul fillers.
+ */
+const BLANK = /^[\p{White_Space}\p{Default_Ignorable_Code_Point}]*$/u;
+const WHITE_SPACE_AT_ENDS = /^\p{White_Space}+|\p{White_Space}+$/gu;
+
+/**
+ * True when the text would show as nothing: every character is White_Space or
+ * Default_Ignorable_Code_Point (or there are none). Such a message or name is refused.
+ */
+export function isBlank(value: string): boolean {
+  return BLANK.test(value);
+}
+
+/** The text without White_Space (Unicode's, as isBlank) at either end. */
+export function trimWhiteSpace(value: string): string {
+  return value.replace(WHITE_SPACE_AT_ENDS, '');
+}

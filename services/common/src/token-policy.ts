@@ -23,7 +23,18 @@ export const USER_TOKEN_POLICY = {
    */
   requiredClaims: ['exp', 'sub'],
   clockToleranceSeconds: CLOCK_TOLERANCE_SECONDS,
+  /**
+   * The `typ` header Auth signs. A token carrying another type (`at+jwt`, `dpop+jwt`, …) was
+   * made for something else and is refused; one without `typ` is accepted (RFC 7519 makes the
+   * header optional).
+   */
+  type: 'JWT',
 } as const;
+
+/** True when a token header's `typ` is absent or names a plain JWT (`JWT`, `application/jwt`, any letter case). */
+export function isUserTokenType(typ: unknown): boolean {
+  return typ === undefined || (typeof typ === 'string' && /^(application\/)?jwt$/i.test(typ));
+}
 
 /** The issuer and audience a deployment pins (JWT_ISSUER, JWT_AUDIENCE). */
 export interface TokenPins {

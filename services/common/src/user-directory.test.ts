@@ -37,6 +37,15 @@ test('a burst of lookups for one user makes one request; names are case-insensit
   assert.equal(hits, 50);
 });
 
+test('a look-alike of a name (Kelvin sign, fullwidth, Turkish I, combining mark) is nobody, and asks Auth nothing', async () => {
+  calls = 0;
+  const dir = createUserDirectory({ authUrl, credential: async () => 'svc' });
+  // Under toLowerCase() or NFKC each of these folds onto, or hides, an ASCII spelling; none is a username.
+  for (const name of ['\u212Alice', '\uFF41lice', '\u0130lice', 'a\u0301lice', 'ali\u200Bce', 'al']) assert.equal(await dir.resolve(name), null, name);
+  assert.equal(calls, 0);
+  assert.equal((await dir.resolve('ALICE'))?.id, 'id-a');
+});
+
 test('an unknown user resolves to null and is remembered briefly', async () => {
   calls = 0;
   const dir = createUserDirectory({ authUrl, credential: async () => 'svc', negativeTtlMs: 100 });

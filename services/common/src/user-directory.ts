@@ -6,6 +6,7 @@
  */
 import { LRUCache } from 'lru-cache';
 import { RequestError } from './errors.js';
+import { isUsername, usernameKey } from './username.js';
 
 export interface DirectoryUser {
   id: string;
@@ -26,7 +27,7 @@ export interface UserDirectoryOptions {
 }
 
 export interface UserDirectory {
-  /** The user by name, case-insensitively; null when Auth says 404. Throws 503 when Auth is unreachable. */
+  /** The user by name, ignoring ASCII letter case; null when Auth says 404 or the name breaks the username rule. Throws 503 when Auth is unreachable. */
   resolve(username: string): Promise<DirectoryUser | null>;
 }
 
@@ -78,7 +79,10 @@ export function createUserDirectory(opts: UserDirectoryOptions): UserDirectory {
   }
   return {
     async resolve(username) {
-      const key = username.toLowerCase();
+      // A string outside the username rule names nobody, whatever Unicode folding would make of
+      // it (the Kelvin sign is not "k"): no request, and no cache entry.
+      if (!isUsername(username)) return null;
+      const key = usernameKey(username);
       if (cache.has(key) || inFlight.has(key)) opts.onHit?.();
       const entry = await cache.fetch(key);
       return entry === undefined || entry === NOT_FOUND ? null : entry;

@@ -11,6 +11,7 @@ import type { GatewayConfig } from './config.js';
 import { Delivery } from './delivery.js';
 import type { InMemoryTokenVerifier } from './in-memory-token-verifier.js';
 import { registerHttpRoutes } from './http-handler.js';
+import { WEBSOCKET_PATH } from './http-routes.js';
 import { LiveSignals } from './live-signals.js';
 import type { GatewayMetrics } from './metrics.js';
 import { PresenceReporter } from './presence-reporter.js';
@@ -27,6 +28,7 @@ export interface GatewayDeps {
   logger: Logger;
   metrics: GatewayMetrics;
   lifecycle: Lifecycle;
+  /** Verification that may wait for Auth's key set (index.ts: the in-memory verifier's verifyOrFetch, so one key cache). */
   verifyUser: VerifyUserToken;
   /** Verification on the spot with Auth's keys held in memory (see in-memory-token-verifier.ts). */
   inMemoryVerifier?: InMemoryTokenVerifier;
@@ -136,7 +138,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
 
   const app = uWS.App();
   app.ws(
-    '/*',
+    WEBSOCKET_PATH,
     createWsBehavior({
       allowedOrigins: config.ALLOWED_ORIGINS,
       maxFramesPerSecond: config.MAX_FRAMES_PER_SECOND,
@@ -145,7 +147,6 @@ export function createGateway(deps: GatewayDeps): Gateway {
       idleTimeoutSeconds: config.IDLE_TIMEOUT_SECONDS,
       verifyUser: deps.verifyUser,
       verifyUserInMemory: deps.inMemoryVerifier ? (token) => deps.inMemoryVerifier!.verify(token) : undefined,
-      onKeyMiss: () => void deps.inMemoryVerifier?.refresh(),
       registry,
       expiry,
       sender,

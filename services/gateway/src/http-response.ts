@@ -16,10 +16,8 @@ const STATUS_TEXT: Record<number, string> = {
  * Ends a uWS response with a JSON body. Call it inside `res.cork` when not in the synchronous
  * part of a handler (uWS requires writes after an await to be corked).
  */
-export function endJson(res: HttpResponse, status: number, body: unknown): void {
-  res
-    .writeStatus(STATUS_TEXT[status] ?? `${status} Unknown`)
-    .writeHeader('content-type', 'application/json; charset=utf-8')
-    .writeHeader('cache-control', 'no-store')
-    .end(JSON.stringify(body));
+export function endJson(res: HttpResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  res.writeStatus(STATUS_TEXT[status] ?? `${status} Unknown`);
+  for (const [name, value] of Object.entries(headers)) res.writeHeader(name, value);
+  res.writeHeader('content-type', 'application/json; charset=utf-8').writeHeader('cache-control', 'no-store').end(JSON.stringify(body));
 }

@@ -28,14 +28,17 @@ describe('in-memory token verifier agrees with the shared verifier', () => {
   let server: Server;
   let jwksUrl = '';
   let jwksDown = false;
+  let jwksFetches = 0;
 
   before(async () => {
     publicJwk = (await exportJWK(current.publicKey)) as Record<string, unknown>;
     kid = await calculateJwkThumbprint(publicJwk as never, 'sha256');
     const body = JSON.stringify({ keys: [{ ...publicJwk, kid, alg: 'ES256', use: 'sig' }] });
-    server = createServer((_req, res) =>
-      jwksDown ? res.writeHead(503).end() : res.writeHead(200, { 'content-type': 'application/json' }).end(body),
-    );
+    server = createServer((_req, res) => {
+      jwksFetches++;
+      if (jwksDown) res.writeHead(503).end();
+      else res.writeHead(200, { 'content-type': 'application/json' }).end(body);
+    });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const addr = server.address();
     jwksUrl = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}/jwks.json`;
@@ -71,6 +74,9 @@ describe('in-memory token verifier agrees with the shared verifier', () => {
       const input = `${b64({ alg: 'HS256', kid })}.${b64(good())}`;
       return `${input}.${createHmac('sha256', JSON.stringify(publicJwk)).update(input).digest('base64url')}`;
     }, false],
+    ['typ "JWT" in other spellings', () => es256({ ...header(), typ: 'application/JWT' }, good(), current.privateKey), true],
+    ['no typ', () => es256({ alg: 'ES256', kid }, good(), current.privateKey), true],
+    ['a typ made for something else', () => es256({ ...header(), typ: 'at+jwt' }, good(), current.privateKey), false],
     ['an unknown critical header', () => es256({ ...header(), crit: ['exp'] }, good(), current.privateKey), false],
     ['two parts', () => es256(header(), good(), current.privateKey).split('.').slice(0, 2).join('.'), false],
     ['garbage', () => 'not.a.token', false],
@@ -119,6 +125,28 @@ describe('in-memory token verifier agrees with the shared verifier', () => {
       await inMemory.refresh(true);
       assert.equal(inMemory.keyCount, 1);
       assert.equal(inMemory.verify(es256(header(), good(), current.privateKey))?.id, 'user-1');
+    } finally {
+      jwksDown = false;
+    }
+  });
+
+  it('verifyOrFetch: a burst of tokens under unknown kids fetches the key set once per cooldown, into the one cache', async () => {
+    const inMemory = createInMemoryTokenVerifier({ jwksUrl, issuer: 'chat-auth', audience: 'chat', logger, cooldownMs: 60_000 });
+    const before = jwksFetches;
+    // Not loaded yet: the first token fetches, and the valid one is then known.
+    assert.equal((await inMemory.verifyOrFetch(es256(header(), good(), current.privateKey))).id, 'user-1');
+    const unknown = () => es256({ ...header(), kid: `random-${Math.random()}` }, good(), other.privateKey);
+    const refusals = await Promise.all(Array.from({ length: 50 }, () => inMemory.verifyOrFetch(unknown()).then(() => undefined, (e: unknown) => e as RequestError)));
+    for (let i = 0; i < 20; i++) refusals.push(await inMemory.verifyOrFetch(unknown()).then(() => undefined, (e: unknown) => e as RequestError));
+    assert.ok(refusals.every((e) => e instanceof RequestError && e.status === 401 && e.message === 'token signed by an unknown key'));
+    assert.equal(jwksFetches - before, 1, 'one fetch for the whole burst inside one cooldown');
+  });
+
+  it('verifyOrFetch: a key set that cannot be fetched is a 503, not a 401', async () => {
+    const inMemory = createInMemoryTokenVerifier({ jwksUrl, issuer: 'chat-auth', audience: 'chat', logger, cooldownMs: 0 });
+    jwksDown = true;
+    try {
+      await assert.rejects(inMemory.verifyOrFetch(es256(header(), good(), current.privateKey)), (e: unknown) => e instanceof RequestError && e.status === 503);
     } finally {
       jwksDown = false;
     }

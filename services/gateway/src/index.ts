@@ -3,7 +3,7 @@
  * Everything with behaviour lives in app.ts and the modules it assembles.
  */
 import { createLogger, Lifecycle, runService } from '@chat/common/config';
-import { createJwtVerifier, createServiceTokenSource } from '@chat/common/jwt';
+import { createServiceTokenSource } from '@chat/common/jwt';
 import { createUserDirectory } from '@chat/common/user-directory';
 import { createGateway } from './app.js';
 import { loadGatewayConfig, type GatewayConfig } from './config.js';
@@ -20,11 +20,11 @@ async function main(config: Readonly<GatewayConfig>): Promise<void> {
     audience: config.JWT_AUDIENCE,
   };
 
-  // Upgrades are verified on the spot with Auth's keys held in memory; the shared verifier
-  // (which fetches the JWKS) covers a key that is not known here yet.
-  const verifyUser = createJwtVerifier({ ...jwks, cooldownMs: config.JWKS_COOLDOWN_MS });
+  // Upgrades are verified on the spot with Auth's keys held in memory; a key that is not known
+  // here yet is fetched into the same key set (one cache, one cooldown), and the upgrade waits.
   const inMemoryVerifier = createInMemoryTokenVerifier({ ...jwks, logger, cooldownMs: config.JWKS_COOLDOWN_MS });
   inMemoryVerifier.start();
+  const verifyUser = (token: string) => inMemoryVerifier.verifyOrFetch(token);
 
   // Events arrive with no user attached, so Auth is asked as a service (HS256 service token).
   const directory = createUserDirectory({

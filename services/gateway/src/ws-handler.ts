@@ -27,12 +27,10 @@ export interface WsHandlerDeps {
   maxFrameBytes: number;
   maxBackpressureBytes: number;
   idleTimeoutSeconds: number;
-  /** The shared (async) verifier, used when the in-memory one does not know the key. */
+  /** The async verifier, used when the in-memory one does not know the key (it fetches the key set). */
   verifyUser: VerifyUserToken;
   /** Verification on the spot with keys held in memory; undefined result means "key unknown here". */
   verifyUserInMemory?: (token: string) => TokenUser | undefined;
-  /** Called after the async path ran, so the in-memory verifier can reload its keys. */
-  onKeyMiss?: () => void;
   registry: SocketRegistry;
   expiry: TokenExpiry;
   sender: SocketSender;
@@ -117,14 +115,13 @@ export function createWsBehavior(deps: WsHandlerDeps): WebSocketBehavior<SocketS
       }
       if (user) return complete(user);
 
-      // The key is not known locally yet: the shared verifier fetches the JWKS.
+      // The key is not known locally yet: the async verifier fetches the JWKS.
       let aborted = false;
       res.onAborted(() => {
         aborted = true;
       });
       deps.verifyUser(token).then(
         (verified) => {
-          deps.onKeyMiss?.();
           if (aborted) return;
           // Refusals are corked as usual. The upgrade deliberately is not: uWS closes some
           // sockets upgraded asynchronously inside cork (see in-memory-token-verifier.ts). Uncorked,
@@ -133,7 +130,6 @@ export function createWsBehavior(deps: WsHandlerDeps): WebSocketBehavior<SocketS
           else complete(verified);
         },
         (err: unknown) => {
-          deps.onKeyMiss?.();
           if (!aborted) res.cork(() => rejectError(err));
         },
       );

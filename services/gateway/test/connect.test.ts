@@ -201,7 +201,13 @@ describe('gateway: connecting and frames', () => {
       }
       const notFound = await fetch(`${gw}/nope`);
       assert.equal(notFound.status, 404);
-      assert.equal(((await notFound.json()) as any).error.code, 'not_found');
+      assert.equal(((await notFound.json()) as any).error.code, 'not_found');      // Another method on one of its paths is a 405 naming GET, as Auth and Chat answer it.
+      for (const [method, path] of [['POST', '/healthz'], ['DELETE', '/metrics'], ['PUT', '/']]) {
+        const res = await fetch(`${gw}${path}`, { method });
+        assert.equal(res.status, 405, `${method} ${path}`);
+        assert.equal(res.headers.get('allow'), 'GET');
+        assert.equal(((await res.json()) as any).error.code, 'method_not_allowed');
+      }
     });
   });
 

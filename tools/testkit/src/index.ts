@@ -232,6 +232,12 @@ export async function stackEnv(overrides: Record<string, string> = {}): Promise<
       JWT_PRIVATE_KEY: generateSigningKeyPem(),
       SERVICE_TOKEN_SECRET: randomBytes(24).toString('hex'),
       BCRYPT_COST: '4',
+      // Auth's abuse limits, opened wide: every test client (and the benchmark's 5,000
+      // registrations in seconds) comes from 127.0.0.1, so production's per-address rates and
+      // bcrypt queue would refuse them. Tests of those limits set their own small values.
+      ADDRESS_ATTEMPTS_PER_MINUTE: '1000000',
+      ADDRESS_REGISTRATIONS_PER_HOUR: '1000000',
+      BCRYPT_MAX_QUEUED: '100000',
       ...overrides,
     },
   };

@@ -8,7 +8,7 @@ import type { ConversationsRepository } from '../conversations-repo.js';
 import { conversationNotFound, memberOrNotFound } from '../group-access.js';
 import { toChatMessage } from '../message.js';
 import type { MessagesRepository } from '../messages-repo.js';
-import { HISTORY_LIMIT, parseCursorParam, parseLimit, parseUsernameParam } from '../validation.js';
+import { HISTORY_LIMIT, parseConversationParam, parseCursorParam, parseLimit, parseUsernameParam } from '../validation.js';
 
 interface HistoryDeps {
   messages: MessagesRepository;
@@ -33,7 +33,7 @@ export function historyRoute(deps: HistoryDeps): RouterMiddleware {
       if (!peer) throw notFound('user_not_found', 'no such user');
       return { conversationId: directConversationId(user.id, peer.id), since: 1 };
     }
-    const ref = parseConversationId(query.conversation);
+    const ref = parseConversationId(parseConversationParam(query.conversation, 'conversation'));
     if (!ref) throw conversationNotFound();
     if (ref.type === 'direct') {
       if (peerIn(ref, user.id) === undefined) throw conversationNotFound();

@@ -10,8 +10,10 @@
  * or mark-compact happened to run, not on what a socket holds (in the socket-memory harness the
  * same gateway read 1.9 KB as left and 0.5 KB collected). "Collected" is read after a full
  * collection forced through the gateway's inspector (Proc.inspectPort): what an idle socket keeps
- * alive once the process is idle, which is the state of a pod holding idle sockets. Both are
- * reported; the goal is judged on the collected one when the gateway has an inspector.
+ * alive once the process is idle, which is the state of a pod holding idle sockets. The goal is
+ * judged on the collected slope when the gateway has an inspector; the as-left readings stay in
+ * the step table, but their slope is then no figure of its own, since each step's collection
+ * resets what the next step's reading counts.
  */
 import { connectInspector, type Inspector } from '../inspector.js';
 import type { LoadGen } from '../loadgen/pool.js';
