@@ -278,7 +278,7 @@ test('Gateway: the WebSocket upgrade answers as documented', async () => {
   conforms('websocketUpgrade', await call(`${gateway}/?token=${encodeURIComponent(alice.token)}`), 426, 'a plain GET');
 });
 
-test('every service: /healthz, /readyz and /metrics answer as documented; unknown paths and methods get the generic errors', async () => {
+test('every service: /healthz, /readyz and (on METRICS_PORT) /metrics answer as documented; unknown paths and methods get the generic errors', async () => {
   const responses = doc.components as { responses: Record<string, JsonObject> };
   const generic = (name: string, answer: Answer, expected: number, label: string) => {
     assert.equal(answer.status, expected, `${label}: ${answer.status} ${answer.text}`);
@@ -287,7 +287,8 @@ test('every service: /healthz, /readyz and /metrics answer as documented; unknow
   for (const [service, url] of Object.entries(urls())) {
     conforms('healthz', await call(`${url}/healthz`), 200, service);
     conforms('readyz', await call(`${url}/readyz`), 200, service);
-    conforms('metrics', await call(`${url}/metrics`), 200, service);
+    conforms('metrics', await call(`${stack[service as keyof ReturnType<typeof urls>].metricsUrl}/metrics`), 200, service);
+    generic('NotFound', await call(`${url}/metrics`), 404, `${service}: /metrics on the public port`);
     generic('NotFound', await call(`${url}/no/such/route`), 404, `${service}: unknown path`);
   }
   for (const [service, url] of [['auth', stack.auth.url], ['chat', stack.chat.url]] as const) {

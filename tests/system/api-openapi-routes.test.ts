@@ -9,6 +9,7 @@ import { createLogger, createMetrics, Lifecycle } from '@chat/common/config';
 import { createServiceTokenVerifier } from '@chat/common/jwt';
 import { loadOpenApi, openApiOperations } from '@chat/api-specs';
 import { koaRoutes, openApiPath } from '../../services/common/src/koa-routes.ts';
+import { METRICS_ROUTES } from '../../services/common/src/metrics-server.ts';
 import { createAuthApp } from '../../services/auth/src/app.ts';
 import { loadSigningKeys } from '../../services/auth/src/keys.ts';
 import { createChatApp } from '../../services/chat/src/app.ts';
@@ -77,10 +78,13 @@ async function servedRoutes(): Promise<string[]> {
     ...koaRoutes(auth).map((r) => `auth ${r.method} ${openApiPath(r.path)}`),
     ...koaRoutes(chat).map((r) => `chat ${r.method} ${openApiPath(r.path)}`),
     ...GATEWAY_HTTP_ROUTES.map((r) => `gateway ${r.method} ${r.path}`),
+    // Every service serves these on its METRICS_PORT (serveMetrics), never on its public port.
+    ...(['auth', 'chat', 'gateway'] as const).flatMap((service) => METRICS_ROUTES.map((r) => `${service}:metrics ${r.method} ${r.path}`)),
   ];
 }
 
-const documented = () => openApiOperations().flatMap((op) => op.services.map((service) => `${service} ${op.method} ${op.path}`));
+const documented = () =>
+  openApiOperations().flatMap((op) => op.services.map((service) => `${service}${op.port === 'metrics' ? ':metrics' : ''} ${op.method} ${op.path}`));
 
 test('every route a service serves is in api/openapi.yaml under that service, and every documented operation is served', async () => {
   const served = sorted(await servedRoutes());
@@ -92,9 +96,11 @@ test('every route a service serves is in api/openapi.yaml under that service, an
 });
 
 test('each path item names its service(s) by x-service, and its servers are those services’ ports', () => {
-  const ports: Record<string, string> = { auth: '5001', chat: '5002', gateway: '5003' };
+  const servicePorts: Record<string, string> = { auth: '5001', chat: '5002', gateway: '5003' };
+  const metricsPorts: Record<string, string> = { auth: '9101', chat: '9102', gateway: '9103' };
   const paths = loadOpenApi().paths as Record<string, { servers?: Array<{ url: string }> }>;
   for (const op of openApiOperations()) {
+    const ports = op.port === 'metrics' ? metricsPorts : servicePorts;
     assert.ok(op.services.every((s) => s in ports), `${op.method} ${op.path}: unknown x-service ${op.services.join(',')}`);
     const serverPorts = (paths[op.path]!.servers ?? []).map((s) => new URL(s.url).port);
     assert.deepEqual(sorted(serverPorts), sorted(op.services.map((s) => ports[s]!)), `${op.path}: servers`);

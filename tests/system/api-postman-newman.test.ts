@@ -23,6 +23,7 @@ test('newman runs the Postman collection against the services with zero failures
     authUrl: stack.auth.url,
     chatUrl: stack.chat.url,
     gatewayUrl: stack.gateway.url,
+    gatewayMetricsUrl: stack.gateway.metricsUrl,
     userToken: me!.token,
     userId: me!.id,
     serviceToken: await createServiceTokenSource('postman', stack.env.SERVICE_TOKEN_SECRET!)(),

@@ -27,7 +27,7 @@ test('every metric the dashboard queries is exported by a running service', asyn
   // A rejected upgrade, so the rejection counter has a series too.
   await fetch(`${stack.gateway.url}/?token=garbage`, { headers: { upgrade: 'websocket', connection: 'Upgrade', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==', 'sec-websocket-version': '13' } }).catch(() => undefined);
   const bodies = await waitFor('metrics bodies', async () => {
-    const texts = await Promise.all([stack.auth, stack.chat, stack.gateway].map(async (s) => (await fetch(`${s.url}/metrics`)).text()));
+    const texts = await Promise.all([stack.auth, stack.chat, stack.gateway].map(async (s) => (await fetch(`${s.metricsUrl}/metrics`)).text()));
     return texts.every((t) => t.length > 0) ? texts : undefined;
   });
   ws.close();

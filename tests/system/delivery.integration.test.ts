@@ -71,9 +71,9 @@ describe('gateway: delivery', () => {
     const dave = await registerAndLogin(s.auth.url);
     const c = await TestClient.connect(gw, carol.token);
     const counters = async () => ({
-      misses: await metricValue(gw, 'gateway_user_cache_misses_total'),
-      hits: await metricValue(gw, 'gateway_user_cache_hits_total'),
-      consumed: await metricValue(gw, 'gateway_events_consumed_total'),
+      misses: await metricValue(s.gateways[0]!, 'gateway_user_cache_misses_total'),
+      hits: await metricValue(s.gateways[0]!, 'gateway_user_cache_hits_total'),
+      consumed: await metricValue(s.gateways[0]!, 'gateway_events_consumed_total'),
     });
     const before = await counters();
     await Promise.all(Array.from({ length: 20 }, (_, i) => send(s.chat!.url, dave, carol.username, `burst ${i}`)));
@@ -101,17 +101,17 @@ describe('gateway: delivery', () => {
   it('counts events nobody here is connected for as dropped (no_local_socket), and measures latency', async () => {
     const watcher = await TestClient.connect(gw, alice.token); // someone is connected, just not them
     const [erin, frank] = await Promise.all([registerAndLogin(s.auth.url), registerAndLogin(s.auth.url)]);
-    const before = await metricValue(gw, 'gateway_events_dropped_total', { reason: 'no_local_socket' });
+    const before = await metricValue(s.gateways[0]!, 'gateway_events_dropped_total', { reason: 'no_local_socket' });
     await send(s.chat!.url, erin, frank.username, 'nobody listens');
-    await waitUntil(async () => (await metricValue(gw, 'gateway_events_dropped_total', { reason: 'no_local_socket' })) > before);
-    assert.ok((await metricValue(gw, 'gateway_delivery_latency_seconds_count')) > 0);
-    assert.ok((await metricValue(gw, 'gateway_events_delivered_total')) > 0);
+    await waitUntil(async () => (await metricValue(s.gateways[0]!, 'gateway_events_dropped_total', { reason: 'no_local_socket' })) > before);
+    assert.ok((await metricValue(s.gateways[0]!, 'gateway_delivery_latency_seconds_count')) > 0);
+    assert.ok((await metricValue(s.gateways[0]!, 'gateway_events_delivered_total')) > 0);
     watcher.close();
   });
 
   it('survives malformed events published straight to chat.events, and keeps delivering', async () => {
     const b = await TestClient.connect(gw, bob.token);
-    const malformedBefore = await metricValue(gw, 'gateway_events_dropped_total', { reason: 'malformed' });
+    const malformedBefore = await metricValue(s.gateways[0]!, 'gateway_events_dropped_total', { reason: 'malformed' });
     await publishRaw(s.infra.amqpUrl, [
       '{not json',
       'null',
@@ -122,7 +122,7 @@ describe('gateway: delivery', () => {
       Buffer.from([0xff, 0xfe, 0x00]),
     ]);
     await publishRaw(s.infra.amqpUrl, ['plain text'], 'text/plain');
-    await waitUntil(async () => (await metricValue(gw, 'gateway_events_dropped_total', { reason: 'malformed' })) >= malformedBefore + 8);
+    await waitUntil(async () => (await metricValue(s.gateways[0]!, 'gateway_events_dropped_total', { reason: 'malformed' })) >= malformedBefore + 8);
     const sent = await send(s.chat!.url, alice, bob.username, 'still alive');
     await b.next((f) => f.type === 'new_message' && f.message.id === sent.id);
     assert.equal(s.gateways[0]!.proc.exitCode, null);
@@ -152,7 +152,7 @@ describe('gateway: delivery', () => {
     assert.equal(closed.code, 1013);
     assert.ok(slow.ofType('new_message').length < BULK, 'the slow socket was cut before the end');
     assert.ok(fast.isOpen);
-    assert.ok((await metricValue(gw, 'gateway_sockets_closed_total', { reason: 'slow_consumer' })) >= 1);
+    assert.ok((await metricValue(s.gateways[0]!, 'gateway_sockets_closed_total', { reason: 'slow_consumer' })) >= 1);
     console.log(`fast socket got ${BULK} x 4 KB frames in ${fastMs} ms while another socket was stalled`);
     fast.close();
   });

@@ -76,7 +76,7 @@ describe('receipts, typing and presence across two gateways', () => {
     const [alice, bob] = await Promise.all([s.user('ta'), s.user('tb')]);
     const { id } = await dm(alice, bob);
     const bobSync = (await request(`${s.chat.url}/chat/sync?limit=500`, { token: bob.token })).body.cursor as string;
-    const stored = await metricValue(s.chat.url, 'chat_messages_stored_total');
+    const stored = await metricValue(s.chat, 'chat_messages_stored_total');
     const devices = [await TestClient.connect(gwA.url, alice.token), await TestClient.connect(gwB.url, alice.token)];
     const bobA = await TestClient.connect(gwA.url, bob.token);
     const started = Date.now();
@@ -99,7 +99,7 @@ describe('receipts, typing and presence across two gateways', () => {
     for (const d of devices) assert.ok(d.isOpen, 'typing within the frame budget never closes the socket');
 
     // Not on the durable path: no message stored, nothing new in anyone's sync stream.
-    assert.equal(await metricValue(s.chat.url, 'chat_messages_stored_total'), stored);
+    assert.equal(await metricValue(s.chat, 'chat_messages_stored_total'), stored);
     const after = await request(`${s.chat.url}/chat/sync?after=${encodeURIComponent(bobSync)}`, { token: bob.token });
     assert.deepEqual(after.body.messages, []);
     for (const c of [...devices, bobA]) c.close();
@@ -227,21 +227,21 @@ describe('receipts, typing and presence across two gateways', () => {
     const framesBefore = watch.ofType('presence').length;
     const summary = () => watch.ofType('presence').map((f) => f.status[1]).join('');
     assert.equal(framesBefore, 100, `one online frame per user, however many sockets: ${summary()}`);
-    const writesBefore = await metricValue(s.chat.url, 'chat_presence_writes_total');
+    const writesBefore = await metricValue(s.chat, 'chat_presence_writes_total');
 
     // The storm: every socket drops and reconnects to the other pod at once.
     for (const c of sockets) c.close();
     sockets = await connectAll(gwB.url);
     await sleep(GRACE_MS + 2_000);
     assert.equal(watch.ofType('presence').length, framesBefore, 'no presence frame for reconnects within the grace');
-    assert.equal(await metricValue(s.chat.url, 'chat_presence_writes_total'), writesBefore, 'no database write');
+    assert.equal(await metricValue(s.chat, 'chat_presence_writes_total'), writesBefore, 'no database write');
 
     // All leave for good: one offline frame per user, and the last-seen times in a few writes.
     for (const c of sockets) c.close();
     await waitFor('100 offline frames', () => watch.ofType('presence').filter((f) => f.status === 'offline').length >= 100, GRACE_MS + 10_000);
     await sleep(1_500);
     assert.equal(watch.ofType('presence').length, 200, 'exactly one offline frame per user');
-    const writes = (await metricValue(s.chat.url, 'chat_presence_writes_total')) - writesBefore;
+    const writes = (await metricValue(s.chat, 'chat_presence_writes_total')) - writesBefore;
     assert.ok(writes >= 1 && writes <= 6, `the last-seen times of 100 users in ${writes} write commands (bound: 1 insert + 1 update per distinct second, per flush)`);
     watch.close();
   });

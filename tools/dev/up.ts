@@ -15,6 +15,12 @@ const ports = {
   chat: Number(process.env.CHAT_PORT ?? 5002),
   gateway: Number(process.env.GATEWAY_PORT ?? 5003),
 };
+// /metrics is on a port of its own per service (METRICS_PORT), never on the ports above.
+const metricsPorts = {
+  auth: Number(process.env.AUTH_METRICS_PORT ?? 9101),
+  chat: Number(process.env.CHAT_METRICS_PORT ?? 9102),
+  gateway: Number(process.env.GATEWAY_METRICS_PORT ?? 9103),
+};
 const webPort = Number(process.env.WEB_PORT ?? 5000);
 for (const v of ['MONGO_URL', 'AMQP_URL']) {
   if (!process.env[v]) {
@@ -43,6 +49,7 @@ function run(name: keyof typeof ports, extraEnv: Record<string, string>): ChildP
     ...originEnv,
     ...extraEnv,
     PORT: String(ports[name]),
+    METRICS_PORT: String(metricsPorts[name]),
   });
 }
 
@@ -115,7 +122,7 @@ console.log(`
     Auth     ${authUrl}         POST /register, POST /login, GET /.well-known/jwks.json
     Chat     ${chatUrl}         POST /chat/send, GET /chat/history, GET /chat/sync
     Gateway  ${gatewayUrl}/?token=<JWT>
-    Metrics  /metrics on each port
+    Metrics  http://127.0.0.1:${metricsPorts.auth}/metrics  http://127.0.0.1:${metricsPorts.chat}/metrics  http://127.0.0.1:${metricsPorts.gateway}/metrics
   MongoDB-wire: ${process.env.MONGO_URL}   RabbitMQ: ${(process.env.AMQP_URL ?? '').replace(/\/\/[^@]*@/, '//***@')}
   Ctrl-C stops them all.
 `);

@@ -13,6 +13,8 @@ and the password never appears in the rendered manifest.
   value: production
 - name: PORT
   value: {{ int $v.containerPort | quote }}
+- name: METRICS_PORT
+  value: {{ int $v.metricsPort | quote }}
 - name: LOG_LEVEL
   value: {{ $v.logLevel | default $root.Values.logLevel | quote }}
 - name: SHUTDOWN_GRACE_MS
@@ -157,5 +159,11 @@ Presence timing, the same for the gateways and Chat (they run the same presence 
   value: {{ int $v.replayLimit | quote }}
 - name: TYPING_MAX_MEMBERS
   value: {{ int $v.typingMaxMembers | quote }}
+- name: MAX_SOCKETS_PER_USER
+  value: {{ int $v.connectionLimits.perUser | quote }}
+- name: MAX_SOCKETS_PER_ADDRESS
+  value: {{ int $v.connectionLimits.perAddress | quote }}
+- name: TRUST_PROXY_HOPS
+  value: {{ int $v.connectionLimits.trustProxyHops | quote }}
 {{ include "chat.env.presence" . | trim }}
 {{- end }}

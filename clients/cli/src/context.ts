@@ -6,6 +6,7 @@
 import { ChatApi, type Endpoints } from '@chat/client-core';
 import type { CommandLine } from './args.ts';
 import { resolveEndpoints } from './endpoints.ts';
+import { jsonLine } from './json-line.ts';
 import { notLoggedIn } from './errors.ts';
 import type { PasswordInput } from './password.ts';
 import { configDir, SessionStore, type StoredSession } from './session-store.ts';
@@ -36,9 +37,9 @@ export class Context {
     this.io.stdout.write(`${text}\n`);
   }
 
-  /** A result as one line of JSON on stdout. */
+  /** A result as one line of JSON on stdout, with no control character left raw (json-line.ts). */
   outJson(value: unknown): void {
-    this.out(JSON.stringify(value));
+    this.out(jsonLine(value));
   }
 
   /** A note for the person at the terminal, on stderr. */

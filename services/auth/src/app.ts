@@ -56,7 +56,7 @@ export function createAuthApp(deps: AuthAppDeps): Koa {
   const app = createKoaApp({ logger, metrics: deps.metrics, bodyLimitBytes: config.bodyLimitBytes, corsOrigins: config.corsOrigins });
   app.use(koaDatabaseUnavailable(logger, 'user'));
 
-  const health = healthRouter({ lifecycle: deps.lifecycle, metrics: deps.metrics, checks: deps.readiness });
+  const health = healthRouter({ lifecycle: deps.lifecycle, checks: deps.readiness });
   app.use(health.routes()).use(health.allowedMethods());
 
   const verifyUser = createLocalTokenVerifier(deps.keys, { issuer: config.issuer, audience: config.audience });

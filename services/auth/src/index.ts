@@ -1,4 +1,4 @@
-import { createLogger, createMetrics, Lifecycle, runService, sleep } from '@chat/common/config';
+import { createLogger, createMetrics, Lifecycle, runService, serveMetrics, sleep } from '@chat/common/config';
 import { serveKoa } from '@chat/common/koa';
 import { connectWithRetry, createMongoClient, databaseReadiness } from '@chat/common/mongo';
 import { createAuthApp } from './app.js';
@@ -83,6 +83,7 @@ async function main(config: Readonly<AuthConfig>): Promise<void> {
   // Shutdown steps run in order: /readyz fails as soon as `closing` is set, then (optionally)
   // we keep serving while load balancers notice, then the listener drains, then the database.
   if (config.SHUTDOWN_DELAY_MS > 0) lifecycle.onShutdown('readiness-propagation', () => sleep(config.SHUTDOWN_DELAY_MS));
+  await serveMetrics({ port: config.METRICS_PORT, metrics, logger });
   await serveKoa(app, { port: config.PORT, lifecycle, logger, drainMs: Math.max(0, config.SHUTDOWN_GRACE_MS - config.SHUTDOWN_DELAY_MS - 1_000) });
   lifecycle.onShutdown('sweeper', () => clearInterval(sweeper));
   lifecycle.onShutdown('mongo', () => client.close());

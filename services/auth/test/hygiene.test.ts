@@ -68,13 +68,14 @@ test('a wrong method on a known route gets 405 with Allow', async () => {
   }
 });
 
-test('/healthz, /readyz and /metrics answer', async () => {
+test('/healthz and /readyz answer on the service port, /metrics on METRICS_PORT only', async () => {
   const health = await request(`${stack.auth.url}/healthz`);
   assert.equal(health.status, 200);
   const ready = await request(`${stack.auth.url}/readyz`);
   assert.equal(ready.status, 200);
   assert.equal(ready.body.checks.database, true);
-  const metrics = await request(`${stack.auth.url}/metrics`);
+  assert.equal((await request(`${stack.auth.url}/metrics`)).status, 404, 'the public port serves no /metrics');
+  const metrics = await request(`${stack.auth.metricsUrl}/metrics`);
   assert.equal(metrics.status, 200);
   assert.match(metrics.headers.get('content-type') ?? '', /text\/plain/);
   for (const name of ['http_request_duration_seconds_bucket', 'auth_login_attempts_total', 'auth_registrations_total', 'process_cpu_user_seconds_total', 'nodejs_eventloop_lag_seconds']) {
@@ -82,7 +83,7 @@ test('/healthz, /readyz and /metrics answer', async () => {
   }
   // Routes are labelled by template, so user names do not become label values.
   await request(`${stack.auth.url}/users/${uniqueName('label')}`);
-  const after = (await request(`${stack.auth.url}/metrics`)).text;
+  const after = (await request(`${stack.auth.metricsUrl}/metrics`)).text;
   assert.match(after, /route="\/users\/:username"/);
   assert.doesNotMatch(after, /route="\/users\/label_/);
 });

@@ -18,7 +18,7 @@ let user: TestUser;
 let verify: VerifyUserToken;
 
 const jwksUrl = (svc: RunningService) => `${svc.url}/.well-known/jwks.json`;
-const jwksFetches = (svc: RunningService) => metricValue(svc.url, 'http_request_duration_seconds_count', { route: '/.well-known/jwks.json' });
+const jwksFetches = (svc: RunningService) => metricValue(svc, 'http_request_duration_seconds_count', { route: '/.well-known/jwks.json' });
 
 before(async () => {
   stack = await startStack({ services: ['auth'] });

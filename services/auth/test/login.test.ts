@@ -148,13 +148,13 @@ test('NoSQL operator bodies and non-string fields are 400, never a match', async
 
 test('auth_login_attempts_total counts success and invalid_credentials', async () => {
   const user = await register();
-  const ok0 = await metricValue(stack.auth.url, 'auth_login_attempts_total', { result: 'success' });
-  const bad0 = await metricValue(stack.auth.url, 'auth_login_attempts_total', { result: 'invalid_credentials' });
+  const ok0 = await metricValue(stack.auth, 'auth_login_attempts_total', { result: 'success' });
+  const bad0 = await metricValue(stack.auth, 'auth_login_attempts_total', { result: 'invalid_credentials' });
   assert.equal((await post(`${stack.auth.url}/login`, { username: user.username, password: user.password })).status, 200);
   assert.equal((await post(`${stack.auth.url}/login`, { username: user.username, password: 'wrong-password' })).status, 401);
   assert.equal((await post(`${stack.auth.url}/login`, { username: uniqueName('nobody'), password: 'wrong-password' })).status, 401);
-  assert.equal(await metricValue(stack.auth.url, 'auth_login_attempts_total', { result: 'success' }), ok0 + 1);
-  assert.equal(await metricValue(stack.auth.url, 'auth_login_attempts_total', { result: 'invalid_credentials' }), bad0 + 2);
-  const text = (await request(`${stack.auth.url}/metrics`)).text;
+  assert.equal(await metricValue(stack.auth, 'auth_login_attempts_total', { result: 'success' }), ok0 + 1);
+  assert.equal(await metricValue(stack.auth, 'auth_login_attempts_total', { result: 'invalid_credentials' }), bad0 + 2);
+  const text = (await request(`${stack.auth.metricsUrl}/metrics`)).text;
   assert.match(text, /auth_login_attempts_total\{[^}]*result="rate_limited"[^}]*\} 0/);
 });

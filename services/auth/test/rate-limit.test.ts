@@ -45,7 +45,7 @@ async function register() {
 const login = (svc: RunningService, from: string, username: string, password: string) =>
   request(`${svc.url}/login`, { body: { username, password }, headers: { 'x-forwarded-for': from } });
 
-const rateLimited = async () => (await metricValue(a.url, 'auth_login_attempts_total', { result: 'rate_limited' })) + (await metricValue(b.url, 'auth_login_attempts_total', { result: 'rate_limited' }));
+const rateLimited = async () => (await metricValue(a, 'auth_login_attempts_total', { result: 'rate_limited' })) + (await metricValue(b, 'auth_login_attempts_total', { result: 'rate_limited' }));
 
 test('failures from one address, split across the two processes, add up to a 429 on both; the real user elsewhere logs in', async () => {
   const user = await register();

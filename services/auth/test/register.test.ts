@@ -102,10 +102,10 @@ test('each broken rule is 400 invalid_request saying which rule', async () => {
 });
 
 test('auth_registrations_total counts registrations', async () => {
-  const before = await metricValue(stack.auth.url, 'auth_registrations_total');
+  const before = await metricValue(stack.auth, 'auth_registrations_total');
   assert.equal((await post(`${stack.auth.url}/register`, { username: uniqueName('m'), password: 'password1' })).status, 201);
   assert.equal((await post(`${stack.auth.url}/register`, { username: 'no', password: 'password1' })).status, 400);
-  assert.equal(await metricValue(stack.auth.url, 'auth_registrations_total'), before + 1);
+  assert.equal(await metricValue(stack.auth, 'auth_registrations_total'), before + 1);
 });
 
 test('the password never reaches the log', async () => {

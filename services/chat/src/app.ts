@@ -51,7 +51,7 @@ export function createChatApp(deps: ChatAppDeps): Koa {
   const app = createKoaApp({ logger: deps.logger, metrics: deps.metrics, bodyLimitBytes: deps.bodyLimitBytes, corsOrigins: deps.corsOrigins, measuring: deps.measuring ?? [] });
   app.use(koaDatabaseUnavailable(deps.logger, 'message'));
 
-  const health = healthRouter({ lifecycle: deps.lifecycle, metrics: deps.metrics, checks: deps.readiness });
+  const health = healthRouter({ lifecycle: deps.lifecycle, checks: deps.readiness });
   app.use(health.routes()).use(health.allowedMethods());
 
   const requireUser = koaRequireAuth(deps.verifyUser);

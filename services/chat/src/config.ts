@@ -1,10 +1,11 @@
-import { baseConfigSpec, env, loadConfig, presenceConfigSpec, serviceSecretSpec, type ConfigOf } from '@chat/common/config';
+import { baseConfigSpec, env, loadConfig, metricsPortSpec, presenceConfigSpec, serviceSecretSpec, type ConfigOf } from '@chat/common/config';
 import { corsOriginsSpec } from '@chat/common/koa';
 import { mongoUrlSpec } from '@chat/common/mongo';
 
 export const chatConfigSpec = {
   ...baseConfigSpec,
   PORT: env.int({ default: 5002, min: 0, max: 65_535 }),
+  METRICS_PORT: metricsPortSpec(9102),
   SERVICE_TOKEN_SECRET: serviceSecretSpec(),
   /** Browser pages (exact origins) allowed to call this API cross-origin; empty: no CORS headers. */
   CORS_ORIGINS: corsOriginsSpec(),

@@ -1,4 +1,4 @@
-import { ConfigError, createLogger, createMetrics, Lifecycle, presenceBeatMs, processQueueName, runService, sleep } from '@chat/common/config';
+import { ConfigError, createLogger, createMetrics, Lifecycle, presenceBeatMs, processQueueName, runService, serveMetrics, sleep } from '@chat/common/config';
 import { createJwtVerifier, createServiceTokenSource, createServiceTokenVerifier } from '@chat/common/jwt';
 import { SignalBus } from '@chat/common/signal-bus';
 import { createUserDirectory } from '@chat/common/user-directory';
@@ -131,6 +131,7 @@ async function main(config: Readonly<ChatConfig>): Promise<void> {
   // publishes are confirmed and marked, then the conversation list's last activity is written,
   // then the last-seen times are stored, then the broker connections and the database close.
   if (config.SHUTDOWN_DELAY_MS > 0) lifecycle.onShutdown('readiness-propagation', () => sleep(config.SHUTDOWN_DELAY_MS));
+  await serveMetrics({ port: config.METRICS_PORT, metrics, logger });
   await serveKoa(app, { port: config.PORT, lifecycle, logger, drainMs: Math.max(0, config.SHUTDOWN_GRACE_MS - config.SHUTDOWN_DELAY_MS - 3_000) });
   lifecycle.onShutdown('outbox-relay', () => relay.stop(2_000));
   lifecycle.onShutdown('conversation-activity', () => activity.stop());

@@ -353,13 +353,14 @@ describe('events', () => {
 });
 
 describe('health and metrics', () => {
-  test('/healthz, /readyz with named checks, /metrics with the contract series', async () => {
+  test('/healthz, /readyz with named checks; /metrics with the contract series on METRICS_PORT only', async () => {
     assert.deepEqual((await request(`${chat.url}/healthz`)).body, { status: 'ok' });
     const ready = await request(`${chat.url}/readyz`);
     assert.equal(ready.status, 200, ready.text);
     assert.deepEqual(ready.body.checks, { draining: true, database: true, broker: true });
     await sleep(1_200); // one relay tick refreshes the backlog gauge
-    const metrics = await request(`${chat.url}/metrics`);
+    assert.equal((await request(`${chat.url}/metrics`)).status, 404, 'the public port serves no /metrics');
+    const metrics = await request(`${chat.metricsUrl}/metrics`);
     assert.equal(metrics.status, 200);
     for (const series of ['chat_messages_stored_total', 'chat_events_published_total', 'chat_outbox_backlog', 'http_request_duration_seconds_bucket', 'process_cpu_user_seconds_total']) {
       assert.match(metrics.text, new RegExp(`^${series}\\{[^}]*service="chat"`, 'm'), series);
@@ -376,7 +377,7 @@ describe('health and metrics', () => {
     // The first send of a conversation looks up where its sequences end; the rest know it.
     assert.equal((await send(chat.url, carl, { to: dana.username, text: 'warm-up' })).status, 201);
     const trips = async () => {
-      const text = (await request(`${chat.url}/metrics`)).text;
+      const text = (await request(`${chat.metricsUrl}/metrics`)).text;
       const read = (route: string, method: string, status: string, suffix: string) =>
         Number(new RegExp(`^chat_db_round_trips_per_request_${suffix}\\{[^}]*route="${route}",method="${method}",status="${status}"[^}]*\\} (\\d+)`, 'm').exec(text)?.[1] ?? 0);
       return {

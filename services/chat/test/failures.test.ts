@@ -166,7 +166,7 @@ describe('failure injection', { skip }, () => {
       const pending = await (await stack.db('chat')).collection('messages').countDocuments({ published: false });
       assert.ok(pending >= 100, `${pending} unpublished`);
       await waitFor('backlog gauge', async () => {
-        const metrics = (await request(`${chat.url}/metrics`)).text;
+        const metrics = (await request(`${chat.metricsUrl}/metrics`)).text;
         return Number(/^chat_outbox_backlog\{[^}]*\} (\d+)/m.exec(metrics)?.[1]) >= 100;
       }, 10_000, 200);
     } finally {

@@ -312,7 +312,7 @@ describe('cost and upgrade', () => {
     const g = await group(members[0], members.slice(1));
     await sendTo(members[1], g.id, 'warm-up'); // the first append to each timeline looks up where it ends
     const trips = async () => {
-      const text = (await request(`${chat.url}/metrics`)).text;
+      const text = (await request(`${chat.metricsUrl}/metrics`)).text;
       const read = (suffix: string) => Number(new RegExp(`^chat_db_round_trips_per_request_${suffix}\\{[^}]*route="/chat/send",method="POST",status="201"[^}]*\\} (\\d+)`, 'm').exec(text)?.[1] ?? 0);
       return { sends: read('count'), trips: read('sum') };
     };

@@ -1,7 +1,8 @@
 /**
  * @chat/common/config — what every service process needs, whatever it serves: its
- * configuration from the environment, its logger, its metrics registry, its lifecycle (start,
- * signals, drain) and the name of its own broker queue (from POD_NAME or the host name).
+ * configuration from the environment, its logger, its metrics registry and the port that serves
+ * it, its lifecycle (start, signals, drain) and the name of its own broker queue (from POD_NAME
+ * or the host name).
  *
  * Packages: pino and prom-client, which every service has. Imports only contracts (the token
  * policy's defaults for JWT_ISSUER and JWT_AUDIENCE).
@@ -9,5 +10,6 @@
 export * from './env-config.js';
 export * from './logger.js';
 export * from './metrics.js';
+export * from './metrics-server.js';
 export * from './lifecycle.js';
 export * from './queue-name.js';

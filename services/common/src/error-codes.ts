@@ -25,6 +25,7 @@ export const ERROR_CODES = {
   upgrade_required: { status: 426, meaning: "a plain HTTP request to the gateway's WebSocket endpoint" },
   too_many_attempts: { status: 429, meaning: 'too many failed logins for this username from this address, or the username is in a delay after failures from elsewhere; `Retry-After` says when to try again' },
   too_many_requests: { status: 429, meaning: 'too many logins and registrations, or registrations, from this client address; `Retry-After` says when to try again' },
+  too_many_connections: { status: 429, meaning: 'the gateway holds `MAX_SOCKETS_PER_USER` sockets of this user, or `MAX_SOCKETS_PER_ADDRESS` from this address; close one before opening another' },
   internal: { status: 500, meaning: 'a bug: the details are in the log, never in the answer' },
   unavailable: { status: 503, meaning: 'a dependency (database, Auth, key set) is unreachable, the gateway is draining, or Auth is at its bcrypt capacity; retry with backoff (`Retry-After` when given)' },
   not_ready: { status: 503, meaning: '`/readyz`: a check fails or the process is draining; `details.checks` names each check' },

@@ -3,17 +3,16 @@ import type Koa from 'koa';
 import Router from '@koa/router';
 import type { Lifecycle } from './lifecycle.js';
 import type { Logger } from './logger.js';
-import type { ServiceMetrics } from './metrics.js';
 import { errorBody } from './errors.js';
 
 export type ReadinessCheck = () => Promise<boolean> | boolean;
 
 /**
- * `/healthz` (the process answers), `/readyz` (every dependency check passes and we are not
- * draining) and `/metrics`. Readiness reports each check by name, so an operator sees which
- * dependency is down.
+ * `/healthz` (the process answers) and `/readyz` (every dependency check passes and we are not
+ * draining), on the public port where the probes look. Readiness reports each check by name, so
+ * an operator sees which dependency is down. /metrics has a port of its own (metrics-server.ts).
  */
-export function healthRouter(opts: { lifecycle: Lifecycle; metrics: ServiceMetrics; checks: Record<string, ReadinessCheck> }): Router {
+export function healthRouter(opts: { lifecycle: Lifecycle; checks: Record<string, ReadinessCheck> }): Router {
   const router = new Router();
   router.get('/healthz', (ctx) => {
     ctx.body = { status: 'ok' };
@@ -30,10 +29,6 @@ export function healthRouter(opts: { lifecycle: Lifecycle; metrics: ServiceMetri
     const ready = Object.values(results).every(Boolean);
     ctx.status = ready ? 200 : 503;
     ctx.body = ready ? { status: 'ready', checks: results } : errorBody('not_ready', 'service is not ready', { checks: results });
-  });
-  router.get('/metrics', async (ctx) => {
-    ctx.type = opts.metrics.registry.contentType;
-    ctx.body = await opts.metrics.registry.metrics();
   });
   return router;
 }

@@ -3,11 +3,12 @@ import { createServiceTokenSource, type VerifyUserToken } from '@chat/common/jwt
 import { SIGNAL_ROUTING_KEYS } from '@chat/common/contracts';
 import { SignalBus } from '@chat/common/signal-bus';
 import type { UserDirectory } from '@chat/common/user-directory';
-import uWS, { type us_listen_socket } from 'uWebSockets.js';
+import uWS, { type ListenOptions, type us_listen_socket } from 'uWebSockets.js';
 import { EventConsumer } from '@chat/common/event-consumer';
 import { createAudienceClient, forgetWhatChanged, type Audience } from './audience-client.js';
 import { createChatSyncClient, type ReadSyncPage } from './chat-sync-client.js';
 import type { GatewayConfig } from './config.js';
+import { ConnectionLimits } from './connection-limits.js';
 import { Delivery } from './delivery.js';
 import type { InMemoryTokenVerifier } from './in-memory-token-verifier.js';
 import { registerHttpRoutes } from './http-handler.js';
@@ -22,6 +23,12 @@ import { closeSocket } from './socket-state.js';
 import { TokenExpiry } from './token-expiry.js';
 import { TypingFrames } from './typing.js';
 import { createWsBehavior, type SocketHooks } from './ws-handler.js';
+
+/**
+ * The package exports LIBUS_LISTEN_EXCLUSIVE_PORT (1) at run time; its typings declare only the
+ * ListenOptions enum, which has no run-time value.
+ */
+const EXCLUSIVE_PORT = (uWS as unknown as { LIBUS_LISTEN_EXCLUSIVE_PORT: ListenOptions }).LIBUS_LISTEN_EXCLUSIVE_PORT;
 
 export interface GatewayDeps {
   config: Readonly<GatewayConfig>;
@@ -57,7 +64,7 @@ export interface Gateway {
 
 /**
  * Builds the gateway from its dependencies: one uWS app serving the WebSocket route and the
- * health/metrics routes on a single port, a per-process broker queue, and delivery to local sockets.
+ * health routes on a single port, a per-process broker queue, and delivery to local sockets.
  */
 export function createGateway(deps: GatewayDeps): Gateway {
   const { config, logger, metrics, lifecycle } = deps;
@@ -153,6 +160,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
       metrics,
       logger,
       isDraining: () => lifecycle.closing,
+      limits: new ConnectionLimits(config.MAX_SOCKETS_PER_USER, config.MAX_SOCKETS_PER_ADDRESS),
+      trustProxyHops: config.TRUST_PROXY_HOPS,
       hooks,
     }),
   );
@@ -165,8 +174,10 @@ export function createGateway(deps: GatewayDeps): Gateway {
     readiness,
     listen(port) {
       return new Promise((resolve, reject) => {
-        app.listen(port, (socket) => {
-          if (!socket) return reject(new Error(`cannot listen on port ${port}`));
+        // uWS sets SO_REUSEPORT unless told otherwise: a second gateway on a taken port would
+        // then start silently and the kernel would split new connections between the two.
+        app.listen(port, EXCLUSIVE_PORT, (socket) => {
+          if (!socket) return reject(new Error(`cannot listen on port ${port}: it is already in use by another process (or not permitted)`));
           listenSocket = socket;
           expiry.start();
           reporter.start();

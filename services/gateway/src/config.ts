@@ -1,4 +1,4 @@
-import { baseConfigSpec, env, loadConfig, presenceConfigSpec, serviceSecretSpec, type ConfigOf } from '@chat/common/config';
+import { baseConfigSpec, env, loadConfig, metricsPortSpec, presenceConfigSpec, serviceSecretSpec, type ConfigOf } from '@chat/common/config';
 
 /**
  * Gateway configuration. The first block is the shared env contract (README, Helm chart);
@@ -7,6 +7,7 @@ import { baseConfigSpec, env, loadConfig, presenceConfigSpec, serviceSecretSpec,
 export const gatewayConfigSpec = {
   ...baseConfigSpec,
   PORT: env.int({ default: 5003, min: 0, max: 65_535 }),
+  METRICS_PORT: metricsPortSpec(9103),
   SERVICE_TOKEN_SECRET: serviceSecretSpec(),
   AMQP_URL: env.url({ default: 'amqp://guest:guest@127.0.0.1:5672', protocols: ['amqp', 'amqps'] }),
   AUTH_URL: env.url({ default: 'http://127.0.0.1:5001', protocols: ['http', 'https'] }),
@@ -17,6 +18,23 @@ export const gatewayConfigSpec = {
   REPLAY_LIMIT: env.int({ default: 1000, min: 1, doc: 'most messages a resume replays before answering resync_required' }),
   TYPING_MAX_MEMBERS: env.int({ default: 100, min: 2, doc: 'groups with more members than this get no typing frames' }),
   ...presenceConfigSpec,
+  /**
+   * Open sockets one user may hold on this process; the next upgrade gets 429. A user's devices
+   * and tabs each hold one (the system tests hold 20 per user, the bench 4); 0 turns it off.
+   */
+  MAX_SOCKETS_PER_USER: env.int({ default: 32, min: 0, max: 1_000_000 }),
+  /**
+   * Open sockets one client address (an IPv6 client: its /64) may hold on this process; the next
+   * upgrade gets 429. A quarter of a process's 20,000 file descriptors: no single host (or NAT, or
+   * proxy that is not trusted below) can take a whole pod. The bench holds about 1,250 per source
+   * address, the system tests 2,000 from 127.0.0.1. 0 turns it off.
+   */
+  MAX_SOCKETS_PER_ADDRESS: env.int({ default: 5000, min: 0, max: 1_000_000 }),
+  /**
+   * Proxies of ours in front of the gateway that append the client's address to
+   * X-Forwarded-For (an ingress: 1). 0 ignores the header, which a client can write itself.
+   */
+  TRUST_PROXY_HOPS: env.int({ default: 0, min: 0, max: 10 }),
 
   /** Largest client frame accepted; a bigger one closes the socket with 1009. */
   MAX_FRAME_BYTES: env.int({ default: 16 * 1024, min: 64, max: 1024 * 1024 }),

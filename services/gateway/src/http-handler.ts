@@ -16,9 +16,10 @@ type HttpHandler = (res: HttpResponse, req: HttpRequest) => void;
 const ALLOWED_BY_PATH = new Map<string, string>(GATEWAY_HTTP_ROUTES.map((route) => [route.path, route.method]));
 
 /**
- * `/healthz`, `/readyz` and `/metrics` on the uWS app itself: one port, no second HTTP server.
- * The routes come from the table in http-routes.ts (the WebSocket route is app.ts's). Each is
- * timed into the shared `http_request_duration_seconds{route,method,status}` histogram.
+ * `/healthz` and `/readyz` on the uWS app itself, next to the WebSocket route, where the probes
+ * look (/metrics has a port of its own: serveMetrics in @chat/common/config). The routes come
+ * from the table in http-routes.ts (the WebSocket route is app.ts's). Each is timed into the
+ * shared `http_request_duration_seconds{route,method,status}` histogram.
  */
 export function registerHttpRoutes(app: TemplatedApp, deps: HttpHandlerDeps): void {
   const { metrics } = deps;
@@ -39,24 +40,6 @@ export function registerHttpRoutes(app: TemplatedApp, deps: HttpHandlerDeps): vo
       const status = ready ? 200 : 503;
       endJson(res, status, ready ? { status: 'ready', checks } : errorBody('not_ready', 'service is not ready', { checks }));
       observe('/readyz', 'GET', status, startedAt);
-    },
-
-    metrics: (res) => {
-      const startedAt = performance.now();
-      let aborted = false;
-      res.onAborted(() => (aborted = true));
-      metrics.registry.metrics().then(
-        (text) => {
-          if (aborted) return;
-          res.cork(() => res.writeStatus('200 OK').writeHeader('content-type', metrics.registry.contentType).end(text));
-          observe('/metrics', 'GET', 200, startedAt);
-        },
-        () => {
-          if (aborted) return;
-          res.cork(() => endJson(res, 500, errorBody('internal', 'metrics collection failed')));
-          observe('/metrics', 'GET', 500, startedAt);
-        },
-      );
     },
   };
   for (const route of GATEWAY_HTTP_ROUTES) {

@@ -1,8 +1,9 @@
 /**
- * Wiring only: configuration, logger, metrics, the token verifiers and user directory, signals.
+ * Wiring only: configuration, logger, metrics (served on METRICS_PORT), the token verifiers and
+ * user directory, signals.
  * Everything with behaviour lives in app.ts and the modules it assembles.
  */
-import { createLogger, Lifecycle, runService } from '@chat/common/config';
+import { createLogger, Lifecycle, runService, serveMetrics } from '@chat/common/config';
 import { createServiceTokenSource } from '@chat/common/jwt';
 import { createUserDirectory } from '@chat/common/user-directory';
 import { createGateway } from './app.js';
@@ -39,6 +40,7 @@ async function main(config: Readonly<GatewayConfig>): Promise<void> {
   const gateway = createGateway({ config, logger, metrics, lifecycle, verifyUser, inMemoryVerifier, directory });
   process.on('unhandledRejection', (err) => logger.error({ err }, 'unhandled rejection'));
 
+  await serveMetrics({ port: config.METRICS_PORT, metrics, logger });
   await gateway.listen(config.PORT);
   gateway.startConsuming();
   lifecycle.onShutdown('gateway', () => gateway.drain());

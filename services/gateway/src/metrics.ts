@@ -7,8 +7,12 @@ import { UPGRADE_REJECTION_REASONS } from './upgrade-rejections.js';
  * The gateway's metric names are a contract: the Grafana dashboard reads them. Rename nothing.
  */
 
-/** `reason` of gateway_sockets_closed_total: the client went away, or the server closed it (close-codes.ts). */
-export const SOCKET_CLOSE_LABELS = ['client', ...CLOSE_REASONS] as const;
+/**
+ * `reason` of gateway_sockets_closed_total: the client went away, uWS cut a text frame that is
+ * not valid UTF-8 (without a close frame: see ws-handler.ts), or the server closed it (close-codes.ts).
+ */
+export const SOCKET_CLOSE_LABELS = ['client', 'invalid_utf8', ...CLOSE_REASONS] as const;
+export type SocketCloseLabel = (typeof SOCKET_CLOSE_LABELS)[number];
 export interface GatewayMetrics extends ServiceMetrics {
   openSockets: Gauge;
   connectionsOpened: Counter;

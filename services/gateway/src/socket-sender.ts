@@ -26,7 +26,7 @@ export class SocketSender {
   }
 
   send(ws: GatewaySocket, frame: string): boolean {
-    if (ws.getUserData().closed) return false;
+    if (ws.getUserData().closedBy !== undefined) return false;
     const result = ws.send(frame, false, false);
     if (result !== SUCCESS && (result === DROPPED || ws.getBufferedAmount() > this.maxBackpressureBytes)) {
       closeSocket(ws, 'slow_consumer');

@@ -142,7 +142,7 @@ export class SocketStreams implements SocketHooks {
 
   /** The delivery sink: live frames enter here for each local socket. */
   readonly deliverLive = (ws: GatewaySocket, frame: LiveFrame): void => {
-    if (ws.getUserData().closed) return;
+    if (ws.getUserData().closedBy !== undefined) return;
     const stream = this.streamOf(ws);
     if (stream.held) {
       this.hold(stream, frame);
@@ -208,7 +208,7 @@ export class SocketStreams implements SocketHooks {
     let started = 0;
     for (const ws of sockets) {
       const stream = this.streams.get(ws);
-      if (!stream || stream.socket.closed || stream.replaying || stream.held || stream.lastCursor === undefined) continue;
+      if (!stream || stream.socket.closedBy !== undefined || stream.replaying || stream.held || stream.lastCursor === undefined) continue;
       this.startReplay(stream, stream.lastCursor, false);
       started++;
     }
@@ -249,7 +249,7 @@ export class SocketStreams implements SocketHooks {
   private endResumeWindow(stream: SocketStream): void {
     if (!stream.inResumeWindow) return;
     stream.inResumeWindow = false;
-    if (!stream.replaying && !stream.socket.closed) this.releaseHeld(stream);
+    if (!stream.replaying && stream.socket.closedBy === undefined) this.releaseHeld(stream);
   }
 
   private hold(stream: SocketStream, frame: LiveFrame): void {
@@ -299,13 +299,13 @@ export class SocketStreams implements SocketHooks {
       return;
     }
     this.limiter
-      .run(() => (socket.closed ? Promise.resolve(undefined) : this.readReplay(socket, since, from.seq)))
+      .run(() => (socket.closedBy !== undefined ? Promise.resolve(undefined) : this.readReplay(socket, since, from.seq)))
       .then(
         (result) => {
-          if (result && !socket.closed) this.applyReplay(stream, result, announce);
+          if (result && socket.closedBy === undefined) this.applyReplay(stream, result, announce);
         },
         (err: unknown) => {
-          if (socket.closed) return;
+          if (socket.closedBy !== undefined) return;
           if (err instanceof SyncError && err.kind === 'invalid_cursor') return this.finishWithoutReplay(stream, 'invalid_cursor', announce);
           this.deps.metrics.replays.inc({ result: 'failed' });
           this.deps.logger.warn({ err, userId: socket.user.id }, 'replay failed; closing the socket so the client resumes later');
@@ -326,7 +326,7 @@ export class SocketStreams implements SocketHooks {
       // No token: none of this user's sockets is open any more (this one closed meanwhile).
       if (token === undefined) return undefined;
       const page = await this.deps.readSyncPage(token, cursor, limit);
-      if (socket.closed) return undefined;
+      if (socket.closedBy !== undefined) return undefined;
       const end = decodeCursor(page.cursor);
       if (!end || end.userId !== userId) throw new SyncError('unavailable', 'chat answered a cursor of another user');
       // Timeline positions are consecutive, so a page's positions follow from where it started;
@@ -404,7 +404,7 @@ export class SocketStreams implements SocketHooks {
     stream.gapFrame = undefined;
     stream.replaying = false;
     for (let i = 0; i < held.length; i++) {
-      if (stream.socket.closed) return;
+      if (stream.socket.closedBy !== undefined) return;
       this.deliverInOrder(stream, held[i]!, held[i] !== gapFrame);
       if (stream.held) {
         // A new replay started: keep the remaining frames behind it, in order.
@@ -413,7 +413,7 @@ export class SocketStreams implements SocketHooks {
         return;
       }
     }
-    if (overflow && !stream.socket.closed) {
+    if (overflow && stream.socket.closedBy === undefined) {
       if (stream.lastCursor !== undefined) this.startReplay(stream, stream.lastCursor, false);
       else this.deps.sender.send(stream.ws, RESYNC_REQUIRED_FRAME);
     }

@@ -2,6 +2,8 @@ import { errorBody, RequestError } from '@chat/common/contracts';
 import type { Logger } from '@chat/common/config';
 import { bearerToken, type TokenUser, type VerifyUserToken } from '@chat/common/jwt';
 import uWS, { type HttpRequest, type HttpResponse, type us_socket_context_t, type WebSocketBehavior } from 'uWebSockets.js';
+import { clientAddress } from './client-address.js';
+import type { ConnectionLimits } from './connection-limits.js';
 import { errorFrame, parseClientFrame, PONG_FRAME, readyFrame, type ParsedClientFrame } from './frames.js';
 import { endJson } from './http-response.js';
 import type { GatewayMetrics } from './metrics.js';
@@ -37,6 +39,10 @@ export interface WsHandlerDeps {
   metrics: GatewayMetrics;
   logger: Logger;
   isDraining: () => boolean;
+  /** MAX_SOCKETS_PER_USER and MAX_SOCKETS_PER_ADDRESS. */
+  limits: ConnectionLimits;
+  /** TRUST_PROXY_HOPS: how many proxies of ours append to X-Forwarded-For (0: the header is ignored). */
+  trustProxyHops: number;
   hooks?: SocketHooks;
 }
 
@@ -47,8 +53,15 @@ const BACKPRESSURE_MARGIN_BYTES = 256 * 1024;
 const MAX_TOKEN_LENGTH = 8192;
 
 /**
- * The WebSocket route: token and Origin checks before the upgrade (a refused client gets a plain
- * HTTP 401/403 and never a socket), then per-socket frame handling.
+ * What uWS passes the close handler when it cut a text frame that is not valid UTF-8 itself,
+ * without a close frame (the client sees 1006; RFC 6455 asks for 1007, which uWS gives the
+ * application no chance to send): the only way to count those closes apart.
+ */
+const INVALID_UTF8_CLOSE = 'Received invalid UTF-8';
+
+/**
+ * The WebSocket route: token, Origin and socket-cap checks before the upgrade (a refused client
+ * gets a plain HTTP 401/403/429 and never a socket), then per-socket frame handling.
  */
 export function createWsBehavior(deps: WsHandlerDeps): WebSocketBehavior<SocketState> {
   const { metrics, registry, expiry, sender, hooks = {} } = deps;
@@ -84,6 +97,9 @@ export function createWsBehavior(deps: WsHandlerDeps): WebSocketBehavior<SocketS
       const origin = req.getHeader('origin');
       const authorization = req.getHeader('authorization');
       const query = new URLSearchParams(req.getQuery() ?? '');
+      const address = deps.limits.countsAddresses
+        ? clientAddress(Buffer.from(res.getRemoteAddressAsText()).toString(), deps.trustProxyHops > 0 ? req.getHeader('x-forwarded-for') : '', deps.trustProxyHops)
+        : '';
 
       if (deps.isDraining()) return reject(res, 'draining', 'the gateway is restarting; reconnect', startedAt);
       if (!originAllowed(origin)) return reject(res, 'origin', 'this origin may not connect', startedAt);
@@ -102,7 +118,13 @@ export function createWsBehavior(deps: WsHandlerDeps): WebSocketBehavior<SocketS
         // The verifiers allow 30 s of clock skew; such a socket would be closed at once, so refuse now.
         if (user.exp <= Date.now() / 1000) return reject(res, 'expired_token', 'token expired', startedAt);
         if (deps.isDraining()) return reject(res, 'draining', 'the gateway is restarting; reconnect', startedAt);
-        res.upgrade(newSocketState({ id: user.id, username: user.username }, user.exp, token, since), secKey, secProtocol, secExtensions, context);
+        // Checked and counted here, next to the upgrade (which runs `open` synchronously), so
+        // concurrent upgrades cannot all pass the check before any of them is counted.
+        const limited = deps.limits.refusal(registry.socketsOf(user.id)?.size ?? 0, address);
+        if (limited === 'user_limit') return reject(res, limited, 'too many open sockets for this user: close one before opening another', startedAt);
+        if (limited === 'address_limit') return reject(res, limited, 'too many open sockets from this address', startedAt);
+        const state = newSocketState({ id: user.id, username: user.username }, user.exp, token, since, deps.limits.acquire(address));
+        res.upgrade(state, secKey, secProtocol, secExtensions, context);
         observe(101, startedAt);
       };
 
@@ -143,7 +165,7 @@ export function createWsBehavior(deps: WsHandlerDeps): WebSocketBehavior<SocketS
       metrics.openSockets.inc();
       metrics.connectionsOpened.inc();
       expiry.add(ws, state.exp);
-      if (state.closed) return;
+      if (state.closedBy !== undefined) return;
       sender.send(ws, readyFrame(state.user));
       hooks.onOpen?.(ws);
     },
@@ -151,7 +173,7 @@ export function createWsBehavior(deps: WsHandlerDeps): WebSocketBehavior<SocketS
     message: (ws: GatewaySocket, data: ArrayBuffer, isBinary: boolean) => {
       metrics.framesIn.inc();
       const state = ws.getUserData();
-      if (state.closed) return;
+      if (state.closedBy !== undefined) return;
       if (data.byteLength > deps.maxFrameBytes) return closeSocket(ws, 'frame_too_large');
       const now = Date.now();
       if (now - state.rateWindowStart >= 1000) {
@@ -173,14 +195,19 @@ export function createWsBehavior(deps: WsHandlerDeps): WebSocketBehavior<SocketS
       sender.send(ws, errorFrame('bad_frame', `unsupported frame type "${parsed.frame.type}"`));
     },
 
-    close: (ws: GatewaySocket, code: number) => {
+    close: (ws: GatewaySocket, code: number, message: ArrayBuffer) => {
       const state = ws.getUserData();
-      deps.logger.debug({ userId: state.user.id, code, reason: state.closeReason ?? 'client' }, 'socket closed');
-      state.closed = true;
+      // closeSocket set it when the server closed the socket; otherwise the client went away (or
+      // uWS cut it for invalid UTF-8).
+      state.closedBy ??= code === 1006 && Buffer.from(message).toString() === INVALID_UTF8_CLOSE ? 'invalid_utf8' : 'client';
+      const reason = state.closedBy;
+      deps.logger.debug({ userId: state.user.id, code, reason }, 'socket closed');
       registry.remove(ws);
       expiry.remove(ws, state.exp);
+      deps.limits.release(state.address);
+      state.address = undefined;
       metrics.openSockets.dec();
-      metrics.socketsClosed.inc({ reason: state.closeReason ?? 'client' });
+      metrics.socketsClosed.inc({ reason });
       hooks.onClose?.(ws);
     },
   };

@@ -4,8 +4,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createPrivateKey, createPublicKey } from 'node:crypto';
-import { generateSigningKeyPem, metricValue, registerAndLogin, request, sleep, startStack, TestClient, wsUrl, type Stack, type TestUser } from '@chat/testkit';
-import { signUserToken, upgradeStatus } from './support.js';
+import { generateSigningKeyPem, metricValue, registerAndLogin, request, sleep, startStack, TestClient, waitFor, wsUrl, type Stack, type TestUser } from '@chat/testkit';
+import { rawTextFrame, signUserToken, upgradeStatus } from './support.js';
 
 describe('gateway: connecting and frames', () => {
   let s: Stack;
@@ -87,9 +87,9 @@ describe('gateway: connecting and frames', () => {
     });
 
     it('counts rejections by reason', async () => {
-      assert.ok((await metricValue(gw, 'gateway_connections_rejected_total', { reason: 'missing_token' })) >= 1);
-      assert.ok((await metricValue(gw, 'gateway_connections_rejected_total', { reason: 'origin' })) >= 1);
-      assert.ok((await metricValue(gw, 'gateway_connections_rejected_total', { reason: 'expired_token' })) >= 2);
+      assert.ok((await metricValue(s.gateways[0]!, 'gateway_connections_rejected_total', { reason: 'missing_token' })) >= 1);
+      assert.ok((await metricValue(s.gateways[0]!, 'gateway_connections_rejected_total', { reason: 'origin' })) >= 1);
+      assert.ok((await metricValue(s.gateways[0]!, 'gateway_connections_rejected_total', { reason: 'expired_token' })) >= 2);
     });
 
     it('never writes the token into its logs', () => {
@@ -151,6 +151,22 @@ describe('gateway: connecting and frames', () => {
       polite.close();
     });
 
+    it('a text frame that is not valid UTF-8 is cut by uWS without a close frame (the client sees 1006), and counted as invalid_utf8', async () => {
+      // uWS validates text frames before the application sees them and closes the TCP connection
+      // itself: no 1007 can be sent (PROTOCOL.md, "Close codes").
+      const before = await metricValue(s.gateways[0]!, 'gateway_sockets_closed_total', { reason: 'invalid_utf8' });
+      const { opcodes, closeCode } = await rawTextFrame(s.gateways[0]!.port, `/?token=${alice.token}`, Buffer.from([0x7b, 0xc3, 0x28, 0xff, 0x7d]));
+      assert.deepEqual(opcodes, [0x1], 'the ready frame, then no close frame');
+      assert.equal(closeCode, undefined);
+      await waitFor('the close counted', async () => (await metricValue(s.gateways[0]!, 'gateway_sockets_closed_total', { reason: 'invalid_utf8' })) === before + 1, 5_000);
+      // Valid multi-byte UTF-8 in a frame is fine: a bad_frame answer (not JSON), and the socket stays.
+      const c = await TestClient.connect(gw, alice.token);
+      c.send('{"type":"pïng ✓ 👋"}');
+      assert.equal((await c.next((f) => f.type === 'error')).error.code, 'bad_frame');
+      assert.ok(c.isOpen);
+      c.close();
+    });
+
     it('closes with 4001 token_expired when the token expires (3-second token)', async () => {
       const exp = Math.floor(Date.now() / 1000) + 3;
       const token = await signUserToken(s, { sub: alice.id, username: alice.username, exp });
@@ -182,12 +198,13 @@ describe('gateway: connecting and frames', () => {
   });
 
   describe('health', () => {
-    it('serves /healthz, /readyz and /metrics on the WebSocket port', async () => {
+    it('serves /healthz and /readyz on the WebSocket port, and /metrics on METRICS_PORT only', async () => {
       assert.equal((await fetch(`${gw}/healthz`)).status, 200);
       const ready = await fetch(`${gw}/readyz`);
       assert.equal(ready.status, 200);
       assert.deepEqual(((await ready.json()) as any).checks, { draining: true, broker: true });
-      const metrics = await (await fetch(`${gw}/metrics`)).text();
+      assert.equal((await fetch(`${gw}/metrics`)).status, 404, 'the public port serves no /metrics');
+      const metrics = await (await fetch(`${s.gateways[0]!.metricsUrl}/metrics`)).text();
       for (const name of [
         'gateway_open_sockets',
         'gateway_connections_opened_total',

@@ -125,6 +125,7 @@ function defaultValue(key: string): string {
   if (key === 'authUrl') return 'http://127.0.0.1:5001';
   if (key === 'chatUrl') return 'http://127.0.0.1:5002';
   if (key === 'gatewayUrl') return 'http://127.0.0.1:5003';
+  if (key === 'gatewayMetricsUrl') return 'http://127.0.0.1:9103';
   return '';
 }
 

@@ -10,8 +10,8 @@
  */
 export interface ScenarioStep {
   operationId: string;
-  /** The base-URL variable of the service the request goes to. */
-  base: 'authUrl' | 'chatUrl' | 'gatewayUrl';
+  /** The base-URL variable of the service (or, for /metrics, the METRICS_PORT) the request goes to. */
+  base: 'authUrl' | 'chatUrl' | 'gatewayUrl' | 'gatewayMetricsUrl';
   /** Path parameter → value (Postman variables allowed). */
   path?: Record<string, string>;
   query?: Record<string, string>;
@@ -26,7 +26,7 @@ export interface ScenarioStep {
 export const SCENARIO: readonly ScenarioStep[] = [
   { operationId: 'healthz', base: 'authUrl', expect: 200 },
   { operationId: 'readyz', base: 'chatUrl', expect: 200 },
-  { operationId: 'metrics', base: 'gatewayUrl', expect: 200 },
+  { operationId: 'metrics', base: 'gatewayMetricsUrl', expect: 200 },
   { operationId: 'register', base: 'authUrl', body: { username: '{{newUsername}}', password: '{{newPassword}}' }, expect: 201 },
   { operationId: 'login', base: 'authUrl', body: { username: '{{newUsername}}', password: '{{newPassword}}' }, expect: 200 },
   { operationId: 'jwks', base: 'authUrl', expect: 200 },
@@ -65,4 +65,4 @@ export const SCENARIO: readonly ScenarioStep[] = [
 ];
 
 /** The collection's variables: what a runner must set, and what the requests store. */
-export const INPUT_VARIABLES = ['authUrl', 'chatUrl', 'gatewayUrl', 'userToken', 'userId', 'serviceToken', 'newUsername', 'newPassword', 'peerUsername', 'thirdUsername', 'fourthUsername'] as const;
+export const INPUT_VARIABLES = ['authUrl', 'chatUrl', 'gatewayUrl', 'gatewayMetricsUrl', 'userToken', 'userId', 'serviceToken', 'newUsername', 'newPassword', 'peerUsername', 'thirdUsername', 'fourthUsername'] as const;

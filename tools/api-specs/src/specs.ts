@@ -65,6 +65,8 @@ export interface OpenApiOperation {
   operationId: string;
   /** The services that serve it (`x-service` of the path item: one name, or several). */
   services: string[];
+  /** Which of their ports serves it (`x-port` of the path item): the public one, or METRICS_PORT (`/metrics`). */
+  port: 'service' | 'metrics';
   /** Status → the response object, `$ref`s resolved. */
   responses: Record<string, JsonObject>;
   operation: JsonObject;
@@ -81,7 +83,8 @@ export function openApiOperations(doc: JsonObject = loadOpenApi()): OpenApiOpera
       const operation = pathItem[method] as JsonObject | undefined;
       if (!operation) continue;
       const responses = Object.fromEntries(Object.entries(operation.responses as JsonObject).map(([status, r]) => [status, dereference(doc, r) as JsonObject]));
-      out.push({ method: method.toUpperCase(), path, operationId: String(operation.operationId), services, responses, operation });
+      const port = pathItem['x-port'] === 'metrics' ? 'metrics' : 'service';
+      out.push({ method: method.toUpperCase(), path, operationId: String(operation.operationId), services, port, responses, operation });
     }
   }
   return out;

@@ -22,7 +22,8 @@ const events = Number(process.argv[4] ?? 20_000);
 const stack = await startStack({
   services: ['auth', 'gateway'],
   gatewayDefaults: {},
-  serviceEnv: { gateway: { LOG_LEVEL: 'warn', RESUME_WINDOW_MS: '0' } },
+  // Every socket comes from this process on 127.0.0.1, as many per user as asked: no socket caps.
+  serviceEnv: { gateway: { LOG_LEVEL: 'warn', RESUME_WINDOW_MS: '0', MAX_SOCKETS_PER_USER: '0', MAX_SOCKETS_PER_ADDRESS: '0' } },
   ...(process.env.GW_PROF ? { nodeArgs: { gateway: ['--cpu-prof', `--cpu-prof-dir=${process.env.GW_PROF}`] } } : {}),
 });
 const { auth, gateway } = stack;

@@ -24,6 +24,11 @@ export interface Proc {
   name: string;
   url: string;
   port: number;
+  /**
+   * Where GET /metrics answers: a service of ours serves it on its METRICS_PORT, never on `url`;
+   * the bench's own servers (the `ws` gateway, the raw push servers, the origin) on `url`.
+   */
+  metricsUrl: string;
   pid: number;
   /** Directory its --cpu-prof output goes to, when profiled. */
   profileDir?: string;
@@ -58,7 +63,7 @@ async function diagnosticArgs(opts: ProcOpts): Promise<{ profileDir?: string; in
 export async function startOurs(stack: Stack, name: ServiceName, opts: ProcOpts & { env?: Record<string, string>; label?: string } = {}): Promise<Proc> {
   const diag = await diagnosticArgs(opts);
   const svc = await stack.start(name, { env: opts.env, nodeArgs: diag.args, timeoutMs: 60_000 });
-  return { name: opts.label ?? name, url: svc.url, port: svc.port, pid: svc.proc.pid!, profileDir: diag.profileDir, inspectPort: diag.inspectPort, stop: () => svc.stop('SIGTERM', 20_000), output: () => svc.output() };
+  return { name: opts.label ?? name, url: svc.url, port: svc.port, metricsUrl: svc.metricsUrl, pid: svc.proc.pid!, profileDir: diag.profileDir, inspectPort: diag.inspectPort, stop: () => svc.stop('SIGTERM', 20_000), output: () => svc.output() };
 }
 
 const WS_GATEWAY = fileURLToPath(new URL('./ws-gateway.ts', import.meta.url));
@@ -91,6 +96,7 @@ async function startScript(name: string, file: string, env: Record<string, strin
     name,
     url,
     port,
+    metricsUrl: url,
     pid: proc.pid!,
     profileDir: diag.profileDir,
     inspectPort: diag.inspectPort,
@@ -128,9 +134,9 @@ export async function waitReady(p: Proc, timeoutMs = 30_000): Promise<void> {
   await waitFor(`${p.name} ready`, async () => (await fetch(`${p.url}/readyz`).catch(() => undefined))?.ok === true, timeoutMs, 100);
 }
 
-/** A Prometheus counter or gauge from /metrics, summed over its label sets. */
+/** A Prometheus counter or gauge from /metrics (at Proc.metricsUrl), summed over its label sets. */
 export async function metricValue(p: Proc, name: string): Promise<number | undefined> {
-  const res = await fetch(`${p.url}/metrics`).catch(() => undefined);
+  const res = await fetch(`${p.metricsUrl}/metrics`).catch(() => undefined);
   if (!res?.ok) return undefined;
   const text = await res.text();
   let sum: number | undefined;

@@ -1,7 +1,8 @@
 /**
  * Helpers for integration tests, system tests and the benchmark: start real service processes
  * on free ports against the real infrastructure from @chat/infra (startStack is the one way to
- * do it), and talk to them over HTTP, WebSocket and /metrics, CORS included.
+ * do it), and talk to them over HTTP, WebSocket and /metrics (on each process's METRICS_PORT),
+ * CORS included.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
@@ -20,6 +21,10 @@ export interface RunningService {
   name: ServiceName;
   port: number;
   url: string;
+  /** METRICS_PORT: GET /metrics is served there, not on `port`. */
+  metricsPort: number;
+  /** `http://127.0.0.1:<metricsPort>`: GET `${metricsUrl}/metrics`. */
+  metricsUrl: string;
   proc: ChildProcess;
   /** Everything the process printed so far (JSON log lines). */
   output(): string;
@@ -69,6 +74,8 @@ export function uniqueName(prefix = 'u'): string {
 export interface StartOptions {
   /** Default: a free port. */
   port?: number;
+  /** METRICS_PORT; default: the environment's METRICS_PORT, or a free port. */
+  metricsPort?: number;
   /** The path polled until it answers 2xx; default /healthz. */
   readyPath?: string;
   timeoutMs?: number;
@@ -77,12 +84,12 @@ export interface StartOptions {
 }
 
 /** Spawns `services/<name>/src/index.ts` through tsx with the test defaults under `env`. */
-function spawnService(name: ServiceName, env: Record<string, string | undefined>, port: number, nodeArgs: string[] = []): ChildProcess {
+function spawnService(name: ServiceName, env: Record<string, string | undefined>, port: number, metricsPort: number, nodeArgs: string[] = []): ChildProcess {
   const dir = join(repoRoot(), 'services', name);
   return spawn(process.execPath, ['--conditions=development', '--import', 'tsx', ...nodeArgs, join(dir, 'src', 'index.ts')], {
     cwd: dir,
     // Each service reads MONGO_DB; a stack carries one database name per service.
-    env: { ...process.env, NODE_ENV: 'test', LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'info', ...env, MONGO_DB: env[`${name.toUpperCase()}_MONGO_DB`] ?? env.MONGO_DB, PORT: String(port) },
+    env: { ...process.env, NODE_ENV: 'test', LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'info', ...env, MONGO_DB: env[`${name.toUpperCase()}_MONGO_DB`] ?? env.MONGO_DB, PORT: String(port), METRICS_PORT: String(metricsPort) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
 }
@@ -90,8 +97,9 @@ function spawnService(name: ServiceName, env: Record<string, string | undefined>
 /** One service process on a free port (or `opts.port`), resolved once `readyPath` answers. */
 export async function startService(name: ServiceName, env: Record<string, string | undefined>, opts: StartOptions = {}): Promise<RunningService> {
   const port = opts.port ?? (await freePort());
+  const metricsPort = opts.metricsPort ?? (env.METRICS_PORT ? Number(env.METRICS_PORT) : await freePort());
   let out = '';
-  const proc = spawnService(name, env, port, opts.nodeArgs);
+  const proc = spawnService(name, env, port, metricsPort, opts.nodeArgs);
   proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<number | string | null>((resolve) => proc.once('exit', (code, sig) => resolve(code ?? sig)));
@@ -100,6 +108,8 @@ export async function startService(name: ServiceName, env: Record<string, string
     name,
     port,
     url,
+    metricsPort,
+    metricsUrl: `http://127.0.0.1:${metricsPort}`,
     proc,
     output: () => out,
     exited,
@@ -136,10 +146,15 @@ export async function startService(name: ServiceName, env: Record<string, string
 /**
  * Runs a service for a start that is expected to fail: resolves with its exit code (null when it
  * was still running after `timeoutMs` and got killed) and its output. startService's wait would
- * only give up after its full timeout.
+ * only give up after its full timeout. PORT and METRICS_PORT are 0 (free ports) unless `ports` names them.
  */
-export function runUntilExit(name: ServiceName, env: Record<string, string | undefined>, timeoutMs = 20_000): Promise<{ code: number | null; output: string }> {
-  const proc = spawnService(name, env, 0);
+export function runUntilExit(
+  name: ServiceName,
+  env: Record<string, string | undefined>,
+  timeoutMs = 20_000,
+  ports: { port?: number; metricsPort?: number } = {},
+): Promise<{ code: number | null; output: string }> {
+  const proc = spawnService(name, env, ports.port ?? 0, ports.metricsPort ?? 0);
   let output = '';
   proc.stdout!.on('data', (d: Buffer) => (output += d.toString()));
   proc.stderr!.on('data', (d: Buffer) => (output += d.toString()));
@@ -181,9 +196,14 @@ export async function request<T = any>(url: string, opts: { method?: string; bod
   return { status: res.status, body: parsed as T, headers: res.headers, text };
 }
 
-/** A metric's value from a service's /metrics, summed over the series whose labels include `labels`. */
-export async function metricValue(baseUrl: string, name: string, labels: Record<string, string> = {}): Promise<number> {
-  const text = (await request(`${baseUrl}/metrics`)).text;
+/**
+ * A metric's value from a service's /metrics (on its METRICS_PORT), summed over the series whose
+ * labels include `labels`. It takes the process, not a URL: the service's own URL has no /metrics.
+ */
+export async function metricValue(from: Pick<RunningService, 'metricsUrl'>, name: string, labels: Record<string, string> = {}): Promise<number> {
+  const res = await request(`${from.metricsUrl}/metrics`);
+  if (res.status !== 200) throw new Error(`GET ${from.metricsUrl}/metrics answered ${res.status}`);
+  const text = res.text;
   let sum = 0;
   for (const line of text.split('\n')) {
     const m = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
@@ -274,6 +294,7 @@ export interface StackStartOptions {
   /** Added to what the service gets from the stack. */
   env?: Record<string, string>;
   port?: number;
+  metricsPort?: number;
   nodeArgs?: string[];
   timeoutMs?: number;
 }
@@ -294,7 +315,7 @@ export interface Stack {
   start(name: ServiceName, opts?: StackStartOptions): Promise<RunningService>;
   /**
    * Stops a service's first process with `signal` (SIGKILL by default: a crash) and starts it
-   * again on the same port with the same environment plus `env`, so clients reconnect to the
+   * again on the same ports with the same environment plus `env`, so clients reconnect to the
    * address they know.
    */
   restart(name: ServiceName, signal?: NodeJS.Signals, env?: Record<string, string>): Promise<RunningService>;
@@ -335,6 +356,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const launch = async (name: ServiceName, opts: StackStartOptions): Promise<RunningService> => {
     const svc = await startService(name, { ...envOf(name), ...(opts.env ?? {}) }, {
       port: opts.port,
+      metricsPort: opts.metricsPort,
       readyPath: name === 'auth' ? '/healthz' : '/readyz',
       timeoutMs: opts.timeoutMs ?? options.timeoutMs,
       nodeArgs: opts.nodeArgs ?? options.nodeArgs?.[name],
@@ -367,7 +389,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       const old = first(name);
       await old.stop(signal);
       const opts = startedWith.get(old) ?? {};
-      const svc = await launch(name, { ...opts, env: { ...(opts.env ?? {}), ...extraEnv }, port: old.port });
+      const svc = await launch(name, { ...opts, env: { ...(opts.env ?? {}), ...extraEnv }, port: old.port, metricsPort: old.metricsPort });
       running[name][0] = svc;
       return svc;
     },

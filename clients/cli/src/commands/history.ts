@@ -20,7 +20,10 @@ export async function history(ctx: Context): Promise<void> {
   const page = await api.history(session.token, { ...query, limit: ctx.line.limit, before: ctx.line.before });
   const messages = [...page.messages].reverse();
   const now = new Date();
-  for (const m of messages) ctx.out(ctx.json ? JSON.stringify(m) : formatMessage(m, now, () => name));
+  for (const m of messages) {
+    if (ctx.json) ctx.outJson(m);
+    else ctx.out(formatMessage(m, now, () => name));
+  }
   if (!ctx.line.before && !ctx.line.keepUnread) await markShown(api, session.token, session.user.username, page.messages[0]);
   if (messages.length === 0 && !ctx.json) ctx.out(ctx.line.before ? `No older messages with ${which}.` : `No messages with ${which} yet.`);
   // The way to the previous page goes to stderr: stdout stays one message per line.

@@ -90,7 +90,8 @@ export async function listen(ctx: Context): Promise<void> {
         if (m.to !== undefined) peers.set(m.conversationId, conversationKey(m, username));
         typists.clear(m.conversationId, { username: m.from });
       }
-      ctx.out(ctx.json ? JSON.stringify(m) : formatMessage(m, undefined, groups?.lookup));
+      if (ctx.json) ctx.outJson(m);
+      else ctx.out(formatMessage(m, undefined, groups?.lookup));
     };
     const keepCursor = cursorKeeper(stdout, (c) => ctx.store.saveCursor(userId, c));
     const status = statusPrinter(ctx, endpoints.gatewayUrl);

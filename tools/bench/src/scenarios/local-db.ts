@@ -437,9 +437,9 @@ export async function localDatabase(o: LocalDbOptions): Promise<LocalDbRun> {
   return { result, finish };
 }
 
-/** GET /metrics of a process, undefined when it does not answer. */
+/** GET /metrics of a process (at Proc.metricsUrl), undefined when it does not answer. */
 export async function scrape(p: Proc): Promise<string | undefined> {
-  const res = await fetch(`${p.url}/metrics`).catch(() => undefined);
+  const res = await fetch(`${p.metricsUrl}/metrics`).catch(() => undefined);
   return res?.ok ? await res.text() : undefined;
 }
 

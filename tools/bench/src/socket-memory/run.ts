@@ -48,7 +48,7 @@ async function startRaw(inspectPort: number): Promise<Proc> {
   const url = `http://127.0.0.1:${port}`;
   await waitFor('raw uWS', async () => (await fetch(`${url}/readyz`).catch(() => undefined))?.ok === true, 20_000, 100);
   const exited = new Promise((r) => proc.once('exit', r));
-  return { name: 'raw-uws', url, port, pid: proc.pid!, output: () => '', stop: async () => (proc.kill('SIGTERM'), await exited) };
+  return { name: 'raw-uws', url, port, metricsUrl: url, pid: proc.pid!, output: () => '', stop: async () => (proc.kill('SIGTERM'), await exited) };
 }
 
 /** A throwaway ES256 key for the raw server (it checks nothing; the load generator only reads `sub`). */
@@ -88,14 +88,17 @@ async function main(): Promise<void> {
     stack = await startStack({ services: [], env: { LOG_LEVEL: 'warn', NODE_ENV: 'production' }, gatewayDefaults: {} });
     const auth = await stack.start('auth');
     const isolated = process.env.MEM_ISOLATED !== '0';
-    const env = { ...stack.envOf('gateway'), POD_NAME: `mem-${randomBytes(3).toString('hex')}`, ...(isolated ? { AMQP_URL: 'amqp://guest:guest@127.0.0.1:9' } : {}), ...extraEnv };
+    // MEM_SOCKETS_PER_USER may exceed the default per-user cap (32): that cap is lifted, so every
+    // asked-for socket opens. The per-address cap stays at its default (the load generator spreads
+    // each child's 5,000 sockets over 4 source addresses), so its cost is in the measurement.
+    const env = { ...stack.envOf('gateway'), POD_NAME: `mem-${randomBytes(3).toString('hex')}`, MAX_SOCKETS_PER_USER: '0', ...(isolated ? { AMQP_URL: 'amqp://guest:guest@127.0.0.1:9' } : {}), ...extraEnv };
     const svc = await startService('gateway', env, {
       // Without a broker it never becomes ready; it serves sockets all the same.
       readyPath: isolated ? '/healthz' : '/readyz',
       nodeArgs: ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${snapDir}`, `--inspect=127.0.0.1:${inspectPort}`],
       timeoutMs: 60_000,
     });
-    gw = { name: 'gateway', url: svc.url, port: svc.port, pid: svc.proc.pid!, output: () => svc.output(), stop: () => svc.stop('SIGTERM', 20_000) };
+    gw = { name: 'gateway', url: svc.url, port: svc.port, metricsUrl: svc.metricsUrl, pid: svc.proc.pid!, output: () => svc.output(), stop: () => svc.stop('SIGTERM', 20_000) };
     mint = await createTokenMinter(auth.url, stack.env.JWT_PRIVATE_KEY!);
   }
   const top = steps[steps.length - 1]!;
