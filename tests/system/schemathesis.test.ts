@@ -45,7 +45,13 @@ const TAGS: Record<ServiceName, string[]> = { auth: ['auth', 'health'], chat: ['
 interface Run {
   name: string;
   service: ServiceName;
-  /** Only the operations whose path matches (schemathesis' --include-path-regex), all of them the service's. */
+  /**
+   * `metrics`: the paths the document serves on METRICS_PORT (their path item's `x-port:
+   * metrics`), against the process's metrics port; otherwise every other path of the service,
+   * against its public port.
+   */
+  port?: 'metrics';
+  /** Only the public paths that match (schemathesis' --include-path-regex), all of them the service's. */
   pathRegex?: string;
   /** Fixes the `id` path parameter to a group alice owns and bob and carol are in. */
   inGroup?: boolean;
@@ -55,13 +61,15 @@ interface Run {
  * One run per service over all its operations, with every value generated: conversation ids
  * then name nothing, so every operation on a conversation answers 404. A second Chat run gives
  * those operations a real group, so renames, member and role changes, read marks and receipts
- * run their whole path (with everything else in the request still generated).
+ * run their whole path (with everything else in the request still generated). `/metrics` lives
+ * on each process's METRICS_PORT, so it gets a run of its own there.
  */
 const RUNS: Run[] = [
   { name: 'auth', service: 'auth' },
   { name: 'chat', service: 'chat' },
   { name: 'chat, in a real group', service: 'chat', pathRegex: '\\{id\\}', inGroup: true },
   { name: 'gateway', service: 'gateway' },
+  ...(['auth', 'chat', 'gateway'] as const).map((service): Run => ({ name: `${service}'s metrics port`, service, port: 'metrics' })),
 ];
 
 /**
@@ -94,24 +102,48 @@ function config(service: ServiceName, groupId?: string): string {
   return `${lines.join('\n')}\n`;
 }
 
-/** operationId of every operation of a run (by its service's tags), read with the venv's own YAML parser. */
-function operationsOf({ service, pathRegex }: Run): string[] {
+type Doc = { paths: Record<string, Record<string, unknown> & { 'x-port'?: string }> };
+let doc: Doc | undefined;
+
+/** api/openapi.yaml, read with the venv's own YAML parser (PyYAML comes with schemathesis). */
+function loadDoc(): Doc {
+  if (doc) return doc;
   const py = 'import json, sys, yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1]))))';
   const python = join(dirname(readlinkSync(bin)), 'python');
   const r = spawnSync(python, ['-c', py, spec], { encoding: 'utf8' });
   assert.equal(r.status, 0, `reading ${spec}: ${r.stderr}`);
-  const doc = JSON.parse(r.stdout) as { paths: Record<string, Record<string, { operationId?: string; tags?: string[] }>> };
-  const ops: string[] = [];
-  for (const [path, item] of Object.entries(doc.paths)) {
+  doc = JSON.parse(r.stdout) as Doc;
+  return doc;
+}
+
+const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace', 'query'];
+const exactPaths = (paths: string[]) => `^(${paths.map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')})$`;
+
+/**
+ * What one run selects: schemathesis' filter arguments, and the operationId of every operation
+ * those filters must select, found in the document independently (by the service's tags, the
+ * path item's `x-port` and the run's path pattern), so a filter that selects more or less fails.
+ */
+function selection({ service, port, pathRegex }: Run): { filters: string[]; expected: string[] } {
+  const { paths } = loadDoc();
+  const onMetricsPort = Object.keys(paths).filter((path) => paths[path]!['x-port'] === 'metrics');
+  const expected: string[] = [];
+  for (const [path, item] of Object.entries(paths)) {
+    if ((item['x-port'] === 'metrics') !== (port === 'metrics')) continue;
     const byPath = pathRegex !== undefined && new RegExp(pathRegex).test(path);
-    for (const [method, op] of Object.entries(item)) {
-      if (!['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace', 'query'].includes(method)) continue;
+    for (const [method, op] of Object.entries(item) as [string, { operationId?: string; tags?: string[] }][]) {
+      if (!METHODS.includes(method)) continue;
       const ours = op.tags?.some((t) => TAGS[service].includes(t)) === true;
       if (byPath) assert.ok(ours, `${method.toUpperCase()} ${path} matches ${pathRegex} but is not tagged as ${service}'s`);
-      if (pathRegex === undefined ? ours : byPath) ops.push(op.operationId ?? method);
+      if (pathRegex === undefined ? ours : byPath) expected.push(op.operationId ?? `${method} ${path}`);
     }
   }
-  return ops;
+  // schemathesis ORs its include filters, so a run by path names no tag; excludes apply after.
+  let filters: string[];
+  if (port === 'metrics') filters = ['--include-path-regex', exactPaths(onMetricsPort)];
+  else filters = pathRegex ? ['--include-path-regex', pathRegex] : TAGS[service].flatMap((tag) => ['--include-tag', tag]);
+  if (port !== 'metrics' && onMetricsPort.length > 0) filters.push('--exclude-path-regex', exactPaths(onMetricsPort));
+  return { filters, expected };
 }
 
 function run(cmd: string, args: string[], env: Record<string, string>, cwd: string): Promise<{ code: number | null; out: string }> {
@@ -163,18 +195,16 @@ after(async () => {
 for (const r of RUNS) {
   const { service } = r;
   test(`schemathesis: no 5xx and no response-schema violation on ${r.name}`, async (t) => {
-    const expected = operationsOf(r);
-    assert.ok(expected.length > 0, `api/openapi.yaml has no operation tagged ${TAGS[service].join(' or ')}${r.pathRegex ? ` on a path matching ${r.pathRegex}` : ''}`);
+    const { filters, expected } = selection(r);
+    assert.ok(expected.length > 0, `api/openapi.yaml has no operation for the run on ${r.name}`);
     const configFile = join(work, `${r.name.replace(/\W+/g, '-')}.toml`);
     const text = config(service, r.inGroup ? groupId : undefined);
     writeFileSync(configFile, text);
     const args = [
       '--config-file', configFile, '--no-color',
       'run', spec,
-      '--url', stack[service].url,
-      // schemathesis ORs its include filters, so a run by path names no tag (the paths with an
-      // `{id}` are all Chat's, which operationsOf checks).
-      ...(r.pathRegex ? ['--include-path-regex', r.pathRegex] : TAGS[service].flatMap((tag) => ['--include-tag', tag])),
+      '--url', r.port === 'metrics' ? stack[service].metricsUrl : stack[service].url,
+      ...filters,
       '--checks', CHECKS,
       '--max-examples', String(MAX_EXAMPLES),
       '--request-timeout', String(REQUEST_TIMEOUT_S),
