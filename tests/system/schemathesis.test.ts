@@ -4,9 +4,9 @@
  * a 5xx (`not_a_server_error`), and every answer must match the schema the document gives for
  * its status (`response_schema_conformance`). Each service gets its own run against its own
  * port, over the operations the document tags as its own plus the health routes every service
- * serves, with a bounded number of examples per operation (Chat a second one, in a real group:
- * RUNS); a run must test exactly those operations, so a tag that matches nothing fails instead
- * of passing on zero operations.
+ * serves, with a bounded number of examples per operation (Chat a second one, in a real group;
+ * `/metrics` one per service on its METRICS_PORT: RUNS); a run must test exactly the operations
+ * the document gives it, so a filter that matches nothing fails instead of passing on zero.
  *
  * schemathesis comes from tools/bootstrap/schemathesis.sh (a pinned, project-local venv; `make
  * test` runs it first, and this test runs it again, a no-op when it is in place): when it cannot
@@ -22,7 +22,10 @@ import { createServiceTokenSource } from '@chat/common/jwt';
 import { registerAndLogin, repoRoot, request, startStack, type ServiceName, type Stack, type TestUser } from '@chat/testkit';
 import { send } from './support.ts';
 
-/** Examples per operation and phase (schemathesis' `--max-examples`); SCHEMATHESIS_MAX_EXAMPLES for a longer hunt. */
+/**
+ * Generated examples per operation (schemathesis' `--max-examples`), on top of the document's own
+ * examples and schemathesis' coverage cases; SCHEMATHESIS_MAX_EXAMPLES for a longer hunt.
+ */
 const MAX_EXAMPLES = Number(process.env.SCHEMATHESIS_MAX_EXAMPLES ?? 25);
 /** No request may take longer: a hang is a bug, and schemathesis reports a timeout as an error. */
 const REQUEST_TIMEOUT_S = 5;
