@@ -1,9 +1,9 @@
 import type Koa from 'koa';
 import type { Context } from 'koa';
 import Router from '@koa/router';
-import type { Lifecycle, Logger, ServiceMetrics } from '@chat/common/config';
+import { clientAddress, type Lifecycle, type Logger, type ServiceMetrics } from '@chat/common/config';
 import { createServiceTokenVerifier } from '@chat/common/jwt';
-import { clientAddress, createKoaApp, healthRouter, koaRequireAuth, type ReadinessCheck } from '@chat/common/koa';
+import { createKoaApp, healthRouter, koaRequireAuth, type ReadinessCheck } from '@chat/common/koa';
 import { koaDatabaseUnavailable } from '@chat/common/mongo';
 import { createAddressRateLimiter } from './address-rate-limiter.js';
 import { createAuthMetrics } from './auth-metrics.js';

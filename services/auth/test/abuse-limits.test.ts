@@ -36,7 +36,7 @@ test('an address gets ADDRESS_ATTEMPTS_PER_MINUTE logins and registrations toget
       const retryAfter = Number(res.headers.get('retry-after'));
       assert.ok(retryAfter >= 14 && retryAfter <= 15, `Retry-After ${retryAfter}`);
     }
-    assert.equal(await metricValue(auth.url, 'auth_limit_refusals_total', { limit: 'address_attempts' }), 2);
+    assert.equal(await metricValue(auth, 'auth_limit_refusals_total', { limit: 'address_attempts' }), 2);
   } finally {
     await auth.stop();
   }
@@ -54,7 +54,7 @@ test('an address gets ADDRESS_REGISTRATIONS_PER_HOUR registrations, then 429 too
     assert.equal(res.headers.get('retry-after'), '1800');
     // Logging in is a separate budget.
     assert.equal((await post(auth.url, '/login', body())).status, 401);
-    assert.equal(await metricValue(auth.url, 'auth_limit_refusals_total', { limit: 'address_registrations' }), 1);
+    assert.equal(await metricValue(auth, 'auth_limit_refusals_total', { limit: 'address_registrations' }), 1);
   } finally {
     await auth.stop();
   }
@@ -94,7 +94,7 @@ test('past the bcrypt capacity (BCRYPT_MAX_CONCURRENT + BCRYPT_MAX_QUEUED) reque
     }
     // Two hashes at most, one after the other.
     assert.ok(performance.now() - started < 5_000);
-    assert.equal(await metricValue(auth.url, 'auth_limit_refusals_total', { limit: 'bcrypt_capacity' }), refused.length);
+    assert.equal(await metricValue(auth, 'auth_limit_refusals_total', { limit: 'bcrypt_capacity' }), refused.length);
     // The capacity is free again afterwards.
     assert.equal((await post(auth.url, '/login', body())).status, 401);
   } finally {

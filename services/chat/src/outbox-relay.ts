@@ -176,10 +176,14 @@ export class OutboxRelay {
         requests.push(request);
         count += request.ids.length;
       }
+      const ids = requests.flatMap((r) => r.ids);
       try {
-        await this.opts.messages.markPublished(requests.flatMap((r) => r.ids));
+        await this.opts.messages.markPublished(ids);
       } catch (err) {
-        // Published but not marked: the scan publishes them again later; consumers dedupe by id.
+        // Published but not marked: the scan publishes them again later (consumers dedupe by
+        // id), so they must not stay remembered as confirmed, or the scan would skip them until
+        // that memory expires, with the backlog up all the while.
+        for (const id of ids) this.recentlyConfirmed.delete(id.toHexString());
         this.opts.logger.warn({ err, count }, 'could not mark events published; they will be published again');
       }
       for (const request of requests) request.done();

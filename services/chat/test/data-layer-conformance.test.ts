@@ -8,15 +8,16 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { MongoClient, ObjectId, type CommandStartedEvent, type Db } from 'mongodb';
+import { MongoBulkWriteError, MongoClient, ObjectId, type CommandStartedEvent, type Db } from 'mongodb';
 import { startScratchMongo } from '@chat/infra';
 import { stackEnv } from '@chat/testkit';
-import { BUCKET_SIZE, InsertBatcher, isDuplicateKey } from '@chat/common/mongo';
+import { BUCKET_SIZE, InsertBatcher, insertIgnoringRepeats, isDatabaseOutage, isDuplicateKey } from '@chat/common/mongo';
 import { createBucketedSequence, sequenceIndex } from '../src/bucketed-sequence.js';
 import { directConversationId } from '../src/conversation-id.js';
 import { idempotencyKey, type NewMessageDoc } from '../src/message.js';
 import { createMessagesRepository } from '../src/messages-repo.js';
 import { createTimeline } from '../src/timeline.js';
+import { tcpRelay } from './tcp-relay.js';
 
 const scratch = await startScratchMongo().catch((err: unknown) => {
   throw new Error(`a Docker engine answers but mongo:7 did not start: ${String(err)}`);
@@ -87,6 +88,32 @@ test('batched inserts: concurrent ones share a command, and each caller gets its
   );
   for (const o of outcomes) if (o.status === 'rejected') assert.ok(isDuplicateKey(o.reason), String(o.reason));
   assert.equal(await collection.countDocuments({}), 20);
+});
+
+test('a write the connection is lost under fails every document in it, as an outage: nothing is acknowledged that may not be stored', async () => {
+  // The driver reports an insertMany whose command got no answer as a bulk write error with no
+  // write errors. Read as "none refused", it acknowledged documents never written: a FerretDB
+  // stopped under load left timeline positions skipped for good (sync stops at a hole) and
+  // messages delivered that no database holds.
+  const relay = await tcpRelay(await url());
+  const cutOff = new MongoClient(relay.url, { serverSelectionTimeoutMS: 500, connectTimeoutMS: 500 });
+  try {
+    const collection = cutOff.db(db.databaseName).collection<{ _id: string }>('cut');
+    const batcher = new InsertBatcher(collection);
+    await batcher.insert({ _id: 'before' });
+    relay.cut();
+    // The first goes alone (insertOne); the two that arrive meanwhile share an insertMany.
+    const outcomes = await Promise.allSettled(['a', 'b', 'c'].map((_id) => batcher.insert({ _id })));
+    assert.deepEqual(outcomes.map((o) => o.status), ['rejected', 'rejected', 'rejected']);
+    const reasons = outcomes.map((o) => (o as PromiseRejectedResult).reason as unknown);
+    assert.ok(reasons.some((r) => r instanceof MongoBulkWriteError), `the insertMany's failure came as a bulk write error: ${reasons.map(String).join('; ')}`);
+    for (const r of reasons) assert.ok(isDatabaseOutage(r), `an outage (503), not a bug (500): ${String(r)}`);
+    await assert.rejects(insertIgnoringRepeats(collection, [{ _id: 'x' }, { _id: 'y' }]), (e: unknown) => isDatabaseOutage(e), 'not taken for two repeats');
+  } finally {
+    await cutOff.close();
+    await relay.close();
+  }
+  assert.deepEqual(await db.collection('cut').find({}).map((d) => d._id).toArray(), ['before']);
 });
 
 test('a unique index refuses the second of two racing inserts with E11000, whatever the race', async () => {

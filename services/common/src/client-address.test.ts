@@ -26,6 +26,11 @@ test('with N trusted proxies the client is the N-th entry from the right; entrie
 
 test('an address is reduced to what one client controls', () => {
   assert.equal(addressKey('::ffff:192.0.2.1'), '192.0.2.1');
+  // uWS gives IPv4 peers of its dual-stack socket in the long IPv4-mapped form.
+  assert.equal(addressKey('0000:0000:0000:0000:0000:ffff:7f00:0001'), '127.0.0.1');
+  assert.equal(addressKey('0000:0000:0000:0000:0000:ffff:c0a8:0a02'), '192.168.10.2');
+  assert.equal(addressKey('::ffff:7f00:2'), '127.0.0.2');
+  assert.equal(addressKey('2001:0db8:0000:0001:0000:0000:0000:0001'), '2001:db8:0:1::/64', "uWS's long IPv6 form");
   assert.equal(addressKey('192.0.2.1:8443'), '192.0.2.1');
   assert.equal(addressKey('[2001:db8::1]:443'), '2001:db8:0:0::/64');
   // Every address of one /64 is one client; the next /64 is another.

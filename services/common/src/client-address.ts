@@ -9,7 +9,10 @@
  * address, and an IPv6 address is its /64 (one host normally holds a whole /64, so a limit per
  * full IPv6 address would be a limit per attacker's choice).
  *
- * Node's `net` only: the Koa stack (Auth, Chat) imports it through @chat/common/koa.
+ * One rule for every service: Auth's per-address limits (through Koa's request) and the gateway's
+ * MAX_SOCKETS_PER_ADDRESS (through uWS, which gives IPv4 peers of its dual-stack socket in the
+ * long IPv4-mapped IPv6 form, `0000:…:ffff:7f00:0001`) count the same client under the same key.
+ * Node's `net` only; exported through @chat/common/config.
  */
 import { isIPv4, isIPv6 } from 'node:net';
 
@@ -44,7 +47,13 @@ export function addressKey(raw: string): string | undefined {
   if (!isIPv6(address)) return undefined;
   const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(address);
   if (mapped && isIPv4(mapped[1]!)) return mapped[1]!;
-  return `${ipv6Groups(address).slice(0, 4).join(':')}::/64`;
+  const groups = ipv6Groups(address);
+  // IPv4-mapped in hex (uWS's long form, or `::ffff:7f00:1`): the IPv4 client it is.
+  if (groups.slice(0, 5).every((g) => g === '0') && groups[5] === 'ffff') {
+    const [hi, lo] = [parseInt(groups[6]!, 16), parseInt(groups[7]!, 16)];
+    return `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
+  }
+  return `${groups.slice(0, 4).join(':')}::/64`;
 }
 
 /** The eight 16-bit groups of a valid IPv6 address, in lowercase hex without leading zeros. */

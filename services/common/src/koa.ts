@@ -1,8 +1,8 @@
 /**
  * @chat/common/koa — the HTTP stack of Auth and Chat: the Koa app with its middleware (metrics,
- * CORS and CORS_ORIGINS, the error envelope, JSON bodies), bearer-token authentication, the client
- * address behind trusted proxies, the server with /healthz, /readyz and the drain (/metrics is
- * served on its own port: config's serveMetrics), and the list of routes an app serves.
+ * CORS and CORS_ORIGINS, the error envelope, JSON bodies), bearer-token authentication, the
+ * server with /healthz, /readyz and the drain (/metrics is served on its own port: config's
+ * serveMetrics), and the list of routes an app serves.
  *
  * Packages: koa, @koa/router and koa-bodyparser, peer dependencies of @chat/common that only
  * the services importing this entry install (the gateway does not). Imports contracts, config
@@ -16,4 +16,3 @@ export * from './koa-json-body.js';
 export * from './koa-auth.js';
 export * from './koa-server.js';
 export * from './koa-routes.js';
-export * from './client-address.js';

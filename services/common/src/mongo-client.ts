@@ -5,6 +5,7 @@
  */
 import type { Middleware } from 'koa';
 import {
+  MongoBulkWriteError,
   MongoError,
   MongoNetworkError,
   MongoNotConnectedError,
@@ -50,28 +51,58 @@ export function isDuplicateKey(err: unknown): boolean {
 }
 
 /**
+ * What a failed unordered insertMany of `documents` documents says about each of them: the
+ * write error of each refused one by index, every other one stored. Undefined when the error
+ * does not say: the driver reports a failure of the whole write (the connection lost, no server
+ * selected, a command error) as a MongoBulkWriteError too, with no write errors and the real
+ * error in `errorResponse`. Which documents were stored is then unknown, and treating the
+ * missing write errors as "none refused" acknowledges documents that were never written
+ * (tests/system/chaos-ledger.integration.test.ts found it: a FerretDB stopped under load left
+ * skipped timeline positions and delivered messages that no database held).
+ */
+export function perDocumentWriteErrors(err: unknown, documents: number): Map<number, { code?: number; errmsg?: string }> | undefined {
+  if (!(err instanceof MongoBulkWriteError)) return undefined;
+  const list = (Array.isArray(err.writeErrors) ? err.writeErrors : [err.writeErrors]).filter((e) => e !== undefined);
+  if (list.length === 0 || err.result?.insertedCount + list.length !== documents) return undefined;
+  return new Map(list.map((e) => [e.index, { code: e.code, errmsg: e.errmsg }]));
+}
+
+/** The error a whole failed write hides in a MongoBulkWriteError without write errors (see perDocumentWriteErrors), else `err`. */
+function writeFailureCause(err: unknown): unknown {
+  if (!(err instanceof MongoBulkWriteError) || (Array.isArray(err.writeErrors) ? err.writeErrors.length > 0 : err.writeErrors !== undefined)) return err;
+  const cause = (err as { errorResponse?: unknown }).errorResponse;
+  return cause instanceof Error ? cause : err;
+}
+
+/**
  * insertMany, unordered; documents whose _id exists already are left as they are (a repeat, or
  * a race with the same write): the insert-only way of writing state (mongo-portability.ts, rule 1).
+ * Anything else, a whole write that failed included, is thrown.
  */
 export async function insertIgnoringRepeats<T extends { _id: string }>(collection: Collection<T>, docs: T[]): Promise<void> {
   if (docs.length === 0) return;
   try {
     await collection.insertMany(docs as OptionalUnlessRequiredId<T>[], { ordered: false });
   } catch (err) {
-    const errors = (err as { writeErrors?: unknown }).writeErrors;
-    const list = Array.isArray(errors) ? errors : [errors];
-    if (!isDuplicateKey(err) && !list.every((e) => (e as { code?: number } | undefined)?.code === 11000)) throw err;
+    const refused = perDocumentWriteErrors(err, docs.length);
+    if (!refused || ![...refused.values()].every((e) => e.code === 11000)) throw err;
   }
 }
 
+/** Socket errors the driver can let through unwrapped (measured: `write ECONNRESET` from a connection reset mid-insert). */
+const NETWORK_ERROR_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ECONNABORTED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH']);
+
 /** The database cannot be reached right now: an outage (503), not a bug (500). */
 export function isDatabaseOutage(err: unknown): boolean {
+  const cause = writeFailureCause(err);
+  if (cause !== err) return isDatabaseOutage(cause);
   return (
     err instanceof MongoServerSelectionError ||
     err instanceof MongoNetworkError ||
     err instanceof MongoNotConnectedError ||
     err instanceof MongoTopologyClosedError ||
-    err instanceof MongoOperationTimeoutError
+    err instanceof MongoOperationTimeoutError ||
+    (err instanceof Error && typeof (err as NodeJS.ErrnoException).syscall === 'string' && NETWORK_ERROR_CODES.has(String((err as NodeJS.ErrnoException).code)))
   );
 }
 

@@ -13,7 +13,8 @@
  * documents per write (mongo-portability.ts, rule 4) and one write at a time: what arrives
  * meanwhile is the next batch (group commit).
  */
-import { MongoBulkWriteError, MongoServerError, type Collection, type Document, type OptionalUnlessRequiredId } from 'mongodb';
+import { MongoServerError, type Collection, type Document, type OptionalUnlessRequiredId } from 'mongodb';
+import { perDocumentWriteErrors } from './mongo-client.js';
 import { MAX_STATEMENTS_PER_WRITE } from './mongo-portability.js';
 
 interface Pending<T> {
@@ -52,15 +53,20 @@ export class InsertBatcher<T extends Document> {
       else await this.collection.insertMany(batch.map((p) => p.doc), { ordered: false });
       for (const p of batch) p.resolve();
     } catch (err) {
-      if (!(err instanceof MongoBulkWriteError)) {
+      // Only an answer that names each refused document says the others were stored. Anything
+      // else (the connection lost mid-write, no server) leaves every document's fate unknown:
+      // each caller gets the error, never a success for a document that may not exist. A
+      // sequence that took a reported success as stored would skip the position for good.
+      const refused = perDocumentWriteErrors(err, batch.length);
+      if (!refused) {
         for (const p of batch) p.reject(err);
         return;
       }
-      // Unordered: every document without a write error of its own was inserted.
-      const failed = new Map<number, unknown>();
-      const writeErrors = Array.isArray(err.writeErrors) ? err.writeErrors : [err.writeErrors];
-      for (const e of writeErrors) failed.set(e.index, new MongoServerError({ message: e.errmsg ?? 'write error', errmsg: e.errmsg, code: e.code }));
-      batch.forEach((p, i) => (failed.has(i) ? p.reject(failed.get(i)) : p.resolve()));
+      batch.forEach((p, i) => {
+        const own = refused.get(i);
+        if (own) p.reject(new MongoServerError({ message: own.errmsg ?? 'write error', errmsg: own.errmsg, code: own.code }));
+        else p.resolve();
+      });
     }
   }
 }

@@ -1,8 +1,7 @@
 import { errorBody, RequestError } from '@chat/common/contracts';
-import type { Logger } from '@chat/common/config';
+import { clientAddress, type Logger } from '@chat/common/config';
 import { bearerToken, type TokenUser, type VerifyUserToken } from '@chat/common/jwt';
 import uWS, { type HttpRequest, type HttpResponse, type us_socket_context_t, type WebSocketBehavior } from 'uWebSockets.js';
-import { clientAddress } from './client-address.js';
 import type { ConnectionLimits } from './connection-limits.js';
 import { errorFrame, parseClientFrame, PONG_FRAME, readyFrame, type ParsedClientFrame } from './frames.js';
 import { endJson } from './http-response.js';

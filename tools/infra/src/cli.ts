@@ -6,8 +6,12 @@ import {
   ensureInfra,
   infraDir,
   infraStatus,
+  pauseMongo,
+  pauseRabbit,
   prepareInfra,
   restartRabbit,
+  resumeMongo,
+  resumeRabbit,
   startMongo,
   startRabbit,
   stopInfra,
@@ -24,7 +28,9 @@ const USAGE = `usage: node --import tsx tools/infra/src/cli.ts <command> [flags]
   status [--json]       show what runs and whether it answers
   build                 build/cache FerretDB and install rabbitmq-server if missing
   stop-rabbit | start-rabbit | restart-rabbit | stop-mongo | start-mongo
-                        failure injection by hand
+                        failure injection by hand: the server down (connections refused)
+  pause-rabbit | resume-rabbit | pause-mongo | resume-mongo
+                        the server hung (SIGSTOP/SIGCONT): connections open, nothing answers
 
 Env: MONGO_URL / AMQP_URL (use these servers), CHAT_INFRA_DOCKER=0|1 (never|require Docker),
      CHAT_INFRA_DIR (private instance dir instead of <repo>/.infra)`;
@@ -77,6 +83,18 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     case 'start-mongo':
       await startMongo();
+      return 0;
+    case 'pause-rabbit':
+      await pauseRabbit();
+      return 0;
+    case 'resume-rabbit':
+      await resumeRabbit();
+      return 0;
+    case 'pause-mongo':
+      await pauseMongo();
+      return 0;
+    case 'resume-mongo':
+      await resumeMongo();
       return 0;
     case undefined:
     case 'help':

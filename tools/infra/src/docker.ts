@@ -171,6 +171,16 @@ export async function stopContainer(kind: Kind, remove: boolean): Promise<void> 
   });
 }
 
+/** docker pause / unpause (the server hangs: its connections stay open, nothing answers). */
+export async function pauseContainer(kind: Kind, paused: boolean): Promise<void> {
+  const st = readState()[kind];
+  if (st?.source !== 'testcontainers') return;
+  const client = await dockerClient();
+  if (!client) throw new Error(`Cannot ${paused ? 'pause' : 'unpause'} container ${st.containerId.slice(0, 12)}: the Docker engine does not answer any more.`);
+  const ref = client.container.getById(st.containerId);
+  await (paused ? ref.pause() : ref.unpause());
+}
+
 /**
  * A throwaway mongo:7 container for one test run (removed by `stop`), or undefined when no
  * Docker engine answers. The data layer's conformance test runs its contract on it, to check

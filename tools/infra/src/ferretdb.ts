@@ -101,7 +101,7 @@ async function waitReady(port: number, pid: number, logFile: string, timeoutMs =
 
 /** Is the recorded FerretDB alive and answering (its ping reaches PostgreSQL too)? */
 export async function ferretHealthy(st: LocalMongoState | undefined): Promise<boolean> {
-  if (!st || st.stopped || !pidIsOurs(st.pid, 'ferretdb')) return false;
+  if (!st || st.stopped || st.paused || !pidIsOurs(st.pid, 'ferretdb')) return false;
   if (st.backend === 'postgresql' && !postgresAlive(readState().postgres)) return false;
   return (await mongoPing('127.0.0.1', st.port, 2000)).ok;
 }
@@ -181,6 +181,12 @@ export async function startFerret(): Promise<LocalMongoState> {
     throw e;
   }
   return st;
+}
+
+/** SIGSTOP or SIGCONT to our FerretDB (pauseMongo: a database that hangs; PostgreSQL under it runs on). */
+export function signalFerret(st: LocalMongoState, signal: 'SIGSTOP' | 'SIGCONT'): void {
+  if (!pidIsOurs(st.pid, 'ferretdb')) throw new Error(`FerretDB (pid ${st.pid}) is not running: nothing to ${signal === 'SIGSTOP' ? 'pause' : 'resume'}`);
+  process.kill(st.pid!, signal);
 }
 
 /** Stop our FerretDB process (SIGTERM; data stays). PostgreSQL keeps running: see stopPostgres. */

@@ -6,12 +6,13 @@
 //   3. local processes on 127.0.0.1 ('local'): FerretDB on a private cluster of Debian's postgresql
 //      (SQLite when PostgreSQL cannot be installed), and Debian's rabbitmq-server
 // What we start is recorded in <repo>/.infra/state.json (or $CHAT_INFRA_DIR/state.json).
-import { containerHealthy, dockerAvailable, startContainer, stopContainer, type Kind } from './docker.js';
-import { buildFerret, ferretHealthy, startFerret, stopFerret } from './ferretdb.js';
+import { containerHealthy, dockerAvailable, pauseContainer, startContainer, stopContainer, type Kind } from './docker.js';
+import { buildFerret, ferretHealthy, signalFerret, startFerret, stopFerret } from './ferretdb.js';
 import { ensurePostgresInstalled, PostgresUnavailable, stopPostgres } from './pg-local.js';
-import { ensureRabbitInstalled, rabbitHealthy, startLocalRabbit, stopLocalRabbitApp, stopLocalRabbitNode } from './rabbit-local.js';
+import { ensureRabbitInstalled, rabbitHealthy, signalRabbitNode, startLocalRabbit, stopLocalRabbitApp, stopLocalRabbitNode } from './rabbit-local.js';
 import { infraDir, readState, repoRoot as root, statePath, updateState, withLock, type LocalMongoState, type MongoState, type RabbitState, type Source } from './state.js';
-import { log, notice, pidAlive, withQuiet } from './util.js';
+import { log, notice, pidAlive, sleep, withQuiet } from './util.js';
+import { amqpProbe, mongoPing } from './probe.js';
 
 export interface Infra {
   mongoUrl: string;
@@ -35,7 +36,7 @@ function envUrl(kind: Kind): string | undefined {
 }
 
 async function healthy(kind: Kind, st: MongoState | RabbitState | undefined): Promise<boolean> {
-  if (!st) return false;
+  if (!st || st.paused) return false;
   if (st.source === 'testcontainers') return containerHealthy(kind, st);
   return kind === 'mongo' ? ferretHealthy(st as Extract<MongoState, { source: 'local' }>) : rabbitHealthy(st as Extract<RabbitState, { source: 'local' }>);
 }
@@ -50,6 +51,8 @@ async function ensureKind(kind: Kind): Promise<Resolved> {
   const env = envUrl(kind);
   if (env) return { url: env, source: 'env' };
   const st = readState()[kind];
+  // A paused server is not dead: replacing it would leave a stopped process holding its data.
+  if (st?.paused) throw new Error(`${NAME[kind]} at ${st.url} is paused (pause${kind === 'mongo' ? 'Mongo' : 'Rabbit'}): resume it first (resume${kind === 'mongo' ? 'Mongo' : 'Rabbit'}, or \`cli.ts resume-${kind}\`)`);
   if (st && (await healthy(kind, st))) return { url: st.url, source: st.source };
 
   if (st?.source === 'testcontainers') {
@@ -135,6 +138,8 @@ export async function ensureInfra(opts: { quiet?: boolean } = {}): Promise<Infra
 /** `down`: stop what we started (per the state file). Never touches servers given via env. */
 export async function stopInfra(): Promise<void> {
   await withLock('stopInfra', async () => {
+    // A stopped (SIGSTOP) process acts on no signal but SIGKILL: let it go on, then stop it.
+    for (const kind of ['mongo', 'rabbit'] as const) if (readState()[kind]?.paused) await setPaused(kind, false).catch((e: unknown) => log(`resuming ${NAME[kind]} before stopping it failed: ${String(e)}`));
     const s = readState();
     const tasks: Array<Promise<void>> = [];
     // FerretDB first, so that PostgreSQL's fast shutdown has no client left to cut off.
@@ -229,6 +234,62 @@ export async function startMongo(): Promise<void> {
 }
 
 /**
+ * Server hung, not dead: SIGSTOP to the local server process (a container is paused), so its
+ * connections stay open and the kernel still accepts new ones, but nothing answers: what a
+ * stalled broker or database looks like to clients, unlike stop*, which refuses connections.
+ * resume* (SIGCONT) lets it go on where it stopped. While paused, ensureInfra refuses the
+ * server with a clear error rather than judging it dead and replacing it, and stopInfra
+ * resumes it before stopping it.
+ */
+export async function pauseRabbit(): Promise<void> {
+  assertControllable('rabbit', 'pauseRabbit');
+  await withLock('pauseRabbit', () => setPaused('rabbit', true));
+}
+/** The broker paused by pauseRabbit goes on (SIGCONT); resolves once it answers AMQP again. */
+export async function resumeRabbit(): Promise<void> {
+  assertControllable('rabbit', 'resumeRabbit');
+  await withLock('resumeRabbit', () => setPaused('rabbit', false));
+}
+/** The MongoDB-wire server hangs (locally FerretDB gets SIGSTOP; PostgreSQL under it runs on). See pauseRabbit. */
+export async function pauseMongo(): Promise<void> {
+  assertControllable('mongo', 'pauseMongo');
+  await withLock('pauseMongo', () => setPaused('mongo', true));
+}
+/** The server paused by pauseMongo goes on; resolves once it answers ping again. */
+export async function resumeMongo(): Promise<void> {
+  assertControllable('mongo', 'resumeMongo');
+  await withLock('resumeMongo', () => setPaused('mongo', false));
+}
+
+/** SIGSTOP/SIGCONT (docker pause/unpause), recorded in the state; a resume waits until the server answers again. */
+async function setPaused(kind: Kind, paused: boolean): Promise<void> {
+  const st = readState()[kind];
+  if (!st) throw new Error(`${paused ? 'pause' : 'resume'}: no ${NAME[kind]} is recorded in ${statePath()} (run ensureInfra first)`);
+  if (paused && (await healthy(kind, st)) === false) throw new Error(`pause: ${NAME[kind]} at ${st.url} is not answering now, so there is nothing to pause`);
+  if (st.source === 'testcontainers') await pauseContainer(kind, paused);
+  else if (kind === 'rabbit') signalRabbitNode(st as Extract<RabbitState, { source: 'local' }>, paused ? 'SIGSTOP' : 'SIGCONT');
+  else signalFerret(st as LocalMongoState, paused ? 'SIGSTOP' : 'SIGCONT');
+  updateState((s) => {
+    const cur = s[kind];
+    if (cur) cur.paused = paused || undefined;
+  });
+  if (paused) {
+    log(`${NAME[kind]} paused (${st.url} accepts connections but answers nothing)`);
+    return;
+  }
+  const { hostname, port } = new URL(st.url);
+  const probe = kind === 'rabbit' ? amqpProbe : mongoPing;
+  const end = Date.now() + 30_000;
+  for (;;) {
+    const p = await probe(hostname, Number(port), 2_000);
+    if (p.ok) break;
+    if (Date.now() > end) throw new Error(`${NAME[kind]} at ${st.url} was resumed but does not answer within 30 s: ${p.reason}`);
+    await sleep(100);
+  }
+  log(`${NAME[kind]} resumed (${st.url})`);
+}
+
+/**
  * The pids of the processes that make up the local MongoDB-wire server: FerretDB and, on the
  * PostgreSQL backend, the postmaster (its backends are its children: sum CPU over the process
  * trees). Empty when the database is not ours to see (env or testcontainers) or not running.
@@ -284,7 +345,8 @@ export async function infraStatus(): Promise<StatusEntry[]> {
           ? `container ${st.containerId.slice(0, 12)} (${st.image})${st.managementUrl ? `, management ${st.managementUrl}` : ''}`
           : `pid ${st.pid}, log ${st.logFile}${kind === 'mongo' ? `; ${backendDetail(st as LocalMongoState)}` : ''}`;
       const stopped = (st as { stopped?: boolean; appStopped?: boolean }).stopped || (st as { appStopped?: boolean }).appStopped;
-      out.push({ kind, source: st.source, url: st.url, healthy: ok, detail: `${ok ? 'answers' : stopped ? 'stopped (by stop' + (kind === 'mongo' ? 'Mongo' : 'Rabbit') + ')' : 'NOT answering'}; ${extra}` });
+      const by = kind === 'mongo' ? 'Mongo' : 'Rabbit';
+      out.push({ kind, source: st.source, url: st.url, healthy: ok, detail: `${ok ? 'answers' : st.paused ? `paused (by pause${by})` : stopped ? `stopped (by stop${by})` : 'NOT answering'}; ${extra}` });
     }
   }
   return out;

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import amqp from 'amqplib';
 import { MongoClient } from 'mongodb';
-import { canControl, ensureInfra, localDatabaseProcesses, repoRoot, restartRabbit, startMongo, startRabbit, stopInfra, stopMongo, stopRabbit, type Infra } from './index.js';
+import { canControl, ensureInfra, infraStatus, localDatabaseProcesses, pauseMongo, pauseRabbit, repoRoot, restartRabbit, resumeMongo, resumeRabbit, startMongo, startRabbit, stopInfra, stopMongo, stopRabbit, type Infra } from './index.js';
 import { postgresBinDir, psqlOk } from './pg-local.js';
 import { amqpProbe, mongoPing } from './probe.js';
 import { readState } from './state.js';
@@ -161,6 +161,69 @@ describe('@chat/infra', { timeout: 240_000 }, () => {
     await c.close();
   });
 
+  /** What became of `p` within `ms`: 'pending' while a paused server answers nothing. */
+  const stateAfter = async (p: Promise<unknown>, ms: number): Promise<string> => {
+    let state = 'pending';
+    p.then(
+      () => (state = 'answered'),
+      (e: unknown) => (state = `failed: ${e instanceof Error ? e.message : String(e)}`),
+    );
+    await new Promise((r) => setTimeout(r, ms));
+    return state;
+  };
+
+  test('pauseRabbit hangs the broker with its connections open; resumeRabbit lets them go on', async (t) => {
+    if (!(await canControl('rabbit'))) return t.skip('AMQP_URL is set');
+    const conn = await amqp.connect(infra.amqpUrl);
+    let closed = false;
+    conn.on('close', () => (closed = true));
+    conn.on('error', () => {});
+    try {
+      const ch = await conn.createChannel();
+      await pauseRabbit();
+      let pending: Promise<unknown> | undefined;
+      try {
+        pending = ch.assertQueue('', { exclusive: true });
+        assert.equal(await stateAfter(pending, 1_500), 'pending', 'a paused broker answers nothing');
+        const { port } = new URL(infra.amqpUrl);
+        const probe = await amqpProbe('127.0.0.1', Number(port), 1_000);
+        assert.equal(probe.ok, false);
+        assert.match((probe as { reason: string }).reason, /no RabbitMQ answer .* within/, 'the port still accepts connections: a hang, not a refusal');
+        assert.match((await infraStatus()).find((e) => e.kind === 'rabbit')!.detail, /paused/);
+        await assert.rejects(ensureInfra({ quiet: true }), /paused.*resume/, 'ensureInfra does not replace a paused server');
+      } finally {
+        await resumeRabbit();
+      }
+      assert.equal(await stateAfter(pending, 3_000), 'answered', 'the request waiting on the paused broker is answered after the resume');
+      assert.equal(closed, false, 'the connection survived the pause');
+      const again = await ensureInfra({ quiet: true });
+      assert.equal(again.amqpUrl, infra.amqpUrl);
+    } finally {
+      await conn.close().catch(() => {});
+    }
+  });
+
+  test('pauseMongo hangs the database with its connections open; resumeMongo lets them go on', async (t) => {
+    if (!(await canControl('mongo'))) return t.skip('MONGO_URL is set');
+    const mc = new MongoClient(infra.mongoUrl, { serverSelectionTimeoutMS: 5000 });
+    try {
+      const col = mc.db('infra_test').collection<{ _id: string; n: number }>('t');
+      await col.updateOne({ _id: 'paused' }, { $set: { n: 1 } }, { upsert: true });
+      await pauseMongo();
+      let pending: Promise<unknown> | undefined;
+      try {
+        pending = col.findOne({ _id: 'paused' });
+        assert.equal(await stateAfter(pending, 1_500), 'pending', 'a paused server answers nothing');
+        await assert.rejects(ensureInfra({ quiet: true }), /paused.*resume/);
+      } finally {
+        await resumeMongo();
+      }
+      assert.deepEqual(await pending, { _id: 'paused', n: 1 }, 'the query waiting on the paused server is answered after the resume');
+    } finally {
+      await mc.close();
+    }
+  });
+
   test('stopMongo makes MongoDB unreachable; startMongo brings it back with its data', async (t) => {
     if (!(await canControl('mongo'))) return t.skip('MONGO_URL is set');
     const mc = new MongoClient(infra.mongoUrl, { serverSelectionTimeoutMS: 1500 });
@@ -276,5 +339,14 @@ describe('@chat/infra', { timeout: 240_000 }, () => {
       if (saved === undefined) delete process.env.AMQP_URL;
       else process.env.AMQP_URL = saved;
     }
+  });
+
+  test('stopInfra resumes a paused server before stopping it (a stopped process ignores SIGTERM; last: it stops everything)', async (t) => {
+    if (!(await canControl('rabbit'))) return t.skip('AMQP_URL is set');
+    await pauseRabbit();
+    const t0 = Date.now();
+    await stopInfra();
+    assert.ok(Date.now() - t0 < 30_000, `stopInfra took ${Date.now() - t0} ms`);
+    assert.equal(readState().rabbit, undefined, 'the node is stopped and forgotten');
   });
 });

@@ -161,9 +161,19 @@ async function waitAmqp(st: LocalRabbitState, timeoutMs: number, phase: string):
   );
 }
 
+/**
+ * SIGSTOP or SIGCONT to our node's Erlang VM (beam.smp; epmd, which other nodes may share, is
+ * left alone): pauseRabbit's broker that hangs instead of dying.
+ */
+export function signalRabbitNode(st: LocalRabbitState, signal: 'SIGSTOP' | 'SIGCONT'): void {
+  const pid = st.pid ?? readPidFile();
+  if (!pidIsOurs(pid, marker())) throw new Error(`RabbitMQ node ${st.nodeName} is not running (no live beam.smp of ours): nothing to ${signal === 'SIGSTOP' ? 'pause' : 'resume'}`);
+  process.kill(pid!, signal);
+}
+
 /** Healthy = node alive, app running, AMQP handshake answers. */
 export async function rabbitHealthy(st: LocalRabbitState | undefined): Promise<boolean> {
-  if (!st || st.appStopped || !rabbitNodeAlive(st)) return false;
+  if (!st || st.appStopped || st.paused || !rabbitNodeAlive(st)) return false;
   return (await amqpProbe('127.0.0.1', st.port, 2000)).ok;
 }
 

@@ -61,6 +61,8 @@ export interface LocalRabbitState {
   epmdStartedByUs: boolean;
   /** true after stopRabbit() (stop_app): node up, AMQP listener closed */
   appStopped?: boolean;
+  /** true after pauseRabbit() (SIGSTOP): connections open, nothing answers */
+  paused?: boolean;
   startedAt: string;
 }
 export interface LocalMongoState {
@@ -80,6 +82,8 @@ export interface LocalMongoState {
   /** FerretDB's own CPU profile (Go pprof, 127.0.0.1 only): http://127.0.0.1:<port>/debug/pprof/profile?seconds=N */
   pprofUrl?: string;
   stopped?: boolean;
+  /** true after pauseMongo() (SIGSTOP): connections open, nothing answers */
+  paused?: boolean;
   startedAt: string;
 }
 /** The private PostgreSQL cluster under FerretDB. It keeps running while FerretDB is stopped by stopMongo. */
@@ -108,6 +112,8 @@ export interface ContainerState {
   image: string;
   managementUrl?: string;
   stopped?: boolean;
+  /** true after pauseRabbit()/pauseMongo() (docker pause) */
+  paused?: boolean;
   startedAt: string;
 }
 export type RabbitState = LocalRabbitState | ContainerState;
