@@ -1,5 +1,6 @@
 # One entry point for humans and CI. Every target installs what it needs first, so a fresh
-# clone on a fresh machine only needs Node 20, Go and (as root) apt for RabbitMQ and PostgreSQL.
+# clone on a fresh machine only needs Node 20, Go, Python 3 and (as root) apt for RabbitMQ,
+# PostgreSQL and, where python3 lacks venv support, python3-venv.
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
@@ -7,7 +8,7 @@ SHELL := /bin/bash
 INFRA := node --import tsx tools/infra/src/cli.ts
 export PATH := $(CURDIR)/tools/bin:$(PATH)
 
-.PHONY: help deps infra infra-down typecheck lint test test-unit up bench kind dev k8s-render k8s-check k8s-tools build
+.PHONY: help deps infra infra-down typecheck lint test test-unit up bench kind dev k8s-render k8s-check k8s-tools build schemathesis
 
 help: ## List targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -42,7 +43,10 @@ k8s-check: k8s-tools deps ## Lint, render, schema-validate and unit-test the Hel
 k8s-render: k8s-tools ## Render every manifest into .k8s-render/
 	bash tools/k8s/render.sh .k8s-render
 
-test: deps k8s-tools ## Install everything, start infra, typecheck, lint and run every test
+schemathesis: ## Install schemathesis (pinned, from PyPI) into a project-local venv, linked at tools/bin (cached)
+	bash tools/bootstrap/schemathesis.sh
+
+test: deps k8s-tools schemathesis ## Install everything, start infra, typecheck, lint and run every test
 	$(INFRA) up
 	@# Chromium for the web client's browser tests. Tolerated when it cannot be installed: those
 	@# tests then skip, and the summary's last lines say so and why.

@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['**/dist/**', '**/node_modules/**', 'tools/bin/**', '.infra/**', '.k8s-render/**', 'charts/**'] },
+  { ignores: ['**/dist/**', '**/node_modules/**', 'tools/bin/**', '.infra/**', '.cache/**', '.schemathesis/**', 'schemathesis-report/**', '.k8s-render/**', 'charts/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -105,3 +105,37 @@ test('without Go, the chart tools say exactly what is missing instead of failing
   assert.notEqual(r.status, 0);
   assert.match(r.stderr, /go is required \(Go >= 1\.26\)/);
 });
+
+function runSchemathesisBootstrap(env: Record<string, string>) {
+  const started = Date.now();
+  const r = spawnSync('bash', [join(root, 'tools', 'bootstrap', 'schemathesis.sh')], { env: { ...process.env, ...env }, encoding: 'utf8', timeout: 600_000 });
+  return { ...r, ms: Date.now() - started };
+}
+
+test('a Python without ensurepip (Debian without python3-venv) and no apt-get: the schemathesis installer says what is missing', () => {
+  // ensurepip shadowed by a module that fails to import, as on a python3 whose venv support is
+  // not installed; the scratch PATH has no apt-get, so the script cannot install python3-venv.
+  const shadow = join(scratch, 'no-ensurepip');
+  mkdirSync(shadow, { recursive: true });
+  writeFileSync(join(shadow, 'ensurepip.py'), 'raise ImportError("ensurepip is not available")\n');
+  const python = join(scratch, 'python3-without-venv');
+  const real = spawnSync('python3', ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8' }).stdout.trim();
+  writeFileSync(python, `#!/bin/sh\nPYTHONPATH=${shadow} exec ${real} "$@"\n`);
+  chmodSync(python, 0o755);
+  const r = runSchemathesisBootstrap({ PATH: basePath(), CHAT_PYTHON: python, CHAT_BOOTSTRAP_BIN: join(scratch, 'st', 'bin'), CHAT_SCHEMATHESIS_CACHE: join(scratch, 'st', 'cache') });
+  assert.equal(r.status, 1, r.stderr);
+  assert.match(r.stderr, /cannot create a venv \(it has no ensurepip\), and apt-get is not available here/);
+});
+
+test('schemathesis in its venv: installed once, then a second run is a no-op', () => {
+  // The project's own cache and tools/bin: make test has installed it already, so this is the
+  // cached path; on a machine that has not, the first run installs it (about 30 s).
+  runSchemathesisBootstrap({});
+  const r = runSchemathesisBootstrap({});
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stderr, '', 'nothing to install, nothing said');
+  assert.ok(r.ms < 5_000, `took ${r.ms} ms`);
+  const version = spawnSync(join(root, 'tools', 'bin', 'schemathesis'), ['--version'], { encoding: 'utf8' }).stdout;
+  const pinned = /^schemathesis==(.+)$/m.exec(readFileSync(join(root, 'tools', 'bootstrap', 'schemathesis.requirements.txt'), 'utf8'))![1];
+  assert.equal(version.trim(), `schemathesis, version ${pinned}`);
+});

@@ -92,6 +92,28 @@ describe('dashboard panels', () => {
     assert.match(exprs, /auth_login_attempts_total\{[^}]*result="rate_limited"/);
   });
 
+  it("has issue 16's limits: Auth refusals by limit, rejected upgrades and closed sockets by reason", () => {
+    for (const t of ['Auth refusals by limit', 'Rejected upgrades by reason', 'Sockets closed by reason']) assert.ok(titles.includes(t), t);
+    // By label, so each limit (address_attempts, address_registrations, bcrypt_capacity), each
+    // refusal (user_limit, address_limit, …) and each close (invalid_utf8, …) is a line of its own.
+    assert.match(exprs, /sum by \(limit\) \(rate\(auth_limit_refusals_total\{/);
+    assert.match(exprs, /sum by \(reason\) \(rate\(gateway_connections_rejected_total\{/);
+    assert.match(exprs, /sum by \(reason\) \(rate\(gateway_sockets_closed_total\{/);
+  });
+
+  it('lays panels out without overlaps', () => {
+    const cells = new Map<string, string>();
+    for (const p of d.panels as any[]) {
+      const { x, y, w, h } = p.gridPos;
+      for (let row = y; row < y + h; row++)
+        for (let col = x; col < x + w; col++) {
+          const key = `${col},${row}`;
+          assert.ok(!cells.has(key), `${p.title} overlaps ${cells.get(key)}`);
+          cells.set(key, p.title);
+        }
+    }
+  });
+
   it('queries through the datasource variable with unique panel ids', () => {
     const ids = new Set<number>();
     const walk = (ps: any[]): void => {

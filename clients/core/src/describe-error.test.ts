@@ -15,6 +15,14 @@ test('rate limiting says how long to wait', () => {
   assert.equal(describeError(new ApiError(429, 'rate_limited', 'x')).message, 'Too many attempts. Try again later.');
 });
 
+test("Auth's address rate and bcrypt bound say which it is, with the wait", () => {
+  assert.equal(describeError(new ApiError(429, 'too_many_requests', 'x', 7)).message, 'Too many logins or sign-ups from your network address. Try again in 7 seconds.');
+  assert.equal(describeError(new ApiError(429, 'too_many_requests', 'x', 3600)).message, 'Too many logins or sign-ups from your network address. Try again in 60 minutes.');
+  assert.equal(describeError(new ApiError(503, 'unavailable', 'busy', 1)).message, 'The service is busy right now. Try again in 1 second.');
+  // Without Retry-After a 503 is an outage of unknown length.
+  assert.equal(describeError(new ApiError(503, 'unavailable', 'down')).message, 'The service is unavailable right now. Try again in a moment.');
+});
+
 test('a text over the limit is "too long"; an empty one keeps the server\'s rule', () => {
   const err = new ApiError(400, 'invalid_request', 'text must be 1 to 4000 characters long');
   assert.equal(describeError(err, { text: 'x'.repeat(4001) }).message, 'That message is too long (at most 4,000 characters).');

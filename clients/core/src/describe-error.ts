@@ -41,10 +41,12 @@ export function describeError(err: unknown, context: { text?: string } = {}): De
   if (err.status === 401 && err.code !== 'invalid_credentials') {
     return { kind: 'session_expired', message: 'Your session has expired. Please log in again.' };
   }
-  if (err.status === 429 || err.code === 'too_many_attempts') {
-    const wait = err.retryAfterSeconds !== undefined ? ` Try again in ${waitWords(err.retryAfterSeconds)}.` : ' Try again later.';
-    return { kind: 'refused', message: `Too many attempts.${wait}` };
-  }
+  const wait = err.retryAfterSeconds !== undefined ? ` Try again in ${waitWords(err.retryAfterSeconds)}.` : ' Try again later.';
+  // Auth's per-address rates: every name from this address is refused, not just this one.
+  if (err.code === 'too_many_requests') return { kind: 'refused', message: `Too many logins or sign-ups from your network address.${wait}` };
+  if (err.status === 429 || err.code === 'too_many_attempts') return { kind: 'refused', message: `Too many attempts.${wait}` };
+  // A 503 that says when to come back (Auth at its bcrypt capacity) is a busy server, not an outage.
+  if (err.status === 503 && err.retryAfterSeconds !== undefined) return { kind: 'refused', message: `The service is busy right now.${wait}` };
   const textRule = /^text must be 1 to (\d+) characters/.exec(err.message);
   if (err.code === 'invalid_request' && textRule && context.text !== undefined && codePointLength(context.text) > Number(textRule[1])) {
     return { kind: 'refused', message: `That message is too long (at most ${Number(textRule[1]).toLocaleString('en')} characters).` };

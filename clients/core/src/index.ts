@@ -21,7 +21,8 @@ export {
 } from './conversation-types.ts';
 export { conversationKey, conversationsFrom, membershipFrom, mergeConversations, summaryKey, summaryOf, summaryTitle, type ConversationSummary, type GroupSummary, type MergeOptions, type StreamSummary } from './conversations.ts';
 export { describeError, type DescribedError, type ErrorKind } from './describe-error.ts';
-export { LiveConnection, type LiveHandlers, type LiveOptions, type LiveState, type LiveStatus, type PresenceFrame, type ReadFrame, type SocketFactory, type SocketLike, type TypingFrame } from './live.ts';
+export { retryAfterMs, retryDelay, RetryAfterGate } from './retry-after.ts';
+export { LiveConnection, type LiveClose, type LiveHandlers, type LiveOptions, type LiveState, type LiveStatus, type PresenceFrame, type ReadFrame, type SocketFactory, type SocketLike, type TypingFrame } from './live.ts';
 export { PresenceBook, presenceText, type Presence } from './presence.ts';
 export { isAtOrAfter, laterMark, ReadMarks, ReadReporter, seenByPeer, type PositionOf, type ReadFrameKind, type ReadReporterOptions } from './receipts.ts';
 export { SeenIds } from './seen-ids.ts';

@@ -33,6 +33,11 @@ class FakeSocket implements SocketLike {
   drop(code = 1006, reason = '') {
     this.onclose?.({ code, reason });
   }
+  /** An upgrade answered with `status`, as Node's `ws` reports it: an error naming it, then 1006. */
+  refuse(status: number) {
+    this.onerror?.({ message: `Unexpected server response: ${status}` });
+    this.drop(1006);
+  }
 }
 
 function harness(extra: Partial<LiveOptions> = {}) {
@@ -180,6 +185,62 @@ test('a connect refused before ready asks whether the token is still accepted', 
   assert.deepEqual(h.events, ['expired']);
   h.advance(60_000);
   assert.equal(h.sockets.length, 2);
+});
+
+test('refused upgrades back off to the cap and stay there; a 429 or 503 does not ask Chat about the token', async () => {
+  let asked = 0;
+  const h = harness({ tokenAccepted: async () => (asked++, true) });
+  h.live.start();
+  const delays: number[] = [];
+  for (let i = 0; i < 9; i++) {
+    h.last().refuse(i % 3 === 2 ? 503 : 429);
+    await new Promise((r) => setImmediate(r));
+    const status = h.statuses.at(-1)!;
+    assert.equal(status.state, 'waiting');
+    assert.deepEqual(status.lastClose, { code: 1006, reason: '', httpStatus: i % 3 === 2 ? 503 : 429 });
+    delays.push(status.retryInMs!);
+    h.advance(status.retryInMs! - 1);
+    assert.equal(h.sockets.length, i + 1, 'nothing before the delay');
+    h.advance(1);
+  }
+  assert.deepEqual(delays, [500, 1000, 2000, 4000, 8000, 16000, 30000, 30000, 30000]);
+  assert.equal(asked, 0);
+  // The first socket that gets through and stays up a minute resets the delay.
+  h.last().open();
+  h.advance(DEFAULT_BACKOFF.stableMs);
+  h.last().drop(1012, 'service_restart');
+  assert.equal(h.statuses.at(-1)!.retryInMs, 500);
+});
+
+test("a browser's refused upgrade (no status, just 1006) backs off the same way, asking Chat each time", async () => {
+  let asked = 0;
+  const h = harness({ tokenAccepted: async () => (asked++, true) });
+  h.live.start();
+  const delays: number[] = [];
+  for (let i = 0; i < 8; i++) {
+    h.last().onerror?.({ type: 'error' });
+    h.last().drop(1006);
+    await new Promise((r) => setImmediate(r));
+    assert.equal(h.statuses.at(-1)!.lastClose?.httpStatus, undefined);
+    delays.push(h.statuses.at(-1)!.retryInMs!);
+    h.advance(delays.at(-1)!);
+  }
+  assert.deepEqual(delays, [500, 1000, 2000, 4000, 8000, 16000, 30000, 30000]);
+  assert.equal(asked, 8);
+});
+
+test('a socket that said ready but dropped within a minute does not reset the delay', () => {
+  const h = harness();
+  h.live.start();
+  const delays: number[] = [];
+  for (let i = 0; i < 8; i++) {
+    h.last().open();
+    h.advance(1_000);
+    h.last().drop(1008, 'rate_limited');
+    delays.push(h.statuses.at(-1)!.retryInMs!);
+    h.advance(delays.at(-1)!);
+  }
+  assert.deepEqual(delays, [500, 1000, 2000, 4000, 8000, 16000, 30000, 30000]);
 });
 
 test('an invalid stored cursor is dropped and the app is told to reload history', () => {

@@ -13,9 +13,11 @@
  * user's stream, so messages that arrive between the fetch and the new socket are lost or
  * doubled. The cursor is a position, which is why it is the only state a client keeps.
  *
- * Reconnects back off exponentially with jitter (backoff.ts). The stream stops for good only
- * when the session is over (close 4001, or a failed connect with a token Chat no longer
- * accepts) or on `stop()`.
+ * Reconnects back off exponentially with jitter (backoff.ts), refused upgrades included: a
+ * socket that never said `ready` never resets the delay, so a gateway answering 429
+ * (`too_many_connections`) or 503 is asked again at 0.5 s, 1 s, 2 s … up to the cap, never in a
+ * loop. The stream stops for good only when the session is over (close 4001, or a failed
+ * connect with a token Chat no longer accepts) or on `stop()`.
  *
  * The WebSocket constructor, the timers and the random source are injected: the browser passes
  * its own WebSocket, Node the `ws` package, and the unit test a fake.
@@ -55,7 +57,17 @@ export interface LiveStatus {
   /** With `waiting`: when the next attempt starts. */
   retryInMs?: number;
   /** The close code and reason of the drop that led here, when there was one. */
-  lastClose?: { code: number; reason: string };
+  lastClose?: LiveClose;
+}
+
+export interface LiveClose {
+  code: number;
+  reason: string;
+  /**
+   * The HTTP status of a refused upgrade (401, 403, 429, 503), when the socket library tells
+   * it: Node's `ws` does ("Unexpected server response: 429"), a browser's WebSocket never does.
+   */
+  httpStatus?: number;
 }
 
 /** Someone else is typing in `conversationId` (never stored nor replayed; at most one per 3 s per typer). */
@@ -130,6 +142,11 @@ const SESSION_OVER = CLOSE_CODES.token_expired;
 /** Sent on open when there is no cursor to resume from. */
 const PING: { type: ClientFrameType } = { type: 'ping' };
 const INVALID_CURSOR: FrameErrorCode = 'invalid_cursor';
+
+/** How `ws` words a refused upgrade in its error event. */
+const REFUSED_UPGRADE = /Unexpected server response: (\d{3})/;
+/** Refusals that say nothing about the token: no need to ask Chat before retrying. */
+const NOT_THE_TOKEN: ReadonlySet<number> = new Set([429, 503]);
 
 const isUser = (u: unknown): u is UserRef => typeof u === 'object' && u !== null && typeof (u as UserRef).id === 'string' && typeof (u as UserRef).username === 'string';
 
@@ -226,13 +243,16 @@ export class LiveConnection {
     socket.onmessage = (ev) => {
       if (typeof ev.data === 'string') this.onFrame(ev.data);
     };
-    socket.onerror = () => {
-      /* a close event follows; that is where reconnecting happens */
+    let httpStatus: number | undefined;
+    socket.onerror = (ev) => {
+      // A close event follows; that is where reconnecting happens. Only the status is kept.
+      const refused = REFUSED_UPGRADE.exec(String((ev as { message?: unknown } | undefined)?.message ?? ''));
+      if (refused) httpStatus = Number(refused[1]);
     };
     socket.onclose = (ev) => {
       if (this.socket !== socket) return;
       this.socket = undefined;
-      this.onClosed({ code: ev.code, reason: ev.reason });
+      this.onClosed({ code: ev.code, reason: ev.reason, ...(httpStatus !== undefined ? { httpStatus } : {}) });
     };
   }
 
@@ -304,10 +324,10 @@ export class LiveConnection {
     this.options.onCursor?.(cursor);
   }
 
-  private onClosed(close: { code: number; reason: string }): void {
+  private onClosed(close: LiveClose): void {
     if (this.stopped) return;
     if (close.code === SESSION_OVER) return this.sessionOver(close);
-    if (!this.ready && this.options.tokenAccepted) {
+    if (!this.ready && this.options.tokenAccepted && !(close.httpStatus !== undefined && NOT_THE_TOKEN.has(close.httpStatus))) {
       // A refused upgrade looks like any other drop in a browser: ask Chat about the token.
       const token = this.options.token();
       this.options.tokenAccepted(token).then(
@@ -319,14 +339,14 @@ export class LiveConnection {
     this.scheduleReconnect(close);
   }
 
-  private sessionOver(close: { code: number; reason: string }): void {
+  private sessionOver(close: LiveClose): void {
     if (this.stopped) return;
     this.stopped = true;
     this.setStatus({ state: 'stopped', lastClose: close });
     this.options.onSessionExpired?.();
   }
 
-  private scheduleReconnect(close: { code: number; reason: string }): void {
+  private scheduleReconnect(close: LiveClose): void {
     if (this.stopped) return;
     const policy = this.options.backoff ?? DEFAULT_BACKOFF;
     if (this.ready && this.now() - this.openedAt >= policy.stableMs) this.attempt = 0;

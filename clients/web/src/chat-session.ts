@@ -27,7 +27,6 @@
  */
 import {
   ApiError,
-  backoffDelay,
   ChatApi,
   conversationKey,
   conversationsFrom,
@@ -40,6 +39,7 @@ import {
   presenceText,
   ReadMarks,
   ReadReporter,
+  retryDelay,
   seenByPeer,
   TypingSender,
   TypingTracker,
@@ -232,7 +232,7 @@ export class ChatSession {
       } catch (err) {
         if (this.endedBy(err)) return undefined;
         this.view.showError(`${describeError(err).message} Retrying…`);
-        await new Promise((r) => setTimeout(r, backoffDelay(attempt)));
+        await new Promise((r) => setTimeout(r, retryDelay(err, attempt)));
       }
     }
     return undefined;

@@ -1,6 +1,14 @@
-/** The first screen: log in, or create an account (which then logs in). */
-import { describeError } from '@chat/client-core';
+/**
+ * The first screen: log in, or create an account (which then logs in). A refusal that says
+ * when to come back (Auth's 429s and its busy 503, with Retry-After) is shown with the wait, and
+ * pressing the button again before then shows the wait left without asking Auth: a request
+ * sooner would be refused again and spend the address's budget.
+ */
+import { describeError, RetryAfterGate } from '@chat/client-core';
 import { h, showError } from './dom.ts';
+
+// One for the page, not per render: logging out and back in must not forget a wait.
+const gate = new RetryAfterGate();
 
 export interface LoginActions {
   login(username: string, password: string): Promise<void>;
@@ -27,11 +35,15 @@ export function renderLogin(root: HTMLElement, actions: LoginActions, notice?: s
 
   const run = async (action: (u: string, p: string) => Promise<void>) => {
     if (!form.reportValidity()) return;
+    const name = username.value.trim();
+    const held = gate.check(name);
+    if (held) return showError(error, describeError(held).message);
     showError(error, undefined);
     loginButton.disabled = registerButton.disabled = true;
     try {
-      await action(username.value.trim(), password.value);
+      await action(name, password.value);
     } catch (err) {
+      gate.refused(err, name);
       showError(error, describeError(err).message);
       password.select();
     } finally {

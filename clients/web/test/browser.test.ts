@@ -25,7 +25,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { TYPING_SHOW_MS, type ReadFrame } from '@chat/client-core';
-import { freePort, registerAndLogin, request, startStack, type Stack } from '@chat/testkit';
+import { freePort, metricValue, registerAndLogin, request, startStack, type Stack } from '@chat/testkit';
 import { buildPage, startWebServer, webDir, type WebServer } from './web-server.ts';
 
 // The same variable as tools/bootstrap/chromium.sh, which installs it there.
@@ -378,7 +378,7 @@ test('8. a wrong password is answered in plain words', STEP, async () => {
   await ctx.close();
 });
 
-test('9. too many failed logins: the page says how long to wait', STEP, async () => {
+test('9. too many failed logins: the page says how long to wait, and does not ask again before then', STEP, async () => {
   const ctx = await newContext();
   const page = await open(ctx);
   const error = page.getByTestId('login-error');
@@ -394,6 +394,10 @@ test('9. too many failed logins: the page says how long to wait', STEP, async ()
   assert.equal(await attempt(), 'Wrong username or password.');
   // The wait comes from Retry-After, which the page can read only because CORS exposes it.
   assert.match((await attempt()) ?? '', /^Too many attempts\. Try again in \d+ (seconds?|minutes?)\.$/);
+  // Pressed again before the wait is over: the page says the wait left and does not ask Auth.
+  const refusedBefore = await metricValue(stack.auth, 'auth_login_attempts_total', { result: 'rate_limited' });
+  assert.match((await attempt()) ?? '', /^Too many attempts\. Try again in \d+ (seconds?|minutes?)\.$/);
+  assert.equal(await metricValue(stack.auth, 'auth_login_attempts_total', { result: 'rate_limited' }), refusedBefore);
   await ctx.close();
 });
 

@@ -1,4 +1,4 @@
-import { codePointLength, decodeCursor, hasUnpairedSurrogate, invalidRequest, isBlank, trimWhiteSpace, unstorableTextReason, usernameKey, usernameRuleViolation } from '@chat/common/contracts';
+import { codePointLength, decodeCursor, invalidRequest, isBlank, trimWhiteSpace, unstorableTextReason, usernameKey, usernameRuleViolation } from '@chat/common/contracts';
 
 export const TEXT_MAX_CHARS = 4000;
 export const CLIENT_MSG_ID_MAX_CHARS = 64;

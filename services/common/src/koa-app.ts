@@ -5,11 +5,13 @@ import { koaMetrics } from './koa-metrics.js';
 import { koaCors } from './koa-cors.js';
 import { koaErrorHandler } from './koa-error-handler.js';
 import { koaJsonBody } from './koa-json-body.js';
+import { onlyForRoutedRequests } from './koa-routed-body.js';
 
 /**
  * The middleware stack every Koa service starts from, outermost first: metrics (sees the final
  * status), CORS (answers preflights before any router; its headers survive error responses),
- * the error handler (maps every error to the envelope), then JSON-body hygiene.
+ * the error handler (maps every error to the envelope), then JSON-body hygiene for requests a
+ * route takes (any other gets the router's 404 or 405, whatever its body).
  * Routes are added by the caller. `corsOrigins` empty (the default) sends no CORS headers.
  */
 export function createKoaApp(opts: {
@@ -27,6 +29,6 @@ export function createKoaApp(opts: {
   for (const middleware of opts.measuring ?? []) app.use(middleware);
   app.use(koaCors(opts.corsOrigins ?? []));
   app.use(koaErrorHandler(opts.logger));
-  app.use(koaJsonBody(opts.bodyLimitBytes));
+  app.use(onlyForRoutedRequests(koaJsonBody(opts.bodyLimitBytes)));
   return app;
 }

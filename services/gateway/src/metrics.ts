@@ -173,10 +173,13 @@ export function createGatewayMetrics(): GatewayMetrics {
       if (onlineUsers) this.set(onlineUsers());
     },
   });
-  // Every label value of the signal series exported from the start: the dashboard's rates then have a series to read.
+  // Every label value of the signal, rejection and close series exported from the start: the
+  // dashboard's rates then have a series to read, and a first refusal or invalid_utf8 close counts.
   for (const type of ['typing', 'read', 'presence']) metrics.signalFramesSent.inc({ type }, 0);
   for (const reason of ['throttled', 'not_a_member', 'large_group', 'unavailable']) metrics.typingDropped.inc({ reason }, 0);
   for (const status of ['online', 'offline']) metrics.presenceChanges.inc({ status }, 0);
   for (const reason of ['unconnected', 'full', 'malformed']) metrics.signalsDropped.inc({ reason }, 0);
+  for (const reason of UPGRADE_REJECTION_REASONS) metrics.connectionsRejected.inc({ reason }, 0);
+  for (const reason of SOCKET_CLOSE_LABELS) metrics.socketsClosed.inc({ reason }, 0);
   return metrics;
 }

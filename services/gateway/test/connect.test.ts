@@ -218,11 +218,14 @@ describe('gateway: connecting and frames', () => {
       }
       const notFound = await fetch(`${gw}/nope`);
       assert.equal(notFound.status, 404);
-      assert.equal(((await notFound.json()) as any).error.code, 'not_found');      // Another method on one of its paths is a 405 naming GET, as Auth and Chat answer it.
-      for (const [method, path] of [['POST', '/healthz'], ['DELETE', '/metrics'], ['PUT', '/']]) {
-        const res = await fetch(`${gw}${path}`, { method });
+      assert.equal(((await notFound.json()) as any).error.code, 'not_found');
+      // Another method on one of its paths is a 405 naming GET, as Auth and Chat answer it; on
+      // the metrics port too, which takes HEAD as well (/metrics is not a path of the public
+      // port any more: 404 above).
+      for (const [base, method, path, allow] of [[gw, 'POST', '/healthz', 'GET'], [gw, 'DELETE', '/readyz', 'GET'], [gw, 'PUT', '/', 'GET'], [s.gateways[0]!.metricsUrl, 'DELETE', '/metrics', 'GET, HEAD']] as const) {
+        const res = await fetch(`${base}${path}`, { method });
         assert.equal(res.status, 405, `${method} ${path}`);
-        assert.equal(res.headers.get('allow'), 'GET');
+        assert.equal(res.headers.get('allow'), allow);
         assert.equal(((await res.json()) as any).error.code, 'method_not_allowed');
       }
     });

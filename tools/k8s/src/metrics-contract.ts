@@ -8,7 +8,7 @@ export const HTTP_METRICS = ['http_request_duration_seconds'] as const;
 export const DEFAULT_PROCESS_METRICS = ['process_cpu_seconds_total', 'process_resident_memory_bytes', 'nodejs_eventloop_lag_seconds'] as const;
 
 export const SERVICE_METRICS = {
-  auth: ['auth_login_attempts_total', 'auth_registrations_total'],
+  auth: ['auth_login_attempts_total', 'auth_registrations_total', 'auth_limit_refusals_total'],
   chat: [
     'chat_messages_stored_total', 'chat_events_published_total', 'chat_outbox_backlog', 'chat_db_round_trips_per_request', 'chat_fanout_recipients', 'chat_fanout_duration_seconds',
     'chat_read_marks_total', 'chat_presence_changes_total', 'chat_presence_writes_total', 'chat_presence_online_users', 'chat_signals_dropped_total',
@@ -18,6 +18,7 @@ export const SERVICE_METRICS = {
     'gateway_open_sockets',
     'gateway_connections_opened_total',
     'gateway_connections_rejected_total',
+    'gateway_sockets_closed_total',
     'gateway_frames_in_total',
     'gateway_frames_out_total',
     'gateway_events_consumed_total',

@@ -29,8 +29,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import WebSocket from 'ws';
 import {
   ApiError,
-  backoffDelay,
   conversationKey,
+  retryDelay,
   LiveConnection,
   SeenIds,
   TypingTracker,
@@ -41,6 +41,7 @@ import {
   type LiveStatus,
   type SocketLike,
 } from '@chat/client-core';
+import { closeWords } from '../close-words.ts';
 import type { Context } from '../context.ts';
 import { CliError, EXIT, toCliError } from '../errors.ts';
 import { formatMessage, formatTime, groupLabel, visible } from '../format.ts';
@@ -164,7 +165,7 @@ export async function listen(ctx: Context): Promise<void> {
             attempt = 0;
           } catch (err) {
             if (!(err instanceof UnreachableError || (err instanceof ApiError && err.status === 503))) throw toCliError(err);
-            const delay = backoffDelay(attempt++);
+            const delay = retryDelay(err, attempt++);
             ctx.note(`${toCliError(err).message} Trying again in ${(delay / 1000).toFixed(1)} s.`);
             await sleep(delay);
             continue;
@@ -265,19 +266,4 @@ function statusPrinter(ctx: Context, gatewayUrl: string): (s: LiveStatus) => voi
       });
     }
   };
-}
-
-function closeWords(close: { code: number; reason: string } | undefined): string {
-  if (!close) return 'No connection to the gateway';
-  const reason = close.reason ? `: ${close.reason}` : '';
-  switch (close.code) {
-    case 1006:
-      return 'No connection to the gateway';
-    case 1012:
-      return 'The gateway is restarting';
-    case 1013:
-      return `The gateway asked to come back later${reason}`;
-    default:
-      return `The gateway closed the connection (${close.code}${reason})`;
-  }
 }

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ApiError, backoffDelay, describeError, newClientMsgId, UnreachableError } from '@chat/client-core';
+import { ApiError, describeError, newClientMsgId, retryDelay, UnreachableError } from '@chat/client-core';
 import type { Context } from '../context.ts';
 import { toCliError } from '../errors.ts';
 import { formatMessage } from '../format.ts';
@@ -15,11 +15,11 @@ function retryable(err: unknown): boolean {
   return err instanceof UnreachableError || (err instanceof ApiError && err.status === 503);
 }
 
-/** Waits as long as the server asked (within reason), else the first step of the reconnect backoff. */
-function retryDelayMs(err: unknown): number {
-  const asked = err instanceof ApiError ? err.retryAfterSeconds : undefined;
-  return asked !== undefined ? Math.min(asked, 5) * 1000 : backoffDelay(0);
-}
+/**
+ * The longest a one-shot command waits for its one retry. A server asking for longer
+ * (Retry-After) is reported with its wait instead: retrying sooner than it asked is refused again.
+ */
+const MAX_RETRY_WAIT_MS = 5_000;
 
 export async function send(ctx: Context): Promise<void> {
   const [to, ...words] = ctx.line.args as [string, ...string[]];
@@ -34,9 +34,11 @@ export async function send(ctx: Context): Promise<void> {
   try {
     result = await api.send(session.token, input);
   } catch (err) {
-    if (!retryable(err)) throw toCliError(err, { text });
+    // As long as the server asked, else the first step of the reconnect backoff.
+    const wait = retryDelay(err, 0);
+    if (!retryable(err) || wait > MAX_RETRY_WAIT_MS) throw toCliError(err, { text });
     ctx.note(`${describeError(err).message} Trying once more (a message that did arrive is not stored twice).`);
-    await sleep(retryDelayMs(err));
+    await sleep(wait);
     try {
       result = await api.send(session.token, input);
     } catch (again) {
