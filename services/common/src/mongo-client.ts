@@ -154,8 +154,8 @@ export function koaDatabaseUnavailable(logger: Logger, what: string, outage?: Da
 
 /**
  * Refuses a request at once (503, through koaDatabaseUnavailable) while the outage is known.
- * Mounted on the routers of database-backed routes only: /healthz, /readyz and unknown paths
- * answer as they always do.
+ * Run on database-backed routes only, after their token check (Chat: every authenticated
+ * route): /healthz, /readyz, unknown paths and a bad token answer as they always do.
  */
 export function koaDatabaseGate(outage: DatabaseOutage): Middleware {
   return async (_ctx, next) => {
