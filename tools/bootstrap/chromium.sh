@@ -13,34 +13,14 @@ set -euo pipefail
 
 CHROMIUM="${CHAT_CHROMIUM_PATH:-/usr/bin/chromium}"
 
-log() { printf '[bootstrap] %s\n' "$*" >&2; }
+# shellcheck source=tools/bootstrap/apt.sh
+source "$(dirname "${BASH_SOURCE[0]}")/apt.sh"
 
 if [[ -x "$CHROMIUM" ]]; then
   exit 0
 fi
 
-how="Install it with: sudo apt-get update && sudo apt-get install -y chromium (Debian/Ubuntu)"
-if ! command -v apt-get >/dev/null 2>&1; then
-  log "$CHROMIUM is missing and apt-get is not available here."
-  log "Install Chromium with your system's package manager so that $CHROMIUM exists."
-  exit 1
-fi
-if [[ "$(id -u)" != 0 ]]; then
-  log "$CHROMIUM is missing, and installing it needs root."
-  log "$how"
-  exit 1
-fi
-
-log "installing Debian's chromium (for the browser tests; about a minute)"
-export DEBIAN_FRONTEND=noninteractive
-if ! apt-get update -qq >&2; then
-  log "apt-get update failed. $how"
-  exit 1
-fi
-if ! apt-get install -y -qq chromium >&2; then
-  log "apt-get install chromium failed. $how"
-  exit 1
-fi
+apt_install chromium "for the browser tests; about a minute" || exit 1
 if [[ ! -x "$CHROMIUM" ]]; then
   log "the chromium package installed, but $CHROMIUM is still missing."
   exit 1

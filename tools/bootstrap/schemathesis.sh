@@ -22,7 +22,8 @@ CACHE="${CHAT_SCHEMATHESIS_CACHE:-$ROOT/.cache/schemathesis}"
 PYTHON="${CHAT_PYTHON:-python3}"
 REQUIREMENTS="$ROOT/tools/bootstrap/schemathesis.requirements.txt"
 
-log() { printf '[bootstrap] %s\n' "$*" >&2; }
+# shellcheck source=tools/bootstrap/apt.sh
+source "$(dirname "${BASH_SOURCE[0]}")/apt.sh"
 
 if ! command -v "$PYTHON" >/dev/null 2>&1; then
   log "$PYTHON is required for schemathesis (Python 3.9 or newer). Debian: apt-get install -y python3 python3-venv"
@@ -46,29 +47,15 @@ if ready; then
   exit 0
 fi
 
-if [[ ! -f "$VENV/.complete" ]]; then
+# A venv whose scripts no longer run (its directory was moved: a venv records its own absolute
+# path) is rebuilt like one that never completed.
+venv_works() {
+  [[ -f "$VENV/.complete" && "$("$VENV/bin/schemathesis" --version 2>/dev/null || true)" == *" $want" ]]
+}
+
+if ! venv_works; then
   if ! "$PYTHON" -c 'import ensurepip, venv' >/dev/null 2>&1; then
-    how="Install it with: sudo apt-get update && sudo apt-get install -y python3-venv (Debian/Ubuntu)"
-    if ! command -v apt-get >/dev/null 2>&1; then
-      log "$PYTHON ($pyversion) cannot create a venv (it has no ensurepip), and apt-get is not available here."
-      log "Install your system's venv support for $PYTHON, then run make test again."
-      exit 1
-    fi
-    if [[ "$(id -u)" != 0 ]]; then
-      log "$PYTHON ($pyversion) cannot create a venv (it has no ensurepip), and installing python3-venv needs root."
-      log "$how"
-      exit 1
-    fi
-    log "installing Debian's python3-venv ($PYTHON has no ensurepip, which python3 -m venv needs)"
-    export DEBIAN_FRONTEND=noninteractive
-    if ! apt-get update -qq >&2; then
-      log "apt-get update failed. $how"
-      exit 1
-    fi
-    if ! apt-get install -y -qq python3-venv >&2; then
-      log "apt-get install python3-venv failed. $how"
-      exit 1
-    fi
+    apt_install python3-venv "$PYTHON ($pyversion) has no ensurepip, which python3 -m venv needs" || exit 1
     if ! "$PYTHON" -c 'import ensurepip, venv' >/dev/null 2>&1; then
       log "python3-venv is installed, but $PYTHON still has no ensurepip: it is not Debian's python3."
       log "Put a Python with venv support first on PATH, or set CHAT_PYTHON to one."
