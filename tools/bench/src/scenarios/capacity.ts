@@ -20,8 +20,7 @@ import type { LoadGen } from '../loadgen/pool.js';
 import { ProgressLine } from '../progress.js';
 import { round3, slope } from '../stats.js';
 import { metricValue, type Proc } from '../stack.js';
-import { rssMiB, WindowMeters, type CpuSnapshot } from './common.js';
-import { roundCpu } from './delivery.js';
+import { roundCpu, rssMiB, WindowMeters, type CpuSnapshot } from './common.js';
 
 export interface CapacityStep {
   sockets: number;

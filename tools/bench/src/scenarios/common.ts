@@ -1,4 +1,5 @@
 /** Pieces shared by the socket scenarios: CPU meters over the processes involved, and waiting. */
+import { round3 } from '../stats.js';
 import { CpuMeter, machineBusySeconds, pidListeningOn, pidsByName, rssBytes } from '../proc.js';
 import type { LoadGen, MergedStats } from '../loadgen/pool.js';
 import { monoMicros, type TimeWindow } from '../profile.js';
@@ -116,4 +117,16 @@ export async function waitCpuQuiet(pids: number[], cores: number, timeoutMs: num
     if (m.read() < cores) return true;
   }
   return false;
+}
+
+export function roundCpu(c: CpuSnapshot): CpuSnapshot {
+  return {
+    gateway: round3(c.gateway),
+    loadgenReceivers: round3(c.loadgenReceivers),
+    loadgenReceiverMax: round3(c.loadgenReceiverMax),
+    loadgenSource: round3(c.loadgenSource),
+    broker: round3(c.broker),
+    others: Object.fromEntries(Object.entries(c.others).map(([k, v]) => [k, round3(v)])),
+    machine: round3(c.machine),
+  };
 }

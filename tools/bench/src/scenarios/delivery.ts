@@ -9,53 +9,15 @@ import { EVENTS_EXCHANGE } from '@chat/common/contracts';
 import type { LoadGen } from '../loadgen/pool.js';
 import type { InjectResult } from '../loadgen/protocol.js';
 import { ProgressLine } from '../progress.js';
-import type { TimeWindow } from '../profile.js';
 import { round3 } from '../stats.js';
 import type { Proc } from '../stack.js';
-import { loadgenLimited, pollStats, rssMiB, waitQuiet, WindowMeters, type CpuSnapshot } from './common.js';
+import { loadgenLimited, pollStats, roundCpu, rssMiB, waitQuiet, WindowMeters } from './common.js';
 import { machineBound as isMachineBound } from './gateway-cpu-plan.js';
+import type { DeliveryResult, DeliveryStep } from './delivery-result.js';
 
 export const DELIVERY_P99_BOUND_MS = 50;
 
-export interface DeliveryStep {
-  targetRate: number;
-  injected: number;
-  injectedPerSec: number;
-  injectorLimited: boolean;
-  frames: number;
-  expectedFrames: number;
-  /** Events delivered per second: frames / frames-per-event over the injection time. */
-  deliveredPerSec: number;
-  framesPerSec: number;
-  p50Ms: number;
-  p99Ms: number;
-  maxMs: number;
-  closedByServer: number;
-  cpu: CpuSnapshot;
-  gatewayRssMiB: number;
-  loadgenLimited: boolean;
-  pass: boolean;
-  /** Set on a step that failed once and was run again (the result shown is the second try). */
-  firstTry?: { p99Ms: number; maxMs: number; frames: number; expectedFrames: number };
-  window: TimeWindow;
-}
-
-export interface DeliveryResult {
-  gateway: string;
-  sockets: number;
-  users: number;
-  framesPerEvent: number;
-  stepSeconds: number;
-  steps: DeliveryStep[];
-  /** The highest passing step's delivered rate (events/s), or 0. */
-  bestRate: number;
-  best?: DeliveryStep;
-  /** The first failing step: where the profile is read. */
-  firstFail?: DeliveryStep;
-  warmUp: { elapsedMs: number; lostEvents: number; passes: number };
-  /** Why the ramp stopped early, when a step could not run. */
-  error?: string;
-}
+export type { DeliveryResult, DeliveryStep } from './delivery-result.js';
 
 export interface DeliveryOptions {
   lg: LoadGen;
@@ -131,17 +93,6 @@ export async function deliveryStep(o: DeliveryOptions, rate: number, meterPids: 
   };
 }
 
-export function roundCpu(c: CpuSnapshot): CpuSnapshot {
-  return {
-    gateway: round3(c.gateway),
-    loadgenReceivers: round3(c.loadgenReceivers),
-    loadgenReceiverMax: round3(c.loadgenReceiverMax),
-    loadgenSource: round3(c.loadgenSource),
-    broker: round3(c.broker),
-    others: Object.fromEntries(Object.entries(c.others).map(([k, v]) => [k, round3(v)])),
-    machine: round3(c.machine),
-  };
-}
 
 /**
  * Sends one event to every user so the gateway's user cache is warm before anything is timed.

@@ -16,8 +16,7 @@ import { ProgressLine } from '../progress.js';
 import type { TimeWindow } from '../profile.js';
 import { LatencyHistogram, round3, type HistogramSnapshot } from '../stats.js';
 import type { Proc } from '../stack.js';
-import { loadgenLimited, waitCpuQuiet, waitQuiet, WindowMeters, type CpuSnapshot } from './common.js';
-import { roundCpu } from './delivery.js';
+import { loadgenLimited, waitCpuQuiet, waitQuiet, roundCpu, WindowMeters, type CpuSnapshot } from './common.js';
 
 export interface SendRun {
   targetRate: number;

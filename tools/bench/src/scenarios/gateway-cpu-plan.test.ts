@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { CapacityResult } from './capacity.js';
-import type { DeliveryResult, DeliveryStep } from './delivery.js';
+import type { DeliveryResult, DeliveryStep } from './delivery-result.js';
 import { capacityFigure, compareRates, cpuStep, gatewayCpuGoals, idleSocketCost, judgedRate, machineBound, rejudgeStored, rssGoal, throughputGoal, wsRatioCause, type CpuRun, type CpuServer, type GatewayCpuResult } from './gateway-cpu-plan.js';
 
 function step(rate: number, o: Partial<DeliveryStep> & { gateway?: number; machine?: number } = {}): DeliveryStep {

@@ -6,7 +6,7 @@
  */
 import type { GoalResult } from '../goal.js';
 import type { CapacityResult } from './capacity.js';
-import type { DeliveryResult, DeliveryStep } from './delivery.js';
+import type { DeliveryResult, DeliveryStep } from './delivery-result.js';
 
 /** The servers scenario 11 measures, in the order it runs them. */
 export const CPU_SERVERS = ['ours', 'ws', 'raw-uws', 'raw-ws'] as const;

@@ -28,8 +28,7 @@ import { histogramWindow, readHistogram } from '../prom.js';
 import type { ProfileSummary } from '../results.js';
 import { LatencyHistogram, round3 } from '../stats.js';
 import { startOurs, waitReady, type BenchUser, type Proc } from '../stack.js';
-import { pollStats, SATURATED_CORE, waitCpuQuiet, waitQuiet, WindowMeters, type CpuSnapshot } from './common.js';
-import { roundCpu } from './delivery.js';
+import { pollStats, SATURATED_CORE, waitCpuQuiet, waitQuiet, roundCpu, WindowMeters, type CpuSnapshot } from './common.js';
 import { joinGroupDelivery, type GroupResult } from './group-plan.js';
 import { databaseRoots, ROUND_TRIPS_METRIC, scrape } from './local-db.js';
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { directConversationId } from '@chat/common/contracts';
-import type { DeliveryStep } from './delivery.js';
+import type { DeliveryStep } from './delivery-result.js';
 import {
   abbaOrder,
   dueSlots,

@@ -9,7 +9,7 @@ import type { GoalResult } from '../goal.js';
 import type { TimeWindow } from '../profile.js';
 import { round3 } from '../stats.js';
 import type { CpuSnapshot } from './common.js';
-import type { DeliveryStep } from './delivery.js';
+import type { DeliveryStep } from './delivery-result.js';
 
 export { dueSlots } from '../loadgen/schedule.js';
 
