@@ -11,6 +11,19 @@ export interface GroupDoc {
   name: string;
   createdAt: Date;
   createdBy: UserRef;
+  /**
+   * Members now, written by every membership change (absent on groups created before it was kept
+   * here: the list then shows its membership copy).
+   */
+  memberCount?: number;
+}
+
+/** What the conversation list shows of a group, from the documents only its own changes write. */
+export interface GroupListFields {
+  name: string;
+  memberCount?: number;
+  /** The caller's role, from the authority (group_members). */
+  role?: Role;
 }
 
 /**
@@ -93,8 +106,16 @@ export interface ConversationsRepository {
   addMemberships(docs: MembershipDoc[]): Promise<void>;
   removeMembership(conversationId: string, userId: string): Promise<void>;
   setRole(conversationId: string, userId: string, role: Role): Promise<void>;
-  /** Writes a group's member count into every membership (one updateMany). */
+  /** Writes a group's member count into its group document and every membership (one updateMany). */
   setMemberCount(conversationId: string, memberCount: number): Promise<void>;
+  /**
+   * The list's group fields for `userId` in the groups `ids`, by id: the name and count from the
+   * group documents, the role from group_members (two reads, by _id). The membership copies of
+   * these can be put back by the activity writer's concurrent updateMany on the local default
+   * database (an update there rewrites the whole document it read: mongo-portability.ts, rule 1),
+   * so a count or role changed meanwhile would stay wrong until the next change.
+   */
+  groupListFields(userId: string, ids: string[]): Promise<Map<string, GroupListFields>>;
   /** Every conversation of a user, as the contacts lookup needs it (no order). */
   entriesOf(userId: string): Promise<Pick<MembershipDoc, 'conversationId' | 'type' | 'peer'>[]>;
   /** A user's conversations, most recent activity first, below `before` when given. */
@@ -171,7 +192,20 @@ export function createConversationsRepository(db: Db): ConversationsRepository {
     },
 
     async setMemberCount(conversationId, memberCount) {
-      await memberships.updateMany({ conversationId }, { $set: { memberCount } });
+      await groups.updateOne({ _id: conversationId }, { $set: { memberCount } });
+      await memberships.updateMany({ conversationId }, { $set: { memberCount } }); // the list's copy
+    },
+
+    async groupListFields(userId, ids) {
+      const found = new Map<string, GroupListFields>();
+      if (ids.length === 0) return found;
+      const [docs, roles] = await Promise.all([
+        groups.find({ _id: { $in: ids } }, { projection: { _id: 1, name: 1, memberCount: 1 } }).toArray(),
+        groupMembers.find({ _id: { $in: ids.map((id) => membershipId(id, userId)) } }, { projection: { _id: 0, conversationId: 1, role: 1 } }).toArray(),
+      ]);
+      const roleOf = new Map(roles.map((m) => [m.conversationId, m.role]));
+      for (const g of docs) found.set(g._id, { name: g.name, memberCount: g.memberCount, role: roleOf.get(g._id) });
+      return found;
     },
 
     entriesOf(userId) {

@@ -144,9 +144,10 @@ export function createGroups(deps: GroupsDeps): Groups {
       if (others.length === 0) throw invalidRequest('members must name at least one user other than the caller');
       await conversations.ensureIndexes();
       const now = new Date();
-      const group: GroupDoc = { _id: newGroupConversationId(), name, createdAt: now, createdBy: { id: caller.id, username: caller.username } };
+      const createdBy = { id: caller.id, username: caller.username };
+      const everyone = [{ ...createdBy, role: 'owner' as const }, ...others.map((u) => ({ ...u, role: 'member' as const }))];
+      const group: GroupDoc = { _id: newGroupConversationId(), name, createdAt: now, createdBy, memberCount: everyone.length };
       await conversations.insertGroup(group);
-      const everyone = [{ ...group.createdBy, role: 'owner' as const }, ...others.map((u) => ({ ...u, role: 'member' as const }))];
       // The conversation is new, so its first message (below) is at position 1.
       await conversations.addMemberships(newMemberships(group, everyone, 1, now, everyone.length));
       await writeSystem(group.createdBy, group._id, everyone.map((u) => u.id), { event: 'created', users: others, name }, `${caller.username} created "${name}" with ${userList(others)}`);

@@ -409,4 +409,20 @@ describe('GET /conversations', () => {
     const ownerEntry = (await call(owner, 'GET', '/conversations')).body.conversations.find((c: { id: string }) => c.id === g.id);
     assert.equal(ownerEntry.memberCount, 2, 'counts follow every change');
   });
+
+  test("the list shows a group's name, count and the caller's role from the group itself, whatever its list entry's copies say", async () => {
+    // On the local default database the activity writer's updateMany rewrites each list entry it
+    // read, so a count, name or role changed meanwhile can be put back into the entry (it did,
+    // once, under load: "3 !== 2" above). The list must not show such a copy.
+    const [owner, a] = await users(2);
+    const g = await group(owner, [a]);
+    const [b] = await users(1);
+    await add(owner, g.id, [b.username]);
+    await remove(owner, g.id, a.username);
+    const entries = (await stack.db('chat')).collection('memberships');
+    const put = await entries.updateOne({ conversationId: g.id, userId: owner.id }, { $set: { memberCount: 3, name: 'stale name', role: 'member' } });
+    assert.equal(put.matchedCount, 1, 'the list entry is where the test looks for it');
+    const entry = (await call(owner, 'GET', '/conversations')).body.conversations.find((c: { id: string }) => c.id === g.id);
+    assert.deepEqual([entry.memberCount, entry.name, entry.role], [2, 'team', 'owner']);
+  });
 });

@@ -3,7 +3,7 @@ import type { Middleware } from 'koa';
 import { invalidRequest } from '@chat/common/contracts';
 import { authUser, jsonBody } from '@chat/common/koa';
 import { parseConversationId } from '../conversation-id.js';
-import type { ConversationsRepository, MembershipDoc } from '../conversations-repo.js';
+import type { ConversationsRepository, GroupListFields, MembershipDoc } from '../conversations-repo.js';
 import { directMembershipOrNotFound } from '../group-access.js';
 import type { Groups } from '../groups.js';
 import type { ListReceipt, Receipts } from '../receipts.js';
@@ -26,8 +26,14 @@ export function conversationsRouter(deps: { groups: Groups; conversations: Conve
     const found = await conversations.list(user.id, before, limit + 1);
     const page = found.slice(0, limit);
     const last = page.at(-1);
-    const reading = await receipts.forList(user.id, page);
-    ctx.body = { conversations: page.map((doc) => listEntry(doc, reading.get(doc.conversationId)!)), nextBefore: found.length > limit && last ? encodeListCursor(last) : null };
+    const [reading, groupFields] = await Promise.all([
+      receipts.forList(user.id, page),
+      conversations.groupListFields(user.id, page.filter((doc) => doc.type === 'group').map((doc) => doc.conversationId)),
+    ]);
+    ctx.body = {
+      conversations: page.map((doc) => listEntry(doc, reading.get(doc.conversationId)!, groupFields.get(doc.conversationId))),
+      nextBefore: found.length > limit && last ? encodeListCursor(last) : null,
+    };
   });
 
   router.post('/', requireUser, async (ctx) => {
@@ -75,19 +81,23 @@ export function conversationsRouter(deps: { groups: Groups; conversations: Conve
   return router;
 }
 
-/** A list entry: a group by its name, a 1:1 conversation by its peer, each with its newest message and what the caller (and a 1:1 peer) read. */
-function listEntry(doc: MembershipDoc, reading: ListReceipt) {
+/**
+ * A list entry: a group by its name, a 1:1 conversation by its peer, each with its newest message
+ * and what the caller (and a 1:1 peer) read. A group's name, count and the caller's role come from
+ * `group` (groupListFields) when it has them, the membership's copies otherwise.
+ */
+function listEntry(doc: MembershipDoc, reading: ListReceipt, group: GroupListFields | undefined) {
   const lastMessage: unknown = doc.lastMessageJson === null ? null : JSON.parse(doc.lastMessageJson);
   const lastActivityAt = doc.lastActivityAt.toISOString();
   if (doc.type === 'direct') return { id: doc.conversationId, type: 'direct', peer: doc.peer, lastMessage, lastActivityAt, ...reading };
   return {
     id: doc.conversationId,
     type: 'group',
-    name: doc.name,
+    name: group?.name ?? doc.name,
     createdAt: doc.groupCreatedAt?.toISOString(),
     createdBy: doc.createdBy,
-    memberCount: doc.memberCount,
-    role: doc.role,
+    memberCount: group?.memberCount ?? doc.memberCount,
+    role: group?.role ?? doc.role,
     lastMessage,
     lastActivityAt,
     ...reading,
