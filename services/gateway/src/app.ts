@@ -132,8 +132,10 @@ export function createGateway(deps: GatewayDeps): Gateway {
     onConsumed: () => void metrics.hot.eventsConsumed++,
     onMalformed: () => metrics.eventsDropped.inc({ reason: 'malformed' }),
     onEvent: (event) => {
-      forgetWhatChanged(audience, event);
-      return delivery.handle(event);
+      // Every pod sees every event: its recipients are listed once, for both.
+      const recipients = Object.keys(event.cursors);
+      forgetWhatChanged(audience, event, recipients);
+      return delivery.handle(event, recipients);
     },
     // Events published while this pod was not consuming are gone from its queue: fill each
     // open socket's hole from Chat instead of waiting for the client to reconnect.

@@ -28,10 +28,12 @@ export interface Audience {
 
 const BATCH_MAX = 200;
 
-/** Drops what a stored message may have changed: a group's system message (membership), a 1:1 message (a new contact). */
-export function forgetWhatChanged(audience: Audience, event: NewMessageEvent): void {
+/**
+ * Drops what a stored message may have changed: a group's system message (membership), a 1:1
+ * message (a new contact). `recipients` are the event's cursor keys, when the caller has them.
+ */
+export function forgetWhatChanged(audience: Audience, event: NewMessageEvent, recipients = Object.keys(event.cursors)): void {
   const { message } = event;
-  const recipients = Object.keys(event.cursors);
   if (message.kind === 'system' && message.conversationId !== undefined) {
     audience.forgetConversation(message.conversationId);
     for (const id of recipients) audience.forgetContacts(id);

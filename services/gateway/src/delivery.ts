@@ -47,8 +47,8 @@ export class Delivery {
 
   constructor(private readonly deps: DeliveryDeps) {}
 
-  handle(event: NewMessageEvent): Promise<void> | undefined {
-    const recipients = Object.keys(event.cursors);
+  /** `recipients`: the event's cursor keys, when the caller has them already. */
+  handle(event: NewMessageEvent, recipients = Object.keys(event.cursors)): Promise<void> | undefined {
     if (this.waiting === 0 && recipients.length > 0) {
       this.deliver(event, recipients);
       return undefined;
