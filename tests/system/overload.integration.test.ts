@@ -22,10 +22,12 @@
  * their stalls, not by Chat: a first run here (whole machine 1.96 of 2 cores busy) sustained
  * only 84/s by p99, while Chat kept up with 3× that with a median of 32 ms. 3× such a rate is no
  * overload, and a test that cannot overload cannot fail. So the overload is 3× the sustainable
- * rate, and never less than 1.5× the highest rate Chat kept up with (a queue then grows by a
- * third of the offered rate every second unless Chat sheds); the drop goes to half the
- * sustainable rate, where p99 is within the goal unless something is left over. The test also
- * checks that the overload took effect (503s, or latency over the goal).
+ * rate, and never less than 2× the highest rate Chat kept up with on the ramp. Not 1.5×: the
+ * ramp's steps of 3 s stop short of what Chat serves with its requests in flight batched (one
+ * run kept up with 300/s on the ramp, then served 454 of 459/s offered with 1 % shed), and an
+ * overload Chat can nearly serve proves little. The drop goes to half the sustainable rate,
+ * where p99 is within the goal unless something is left over. The test also checks that the
+ * overload took effect: 503s, or a median over the goal (a queue).
  *
  * **The p99 goal is 50 ms**, scenario 8's "sustained sends/s with p99 ≤ 50 ms" on the local
  * default database, which is what this test runs on (scenario 4's 100 ms is the end-to-end
@@ -39,11 +41,12 @@
  * measured; README "Overload and recovery" quotes it.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { canControl, ensureInfra, infraStatus, localDatabaseProcesses, repoRoot, stopInfra } from '@chat/infra';
-import { metricValue, sleep, startStack, type RunningService, type Stack } from '@chat/testkit';
+import { canControl, ensureInfra, infraDir, infraStatus, localDatabaseProcesses, repoRoot, stopInfra } from '@chat/infra';
+import { sleep, startStack, type RunningService, type Stack } from '@chat/testkit';
+import { MetricsSnapshot, scrape } from './metrics-snapshot.ts';
 import { OpenLoopSends, type SendPair } from './open-loop-sends.ts';
 import { CpuSampler } from './process-cpu.ts';
 import { countOutcomes, isAcknowledged, recoveredAfter, startedIn, summarize, SEND_OUTCOMES, type AnswerSummary, type SendAnswer, type SendOutcome } from './send-answers.ts';
@@ -64,11 +67,12 @@ const RECOVERY_BOUND_MS = 10_000;
 const OVERLOAD_FACTOR = 3;
 const OVERLOAD_MS = 20_000;
 const AFTER_DROP_MS = 15_000;
+const BASELINE_MS = 5_000;
 /** A client's patience: longer than every bound asserted, so slowness is measured, not hidden. */
 const CLIENT_TIMEOUT_MS = 10_000;
 const RAMP = { fromPerSecond: 40, factor: 1.4, stepMs: 3_000, maxPerSecond: 3_000 };
 /** The overload is never less than this many times the highest rate Chat kept up with (see the header). */
-const CAPACITY_FACTOR = 1.5;
+const CAPACITY_FACTOR = 2;
 const DRAIN_FACTOR = 1.5;
 
 const ms = (x: number) => `${Math.round(x)} ms`;
@@ -116,6 +120,16 @@ describe('overload and drain', async () => {
     cpu.add('database', () => localDatabaseProcesses());
     cpu.add('load (this test)', () => [process.pid], false);
     cpu.start();
+    // What Chat says about itself, 4 times a second, each figure from one scrape (metrics-snapshot.ts).
+    const vitals: MetricsSnapshot[] = [];
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        const snap = await scrape(stack.chat);
+        if (snap) vitals.push(snap);
+        await sleep(250);
+      }
+    })();
     const lines: string[] = [];
     try {
       // Warm up (JIT, connections, the first documents), not measured.
@@ -155,21 +169,28 @@ describe('overload and drain', async () => {
       sustainable = best;
       const overloadRate = Math.max(OVERLOAD_FACTOR * best, Math.round(CAPACITY_FACTOR * keptUpTo));
 
+      // Half the sustainable rate before the overload: what p99 this machine gives at the rate
+      // the drop goes to, with nothing left over (reported beside the recovery, not asserted).
+      const baseFrom = Date.now();
+      load.setRate(best / 2);
+      await sleep(BASELINE_MS);
+      const baseline = summarize(load.answers, baseFrom, Date.now(), ANSWER_BOUND_MS);
+
       // The overload, then the drop.
-      const shedBefore = await shedCounts(stack.chat);
+      const atStart = await scrape(stack.chat);
       const busy0 = machineBusySeconds();
       const overStart = Date.now();
       load.setRate(overloadRate);
       await sleep(OVERLOAD_MS);
       const dropAt = Date.now();
       const busy1 = machineBusySeconds();
-      const shedAtDrop = await shedCounts(stack.chat);
+      const atDrop = await scrape(stack.chat);
       load.setRate(best / 2);
       await sleep(AFTER_DROP_MS);
       const end = Date.now();
       load.setRate(0);
       await load.settled();
-      const shedAfter = await shedCounts(stack.chat);
+      const atEnd = await scrape(stack.chat);
 
       const over = summarize(load.answers, overStart, dropAt, ANSWER_BOUND_MS);
       const low = summarize(load.answers, dropAt, end, ANSWER_BOUND_MS);
@@ -177,20 +198,19 @@ describe('overload and drain', async () => {
       const recovered = recoveredAfter(load.answers, dropAt, end, P99_GOAL_MS);
       const overAnswers = startedIn(load.answers, overStart, dropAt);
       const wrong503 = overAnswers.filter((a) => a.outcome === 'unavailable' && !(a.code === 'unavailable' && (a.retryAfter ?? 0) >= 1));
-      const perSecond = (from: number, to: number) =>
-        Array.from({ length: Math.ceil((to - from) / 1000) }, (_, i) => {
-          const w = summarize(load.answers, from + i * 1000, Math.min(to, from + (i + 1) * 1000));
-          return `${w.outcomes.created + w.outcomes.repeat}/${w.outcomes.unavailable}/${w.count - w.outcomes.created - w.outcomes.repeat - w.outcomes.unavailable} p99 ${ms(w.p99)}`;
-        }).join('; ');
+      const perSecond = (from: number, to: number) => perSecondOf(load.answers, from, to);
       const cores = (from: number, to: number) => cpu.names().map((n) => `${n} ${cpu.cores(n, from, to)?.toFixed(2) ?? '-'}`).join(', ');
       lines.unshift(`overload: sustainable ${best}/s (p99 ≤ ${P99_GOAL_MS} ms, nothing shed), kept up with ${keptUpTo}/s (p50 ≤ ${P99_GOAL_MS} ms); overload ${overloadRate}/s (${(overloadRate / best).toFixed(1)}× sustainable, ${(overloadRate / keptUpTo).toFixed(1)}× kept up) for ${OVERLOAD_MS / 1000} s, then ${best / 2}/s for ${AFTER_DROP_MS / 1000} s; ${PAIRS} pairs; client timeout ${CLIENT_TIMEOUT_MS / 1000} s`);
       lines.push(
+        `  before the overload, at ${best / 2}/s for ${BASELINE_MS / 1000} s: ${describeSummary(baseline)}`,
         `  overload: ${describeSummary(over)}; goodput ${(over.okPerSecond / best).toFixed(2)}× the sustainable rate`,
         `  overload, per second (201+200 / 503 / other, p99): ${perSecond(overStart, dropAt)}`,
         `  after the drop: ${describeSummary(low)}; back to p99 ≤ ${P99_GOAL_MS} ms with nothing shed after ${recovered === undefined ? 'never' : ms(recovered)}`,
         `  after the drop, per second: ${perSecond(dropAt, end)}`,
         `  from ${RECOVERY_BOUND_MS / 1000} s after the drop: ${describeSummary(lateLow)}`,
-        `  Chat's admission shed (reason: overload / after the drop): ${Object.keys(shedAfter).map((r) => `${r} ${shedAtDrop[r]! - shedBefore[r]!} / ${shedAfter[r]! - shedAtDrop[r]!}`).join(', ')}`,
+        `  Chat's own view of the overload: ${chatView(atStart, atDrop)}`,
+        `  Chat's own view after the drop: ${chatView(atDrop, atEnd)}`,
+        `  Chat's vitals during the overload (max of 250 ms samples): ${vitalsOf(vitals, overStart, dropAt)}; after the drop: ${vitalsOf(vitals, dropAt, end)}`,
         `  cores during the overload: ${cores(overStart, dropAt)}, whole machine ${((busy1 - busy0) / ((dropAt - overStart) / 1000)).toFixed(2)} of 2; after the drop: ${cores(dropAt, end)}`,
         `  the load's schedule lag: at most ${ms(load.lagMs)}`,
       );
@@ -204,14 +224,16 @@ describe('overload and drain', async () => {
       assert.ok(over.max <= ANSWER_BOUND_MS, `during the overload every answer within ${ANSWER_BOUND_MS} ms: the slowest took ${ms(over.max)}, ${over.slower} took longer`);
       assert.deepEqual(wrong503.slice(0, 5), [], "every 503 is the envelope's unavailable with Retry-After ≥ 1 s");
       assert.ok(
-        over.outcomes.unavailable > 0 || over.p99 > P99_GOAL_MS,
-        `the overload took effect (${overloadRate}/s offered, ${over.okPerSecond.toFixed(0)}/s acknowledged, no 503 and p99 ${ms(over.p99)}): the calibration measured too low a rate to overload Chat`,
+        over.outcomes.unavailable > 0 || over.p50 > P99_GOAL_MS,
+        `the overload took effect (${overloadRate}/s offered, ${over.okPerSecond.toFixed(0)}/s acknowledged, no 503 and a median of ${ms(over.p50)}): the calibration measured too low a rate to overload Chat`,
       );
       assert.ok(recovered !== undefined && recovered <= RECOVERY_BOUND_MS, `within ${RECOVERY_BOUND_MS} ms after the drop p99 ≤ ${P99_GOAL_MS} ms with nothing shed (back after ${recovered === undefined ? 'never' : ms(recovered)})`);
       assert.equal(lateLow.count - lateLow.outcomes.created - lateLow.outcomes.repeat, 0, `nothing shed or failed from ${RECOVERY_BOUND_MS} ms after the drop`);
       assert.ok(lateLow.p99 <= P99_GOAL_MS, `p99 from ${RECOVERY_BOUND_MS} ms after the drop: ${ms(lateLow.p99)}`);
     } finally {
       cpu.stop();
+      sampling = false;
+      await sampler;
       await load.stop();
       load.close();
     }
@@ -267,6 +289,12 @@ describe('overload and drain', async () => {
         missing.push(...want.filter((id) => !have.has(id)));
       }
 
+      // Both Chats' output, for what the figures do not say (the last run's only).
+      const logDir = join(infraDir(), 'overload-logs');
+      rmSync(logDir, { recursive: true, force: true });
+      mkdirSync(logDir, { recursive: true });
+      writeFileSync(join(logDir, 'chat-drained.log'), draining.output());
+      writeFileSync(join(logDir, 'chat-restarted.log'), fresh.output());
       const log = draining.output();
       const logged500s = log.match(/a 500 is a bug/g)?.length ?? 0;
       const overran = /overran its grace period/.test(log);
@@ -281,6 +309,10 @@ describe('overload and drain', async () => {
           `  started during the drain: ${describeSummary(during)}`,
           `  started while no Chat ran, and after: ${describeSummary(phase(exitedAt, loadEnd))}`,
           `  sends acknowledged again ${Number.isFinite(firstOkAfter) ? ms(firstOkAfter - termAt) : 'never'} after the signal; the slowest answer of the whole run ${ms(worst)}`,
+          `  per second from the exit (201+200 / 503 / other, p99): ${perSecondOf(firstTry, exitedAt, loadEnd)}`,
+          `  503 codes: ${JSON.stringify(Object.fromEntries([...new Set(firstTry.filter((a) => a.outcome === 'unavailable').map((a) => a.code))].map((c) => [c, firstTry.filter((a) => a.outcome === 'unavailable' && a.code === c).length])))}; ` +
+            `slowest after the restart by outcome: ${JSON.stringify(Object.fromEntries(SEND_OUTCOMES.map((o) => [o, Math.max(0, ...startedIn(firstTry, exitedAt, loadEnd).filter((a) => a.outcome === o).map((a) => a.endedAt - a.startedAt))]).filter(([, v]) => (v as number) > 0)))}`,
+          `  service logs: ${logDir}`,
           `  first tries: ${JSON.stringify(countOutcomes(firstTry))}; resent ${unacknowledged.length}: ${JSON.stringify(countOutcomes([...resent.values()]))}`,
           `  cut but stored (a reset whose resend was a repeat): ${cutButStored.length}; never stored after the resends: ${neverStored.length}; acknowledged but missing from sync: ${missing.length}`,
           `  "a 500 is a bug" in the drained Chat's log: ${logged500s}; overran its grace: ${overran}`,
@@ -305,9 +337,39 @@ describe('overload and drain', async () => {
   });
 });
 
-/** Chat's admission shed counters by reason (0 where the metric is not there). */
-async function shedCounts(chat: RunningService): Promise<Record<string, number>> {
-  const out: Record<string, number> = {};
-  for (const reason of ['wait_budget', 'queue_full', 'draining']) out[reason] = await metricValue(chat, 'chat_admission_shed_total', { reason }).catch(() => NaN);
-  return out;
+/** Each second of [from, to): acknowledged / 503 / anything else, and p99. */
+function perSecondOf(answers: readonly SendAnswer[], from: number, to: number): string {
+  return Array.from({ length: Math.ceil((to - from) / 1000) }, (_, i) => {
+    const w = summarize(answers, from + i * 1000, Math.min(to, from + (i + 1) * 1000));
+    return `${w.outcomes.created + w.outcomes.repeat}/${w.outcomes.unavailable}/${w.count - w.outcomes.created - w.outcomes.repeat - w.outcomes.unavailable} p99 ${ms(w.p99)}`;
+  }).join('; ');
+}
+
+/**
+ * What Chat counted between two scrapes: its sends by status, how many it answered within 1 s
+ * of its own time (from the request's first middleware, so the time a request waited in the
+ * kernel or behind a busy event loop before Chat read it is not in it: the difference from what
+ * clients measured is that wait), the admission's sheds by reason and the mean wait of the
+ * admitted.
+ */
+function chatView(a: MetricsSnapshot | undefined, b: MetricsSnapshot | undefined): string {
+  if (!a || !b) return 'no scrape';
+  const d = (name: string, labels: Record<string, string> = {}) => (b.value(name, labels) || 0) - (a.value(name, labels) || 0);
+  const sends = (status: string) => {
+    const labels = { route: '/chat/send', status };
+    const count = d('http_request_duration_seconds_count', labels);
+    return `${status} ${count} (${d('http_request_duration_seconds_bucket', { ...labels, le: '0.25' })} within 250 ms, ${d('http_request_duration_seconds_bucket', { ...labels, le: '1' })} within 1 s, mean ${count ? ms((1000 * d('http_request_duration_seconds_sum', labels)) / count) : '-'})`;
+  };
+  const admitted = d('chat_admission_wait_seconds_count');
+  return (
+    `sends ${['201', '503', '500'].map(sends).join(', ')}; shed ${['queue_full', 'wait_budget', 'draining'].map((r) => `${r} ${d('chat_admission_shed_total', { reason: r })}`).join(', ')}; ` +
+    `admitted ${admitted}, mean wait ${admitted ? ms((1000 * d('chat_admission_wait_seconds_sum')) / admitted) : '-'}`
+  );
+}
+
+/** The highest in-flight, queued, event-loop lag and open descriptors Chat reported in [from, to]. */
+function vitalsOf(snaps: readonly MetricsSnapshot[], from: number, to: number): string {
+  const inWindow = snaps.filter((x) => x.at >= from && x.at <= to);
+  const max = (name: string) => Math.max(0, ...inWindow.map((x) => x.value(name)).filter((v) => !Number.isNaN(v)));
+  return `in flight ${max('chat_admission_in_flight')}, queued ${max('chat_admission_queued')}, event-loop lag ${ms(1000 * max('nodejs_eventloop_lag_max_seconds'))}, open fds ${max('process_open_fds')} (${inWindow.length} samples)`;
 }
