@@ -113,11 +113,12 @@ export class OpenLoopSends {
     const startedAt = Date.now();
     return new Promise<SendAnswer>((resolve) => {
       let done = false;
+      let connectMs: number | undefined;
       const finish = (outcome: SendOutcome, extra: Partial<SendAnswer> = {}) => {
         if (done) return;
         done = true;
         clearTimeout(timer);
-        const answer: SendAnswer = { startedAt, endedAt: Date.now(), outcome, clientMsgId, pair, ...extra };
+        const answer: SendAnswer = { startedAt, endedAt: Date.now(), outcome, clientMsgId, pair, ...(connectMs !== undefined ? { connectMs } : {}), ...extra };
         this.answers.push(answer);
         resolve(answer);
       };
@@ -151,6 +152,10 @@ export class OpenLoopSends {
           });
         },
       );
+      // Where a slow answer's time went: a new connection's connect is the server's accept queue.
+      req.once('socket', (socket) => {
+        if (!req.reusedSocket) socket.once('connect', () => (connectMs = Date.now() - startedAt));
+      });
       const timer = setTimeout(() => {
         finish('timeout');
         req.destroy();

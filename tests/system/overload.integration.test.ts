@@ -56,7 +56,7 @@ import { sleep, startStack, type RunningService, type Stack } from '@chat/testki
 import { MetricsSnapshot, scrape } from './metrics-snapshot.ts';
 import { OpenLoopSends, type SendPair } from './open-loop-sends.ts';
 import { CpuSampler } from './process-cpu.ts';
-import { countOutcomes, isAcknowledged, recoveredAfter, startedIn, summarize, SEND_OUTCOMES, type AnswerSummary, type SendAnswer, type SendOutcome } from './send-answers.ts';
+import { countOutcomes, isAcknowledged, quantile, recoveredAfter, startedIn, summarize, SEND_OUTCOMES, type AnswerSummary, type SendAnswer, type SendOutcome } from './send-answers.ts';
 import { syncIds } from './support.ts';
 
 // Decided before anything asks @chat/infra for servers (it reads CHAT_INFRA_DIR at every call).
@@ -245,6 +245,7 @@ describe('overload and drain', async () => {
         `  Chat's vitals during the overload (max of 250 ms samples): ${vitalsOf(vitals, overStart, dropAt)}; after the drop: ${vitalsOf(vitals, dropAt, end)}`,
         `  cores during the overload: ${cores(overStart, dropAt)}, whole machine ${((busy1 - busy0) / ((dropAt - overStart) / 1000)).toFixed(2)} of 2; after the drop: ${cores(dropAt, end)}`,
         `  the load's schedule lag: at most ${ms(load.lagMs)}`,
+        `  answers over 1 s during the overload: ${overAnswers.filter((x) => x.endedAt - x.startedAt > ANSWER_BOUND_MS && x.connectMs !== undefined).length} on a new connection, whose connect took p50 ${ms(quantile(overAnswers.filter((x) => x.endedAt - x.startedAt > ANSWER_BOUND_MS && x.connectMs !== undefined).map((x) => x.connectMs!), 0.5))}; new connections in the overload ${overAnswers.filter((x) => x.connectMs !== undefined).length} of ${overAnswers.length}`,
         `  answers over 1 s during the overload, by latency: ${slowBuckets(overAnswers)}; the kernel's listen-queue overflows meanwhile (the whole machine's, TcpExtListenOverflows): ${overflows1 - overflows0}`,
       );
       console.log(lines.join('\n'));

@@ -36,6 +36,8 @@ export interface SendAnswer {
   clientMsgId: string;
   /** The pair it was sent for (index into the load's pairs). */
   pair: number;
+  /** On a new connection: how long its TCP connect took (ms); undefined on a reused one. */
+  connectMs?: number;
 }
 
 export interface AnswerSummary {
