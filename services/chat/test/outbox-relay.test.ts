@@ -15,6 +15,7 @@ import { randomBytes } from 'node:crypto';
 import { MongoClient, ObjectId, type Db } from 'mongodb';
 import { Registry } from 'prom-client';
 import { createLogger } from '@chat/common/config';
+import { Admission } from '@chat/common/koa';
 import { sleep, stackEnv, waitFor } from '@chat/testkit';
 import { createChatMetrics } from '../src/chat-metrics.js';
 import { directConversationId } from '../src/conversation-id.js';
@@ -172,7 +173,11 @@ test('while requests wait for a slot the scan is postponed, for at most the cap 
   const timeline = createTimeline(db);
   const { repo, scans } = countingScans(messages);
   const metrics = createChatMetrics(new Registry());
-  const pressure = { saturated: true };
+  // The real admission, one slot: a request holds it and another waits, so requests are waiting.
+  const pressure = new Admission({ maxInFlight: 1, maxWaitMs: 60_000 });
+  const releaseRunning = await pressure.acquire();
+  const waiting = pressure.acquire();
+  assert.equal(pressure.saturated, true);
   const outbox = new OutboxRelay({ messages: repo, timeline, publisher, metrics, logger, delayMs: 0, intervalMs: 100, batchMax: 100, pressure, maxPostponeMs: 1_500 });
   const pending = await storeUnpublished(messages);
   const startedAt = Date.now();
@@ -187,10 +192,13 @@ test('while requests wait for a slot the scan is postponed, for at most the cap 
   const count = scans.length;
   await sleep(2_000);
   assert.ok(scans.length - count <= 2, `${scans.length - count} scans in 2 s under pressure`);
-  // The pressure is gone: back to the interval.
-  pressure.saturated = false;
+  // The pressure is gone (the running request ends, the waiting one runs): back to the interval.
+  releaseRunning();
+  const releaseWaiting = await waiting;
+  assert.equal(pressure.saturated, false);
   const freeAt = Date.now();
   await sleep(1_000);
   assert.ok(scans.filter((t) => t > freeAt).length >= 5, 'scans at the interval once nothing waits');
+  releaseWaiting();
   await outbox.stop();
 });
