@@ -15,6 +15,8 @@ export interface SyncConcurrency {
   readonly statuses: Record<string, number>;
   /** Sync requests seen so far. */
   readonly requests: number;
+  /** Starts a new phase: the peak and the counts from now on. */
+  reset(): void;
   close(): Promise<void>;
 }
 
@@ -24,7 +26,7 @@ export async function syncConcurrencyProxy(chatUrl: string): Promise<SyncConcurr
   let inFlight = 0;
   let peak = 0;
   let requests = 0;
-  const statuses: Record<string, number> = {};
+  let statuses: Record<string, number> = {};
   const server: Server = createServer((req, res) => {
     const isSync = req.url?.startsWith('/chat/sync') === true;
     if (isSync) {
@@ -68,6 +70,11 @@ export async function syncConcurrencyProxy(chatUrl: string): Promise<SyncConcurr
     },
     get requests() {
       return requests;
+    },
+    reset() {
+      peak = inFlight;
+      requests = 0;
+      statuses = {};
     },
     close: () =>
       new Promise<void>((resolve) => {
