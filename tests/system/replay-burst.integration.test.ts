@@ -22,11 +22,13 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { after, before, describe, it } from 'node:test';
 import { localDatabaseProcesses } from '@chat/infra';
 import { metricValue, request, sleep, startStack, type RunningService, type Stack, type TestUser } from '@chat/testkit';
-import { LedgerReceiver, LedgerSenders, type Outcome } from './chaos-load.ts';
+import { LedgerReceiver, type Outcome } from './chaos-load.ts';
 import { DeliveryLedger } from './delivery-ledger.ts';
+import { SendersProcess } from './ledger-senders-process.ts';
 import { CpuSampler } from './process-cpu.ts';
 import { syncIds } from './support.ts';
 import { syncConcurrencyProxy, type SyncConcurrency } from './sync-concurrency-proxy.ts';
@@ -91,15 +93,19 @@ describe('a burst of resumes after both gateways restart', () => {
     cpu.add('chat', () => [s.chat.proc.pid!]);
     cpu.add('gateways', () => s.gateways.filter((g) => g.proc.exitCode === null && g.proc.signalCode === null).map((g) => g.proc.pid!));
     cpu.add('database', () => localDatabaseProcesses());
-    cpu.add('test process (load, receivers, proxy)', () => [process.pid], false);
+    cpu.add('test process (receivers, proxy)', () => [process.pid], false);
+    // In a process of its own: what it times is Chat's answer, not this process's 240 receivers.
+    const load = new SendersProcess(pairs, ledger, { chatUrl: s.chat.url, perSecond: SENDS_PER_SECOND / pairs.length, maxInFlight: 2, attemptTimeoutMs: 5_000 });
+    cpu.add('senders', () => (load.pid === undefined ? [] : [load.pid]), false);
     cpu.start();
-    const load = new LedgerSenders(pairs, ledger, { chatUrl: () => s.chat.url, perSecond: SENDS_PER_SECOND / pairs.length, maxInFlight: 2, attemptTimeoutMs: 5_000 });
-    load.start();
     await sleep(3_000);
     const steadyFrom = Date.now() - 2_500;
 
     // Both gateways at once: SIGKILL, then start again on the same ports.
     const machineAtKill = machineCpu();
+    // The receivers' event loop (the senders time their sends in a process of their own).
+    const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+    loopDelay.enable();
     const closesBefore = devices.map((d) => ({ ...d.stats.closes }));
     const { killedAt, restartedAt, restarted } = await restartGateways();
 
@@ -108,6 +114,7 @@ describe('a burst of resumes after both gateways restart', () => {
       .then(() => Date.now() - restartedAt, () => undefined);
     const burstEnd = Date.now();
     const machineBusy = machineCpu(machineAtKill);
+    loopDelay.disable();
     await sleep(3_000); // steady load after the burst too
     await load.stop(10_000);
     await until('the last messages delivered', () => ledger.missingAckedBy(Infinity).length === 0, 15_000).catch(() => undefined);
@@ -116,6 +123,8 @@ describe('a burst of resumes after both gateways restart', () => {
     const mismatches = await againstSync(s.chat.url, pairs, ledger);
     cpu.stop();
     const cores = (from: number, to: number) => cpu.names().map((n) => `${n} ${cpu.cores(n, from, to)?.toFixed(2) ?? '-'}`).join(', ');
+    // What the rest of the machine (other engineers' work) took meanwhile: latency beyond Chat's control.
+    const others = Math.max(0, machineBusy.busy - cpu.names().reduce((n, name) => n + (cpu.cores(name, killedAt, burstEnd) ?? 0), 0));
 
     const report = ledger.report();
     const attempts = load.attempts;
@@ -141,8 +150,9 @@ describe('a burst of resumes after both gateways restart', () => {
         `  replays after the restart: ${gatewayCounts.map((c, i) => `gateway ${i}: ${JSON.stringify(c)}`).join('; ')}`,
         `  caught up ${caughtUp === undefined ? 'never' : `${(caughtUp / 1000).toFixed(1)} s`} after the restart; receivers' closes after the kill ${JSON.stringify(merge(closesAfter))}`,
         `  sends: ${load.sent} (${attempts.length} attempts): ${JSON.stringify(outcomes)}, p99 ${p99Ms} ms, slowest answer ${slowestMs} ms; answers over 500 ms (start from the kill: latency): ${slow.join(', ') || 'none'}`,
-        `  Chat's view: ${chatSendsWithin1s} of ${chatSends} sends (seeds included) answered within 1 s; 500s on /metrics ${chat500}, in its log ${logged500}`,
-        `  cores used: steady ${cores(steadyFrom, killedAt)}; from the kill to caught up ${cores(killedAt, burstEnd)}; the whole machine then ${machineBusy.busy.toFixed(2)} of ${machineBusy.cores} cores busy (other engineers' work included)`,
+        `  Chat's view: ${chatSendsWithin1s} of ${chatSends} sends (seeds included) answered within 1 s; 500s on /metrics ${chat500}, in its log ${logged500}; ` +
+          `the receivers' event loop from the kill to caught up: delay p99 ${(loopDelay.percentile(99) / 1e6).toFixed(0)} ms, max ${(loopDelay.max / 1e6).toFixed(0)} ms`,
+        `  cores used: steady ${cores(steadyFrom, killedAt)}; from the kill to caught up ${cores(killedAt, burstEnd)}; the whole machine then ${machineBusy.busy.toFixed(2)} of ${machineBusy.cores} cores busy, ${others.toFixed(2)} of them not this test's`,
         `  ledger: acknowledged ${report.acknowledged}, delivered ${report.delivered}, frames ${report.frames}, duplicates before dedupe ${report.duplicates}, lost ${report.lost.length}, out of order ${report.outOfOrder.length}`,
       ].join('\n'),
     );
@@ -150,7 +160,7 @@ describe('a burst of resumes after both gateways restart', () => {
     assert.ok(proxy.requests >= RECEIVERS, `every receiver resumed with a replay read (${proxy.requests} sync reads)`);
     assert.ok(proxy.peak <= REPLAY_CONCURRENCY * GATEWAYS, `sync reads in flight at Chat peaked at ${proxy.peak}, over REPLAY_CONCURRENCY × gateways`);
     for (const o of ['server_error', 'timeout', 'network', 'refused'] as const) assert.equal(outcomes[o], 0, `no send ${o}`);
-    assert.ok(slowestMs <= ANSWER_BOUND_MS, `every send answered within ${ANSWER_BOUND_MS} ms (slowest ${slowestMs} ms)`);
+    assert.ok(slowestMs <= ANSWER_BOUND_MS, `every send answered within ${ANSWER_BOUND_MS} ms (slowest ${slowestMs} ms; Chat's own clock: ${chatSends - chatSendsWithin1s} over 1 s; meanwhile ${others.toFixed(2)} of ${machineBusy.cores} cores went to work that is not this test's)`);
     assert.equal(chat500, 0, "no 500 on Chat's /metrics");
     assert.equal(logged500, 0, "no unhandled error in Chat's log");
     assert.equal(replayClosed, 0, 'no receiver was closed with 1013 (a replay that failed)');
