@@ -87,14 +87,21 @@ const describeSummary = (s: AnswerSummary) =>
   `${s.count} requests, ${SEND_OUTCOMES.filter((o) => s.outcomes[o] > 0).map((o) => `${o} ${s.outcomes[o]}`).join(', ') || 'none'}; ` +
   `latency p50 ${ms(s.p50)}, p99 ${ms(s.p99)}, max ${ms(s.max)}; 201/200 p99 ${ms(s.okP99)}; ${s.okPerSecond.toFixed(0)} acknowledged/s; over 1 s: ${s.slower}`;
 
+/** The kernel's TCP counters that say whether connects or segments were dropped and sent again. */
+const TCP_COUNTERS = ['ListenOverflows', 'ListenDrops', 'TCPReqQFullDoCookies', 'TCPReqQFullDrop', 'TCPSynRetrans', 'TCPTimeouts', 'TCPBacklogDrop', 'TCPRcvQDrop', 'RetransSegs'];
+
 /**
- * Connections the kernel dropped because a listener's accept queue was full (every listener on
- * the machine): a client whose connect was dropped retries its SYN after 1 s, then 3 s, 7 s.
+ * Those counters now, for the whole machine (/proc/net/netstat and /proc/net/snmp): a connect
+ * the kernel dropped (a full accept queue) is retried by the client's TCP after 1 s, then 3 s.
  */
-function listenOverflows(): number {
-  const lines = readFileSync('/proc/net/netstat', 'utf8').split('\n').filter((l) => l.startsWith('TcpExt:'));
-  const [names, values] = [lines[0]?.split(/\s+/) ?? [], lines[1]?.split(/\s+/) ?? []];
-  return Number(values[names.indexOf('ListenOverflows')] ?? NaN);
+function tcpCounters(): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [file, prefix] of [['/proc/net/netstat', 'TcpExt:'], ['/proc/net/snmp', 'Tcp:']] as const) {
+    const lines = readFileSync(file, 'utf8').split('\n').filter((l) => l.startsWith(prefix));
+    const [names, values] = [lines[0]?.split(/\s+/) ?? [], lines[1]?.split(/\s+/) ?? []];
+    for (const c of TCP_COUNTERS) if (names.includes(c)) out[c] = Number(values[names.indexOf(c)]);
+  }
+  return out;
 }
 
 /** How many of `answers` took 1–2 s, 2–4 s, 4–8 s and longer. */
@@ -204,14 +211,14 @@ describe('overload and drain', async () => {
 
       // The overload, then the drop.
       const atStart = await scrape(stack.chat);
-      const overflows0 = listenOverflows();
+      const tcp0 = tcpCounters();
       const busy0 = machineBusySeconds();
       const overStart = Date.now();
       load.setRate(overloadRate);
       await sleep(OVERLOAD_MS);
       const dropAt = Date.now();
       const busy1 = machineBusySeconds();
-      const overflows1 = listenOverflows();
+      const tcp1 = tcpCounters();
       const atDrop = await scrape(stack.chat);
       load.setRate(best / 2);
       await sleep(AFTER_DROP_MS);
@@ -246,7 +253,7 @@ describe('overload and drain', async () => {
         `  cores during the overload: ${cores(overStart, dropAt)}, whole machine ${((busy1 - busy0) / ((dropAt - overStart) / 1000)).toFixed(2)} of 2; after the drop: ${cores(dropAt, end)}`,
         `  the load's schedule lag: at most ${ms(load.lagMs)}`,
         `  answers over 1 s during the overload: ${overAnswers.filter((x) => x.endedAt - x.startedAt > ANSWER_BOUND_MS && x.connectMs !== undefined).length} on a new connection, whose connect took p50 ${ms(quantile(overAnswers.filter((x) => x.endedAt - x.startedAt > ANSWER_BOUND_MS && x.connectMs !== undefined).map((x) => x.connectMs!), 0.5))}; new connections in the overload ${overAnswers.filter((x) => x.connectMs !== undefined).length} of ${overAnswers.length}`,
-        `  answers over 1 s during the overload, by latency: ${slowBuckets(overAnswers)}; the kernel's listen-queue overflows meanwhile (the whole machine's, TcpExtListenOverflows): ${overflows1 - overflows0}`,
+        `  answers over 1 s during the overload, by latency: ${slowBuckets(overAnswers)}; the kernel's TCP counters meanwhile (the whole machine's): ${TCP_COUNTERS.map((c) => `${c} ${(tcp1[c] ?? NaN) - (tcp0[c] ?? NaN)}`).join(', ')}`,
       );
       console.log(lines.join('\n'));
 
