@@ -6,10 +6,15 @@
  *
  * - Many pairs, one conversation each, taken in turn: Chat serializes the appends of one
  *   conversation, so one busy conversation would measure that queue, not the server.
- * - One keep-alive agent with no socket cap: each request in flight has its own connection,
- *   as many clients would; a cap would queue requests inside this process, where the server's
- *   behaviour cannot be seen. Idle sockets close after 4 s, before the server's 5 s
- *   keep-alive timeout, so a reused socket is never one the server is closing.
+ * - One keep-alive agent, by default with no socket cap: each request in flight has its own
+ *   connection. Idle sockets close after 4 s, before the server's 5 s keep-alive timeout, so a
+ *   reused socket is never one the server is closing.
+ * - Or (`maxSockets`) a pool of kept-alive connections, opened before it is needed (`warm`)
+ *   and used in turn (FIFO, so none idles out), as an ingress or a load balancer reaches a pod
+ *   in production: requests beyond the pool wait in this process, and that wait counts in their
+ *   latency. Without a cap an overload turns into a storm of new connections, which measures
+ *   the kernel's accept queue under a saturated machine (README, "Overload and recovery"), not
+ *   what the server answers.
  * - The client's patience (`timeoutMs`) is longer than any bound the tests assert, so a slow
  *   answer is measured as slow, not hidden as a timeout.
  * - Latency runs from the moment the request is issued. If this process falls behind its
@@ -35,7 +40,7 @@ const TICK_MS = 2;
 
 export class OpenLoopSends {
   readonly answers: SendAnswer[] = [];
-  private readonly agent = new http.Agent({ keepAlive: true, maxSockets: Infinity, timeout: 4_000 });
+  private readonly agent: http.Agent;
   private readonly inFlight = new Set<Promise<void>>();
   private rate = 0;
   private phaseStart = 0;
@@ -50,7 +55,36 @@ export class OpenLoopSends {
     private readonly pairs: readonly SendPair[],
     private readonly chatUrl: () => string,
     private readonly timeoutMs: number,
-  ) {}
+    opts: { maxSockets?: number } = {},
+  ) {
+    const maxSockets = opts.maxSockets ?? Infinity;
+    // maxFreeSockets: the default (256) would close the pool's idle sockets beyond it.
+    this.agent = new http.Agent({ keepAlive: true, maxSockets, maxFreeSockets: maxSockets, scheduling: 'fifo', timeout: 4_000 });
+  }
+
+  /**
+   * Opens up to `connections` kept-alive connections now (concurrent GET /healthz), so the
+   * phase that follows reuses them instead of opening new ones; resolves with how many are open.
+   */
+  async warm(connections: number): Promise<number> {
+    // Each answer is read only once every request has its own: a socket returns to the pool
+    // when its answer is consumed, so reading them as they come would reuse a few sockets.
+    const url = `${this.chatUrl()}/healthz`;
+    const answered: http.IncomingMessage[] = [];
+    await Promise.all(
+      Array.from(
+        { length: connections },
+        () =>
+          new Promise<void>((resolve) => {
+            const req = http.get(url, { agent: this.agent }, (res) => (answered.push(res), resolve()));
+            req.on('error', () => resolve());
+            req.setTimeout(5_000, () => req.destroy());
+          }),
+      ),
+    );
+    await Promise.all(answered.map((res) => new Promise<void>((resolve) => (res.on('end', resolve), res.on('error', () => resolve()), res.resume()))));
+    return Object.values(this.agent.freeSockets).reduce((n, list) => n + (list?.length ?? 0), 0);
+  }
 
   /** Sends at `perSecond` from now on (0 pauses); starts the schedule on the first call. */
   setRate(perSecond: number): void {
@@ -154,7 +188,7 @@ export class OpenLoopSends {
       );
       // Where a slow answer's time went: a new connection's connect is the server's accept queue.
       req.once('socket', (socket) => {
-        if (!req.reusedSocket) socket.once('connect', () => (connectMs = Date.now() - startedAt));
+        if (!req.reusedSocket && socket.connecting) socket.once('connect', () => (connectMs = Date.now() - startedAt));
       });
       const timer = setTimeout(() => {
         finish('timeout');
