@@ -92,6 +92,10 @@ and the password never appears in the rendered manifest.
   value: {{ int $v.bcryptMaxConcurrent | quote }}
 - name: BCRYPT_MAX_QUEUED
   value: {{ int $v.bcryptMaxQueued | quote }}
+- name: ADMISSION_MAX_IN_FLIGHT
+  value: {{ int $v.admission.maxInFlight | quote }}
+- name: ADMISSION_MAX_WAIT_MS
+  value: {{ int $v.admission.maxWaitMs | quote }}
 - name: TRUST_PROXY_HOPS
   value: {{ int $v.trustProxyHops | quote }}
 - name: ADDRESS_ATTEMPTS_PER_MINUTE
@@ -130,6 +134,10 @@ empty list visibly means "no CORS" rather than "whatever the image defaults to".
 {{ include "chat.env.cors" . | trim }}
 - name: RECEIPTS_MAX_MEMBERS
   value: {{ int .Values.chat.receiptsMaxMembers | quote }}
+- name: ADMISSION_MAX_IN_FLIGHT
+  value: {{ int .Values.chat.admission.maxInFlight | quote }}
+- name: ADMISSION_MAX_WAIT_MS
+  value: {{ int .Values.chat.admission.maxWaitMs | quote }}
 {{ include "chat.env.presence" . | trim }}
 {{- end }}
 

@@ -3,8 +3,8 @@ import type { Context } from 'koa';
 import Router from '@koa/router';
 import { clientAddress, type Lifecycle, type Logger, type ServiceMetrics } from '@chat/common/config';
 import { createServiceTokenVerifier } from '@chat/common/jwt';
-import { createKoaApp, healthRouter, koaRequireAuth, type ReadinessCheck } from '@chat/common/koa';
-import { koaDatabaseUnavailable } from '@chat/common/mongo';
+import { createKoaApp, healthRouter, koaAdmission, koaRequireAuth, type Admission, type ReadinessCheck } from '@chat/common/koa';
+import { koaDatabaseGate, koaDatabaseUnavailable, type DatabaseOutage } from '@chat/common/mongo';
 import { createAddressRateLimiter } from './address-rate-limiter.js';
 import { createAuthMetrics } from './auth-metrics.js';
 import { createBcryptCapacity } from './bcrypt-capacity.js';
@@ -45,6 +45,10 @@ export interface AuthAppDeps {
   logger: Logger;
   metrics: ServiceMetrics;
   lifecycle: Lifecycle;
+  /** The database's outage state: while it is known, every database-backed route answers 503 at once. */
+  outage?: DatabaseOutage;
+  /** The bound on requests doing database work (admission.ts): past it, and past its wait budget, 503 at once. */
+  admission?: Admission;
   /** Readiness checks by name (the database ping); draining is always checked. */
   readiness: Record<string, ReadinessCheck>;
 }
@@ -54,7 +58,7 @@ export function createAuthApp(deps: AuthAppDeps): Koa {
   const { config, logger } = deps;
   const authMetrics = createAuthMetrics(deps.metrics.registry);
   const app = createKoaApp({ logger, metrics: deps.metrics, bodyLimitBytes: config.bodyLimitBytes, corsOrigins: config.corsOrigins });
-  app.use(koaDatabaseUnavailable(logger, 'user'));
+  app.use(koaDatabaseUnavailable(logger, 'user', deps.outage));
 
   const health = healthRouter({ lifecycle: deps.lifecycle, checks: deps.readiness });
   app.use(health.routes()).use(health.allowedMethods());
@@ -83,10 +87,13 @@ export function createAuthApp(deps: AuthAppDeps): Koa {
     onRefused: () => authMetrics.limitRefusals.inc({ limit: 'bcrypt_capacity' }),
   });
 
+  // Register, login and the user lookup read the database: a known outage answers 503 at once,
+  // then the request waits its turn for an admission slot (or gets 503). The JWKS never waits.
+  const guards = [deps.outage && koaDatabaseGate(deps.outage), deps.admission && koaAdmission(deps.admission)].filter((m): m is Koa.Middleware => m !== undefined);
   const router = new Router();
-  router.post('/register', registerRoute({ users: deps.users, passwords: deps.passwords, addressOf, addressAttempts, addressRegistrations, bcrypt, metrics: authMetrics, logger }));
-  router.post('/login', loginRoute({ users: deps.users, passwords: deps.passwords, limiter: deps.limiter, addressOf, addressAttempts, bcrypt, issueToken, metrics: authMetrics, logger }));
-  router.get('/users/:username', koaRequireAuth(verifyUser, verifyService), userLookupRoute({ users: deps.users }));
+  router.post('/register', ...guards, registerRoute({ users: deps.users, passwords: deps.passwords, addressOf, addressAttempts, addressRegistrations, bcrypt, metrics: authMetrics, logger }));
+  router.post('/login', ...guards, loginRoute({ users: deps.users, passwords: deps.passwords, limiter: deps.limiter, addressOf, addressAttempts, bcrypt, issueToken, metrics: authMetrics, logger }));
+  router.get('/users/:username', koaRequireAuth(verifyUser, verifyService), ...guards, userLookupRoute({ users: deps.users }));
   router.get('/.well-known/jwks.json', jwksRoute(deps.keys));
   app.use(router.routes()).use(router.allowedMethods());
   return app;

@@ -1,5 +1,5 @@
 import { baseConfigSpec, env, loadConfig, metricsPortSpec, serviceSecretSpec, type ConfigOf } from '@chat/common/config';
-import { corsOriginsSpec } from '@chat/common/koa';
+import { admissionConfigSpec, corsOriginsSpec } from '@chat/common/koa';
 import { mongoUrlSpec } from '@chat/common/mongo';
 
 export const authConfigSpec = {
@@ -13,6 +13,8 @@ export const authConfigSpec = {
   MONGO_DB: env.string({ default: 'chat_auth' }),
   /** How long an operation waits for a reachable server before the request gets a 503. */
   MONGO_TIMEOUT_MS: env.int({ default: 5_000, min: 100 }),
+  /** Admission control: at most this many requests do database work at once; a request that cannot start within ADMISSION_MAX_WAIT_MS gets 503. */
+  ...admissionConfigSpec(32),
   JWT_PRIVATE_KEY: env.optionalString({ doc: 'ES256 (P-256) signing key: PKCS#8 PEM or JWK JSON' }),
   JWT_PREVIOUS_PUBLIC_KEY: env.optionalString({ doc: 'the key before the last rotation, still published in the JWKS' }),
   JWT_TTL_SECONDS: env.int({ default: 3600, min: 1 }),

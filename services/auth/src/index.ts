@@ -1,6 +1,6 @@
 import { createLogger, createMetrics, Lifecycle, runService, serveMetrics, sleep } from '@chat/common/config';
-import { serveKoa } from '@chat/common/koa';
-import { connectWithRetry, createMongoClient, databaseReadiness } from '@chat/common/mongo';
+import { createMeasuredAdmission, serveKoa } from '@chat/common/koa';
+import { connectWithRetry, createMongoClient, DatabaseOutage, databaseReadiness } from '@chat/common/mongo';
 import { createAuthApp } from './app.js';
 import { loadAuthConfig, type AuthConfig } from './config.js';
 import { loadSigningKeys } from './keys.js';
@@ -9,6 +9,8 @@ import { createPasswordHasher } from './passwords.js';
 import { createUsersRepository } from './users-repo.js';
 
 const PRUNE_EVERY_MS = 60_000;
+/** How often a known database outage is probed with a ping (as Chat). */
+const DATABASE_PROBE_INTERVAL_MS = 250;
 
 async function main(config: Readonly<AuthConfig>): Promise<void> {
   const logger = createLogger({ service: 'auth', level: config.LOG_LEVEL });
@@ -44,6 +46,10 @@ async function main(config: Readonly<AuthConfig>): Promise<void> {
     .catch((err: unknown) => logger.warn({ err }, 'creating indexes failed; retried on first use'));
 
   const metrics = createMetrics('auth');
+  // Known outage: database-backed requests get 503 at once until a ping answers (mongo-outage.ts).
+  const outage = new DatabaseOutage({ probe: () => db.command({ ping: 1 }), probeIntervalMs: DATABASE_PROBE_INTERVAL_MS, logger });
+  // Admission: at most ADMISSION_MAX_IN_FLIGHT requests do database work at once (admission.ts).
+  const admission = createMeasuredAdmission(metrics.registry, 'auth', { maxInFlight: config.ADMISSION_MAX_IN_FLIGHT, maxWaitMs: config.ADMISSION_MAX_WAIT_MS });
   const app = createAuthApp({
     config: {
       issuer: config.JWT_ISSUER,
@@ -65,10 +71,12 @@ async function main(config: Readonly<AuthConfig>): Promise<void> {
     logger,
     metrics,
     lifecycle,
+    outage,
+    admission,
     readiness: {
       // Within 1 s, under the chart's 2 s probe timeout: an outage shows as a 503 naming the
       // check rather than as a probe timeout.
-      database: databaseReadiness(db, () => Promise.all([users.ensureIndexes(), limiter.ensureIndexes()]), 1_000),
+      database: databaseReadiness(db, () => Promise.all([users.ensureIndexes(), limiter.ensureIndexes()]), 1_000, outage),
     },
   });
 
@@ -81,12 +89,13 @@ async function main(config: Readonly<AuthConfig>): Promise<void> {
   sweeper.unref();
 
   // Shutdown steps run in order: /readyz fails as soon as `closing` is set, then (optionally)
-  // we keep serving while load balancers notice, then the listener drains, then the database.
+  // we keep serving while load balancers notice, then the listener drains (waiting requests get
+  // 503 at once, running ones finish or get 503 at the deadline), then the database.
   if (config.SHUTDOWN_DELAY_MS > 0) lifecycle.onShutdown('readiness-propagation', () => sleep(config.SHUTDOWN_DELAY_MS));
   await serveMetrics({ port: config.METRICS_PORT, metrics, logger });
-  await serveKoa(app, { port: config.PORT, lifecycle, logger, drainMs: Math.max(0, config.SHUTDOWN_GRACE_MS - config.SHUTDOWN_DELAY_MS - 1_000) });
+  await serveKoa(app, { port: config.PORT, lifecycle, logger, drainMs: Math.max(0, config.SHUTDOWN_GRACE_MS - config.SHUTDOWN_DELAY_MS - 1_000), admission });
   lifecycle.onShutdown('sweeper', () => clearInterval(sweeper));
-  lifecycle.onShutdown('mongo', () => client.close());
+  lifecycle.onShutdown('mongo', () => (outage.stop(), client.close()));
 }
 
 runService('auth', loadAuthConfig, main);

@@ -3,7 +3,7 @@ import Router from '@koa/router';
 import type { Lifecycle, Logger, ServiceMetrics } from '@chat/common/config';
 import type { VerifyUserToken } from '@chat/common/jwt';
 import type { UserDirectory } from '@chat/common/user-directory';
-import { createKoaApp, healthRouter, koaRequireAuth, type ReadinessCheck } from '@chat/common/koa';
+import { createKoaApp, healthRouter, koaAdmission, koaRequireAuth, type Admission, type ReadinessCheck } from '@chat/common/koa';
 import { koaDatabaseGate, koaDatabaseUnavailable, type DatabaseOutage } from '@chat/common/mongo';
 import type { ContactsOf } from './contacts.js';
 import type { ConversationsRepository } from './conversations-repo.js';
@@ -44,6 +44,8 @@ export interface ChatAppDeps {
   measuring?: readonly Koa.Middleware[];
   /** The database's outage state: while it is known, every database-backed route answers 503 at once. */
   outage?: DatabaseOutage;
+  /** The bound on requests doing database work (admission.ts): past it, and past its wait budget, 503 at once. */
+  admission?: Admission;
   /** Readiness checks by name (database, broker); draining is always checked. */
   readiness: Record<string, ReadinessCheck>;
 }
@@ -57,9 +59,11 @@ export function createChatApp(deps: ChatAppDeps): Koa {
   app.use(health.routes()).use(health.allowedMethods());
 
   // Every authenticated route reads or writes the database (presence's last-seen times included):
-  // after the token check (no database), a known outage answers 503 at once.
-  const gate = deps.outage && koaDatabaseGate(deps.outage);
-  const gated = (auth: Koa.Middleware): Koa.Middleware => (gate ? (ctx, next) => auth(ctx, () => gate(ctx, next)) : auth);
+  // after the token check (no database), a known outage answers 503 at once, and then the
+  // request waits its turn for one of the admission's slots (or is refused with 503).
+  const guards = [deps.outage && koaDatabaseGate(deps.outage), deps.admission && koaAdmission(deps.admission)].filter((m): m is Koa.Middleware => m !== undefined);
+  // auth, then each guard in order, then the route.
+  const gated = (auth: Koa.Middleware): Koa.Middleware => guards.reduce<Koa.Middleware>((outer, guard) => (ctx, next) => outer(ctx, () => guard(ctx, next)), auth);
   const requireUser = gated(koaRequireAuth(deps.verifyUser));
   const router = new Router({ prefix: '/chat' });
   router.post('/send', requireUser, sendRoute({ send: deps.send }));

@@ -1,5 +1,5 @@
 import { baseConfigSpec, env, loadConfig, metricsPortSpec, presenceConfigSpec, serviceSecretSpec, type ConfigOf } from '@chat/common/config';
-import { corsOriginsSpec } from '@chat/common/koa';
+import { admissionConfigSpec, corsOriginsSpec } from '@chat/common/koa';
 import { mongoUrlSpec } from '@chat/common/mongo';
 
 export const chatConfigSpec = {
@@ -13,6 +13,8 @@ export const chatConfigSpec = {
   MONGO_DB: env.string({ default: 'chat' }),
   /** How long an operation waits for a reachable server before the request gets a 503. */
   MONGO_TIMEOUT_MS: env.int({ default: 2_000, min: 100 }),
+  /** Admission control: at most this many requests do database work at once; a request that cannot start within ADMISSION_MAX_WAIT_MS gets 503. */
+  ...admissionConfigSpec(64),
   AMQP_URL: env.url({ protocols: ['amqp', 'amqps'], doc: 'RabbitMQ URL, e.g. amqp://guest:guest@127.0.0.1:5672' }),
   AUTH_URL: env.url({ default: 'http://127.0.0.1:5001', protocols: ['http', 'https'] }),
   /** How long a resolved recipient (username → id) is cached. */

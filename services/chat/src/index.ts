@@ -2,7 +2,7 @@ import { ConfigError, createLogger, createMetrics, Lifecycle, presenceBeatMs, pr
 import { createJwtVerifier, createServiceTokenSource, createServiceTokenVerifier } from '@chat/common/jwt';
 import { SignalBus } from '@chat/common/signal-bus';
 import { createUserDirectory } from '@chat/common/user-directory';
-import { serveKoa } from '@chat/common/koa';
+import { createMeasuredAdmission, serveKoa } from '@chat/common/koa';
 import { connectWithRetry, countRoundTrips, createMongoClient, DatabaseOutage, databaseReadiness, koaRoundTrips } from '@chat/common/mongo';
 import { createChatApp } from './app.js';
 import { createChatMetrics } from './chat-metrics.js';
@@ -57,6 +57,8 @@ async function main(config: Readonly<ChatConfig>): Promise<void> {
       if (down) chatMetrics.databaseOutages.inc();
     },
   });
+  // Admission: at most ADMISSION_MAX_IN_FLIGHT requests do database work at once (admission.ts).
+  const admission = createMeasuredAdmission(metrics.registry, 'chat', { maxInFlight: config.ADMISSION_MAX_IN_FLIGHT, maxWaitMs: config.ADMISSION_MAX_WAIT_MS });
   const messages = createMessagesRepository(db, { outage });
   const timeline = createTimeline(db, { outage });
   const conversations = createConversationsRepository(db);
@@ -133,22 +135,25 @@ async function main(config: Readonly<ChatConfig>): Promise<void> {
     receipts: createReceipts({ messages, conversations, readMarks, signals: readSignals, maxMembers: config.RECEIPTS_MAX_MEMBERS, logger, onRead: (result) => chatMetrics.readMarks.inc({ result }) }),
     measuring: [koaRoundTrips('chat', metrics.registry)],
     outage,
+    admission,
     send: createSendMessage({ messages, timeline, conversations, directory, write }),
     presence,
     contactsOf: createContactsLookup(conversations),
     readiness: {
-      database: databaseReadiness(db, ensureIndexes, Math.min(1_000, config.MONGO_TIMEOUT_MS)),
+      database: databaseReadiness(db, ensureIndexes, Math.min(1_000, config.MONGO_TIMEOUT_MS), outage),
       broker: () => publisher.ensureChannel(),
     },
   });
 
   // Shutdown steps run in order: /readyz fails as soon as `closing` is set, then (optionally)
-  // we keep serving while load balancers notice, then the listener drains, then in-flight
+  // we keep serving while load balancers notice, then the listener drains (requests waiting for
+  // admission get 503 at once; running ones finish, or get 503 at the drain deadline, so none
+  // meets the closed database client as a 500), then in-flight
   // publishes are confirmed and marked, then the conversation list's last activity is written,
   // then the last-seen times are stored, then the broker connections and the database close.
   if (config.SHUTDOWN_DELAY_MS > 0) lifecycle.onShutdown('readiness-propagation', () => sleep(config.SHUTDOWN_DELAY_MS));
   await serveMetrics({ port: config.METRICS_PORT, metrics, logger });
-  await serveKoa(app, { port: config.PORT, lifecycle, logger, drainMs: Math.max(0, config.SHUTDOWN_GRACE_MS - config.SHUTDOWN_DELAY_MS - 3_000) });
+  await serveKoa(app, { port: config.PORT, lifecycle, logger, drainMs: Math.max(0, config.SHUTDOWN_GRACE_MS - config.SHUTDOWN_DELAY_MS - 3_000), admission });
   lifecycle.onShutdown('outbox-relay', () => relay.stop(2_000));
   lifecycle.onShutdown('conversation-activity', () => activity.stop());
   lifecycle.onShutdown('presence', () => presence.stop());

@@ -7,13 +7,16 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import * as infra from '@chat/infra';
 import { repoRoot, request, sleep, startStack, waitFor, type RunningService, type Stack, type TestUser } from '@chat/testkit';
 import { assertEnvelope, eventProbe, send, syncAll, type EventProbe } from './support.js';
 
-// @chat/infra reads this on every call, so setting it before the first call is enough.
-process.env.CHAT_INFRA_DIR ??= join(repoRoot(), '.infra', 'chat-failure-tests');
+// @chat/infra reads this on every call, so setting it before the first call is enough. The
+// shared instance (`<repo>/.infra`, what CHAT_INFRA_DIR names when tests share servers) is never
+// the one stopped: only a CHAT_INFRA_DIR naming another, private instance is used as given.
+const givenDir = process.env.CHAT_INFRA_DIR;
+if (!givenDir || resolve(repoRoot(), givenDir) === join(repoRoot(), '.infra')) process.env.CHAT_INFRA_DIR = join(repoRoot(), '.infra', 'chat-failure-tests');
 
 const controllable = (await infra.canControl('rabbit')) && (await infra.canControl('mongo'));
 const skip = controllable ? false : 'MONGO_URL/AMQP_URL point at servers @chat/infra cannot stop and start';

@@ -3,6 +3,7 @@ import type Koa from 'koa';
 import Router from '@koa/router';
 import type { Lifecycle } from './lifecycle.js';
 import type { Logger } from './logger.js';
+import type { Admission } from './admission.js';
 import { errorBody } from './errors.js';
 
 export type ReadinessCheck = () => Promise<boolean> | boolean;
@@ -34,10 +35,19 @@ export function healthRouter(opts: { lifecycle: Lifecycle; checks: Record<string
 }
 
 /**
- * Listens and registers the drain: on shutdown the listener stops accepting, in-flight requests
- * finish, idle keep-alive connections close, and whatever remains at the deadline is cut.
+ * How long before the drain deadline requests still running are answered 503 (admission's
+ * abandonRunning), so their answers are written before the connections are cut.
  */
-export async function serveKoa(app: Koa, opts: { port: number; host?: string; lifecycle: Lifecycle; logger: Logger; drainMs: number }): Promise<Server> {
+const ABANDON_MARGIN_MS = 250;
+
+/**
+ * Listens and registers the drain: on shutdown the listener stops accepting, idle keep-alive
+ * connections close, and in-flight requests finish; whatever remains at the deadline is cut.
+ * With `admission`, the drain never turns work into a 500: requests waiting for a slot, and any
+ * that arrive on open connections, get 503 at once; requests still running shortly before the
+ * deadline get 503 then, before the steps after this one close the database client.
+ */
+export async function serveKoa(app: Koa, opts: { port: number; host?: string; lifecycle: Lifecycle; logger: Logger; drainMs: number; admission?: Admission }): Promise<Server> {
   const server = createServer(app.callback());
   server.keepAliveTimeout = 5_000;
   server.requestTimeout = 30_000;
@@ -49,8 +59,20 @@ export async function serveKoa(app: Koa, opts: { port: number; host?: string; li
   opts.lifecycle.onShutdown('http', async () => {
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeIdleConnections();
+    // A keep-alive connection whose last request ends during the drain would otherwise stay
+    // open until the deadline: close connections as they turn idle.
+    const sweep = setInterval(() => server.closeIdleConnections(), 50);
     const timer = setTimeout(() => server.closeAllConnections(), opts.drainMs);
+    const admission = opts.admission;
+    if (admission) {
+      admission.drain();
+      if (!(await admission.idle(Math.max(0, opts.drainMs - ABANDON_MARGIN_MS)))) {
+        const abandoned = admission.abandonRunning();
+        opts.logger.warn({ abandoned }, 'drain deadline: requests still running were answered 503');
+      }
+    }
     await closed;
+    clearInterval(sweep);
     clearTimeout(timer);
   });
   return server;

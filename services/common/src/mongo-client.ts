@@ -6,6 +6,7 @@
 import type { Middleware } from 'koa';
 import {
   MongoBulkWriteError,
+  MongoClientClosedError,
   MongoError,
   MongoNetworkError,
   MongoNotConnectedError,
@@ -114,7 +115,11 @@ export async function insertIgnoringRepeats<T extends { _id: string }>(collectio
 /** Socket errors the driver can let through unwrapped (measured: `write ECONNRESET` from a connection reset mid-insert). */
 const NETWORK_ERROR_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ECONNABORTED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH']);
 
-/** The database cannot be reached right now: an outage (503), not a bug (500). */
+/**
+ * The database cannot be reached right now: an outage (503), not a bug (500). A client closed
+ * under a request counts too: that is a shutdown reaching work still running, which the drain
+ * answers 503 (koa-server.ts), never a bug.
+ */
 export function isDatabaseOutage(err: unknown): boolean {
   const cause = writeFailureCause(err);
   if (cause !== err) return isDatabaseOutage(cause);
@@ -124,6 +129,7 @@ export function isDatabaseOutage(err: unknown): boolean {
     err instanceof MongoNetworkError ||
     err instanceof MongoNotConnectedError ||
     err instanceof MongoTopologyClosedError ||
+    err instanceof MongoClientClosedError ||
     err instanceof MongoOperationTimeoutError ||
     (err instanceof Error && typeof (err as NodeJS.ErrnoException).syscall === 'string' && NETWORK_ERROR_CODES.has(String((err as NodeJS.ErrnoException).code)))
   );
@@ -189,12 +195,14 @@ export async function connectWithRetry(client: MongoClient, opts: { logger: Logg
 
 /**
  * The readiness check: the database answers a ping and the indexes exist, within `timeoutMs`
- * (false after that; the driver's own wait is the longer MONGO_TIMEOUT_MS).
+ * (false after that; the driver's own wait is the longer MONGO_TIMEOUT_MS). A ping that answers
+ * ends a known `outage` at once.
  */
-export function databaseReadiness(db: Db, ensureIndexes: () => Promise<unknown>, timeoutMs: number): () => Promise<boolean> {
+export function databaseReadiness(db: Db, ensureIndexes: () => Promise<unknown>, timeoutMs: number, outage?: DatabaseOutage): () => Promise<boolean> {
   return async () => {
     const check = (async () => {
       await db.command({ ping: 1 });
+      outage?.answered(); // ready and refusing would disagree until the next probe
       await ensureIndexes();
       return true;
     })();

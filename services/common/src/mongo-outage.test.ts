@@ -128,3 +128,19 @@ test('Retry-After is whole seconds, at least 1; stop() ends probing', async () =
   await clock.advance(1_000);
   assert.equal(outage.down, true, 'the state stays as it was');
 });
+
+test('a ping answered elsewhere (the readiness check) ends the outage at once and stops the probes', async () => {
+  const { outage, clock, changes, probes } = outageWith([false, false, false]);
+  outage.markDown(new Error('no server'));
+  await clock.advance(250);
+  assert.equal(probes(), 1);
+  outage.answered();
+  assert.equal(outage.down, false);
+  outage.assertReachable();
+  assert.deepEqual(changes, [true, false]);
+  await clock.advance(2_000);
+  assert.equal(probes(), 1, 'no probe after the outage ended');
+  assert.equal(clock.pending(), 0);
+  outage.answered(); // with no outage: nothing changes
+  assert.deepEqual(changes, [true, false]);
+});

@@ -126,9 +126,21 @@ export class DatabaseOutage {
       this.probing = false;
     }
     if (this.stopped) return;
-    if (!answered) return this.schedule();
+    if (!answered) return this.down ? this.schedule() : undefined; // the readiness check may have ended it meanwhile
+    this.answered();
+  }
+
+  /**
+   * The database answered a ping (the probe's, or the readiness check's): a known outage is
+   * over. Without the readiness check's word, /readyz could say ready while requests still get
+   * 503 until the next probe.
+   */
+  answered(): void {
+    if (this.downSince === undefined) return;
     const downForMs = this.downForMs;
     this.downSince = undefined;
+    if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
+    this.timer = undefined;
     this.opts.logger?.info({ downForMs }, 'database reachable again');
     this.opts.onChange?.(false);
   }
