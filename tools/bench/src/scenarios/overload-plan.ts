@@ -43,7 +43,7 @@ export const OVERLOAD_TARGETS = {
 
 /** The client's timeout per request: the chaos test's senders give up after 5 s too. */
 export const OVERLOAD_CLIENT_TIMEOUT_MS = 5_000;
-/** Requests in flight at most: far above what answers within 1 s need at these rates, so the client never sheds for the server. */
+/** Requests in flight at most: far above what answers within 1 s need at these rates, so the client never skips a send for the server. */
 export const OVERLOAD_MAX_IN_FLIGHT = 4_096;
 /** Resolution of the recovery time: the requests after the drop are judged per second sent. */
 export const RECOVERY_BUCKET_MS = 1_000;
@@ -56,7 +56,7 @@ export interface PhaseFigures {
   /** 201s, and 201s per second answered within the phase's span (goodput). */
   ok: number;
   okPerSec: number;
-  /** 503s (the admission's and any other). */
+  /** 503s: shed by the admission (or refused for an outage), the server's "not now". */
   shed: number;
   shedShare: number;
   /** Other statuses by code (`http_500` …), no answer (`no_answer`: a network error or the client's timeout) and sends the client skipped (`client_skipped`). */

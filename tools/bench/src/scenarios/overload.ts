@@ -3,11 +3,12 @@
  * and must shed what it cannot do quickly, keep doing what it can, and come back by itself.
  *
  *   1. The sustainable send rate, found in this run by scenario 8's ramp plan over scenario 4's
- *      steps (`plannedRamp`: no error, nothing shed, ≥ 95 % of the target, p99 ≤ 100 ms).
+ *      steps (`plannedRamp`: no error (a 503 is one), nothing skipped at the client's in-flight
+ *      cap, ≥ 95 % of the target, p99 ≤ 100 ms).
  *   2. One open-loop schedule, no gap: `factor` (3) × that rate for `overloadSeconds` (20), then
  *      `recoveryShare` (½) × it for `recoverySeconds` (10). Every request is recorded (sent at,
  *      latency, status) with the client timeout of the chaos test's senders (5 s) and an in-flight
- *      cap far above what 1 s answers need, so the client never sheds for the server. No retries:
+ *      cap far above what 1 s answers need, so the client never skips a send for the server. No retries:
  *      the offered rate is the arrival rate, as from many independent clients.
  *   3. Judged as ratios in the same run (overload-plan.ts): goodput ÷ the sustainable rate, the
  *      share answered within 1 s, the 201s' p99, the shed share, and the seconds after the drop
