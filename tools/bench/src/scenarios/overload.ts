@@ -96,8 +96,10 @@ export async function overloadScenario(o: OverloadOptions): Promise<OverloadRun>
     // Both directions of every conversation; the first message of each (unmeasured) fills chat's
     // recipient cache and creates the conversation, so the ramp times steady-state sends.
     const pairs = plan.pairs.flatMap(([a, b]) => [{ token: tokens[a]!, to: users[b]!.username }, { token: tokens[b]!, to: users[a]!.username }]);
+    // The last message is due exactly at the schedule's end: 20 ms more (less than one more send
+    // at 50/s) so the loop's last tick still sends it.
     const opening = pairs.filter((_, i) => i % 2 === 0);
-    const warm = await o.lg.send({ chatUrl: chat.url, rate: 50, durationMs: Math.floor((opening.length / 50) * 1000), pairs: opening, maxInFlight: 256, tag: 'warm' });
+    const warm = await o.lg.send({ chatUrl: chat.url, rate: 50, durationMs: Math.ceil((opening.length / 50) * 1000) + 20, pairs: opening, maxInFlight: 256, tag: 'warm' });
     log(`  warm-up: ${warm.ok} of ${opening.length} conversations opened (201)${Object.keys(warm.errors).length ? `, errors ${JSON.stringify(warm.errors)}` : ''}${warm.skipped ? `, ${warm.skipped} skipped at the in-flight cap` : ''}`);
     if (warm.ok < opening.length) result.notes.push(`${opening.length - warm.ok} of ${opening.length} conversations were not opened by the warm-up (their first message came during the ramp)`);
     const extras = () => ({ database: dbPids(), auth: [o.auth.pid] });
