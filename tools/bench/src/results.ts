@@ -523,6 +523,11 @@ function renderOverload(L: string[], r: BenchResults, x: OverloadResult): void {
         `**Chat's own account** (its /metrics before and after the run): ${x.admissionShed ? `\`chat_admission_shed_total\` ${Object.entries(x.admissionShed).map(([k, v]) => `${k} ${fmt(v)}`).join(', ')}` : 'no `chat_admission_shed_total`'}; ${x.admissionWait ? `\`chat_admission_wait_seconds\`: ${fmt(x.admissionWait.admitted)} requests admitted, mean wait ${ms(x.admissionWait.meanMs)}, the slowest ≤ ${Number.isFinite(x.admissionWait.maxLeMs) ? ms(x.admissionWait.maxLeMs) : 'beyond its largest bucket'}` : 'no `chat_admission_wait_seconds`'}.`,
         '',
       );
+    if (x.clientErrors || x.listenOverflows !== undefined)
+      L.push(
+        `**At the client and the kernel:** requests without an answer by the client's error: ${x.clientErrors ? Object.entries(x.clientErrors).map(([k, v]) => `${k} ${fmt(v)}`).join(', ') : 'none'}; connections the kernel dropped at a full accept queue over the run (TcpExt ListenOverflows, machine-wide): ${x.listenOverflows !== undefined ? fmt(x.listenOverflows) : 'not read'}.`,
+        '',
+      );
     const dropS = (x.phases[0]?.durationMs ?? 0) / 1000;
     L.push(`**Second by second** (by the time each request was sent; the drop at ${dropS} s; "meets" = 201 p99 ≤ ${x.ramp.p99BoundMs} ms, nothing shed, nothing failed):`, '');
     L.push('| second | offered/s | sent | 201 | 503 | other | 201 p99 | meets |', '|---|---|---|---|---|---|---|---|');

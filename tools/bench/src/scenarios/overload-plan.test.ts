@@ -115,8 +115,12 @@ test('overloadGoals: missed on a collapse, on timeouts and 500s, and when the la
     ...spread(2_000, 3_000, 100, 201, 400),
     ...spread(2_000, 3_000, 50, 503, 2),
   ];
-  const goals = overloadGoals(run(records));
+  const r = run(records);
+  r.clientErrors = { timeout: 400 };
+  r.listenOverflows = 120;
+  const goals = overloadGoals(r);
   assert.deepEqual(goals.slice(0, 3).map((g) => g.met), [false, false, false]);
+  assert.match(goals[1]!.cause!, /failed with 400 × timeout at the client \(whole run\)\. The kernel dropped 120 connections at a full accept queue/);
   assert.match(goals[1]!.value, /^16\.7 % \(100 of 600; slowest 5000 ms; besides 201 and 503: 400 × no answer \(timeout or network error\), 100 × HTTP 500\)/);
   assert.match(goals[2]!.value, /^not within 3 s/);
   assert.match(goals[0]!.cause!, /Chat exports no chat_admission_shed_total/);

@@ -106,6 +106,14 @@ export interface OverloadResult {
   admissionWait?: { admitted: number; meanMs: number; maxLeMs: number };
   /** Chat's admission limits as it ran (its environment; empty: its defaults). */
   admissionEnv: Record<string, string>;
+  /** Requests that got no answer, by the client's error (`timeout`: nothing for 5 s, connecting included; `ECONNRESET` …). */
+  clientErrors?: Record<string, number>;
+  /**
+   * Connections the kernel dropped because a listener's accept queue was full, machine-wide,
+   * over the overload run (TcpExt ListenOverflows): the client retries its SYN after 1 s, 3 s…,
+   * so such a request cannot be answered within 1 s whatever the service does.
+   */
+  listenOverflows?: number;
   cpu?: { overload: CpuSnapshot; recovery: CpuSnapshot };
   notes: string[];
   elapsedSeconds: number;
@@ -269,7 +277,9 @@ export function overloadGoals(r: OverloadResult | undefined, skipped?: string): 
 
   answered.value = `${pct(o.answeredWithinShare)} (${n(o.answeredWithinBound)} of ${n(o.attempted)}; slowest ${msText(o.slowestMs)}; besides 201 and 503: ${failuresText(o.failed)})`;
   answered.met = o.answeredWithinShare >= T.answeredShare;
-  answered.cause = answered.met ? undefined : `${n(o.attempted - o.answeredWithinBound)} requests got no 201 or 503 within ${T.answerBoundMs / 1000} s: 201 max ${msText(o.okMaxMs)}, 503 max ${msText(o.shedMaxMs)}, ${failuresText(o.failed)}.${sheds}${cpu}`;
+  const noAnswer = r.clientErrors ? ` The requests without an answer failed with ${Object.entries(r.clientErrors).map(([k, v]) => `${n(v)} × ${k}`).join(', ')} at the client (whole run).` : '';
+  const overflows = r.listenOverflows !== undefined ? ` The kernel dropped ${n(r.listenOverflows)} connections at a full accept queue meanwhile (TcpExt ListenOverflows, machine-wide): each is a SYN the client retries after 1 s, 3 s, 7 s.` : '';
+  answered.cause = answered.met ? undefined : `${n(o.attempted - o.answeredWithinBound)} requests got no 201 or 503 within ${T.answerBoundMs / 1000} s: 201 max ${msText(o.okMaxMs)}, 503 max ${msText(o.shedMaxMs)}, ${failuresText(o.failed)}.${noAnswer}${overflows}${sheds}${cpu}`;
 
   const after = r.seconds.filter((s) => s.fromS >= r.phases[0]!.durationMs / 1000);
   const last = after.at(-1);

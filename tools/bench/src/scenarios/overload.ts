@@ -23,7 +23,7 @@ import { MongoClient } from 'mongodb';
 import type { Stack } from '@chat/testkit';
 import type { LoadGen } from '../loadgen/pool.js';
 import { scheduleMs } from '../loadgen/schedule.js';
-import { processTable, processTree } from '../proc.js';
+import { processTable, processTree, tcpExtCounters } from '../proc.js';
 import { ProgressLine } from '../progress.js';
 import { histogramWindow, readCounter, readHistogram } from '../prom.js';
 import { round3 } from '../stats.js';
@@ -127,6 +127,7 @@ export async function overloadScenario(o: OverloadOptions): Promise<OverloadRun>
     const [over, rec] = result.phases as [(typeof result.phases)[0], (typeof result.phases)[0]];
     await waitCpuQuiet([chat.pid, ...dbPids()], 0.3, 20_000);
     const before = await scrape(chat);
+    const tcpBefore = tcpExtCounters();
     log(`  overload: ${over.rate}/s for ${over.durationMs / 1000} s, then ${rec.rate}/s for ${rec.durationMs / 1000} s (open loop, client timeout ${OVERLOAD_CLIENT_TIMEOUT_MS / 1000} s)`);
     const progress = new ProgressLine('overload');
     const meters = { overload: new WindowMeters([], o.lg, { chat: [chat.pid], ...extras() }), recovery: undefined as WindowMeters | undefined };
@@ -147,6 +148,10 @@ export async function overloadScenario(o: OverloadOptions): Promise<OverloadRun>
       progress.done();
     }
     const recoveryCpu = meters.recovery?.read();
+    const tcpAfter = tcpExtCounters();
+    if (tcpBefore?.ListenOverflows !== undefined && tcpAfter?.ListenOverflows !== undefined) result.listenOverflows = tcpAfter.ListenOverflows - tcpBefore.ListenOverflows;
+    const clientErrors = Object.fromEntries(Object.entries(res.errors).filter(([k]) => !k.startsWith('http_')));
+    if (Object.keys(clientErrors).length) result.clientErrors = clientErrors;
     if (overloadCpu && recoveryCpu) result.cpu = { overload: roundCpu(overloadCpu.cpu), recovery: roundCpu(recoveryCpu.cpu) };
     judgeRun(result, res.records ?? []);
 
