@@ -5,9 +5,13 @@
  * 1. RabbitMQ restarted;
  * 2. the gateway holding half the receivers SIGKILLed and restarted (they resume from their cursors);
  * 3. Chat SIGKILLed mid-load and restarted (senders retry with the same clientMsgId);
- * 4. the MongoDB-wire server stopped for 10 s (sends get a 503 fast, never a 500 nor a hang);
- * 5. RabbitMQ paused (SIGSTOP) for 10 s: the broker hangs instead of dying; the outbox backlog
+ * 4. the MongoDB-wire server SIGKILLed and restarted at once (a crash: connections reset
+ *    mid-command, nothing shut down in order; the issue 17 run that never recovered);
+ * 5. the MongoDB-wire server stopped for 10 s (sends get a 503 fast, never a 500 nor a hang);
+ * 6. RabbitMQ paused (SIGSTOP) for 10 s: the broker hangs instead of dying; the outbox backlog
  *    and the processes' memory stay bounded and come back.
+ * After each fault, sends succeed again within 10 s and every receiver has caught up within
+ * 20 s (issue 17's bounds, asserted for every fault).
  *
  * It restarts, stops and pauses the servers, so it runs on a PRIVATE infrastructure instance
  * (`<repo>/.infra/chaos-instance`, its own ports), never on the shared one other test runs
@@ -18,7 +22,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { canControl, ensureInfra, infraDir, infraStatus, localDatabaseProcesses, pauseRabbit, repoRoot, restartRabbit, resumeRabbit, startMongo, stopInfra, stopMongo } from '@chat/infra';
+import { canControl, ensureInfra, infraDir, infraStatus, killMongo, localDatabaseProcesses, pauseRabbit, repoRoot, restartRabbit, resumeRabbit, startMongo, stopInfra, stopMongo } from '@chat/infra';
 import { sleep, startStack, type RunningService, type Stack } from '@chat/testkit';
 import { LedgerReceiver, LedgerSenders, type Attempt, type Outcome } from './chaos-load.ts';
 import { DeliveryLedger } from './delivery-ledger.ts';
@@ -89,6 +93,14 @@ const FAULTS: FaultPlan[] = [
   { name: 'RabbitMQ restart', run: async (_s, mark) => (mark('injected'), await restartRabbit()) },
   { name: 'gateway SIGKILL + restart', run: async (s, mark) => (mark('injected'), void (await s.restart('gateway', 'SIGKILL'))) },
   { name: 'chat SIGKILL + restart', run: async (s, mark) => (mark('injected'), void (await s.restart('chat', 'SIGKILL'))) },
+  {
+    name: 'database SIGKILL + restart',
+    run: async (_s, mark) => {
+      await killMongo();
+      mark('injected');
+      await startMongo();
+    },
+  },
   {
     name: `database stopped ${HOLD_MS / 1000} s`,
     run: async (_s, mark) => {
@@ -286,7 +298,7 @@ describe('fault injection with a zero-loss ledger', async () => {
       assert.ok(r.caughtUpAt !== undefined && r.caughtUpAt - r.restoredAt <= CAUGHT_UP_BOUND_MS, `${r.name}: every receiver caught up within ${CAUGHT_UP_BOUND_MS} ms`);
       assert.equal(r.outcomes.server_error, 0, `${r.name}: no 500`);
     }
-    const paused = results[4]!;
+    const paused = results.find((r) => r.name.startsWith('RabbitMQ paused'))!;
     assert.ok((paused.backlogMax ?? 0) > 0, 'the paused broker left messages unpublished for a while (the fault took effect)');
     assert.ok(paused.chatRssGrowth !== undefined && paused.chatRssGrowth <= RSS_GROWTH_BOUND_BYTES, `chat's memory stayed bounded while the broker hung (+${mb(paused.chatRssGrowth)})`);
     assert.ok(paused.gatewayRssGrowth !== undefined && paused.gatewayRssGrowth <= RSS_GROWTH_BOUND_BYTES, `the gateway's memory stayed bounded while the broker hung (+${mb(paused.gatewayRssGrowth)})`);
@@ -303,7 +315,7 @@ describe('fault injection with a zero-loss ledger', async () => {
   // and this machine's scheduling under load (2 cores for the whole stack and the load): 1.5 s
   // of margin, well under the client's 5 s.
   it('while the database is down, every send is answered 503 within MONGO_TIMEOUT_MS + 1.5 s, none hangs', { skip }, () => {
-    const database = results?.[3];
+    const database = results?.find((r) => r.name.startsWith('database stopped'));
     assert.ok(database, 'the fault run measured the database outage');
     assert.equal(database.outcomes.timeout, 0, `no send hung while the database was down (${database.outcomes.timeout} timed out at ${ATTEMPT_TIMEOUT_MS} ms)`);
     assert.ok(database.outcomes.unavailable > 0, 'sends during the database outage got 503');

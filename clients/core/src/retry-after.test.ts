@@ -14,9 +14,20 @@ test('retryAfterMs reads the seconds an ApiError carries, nothing else', () => {
 
 test('an automatic retry waits the longer of the backoff and Retry-After, past the cap too', () => {
   assert.equal(retryDelay(new UnreachableError('http://x', 'ECONNRESET'), 0, DEFAULT_BACKOFF, middle), 500);
-  assert.equal(retryDelay(new ApiError(503, 'unavailable', 'busy', 1), 0, DEFAULT_BACKOFF, middle), 1_000);
+  assert.equal(retryDelay(new ApiError(503, 'unavailable', 'busy', 1), 0, DEFAULT_BACKOFF, middle), 1_250);
   assert.equal(retryDelay(new ApiError(503, 'unavailable', 'busy', 1), 3, DEFAULT_BACKOFF, middle), 4_000);
-  assert.equal(retryDelay(new ApiError(429, 'too_many_attempts', 'x', 300), 20, DEFAULT_BACKOFF, middle), 300_000);
+  // the spread above a long Retry-After is at most half the backoff's cap (15 s), not half of 300 s
+  assert.equal(retryDelay(new ApiError(429, 'too_many_attempts', 'x', 300), 20, DEFAULT_BACKOFF, middle), 307_500);
+});
+
+test('Retry-After is a floor with jitter above it: never sooner, and clients refused together do not come back together', () => {
+  const busy = new ApiError(503, 'unavailable', 'busy', 1);
+  assert.equal(retryDelay(busy, 0, DEFAULT_BACKOFF, () => 0), 1_000, 'the least is exactly what the server asked');
+  assert.equal(retryDelay(busy, 0, DEFAULT_BACKOFF, () => 0.999_999), 1_500);
+  const draws = Array.from({ length: 200 }, () => retryDelay(busy, 0));
+  assert.ok(draws.every((d) => d >= 1_000 && d <= 1_500), `within [1 s, 1.5 s]: ${Math.min(...draws)}–${Math.max(...draws)}`);
+  const perTenth = new Set(draws.map((d) => Math.floor(d / 100)));
+  assert.ok(perTenth.size >= 4, `spread over the half second, not in one instant (${perTenth.size} tenths of a second hit)`);
 });
 
 test('the gate holds every name after an address or capacity refusal, until Retry-After has passed', () => {

@@ -5,7 +5,9 @@
  * retry before then is refused again and spends the same budget: it can only lengthen the wait.
  *
  * - `retryDelay`: the delay of an automatic retry, the backoff's or the server's, whichever is
- *   longer (Retry-After is a floor, the backoff's cap does not shorten it).
+ *   longer (Retry-After is a floor, the backoff's cap does not shorten it). The server's is
+ *   jittered above its floor: a busy Chat answers every client it refuses in the same second
+ *   with the same `Retry-After: 1`, and without a spread they would all come back together.
  * - `RetryAfterGate`: for a person pressing a button again (the page's login form): the wait
  *   that is left, without asking the server. A failed-login refusal holds only that username
  *   (the limit is per name and address); the address rates and the bcrypt bound hold every one.
@@ -18,9 +20,17 @@ export function retryAfterMs(err: unknown): number | undefined {
   return err instanceof ApiError && err.retryAfterSeconds !== undefined ? err.retryAfterSeconds * 1000 : undefined;
 }
 
-/** The wait before automatic retry number `attempt` (from 0) after `err`. */
+/**
+ * The wait before automatic retry number `attempt` (from 0) after `err`: the backoff's, or, when
+ * the server's Retry-After is longer, that plus up to `policy.jitter` of it (of the backoff's cap
+ * at most): never sooner than the server asked, and spread over [n, 1.5 n] s with the default
+ * policy (Retry-After: 1 gives 1–1.5 s).
+ */
 export function retryDelay(err: unknown, attempt: number, policy: BackoffPolicy = DEFAULT_BACKOFF, random: () => number = Math.random): number {
-  return Math.max(backoffDelay(attempt, policy, random), retryAfterMs(err) ?? 0);
+  const backoff = backoffDelay(attempt, policy, random);
+  const floor = retryAfterMs(err);
+  if (floor === undefined || floor <= backoff) return backoff;
+  return Math.round(floor + Math.min(floor, policy.capMs) * policy.jitter * random());
 }
 
 /** The refusals that hold only the username they were for. */

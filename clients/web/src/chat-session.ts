@@ -40,6 +40,7 @@ import {
   ReadMarks,
   ReadReporter,
   retryDelay,
+  RetryAfterGate,
   seenByPeer,
   TypingSender,
   TypingTracker,
@@ -108,6 +109,12 @@ export class ChatSession {
   private sendChain: Promise<unknown> = Promise.resolve();
   /** The last send that failed, so sending the same text again reuses its idempotency key. */
   private unsent: { key: string; text: string; clientMsgId: string } | undefined;
+  /**
+   * A send Chat refused with Retry-After (503 while it sheds load or its database is down)
+   * holds every send until the wait has passed: pressing Send sooner shows the wait left
+   * without asking Chat, which would only refuse it again.
+   */
+  private readonly sendGate = new RetryAfterGate();
   /** Chat's conversation list, and when it was fetched; undefined until the first answer. */
   private listed: { entries: ConversationListEntry[]; at: string } | undefined;
   private listTimer: ReturnType<typeof setTimeout> | undefined;
@@ -431,6 +438,8 @@ export class ChatSession {
     if (!t) return Promise.reject(new Error('Open a conversation first.'));
     const target: SendTarget = t.groupId ? { conversationId: t.groupId } : { to: t.key };
     const retry = this.unsent && same(this.unsent.key, t.key) && this.unsent.text === text ? this.unsent : undefined;
+    const held = this.sendGate.check(this.me);
+    if (held) return Promise.reject(new Error(describeError(held, { text }).message));
     const clientMsgId = retry?.clientMsgId ?? newId();
     const sent = this.sendChain.then(() => this.deps.api.send(this.token, { ...target, text, clientMsgId }));
     this.sendChain = sent.catch(() => undefined);
@@ -442,6 +451,7 @@ export class ChatSession {
       },
       (err) => {
         this.unsent = { key: t.key, text, clientMsgId };
+        this.sendGate.refused(err, this.me);
         if (t.groupId && err instanceof ApiError && err.code === 'conversation_not_found') {
           this.leftThread(t);
           this.scheduleListRefresh();

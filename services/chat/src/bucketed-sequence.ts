@@ -18,7 +18,8 @@ import { KeyedSerializer } from './keyed-serializer.js';
  *   next one is a valid try; after a few such probes the last position is searched again.
  * - **Reads never read the whole sequence.** Each document carries `bucket`, the key plus
  *   position ÷ {@link BUCKET_SIZE}, and every read is equality on it (rule 2): a page is one
- *   read per bucket it spans, done in parallel, and the last position is a galloping search
+ *   read per bucket it spans, done in parallel (a page after a position reads its first
+ *   bucket alone first, and the others only when that one is full to its end), and the last position is a galloping search
  *   over buckets (O(log n) reads of one bucket each), never a sort of the whole sequence.
  *   The obvious queries (`{key, position: {$gt}}` sorted and limited) are one index range
  *   on MongoDB, but read and sort every document of the key on the local default database.
@@ -158,7 +159,14 @@ export function createBucketedSequence<T extends Document>(
     last,
 
     async after(key, afterPosition, limit) {
-      const found = await readRange(key, afterPosition + 1, afterPosition + limit);
+      const from = afterPosition + 1;
+      const to = afterPosition + limit;
+      // The first bucket alone first: a resume usually has a few entries to read, all in it, and
+      // a replay asks for up to 500 (six buckets, six reads, each a scan on the local default
+      // database). Only a first bucket filled to its end can have the page go on in the next.
+      const firstEnd = (bucketOf(from) + 1) * BUCKET_SIZE - 1;
+      let found = await readRange(key, from, Math.min(to, firstEnd));
+      if (to > firstEnd && found.length > 0 && positionOf(found.at(-1)!) === firstEnd) found = found.concat(await readRange(key, firstEnd + 1, to));
       // Buckets were read at slightly different moments: stop at the first hole, which a later
       // read of the same page will see filled (positions become visible in order).
       const page: Document[] = [];

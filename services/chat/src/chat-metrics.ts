@@ -22,7 +22,17 @@ export interface ChatMetrics {
   databaseUnavailable: Gauge;
   /** Database outages this process detected (each one started refusing database work at once). */
   databaseOutages: Counter;
+  /**
+   * Times background work waited past its normal pace: after a failure or a slow answer of the
+   * database (backoff), or because requests were waiting for an admission slot (pressure).
+   */
+  backgroundDelays: Counter<'task' | 'reason'>;
 }
+
+/** The background tasks that back off and yield (labels of chat_background_delays_total). */
+export type BackgroundTask = 'outbox_scan' | 'outbox_mark' | 'last_seen';
+/** Why one waited: its last try failed, its last try was slow, or requests were waiting. */
+export type BackgroundDelayReason = 'failed' | 'slow' | 'pressure';
 
 export function createChatMetrics(registry: Registry): ChatMetrics {
   let onlineUsers: (() => number) | undefined;
@@ -80,11 +90,21 @@ export function createChatMetrics(registry: Registry): ChatMetrics {
       registers: [registry],
     }),
     databaseOutages: new Counter({ name: 'chat_database_outages_total', help: 'Database outages detected (a request failed for want of a server; each ends when a ping answers)', registers: [registry] }),
+    backgroundDelays: new Counter({
+      name: 'chat_background_delays_total',
+      help: 'Times background work (task: outbox_scan, outbox_mark, last_seen) waited past its normal pace, by reason (failed, slow: the database; pressure: requests were waiting for an admission slot)',
+      labelNames: ['task', 'reason'],
+      registers: [registry],
+    }),
   };
   metrics.databaseUnavailable.set(0);
   // Every label value exported from the start: the dashboard's rates then have a series to read.
   for (const result of ['moved', 'unchanged']) metrics.readMarks.inc({ result }, 0);
   for (const status of ['online', 'offline']) metrics.presenceChanges.inc({ status }, 0);
   for (const reason of ['unconnected', 'full', 'malformed']) metrics.signalsDropped.inc({ reason }, 0);
+  // The last-seen writes back off but do not yield to requests (one small batch a second).
+  for (const task of ['outbox_scan', 'outbox_mark', 'last_seen'] satisfies BackgroundTask[])
+    for (const reason of ['failed', 'slow', 'pressure'] satisfies BackgroundDelayReason[])
+      if (task !== 'last_seen' || reason !== 'pressure') metrics.backgroundDelays.inc({ task, reason }, 0);
   return metrics;
 }

@@ -86,6 +86,8 @@ async function main(config: Readonly<ChatConfig>): Promise<void> {
     delayMs: config.OUTBOX_RELAY_DELAY_MS,
     intervalMs: config.OUTBOX_RELAY_INTERVAL_MS,
     batchMax: config.PUBLISH_BATCH_MAX,
+    // Its scans and marks yield to requests waiting for an admission slot (bounded).
+    pressure: admission,
   });
   relay.start();
   const activity = new ConversationActivity({ conversations, readMarks, logger, intervalMs: config.CONVERSATION_ACTIVITY_INTERVAL_MS });

@@ -1,6 +1,6 @@
 import type { ObjectId } from 'mongodb';
 import { LRUCache } from 'lru-cache';
-import type { Logger } from '@chat/common/config';
+import { Backoff, type BackoffPolicy, type Logger } from '@chat/common/config';
 import { isDatabaseOutage } from '@chat/common/mongo';
 import type { ChatMetrics } from './chat-metrics.js';
 import type { EventSink, PublishItem } from './event-publisher.js';
@@ -23,6 +23,15 @@ export interface OutboxRelayOptions {
   maxConcurrentBatches?: number;
   /** Beyond this many queued events the send path leaves messages to the scan. */
   maxQueued?: number;
+  /**
+   * The admission's pressure signal (services/common/src/admission.ts): true while requests
+   * wait for a slot. The scan and the marks yield to them, for a bounded time.
+   */
+  pressure?: { readonly saturated: boolean };
+  /** The longest a scan is postponed in a row for pressure; {@link PRESSURE_POSTPONE_CAP_MS} by default. */
+  maxPostponeMs?: number;
+  /** For tests: the jitter's draw. */
+  random?: () => number;
 }
 
 /** Send-path batches in flight at once by default; the benchmark drives the publisher the same way. */
@@ -35,6 +44,28 @@ const MARK_BATCH_MAX = 1_000;
  * over and over: one mark per interval reads it about once per interval instead.
  */
 const MARK_INTERVAL_MS = 100;
+/**
+ * The scan after one that failed or was slow (took longer than its interval) waits this curve,
+ * from the interval up to 10 s (×0.5..1.5): a scan on the local database reads every pending
+ * message, so repeating it each second while the database struggles only adds to the load. 10 s,
+ * not more: the scan is also what republishes after a broker fault, so it must come back soon
+ * once the database answers.
+ */
+const SCAN_BACKOFF_CAP_MS = 10_000;
+/** The same for the mark-published writes, from 1 s: their marks wait meanwhile (coalesced). */
+const MARK_BACKOFF: BackoffPolicy = { baseMs: 1_000, capMs: 10_000, jitter: 0.5 };
+/**
+ * While requests wait for an admission slot the scan is postponed, re-checked every ~250 ms
+ * (×0.5..1.5), but never for longer than this in a row, so the backlog drains even under
+ * constant load.
+ */
+const PRESSURE_RECHECK_MS = 250;
+export const PRESSURE_POSTPONE_CAP_MS = 10_000;
+/** Under pressure, one mark-published write a second instead of ten (more ids per write). */
+const MARK_INTERVAL_UNDER_PRESSURE_MS = 1_000;
+
+/** How one scan went: what paces the next one. */
+export type ScanOutcome = 'ok' | 'slow' | 'failed';
 
 interface Pending {
   doc: MessageDoc;
@@ -63,6 +94,13 @@ interface MarkRequest {
  * that coalesces every confirm of the last {@link MARK_INTERVAL_MS} into one updateMany, keyed
  * on `published: false` so that it reads only what is pending (mongo-portability.ts, rule 2).
  *
+ * Background work yields to requests: a scan or a mark write that fails or takes longer than
+ * `intervalMs` makes the next one wait longer (capped exponential backoff with jitter,
+ * services/common/src/backoff.ts), and one quick answer restores the normal pace; while
+ * requests wait for an admission slot (`pressure`), scans are postponed (for at most
+ * {@link PRESSURE_POSTPONE_CAP_MS} in a row) and marks are written once a second. The send
+ * path's own publishing is request work and never waits here.
+ *
  * Within one process nothing is published twice: the send path claims a message before it
  * is inserted and keeps the claim until its publish is confirmed (then remembered as
  * confirmed until long after its mark) or abandoned to the scan, and the scan skips claimed ids as well as ids confirmed recently (its query
@@ -89,10 +127,20 @@ export class OutboxRelay {
   private lastScanError = '';
   private readonly maxConcurrentBatches: number;
   private readonly maxQueued: number;
+  private readonly scanBackoff: Backoff;
+  private readonly markBackoff: Backoff;
+  /** The least time before the next mark write (grows while marks fail or are slow). */
+  private markGapMs = MARK_INTERVAL_MS;
+  /** When the scan was first postponed for pressure, in this run of postponements. */
+  private postponedSince: number | undefined;
+  private readonly random: () => number;
 
   constructor(private readonly opts: OutboxRelayOptions) {
     this.maxConcurrentBatches = opts.maxConcurrentBatches ?? DEFAULT_MAX_CONCURRENT_BATCHES;
     this.maxQueued = opts.maxQueued ?? 20_000;
+    this.random = opts.random ?? Math.random;
+    this.scanBackoff = new Backoff({ baseMs: opts.intervalMs, capMs: Math.max(opts.intervalMs, SCAN_BACKOFF_CAP_MS), jitter: 0.5 }, this.random);
+    this.markBackoff = new Backoff(MARK_BACKOFF, this.random);
   }
 
   /** Send path, before the insert: this process is about to store and publish this message. */
@@ -166,7 +214,12 @@ export class OutboxRelay {
   private async runMarks(): Promise<void> {
     this.marking = true;
     while (this.marks.length > 0) {
-      const wait = this.lastMarkAt + MARK_INTERVAL_MS - Date.now();
+      let gap = this.markGapMs;
+      if (this.opts.pressure?.saturated && gap < MARK_INTERVAL_UNDER_PRESSURE_MS) {
+        gap = MARK_INTERVAL_UNDER_PRESSURE_MS;
+        this.opts.metrics.backgroundDelays.inc({ task: 'outbox_mark', reason: 'pressure' });
+      }
+      const wait = this.lastMarkAt + gap - Date.now();
       if (wait > 0 && !this.stopped) await new Promise((resolve) => setTimeout(resolve, wait));
       this.lastMarkAt = Date.now();
       const requests: MarkRequest[] = [];
@@ -179,7 +232,9 @@ export class OutboxRelay {
       const ids = requests.flatMap((r) => r.ids);
       try {
         await this.opts.messages.markPublished(ids);
+        this.paceMarks(Date.now() - this.lastMarkAt > this.opts.intervalMs ? 'slow' : undefined);
       } catch (err) {
+        this.paceMarks('failed');
         // Published but not marked: the scan publishes them again later (consumers dedupe by
         // id), so they must not stay remembered as confirmed, or the scan would skip them until
         // that memory expires, with the backlog up all the while.
@@ -194,6 +249,17 @@ export class OutboxRelay {
     for (const resolve of waiting) resolve();
   }
 
+  /** The gap before the next mark write: back to normal after a quick one, longer after a bad one. */
+  private paceMarks(trouble: 'failed' | 'slow' | undefined): void {
+    if (trouble === undefined) {
+      this.markBackoff.succeeded();
+      this.markGapMs = MARK_INTERVAL_MS;
+      return;
+    }
+    this.markGapMs = Math.max(MARK_INTERVAL_MS, this.markBackoff.failed());
+    this.opts.metrics.backgroundDelays.inc({ task: 'outbox_mark', reason: trouble });
+  }
+
   start(): void {
     this.stopped = false;
     this.schedule(0);
@@ -201,25 +267,69 @@ export class OutboxRelay {
 
   private schedule(ms: number): void {
     if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      this.scanning = this.scan().finally(() => {
-        this.scanning = undefined;
-        this.schedule(this.opts.intervalMs);
-      });
-    }, ms);
+    this.timer = setTimeout(() => this.tick(), ms);
     this.timer.unref();
   }
 
-  /** One pass of the recovery scan (public for tests). */
-  async scan(): Promise<void> {
+  /** A scheduled scan: postponed while requests wait (bounded), then run and paced by how it went. */
+  private tick(): void {
+    const postpone = this.postponeFor(Date.now());
+    if (postpone !== undefined) return this.schedule(postpone);
+    this.scanning = this.scan()
+      .then((outcome) => this.nextScanDelay(outcome))
+      .then((delay) => {
+        this.scanning = undefined;
+        this.schedule(delay);
+      });
+  }
+
+  /**
+   * How long to postpone a scan due at `now` because requests are waiting for an admission slot;
+   * undefined to run it now (no pressure, or postponed for {@link PRESSURE_POSTPONE_CAP_MS} already).
+   */
+  private postponeFor(now: number): number | undefined {
+    if (!this.opts.pressure?.saturated || this.stopped) {
+      this.postponedSince = undefined;
+      return undefined;
+    }
+    this.postponedSince ??= now;
+    const left = this.postponedSince + (this.opts.maxPostponeMs ?? PRESSURE_POSTPONE_CAP_MS) - now;
+    if (left <= 0) {
+      this.postponedSince = undefined;
+      return undefined;
+    }
+    this.opts.metrics.backgroundDelays.inc({ task: 'outbox_scan', reason: 'pressure' });
+    return Math.min(left, Math.round(PRESSURE_RECHECK_MS * (0.5 + this.random())));
+  }
+
+  /** The normal interval after a quick scan; after a failed or slow one, the next backoff step. */
+  private nextScanDelay(outcome: ScanOutcome): number {
+    if (outcome === 'ok') {
+      this.scanBackoff.succeeded();
+      return this.opts.intervalMs;
+    }
+    this.opts.metrics.backgroundDelays.inc({ task: 'outbox_scan', reason: outcome });
+    return this.scanBackoff.failed();
+  }
+
+  /**
+   * One pass of the recovery scan (public for tests). `slow`: its query of the outbox took longer
+   * than the interval (the database is struggling; publishing a large backlog may take longer
+   * without that meaning anything); `failed`: the database did not answer. Between batches of a
+   * large backlog it stops early while requests are waiting: the next scan goes on from there.
+   */
+  async scan(): Promise<ScanOutcome> {
+    let slow = false;
     try {
       const connected = await this.opts.publisher.ensureChannel();
       for (;;) {
         // One query both refreshes the backlog gauge and finds what to republish.
+        const queryStartedAt = Date.now();
         const found = await this.opts.messages.findUnpublished(this.opts.batchMax + 1);
         const truncated = found.length > this.opts.batchMax;
         this.opts.metrics.outboxBacklog.set(truncated ? await this.opts.messages.countUnpublished() : found.length);
-        if (!connected || this.stopped) return;
+        if (Date.now() - queryStartedAt > this.opts.intervalMs) slow = true;
+        if (!connected || this.stopped) break;
         const olderThan = Date.now() - this.opts.delayMs;
         // Claims and confirms are checked after the query: they may have happened while it ran.
         const docs = found
@@ -238,16 +348,18 @@ export class OutboxRelay {
           for (const doc of docs) this.inFlight.delete(doc._id.toHexString());
         }
         if (confirmed > 0) this.opts.logger.info({ republished: confirmed }, 'relay published events left unpublished');
-        if (confirmed < docs.length || !truncated) break;
+        if (confirmed < docs.length || !truncated || this.opts.pressure?.saturated) break;
       }
       this.lastScanError = '';
+      return slow ? 'slow' : 'ok';
     } catch (err) {
       // A database outage is expected to pass; log it once per streak, not every tick.
       const message = err instanceof Error ? err.message : String(err);
       if (message !== this.lastScanError) {
-        this.opts.logger.warn({ err, outage: isDatabaseOutage(err) }, 'outbox scan failed; retrying');
+        this.opts.logger.warn({ err, outage: isDatabaseOutage(err) }, 'outbox scan failed; retrying with backoff');
         this.lastScanError = message;
       }
+      return 'failed';
     }
   }
 

@@ -1,4 +1,4 @@
-import type { Logger } from '@chat/common/config';
+import { Backoff, type BackoffPolicy, type Logger } from '@chat/common/config';
 import type { Signal } from '@chat/common/contracts';
 import { PresenceTable, type PresenceStatus } from '@chat/common/presence';
 import type { ChatMetrics } from './chat-metrics.js';
@@ -16,13 +16,22 @@ import type { LastSeenRepository } from './last-seen-repo.js';
  * the same times (they read the same signals): a repeat changes nothing.
  *
  * A pod that just started answers from a table that is complete one beat interval later.
+ *
+ * A write that fails (or takes longer than the flush interval) keeps its times for later and
+ * makes the next one wait longer, 1 s doubling up to 30 s with jitter (backoff.ts): last-seen
+ * times are the least urgent writes Chat has, and must not add to a struggling database's load.
  */
+const WRITE_BACKOFF: BackoffPolicy = { baseMs: 1_000, capMs: 30_000, jitter: 0.5 };
+
 export class Presence {
   readonly table: PresenceTable;
   private pending = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
   private ticks = 0;
   private flushing: Promise<void> | undefined;
+  private readonly backoff: Backoff;
+  /** No periodic write before this (epoch ms): the last one failed or was slow. */
+  private nextWriteAt = 0;
 
   constructor(
     private readonly opts: {
@@ -33,8 +42,11 @@ export class Presence {
       timeoutMs: number;
       warmupMs: number;
       flushMs?: number;
+      /** For tests: the jitter's draw. */
+      random?: () => number;
     },
   ) {
+    this.backoff = new Backoff(WRITE_BACKOFF, opts.random);
     this.table = new PresenceTable({
       graceMs: opts.graceMs,
       timeoutMs: opts.timeoutMs,
@@ -55,7 +67,7 @@ export class Presence {
     const flushEvery = Math.max(1, Math.round((this.opts.flushMs ?? 1_000) / 250));
     this.timer = setInterval(() => {
       this.table.tick();
-      if (++this.ticks % flushEvery === 0) void this.flush();
+      if (++this.ticks % flushEvery === 0 && Date.now() >= this.nextWriteAt) void this.flush();
     }, 250);
     this.timer.unref();
   }
@@ -94,12 +106,23 @@ export class Presence {
     if (this.pending.size === 0) return;
     const batch = this.pending;
     this.pending = new Map();
+    const startedAt = Date.now();
     try {
       this.opts.metrics.presenceWrites.inc(await this.opts.lastSeen.record(batch));
+      if (Date.now() - startedAt > (this.opts.flushMs ?? 1_000)) this.backOff('slow');
+      else this.backoff.succeeded();
     } catch (err) {
       // Kept for the next flush (newer times win), so an outage delays them and loses none.
       for (const [id, at] of batch) if (!this.pending.has(id)) this.pending.set(id, at);
-      this.opts.logger.warn({ err, users: batch.size }, 'could not store last-seen times; retrying');
+      const waitMs = this.backOff('failed');
+      this.opts.logger.warn({ err, users: batch.size, retryInMs: waitMs }, 'could not store last-seen times; retrying with backoff');
     }
+  }
+
+  private backOff(reason: 'failed' | 'slow'): number {
+    const waitMs = this.backoff.failed();
+    this.nextWriteAt = Date.now() + waitMs;
+    this.opts.metrics.backgroundDelays.inc({ task: 'last_seen', reason });
+    return waitMs;
   }
 }

@@ -395,6 +395,10 @@ describe('health and metrics', () => {
     assert.equal(afterward.sendTrips - before.sendTrips, 30, 'each send: one message insert and one insert per timeline');
     assert.equal(afterward.syncs - before.syncs, 1);
     assert.equal(afterward.syncTrips - before.syncTrips, 1, 'a page within one bucket is one read');
+    // A replay asks for up to 500 (REPLAY_PAGE_SIZE), six buckets' worth: while the timeline ends
+    // in the first bucket, that is still one read, not six.
+    assert.equal((await request(`${chat.url}/chat/sync?limit=500`, { token: carl.token })).status, 200);
+    assert.equal((await trips()).syncTrips - afterward.syncTrips, 1, 'a page that ends in its first bucket is one read, whatever its limit');
   });
 
   test('unknown routes and wrong methods answer in the envelope', async () => {

@@ -1,6 +1,7 @@
 import { CLOSE_REASONS } from '@chat/common/contracts';
 import { createMetrics, type ServiceMetrics } from '@chat/common/config';
 import { Counter, Gauge, Histogram } from 'prom-client';
+import { TRANSIENT_SYNC_FAILURES } from './chat-sync-client.js';
 import { UPGRADE_REJECTION_REASONS } from './upgrade-rejections.js';
 
 /**
@@ -27,6 +28,8 @@ export interface GatewayMetrics extends ServiceMetrics {
   userCacheHits: Counter;
   userCacheMisses: Counter;
   replays: Counter<'result'>;
+  /** Replay reads tried again after Chat shed one, did not answer in time or was unreachable. */
+  replayRetries: Counter<'reason'>;
   signalsReceived: Counter<'kind'>;
   signalsDropped: Counter<'reason'>;
   signalFramesSent: Counter<'type'>;
@@ -126,6 +129,12 @@ export function createGatewayMetrics(): GatewayMetrics {
       labelNames: ['result'] as const,
       registers,
     }),
+    replayRetries: new Counter({
+      name: 'gateway_replay_retries_total',
+      help: 'Replay reads from Chat sync tried again after a wait, by reason (shed: Chat answered 503/502/504/429; timeout; unreachable)',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
     signalsReceived: new Counter({
       name: 'gateway_signals_received_total',
       help: 'Signals taken from chat.ephemeral, by kind (typing, read, online, offline, beat, bye)',
@@ -181,5 +190,6 @@ export function createGatewayMetrics(): GatewayMetrics {
   for (const reason of ['unconnected', 'full', 'malformed']) metrics.signalsDropped.inc({ reason }, 0);
   for (const reason of UPGRADE_REJECTION_REASONS) metrics.connectionsRejected.inc({ reason }, 0);
   for (const reason of SOCKET_CLOSE_LABELS) metrics.socketsClosed.inc({ reason }, 0);
+  for (const reason of TRANSIENT_SYNC_FAILURES) metrics.replayRetries.inc({ reason }, 0);
   return metrics;
 }

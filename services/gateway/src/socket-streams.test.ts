@@ -6,11 +6,11 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { decodeCursor, encodeCursor, type ChatMessage } from '@chat/common/contracts';
 import { createLogger } from '@chat/common/config';
-import { SocketStreams } from './socket-streams.js';
+import { SocketStreams, type ReplayRetryPolicy } from './socket-streams.js';
 import { SyncError, type ReadSyncPage } from './chat-sync-client.js';
 import type { LiveFrame } from './delivery.js';
 import { messageFrame, messageFrameHead, parseClientFrame } from './frames.js';
-import { createGatewayMetrics } from './metrics.js';
+import { createGatewayMetrics, type GatewayMetrics } from './metrics.js';
 import { SocketSender } from './socket-sender.js';
 import { newSocketState, type GatewaySocket } from './socket-state.js';
 
@@ -21,13 +21,18 @@ const message = (seq: number): ChatMessage => ({ id: `m${seq}`, from: 'alice', t
 const live = (seq: number): LiveFrame => ({ messageId: `m${seq}`, cursor: cursor(seq), seq, frame: messageFrame(messageFrameHead(message(seq)), cursor(seq)) });
 const tick = () => new Promise((r) => setImmediate(r));
 
-/** Chat's sync over an in-memory timeline of `count` messages. */
-function timeline(count: () => number, opts: { fail?: SyncError; holeAt?: number } = {}) {
-  const reads: { after: string; limit: number }[] = [];
+/**
+ * Chat's sync over an in-memory timeline of `count` messages. `failRead(n)` may refuse read
+ * number n (from 0), as a shedding or restarting Chat does.
+ */
+function timeline(count: () => number, opts: { fail?: SyncError; holeAt?: number; failRead?: (n: number) => SyncError | undefined } = {}) {
+  const reads: { after: string; limit: number; at: number }[] = [];
   const read: ReadSyncPage = async (_token, after, limit) => {
-    reads.push({ after, limit });
+    const refusal = opts.failRead?.(reads.length);
+    reads.push({ after, limit, at: performance.now() });
     await tick();
     if (opts.fail) throw opts.fail;
+    if (refusal) throw refusal;
     const from = decodeCursor(after);
     if (!from || from.userId !== USER) throw new SyncError('invalid_cursor', 'bad cursor');
     const seqs: number[] = [];
@@ -56,8 +61,11 @@ function socket(since?: string) {
   return { ws, sent, state, closedWith: () => closedWith };
 }
 
-function setup(read: ReadSyncPage, opts: { replayLimit?: number; resumeWindowMs?: number; pageSize?: number } = {}) {
-  const metrics = createGatewayMetrics();
+/** Quick retries for the tests: 20, 40, 80 ms… (no jitter), at most 3. */
+const FAST_RETRY: ReplayRetryPolicy = { retries: 3, backoff: { baseMs: 20, capMs: 1_000, jitter: 0.5 }, maxRetryAfterMs: 10_000, random: () => 0.5 };
+
+function setup(read: ReadSyncPage, opts: { replayLimit?: number; resumeWindowMs?: number; pageSize?: number; retry?: ReplayRetryPolicy; maxConcurrentReplays?: number; metrics?: GatewayMetrics } = {}) {
+  const metrics = opts.metrics ?? createGatewayMetrics();
   return new SocketStreams({
     sender: new SocketSender(metrics, 1 << 20),
     readSyncPage: read,
@@ -67,7 +75,8 @@ function setup(read: ReadSyncPage, opts: { replayLimit?: number; resumeWindowMs?
     replayLimit: opts.replayLimit ?? 1000,
     pageSize: opts.pageSize ?? 500,
     resumeWindowMs: opts.resumeWindowMs ?? 0,
-    maxConcurrentReplays: 4,
+    maxConcurrentReplays: opts.maxConcurrentReplays ?? 4,
+    retry: opts.retry ?? FAST_RETRY,
   });
 }
 
@@ -290,5 +299,102 @@ describe('SocketStreams holds', () => {
     const ids = s.sent.filter((f) => f.type === 'new_message').map((f) => f.message.id);
     assert.deepEqual(ids, Array.from({ length: 11 }, (_, i) => `m${i + 2}`), 'm2..m12 exactly once, in order');
     assert.ok(reads.length >= 2);
+  });
+});
+
+describe('SocketStreams when Chat sheds a replay', () => {
+  const shed = (retryAfterMs?: number) => new SyncError('unavailable', 'chat answered 503', 'shed', retryAfterMs);
+  const waitUntil = async (check: () => boolean, ms = 2_000) => {
+    const end = Date.now() + ms;
+    while (!check()) {
+      if (Date.now() > end) throw new Error('timed out');
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  };
+
+  it('retries after max(Retry-After, backoff), holding live frames meanwhile; then every message once, in order', async () => {
+    let stored = 6;
+    // Reads 0 and 1 are shed (the first with Retry-After 150 ms), read 2 answers.
+    const t = timeline(() => stored, { failRead: (n) => (n === 0 ? shed(150) : n === 1 ? shed() : undefined) });
+    const metrics = createGatewayMetrics();
+    const streams = setup(t.read, { metrics });
+    const s = socket(cursor(2));
+    streams.onOpen(s.ws);
+    await settle();
+    // Live traffic while the replay waits: m6 is also in the replay, m7 and m8 are new.
+    streams.deliverLive(s.ws, live(6));
+    stored = 8;
+    streams.deliverLive(s.ws, live(7));
+    streams.deliverLive(s.ws, live(8));
+    assert.deepEqual(s.sent, [], 'nothing is sent while the replay waits');
+    await waitUntil(() => s.sent.some((f) => f.type === 'synced'));
+    await settle();
+    assert.equal(t.reads.length, 3);
+    const [first, second, third] = t.reads.map((r) => r.at);
+    assert.ok(second! - first! >= 145, `the first retry waited for Retry-After (${(second! - first!).toFixed(0)} ms)`);
+    assert.ok(third! - second! >= 38 && third! - second! < 145, `the second waited the backoff, 40 ms (${(third! - second!).toFixed(0)} ms)`);
+    assert.deepEqual(summary(s.sent), ['m3r', 'm4r', 'm5r', 'm6r', 'm7r', 'm8r', 'synced']);
+    assert.equal(s.closedWith(), undefined);
+    const retries = (await metrics.replayRetries.get()).values.find((v) => v.labels.reason === 'shed')?.value;
+    assert.equal(retries, 2);
+    streams.deliverLive(s.ws, live(9));
+    assert.deepEqual(summary(s.sent).at(-1), 'm9');
+  });
+
+  it('past its retries the replay fails and the socket closes with 1013, as before', async () => {
+    const t = timeline(() => 5, { failRead: () => new SyncError('unavailable', 'chat did not answer in time', 'timeout') });
+    const metrics = createGatewayMetrics();
+    const streams = setup(t.read, { metrics });
+    const s = socket(cursor(1));
+    streams.onOpen(s.ws);
+    await waitUntil(() => s.closedWith() !== undefined);
+    assert.equal(s.closedWith(), 1013);
+    assert.equal(t.reads.length, 1 + FAST_RETRY.retries, 'the first read and every retry');
+    assert.equal((await metrics.replays.get()).values.find((v) => v.labels.result === 'failed')?.value, 1);
+  });
+
+  it('a failure that is not transient (a 500, a bad body) is not retried', async () => {
+    const t = timeline(() => 5, { failRead: () => new SyncError('unavailable', 'chat answered 500') });
+    const streams = setup(t.read);
+    const s = socket(cursor(1));
+    streams.onOpen(s.ws);
+    await settle();
+    assert.equal(s.closedWith(), 1013);
+    assert.equal(t.reads.length, 1);
+  });
+
+  it('a waiting replay keeps its slot (Chat gets fewer reads), and gives it back at once when its socket closes', async () => {
+    // One slot. Socket A's read is shed with Retry-After 10 s; B's replay queues behind it.
+    const t = timeline(() => 4, { failRead: (n) => (n === 0 ? shed(10_000) : undefined) });
+    const streams = setup(t.read, { maxConcurrentReplays: 1 });
+    const a = socket(cursor(1));
+    const b = socket(cursor(2));
+    streams.onOpen(a.ws);
+    streams.onOpen(b.ws);
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(t.reads.length, 1, 'B does not read while A waits in the only slot');
+    assert.deepEqual(b.sent, []);
+    // A's client goes away: its wait ends, the slot goes to B at once.
+    a.state.closedBy = 'client';
+    streams.onClose(a.ws);
+    await waitUntil(() => b.sent.some((f) => f.type === 'synced'), 1_000);
+    assert.deepEqual(summary(b.sent), ['m3r', 'm4r', 'synced']);
+    assert.equal(t.reads.length, 2, 'A did not read again after its socket closed');
+  });
+
+  it('live frames held during a long wait stay bounded; what did not fit is read by another pass', async () => {
+    // Read 0 is shed; read 1 (after the wait) sees m2..m3; later reads see everything up to m12.
+    const t = timeline(() => (t.reads.length <= 2 ? 3 : 12), { failRead: (n) => (n === 0 ? shed(50) : undefined) });
+    const streams = setup(t.read, { replayLimit: 5 });
+    const s = socket(cursor(1));
+    streams.onOpen(s.ws);
+    await settle();
+    for (let seq = 4; seq <= 12; seq++) streams.deliverLive(s.ws, live(seq)); // 9 frames while it waits, 5 held
+    await waitUntil(() => s.sent.filter((f) => f.type === 'new_message').length === 11);
+    await settle();
+    const ids = s.sent.filter((f) => f.type === 'new_message').map((f) => f.message.id);
+    assert.deepEqual(ids, Array.from({ length: 11 }, (_, i) => `m${i + 2}`), 'm2..m12 exactly once, in order');
+    assert.ok(t.reads.length >= 3, 'the overflow was read by another pass');
+    assert.equal(s.closedWith(), undefined);
   });
 });

@@ -1,6 +1,6 @@
 import { decodeCursor, encodeCursor, type ChatMessage } from '@chat/common/contracts';
-import type { Logger } from '@chat/common/config';
-import { SyncError, type ReadSyncPage } from './chat-sync-client.js';
+import { backoffDelay, type BackoffPolicy, type Logger } from '@chat/common/config';
+import { SyncError, type ReadSyncPage, type SyncPage } from './chat-sync-client.js';
 import type { LiveFrame } from './delivery.js';
 import { errorFrame, messageFrame, messageFrameHead, RESYNC_REQUIRED_FRAME, syncedFrame, type ParsedClientFrame } from './frames.js';
 import type { GatewayMetrics } from './metrics.js';
@@ -23,7 +23,30 @@ export interface SocketStreamsDeps {
   resumeWindowMs: number;
   /** Sync reads in flight at once across all sockets (protects Chat from a reconnect storm). */
   maxConcurrentReplays: number;
+  /** How a read Chat shed, did not answer in time or could not take is tried again; {@link REPLAY_RETRY} by default. */
+  retry?: ReplayRetryPolicy;
 }
+
+export interface ReplayRetryPolicy {
+  /** Tries of one page read after the first; past them the replay fails (close 1013). */
+  retries: number;
+  /** The wait before each retry (at least Chat's Retry-After). */
+  backoff: BackoffPolicy;
+  /** The longest Retry-After honoured for one wait (a longer one is cut to this). */
+  maxRetryAfterMs: number;
+  /** For tests: the jitter's draw. */
+  random?: () => number;
+}
+
+/**
+ * A replay read that Chat shed (503 with Retry-After from its admission), that timed out, or
+ * that found Chat unreachable (restarting) is tried again after max(Retry-After, backoff):
+ * 0.5, 1, 2, 4, 8 s, each ×0.5..1.5, so up to 5 retries over 7.5–23 s (15.5 s nominal), which
+ * outlasts a Chat restart. Only then does the replay fail and its socket close with 1013, as
+ * before. The wait keeps the replay's REPLAY_CONCURRENCY slot: while Chat sheds, this gateway
+ * sends it fewer reads, not the same number for other sockets.
+ */
+export const REPLAY_RETRY: ReplayRetryPolicy = { retries: 5, backoff: { baseMs: 500, capMs: 8_000, jitter: 0.5 }, maxRetryAfterMs: 10_000 };
 
 interface ReplayEntry {
   message: ChatMessage;
@@ -61,6 +84,8 @@ interface SocketStream {
   /** Live frames are held for a possible `resume` first frame (see ResumeWindows). */
   inResumeWindow: boolean;
   replaying: boolean;
+  /** Ends the wait before a retried read at once (the socket closed). */
+  wakeRetry: (() => void) | undefined;
 }
 
 function newSocketStream(ws: GatewaySocket): SocketStream {
@@ -74,6 +99,7 @@ function newSocketStream(ws: GatewaySocket): SocketStream {
     gapFrame: undefined,
     inResumeWindow: false,
     replaying: false,
+    wakeRetry: undefined,
   };
 }
 
@@ -134,8 +160,10 @@ export class SocketStreams implements SocketHooks {
    */
   private readonly streams = new WeakMap<GatewaySocket, SocketStream>();
   private readonly windows: ResumeWindows<SocketStream>;
+  private readonly retry: ReplayRetryPolicy;
 
   constructor(private readonly deps: SocketStreamsDeps) {
+    this.retry = deps.retry ?? REPLAY_RETRY;
     this.limiter = new Limiter(deps.maxConcurrentReplays);
     this.windows = new ResumeWindows({ windowMs: deps.resumeWindowMs, onEnd: (stream) => this.endResumeWindow(stream) });
   }
@@ -196,6 +224,8 @@ export class SocketStreams implements SocketHooks {
     stream.inResumeWindow = false;
     stream.held = undefined;
     stream.gapFrame = undefined;
+    // A replay waiting to retry gives its slot back now, not after its wait.
+    stream.wakeRetry?.();
     this.streams.delete(ws);
   }
 
@@ -299,7 +329,7 @@ export class SocketStreams implements SocketHooks {
       return;
     }
     this.limiter
-      .run(() => (socket.closedBy !== undefined ? Promise.resolve(undefined) : this.readReplay(socket, since, from.seq)))
+      .run(() => (socket.closedBy !== undefined ? Promise.resolve(undefined) : this.readReplay(stream, since, from.seq)))
       .then(
         (result) => {
           if (result && socket.closedBy === undefined) this.applyReplay(stream, result, announce);
@@ -315,18 +345,16 @@ export class SocketStreams implements SocketHooks {
       );
   }
 
-  private async readReplay(socket: SocketState, since: string, sinceSeq: number): Promise<ReplayResult | undefined> {
+  private async readReplay(stream: SocketStream, since: string, sinceSeq: number): Promise<ReplayResult | undefined> {
+    const { socket } = stream;
     const userId = socket.user.id;
     const entries: ReplayEntry[] = [];
     let cursor = since;
     let afterSeq = sinceSeq;
     for (;;) {
       const limit = Math.min(this.deps.pageSize, this.deps.replayLimit + 1 - entries.length);
-      const token = this.deps.tokenOf(userId);
-      // No token: none of this user's sockets is open any more (this one closed meanwhile).
-      if (token === undefined) return undefined;
-      const page = await this.deps.readSyncPage(token, cursor, limit);
-      if (socket.closedBy !== undefined) return undefined;
+      const page = await this.readPage(stream, cursor, limit);
+      if (page === undefined || socket.closedBy !== undefined) return undefined;
       const end = decodeCursor(page.cursor);
       if (!end || end.userId !== userId) throw new SyncError('unavailable', 'chat answered a cursor of another user');
       // Timeline positions are consecutive, so a page's positions follow from where it started;
@@ -345,6 +373,43 @@ export class SocketStreams implements SocketHooks {
       if (entries.length > this.deps.replayLimit) return { entries, cursor, overLimit: true };
       if (!page.hasMore || page.messages.length === 0) return { entries, cursor, overLimit: false };
     }
+  }
+
+  /**
+   * One page from Chat, tried again after a transient failure (see {@link REPLAY_RETRY});
+   * undefined when the socket closed meanwhile or its user has no token here any more.
+   */
+  private async readPage(stream: SocketStream, after: string, limit: number): Promise<SyncPage | undefined> {
+    const { socket } = stream;
+    for (let retry = 0; ; retry++) {
+      const token = this.deps.tokenOf(socket.user.id);
+      // No token: none of this user's sockets is open any more (this one closed meanwhile).
+      if (token === undefined) return undefined;
+      try {
+        return await this.deps.readSyncPage(token, after, limit);
+      } catch (err) {
+        if (!(err instanceof SyncError) || err.transient === undefined || retry >= this.retry.retries) throw err;
+        if (socket.closedBy !== undefined) return undefined;
+        const backoff = backoffDelay(retry, this.retry.backoff, this.retry.random);
+        const waitMs = Math.max(backoff, Math.min(err.retryAfterMs ?? 0, this.retry.maxRetryAfterMs));
+        this.deps.metrics.replayRetries.inc({ reason: err.transient });
+        await this.waitBeforeRetry(stream, waitMs);
+        if (socket.closedBy !== undefined) return undefined;
+      }
+    }
+  }
+
+  /** Waits `ms`, or less if the socket closes meanwhile. */
+  private waitBeforeRetry(stream: SocketStream, ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        stream.wakeRetry = undefined;
+        resolve();
+      }
+      stream.wakeRetry = done;
+    });
   }
 
   private applyReplay(stream: SocketStream, result: ReplayResult, announce: boolean): void {

@@ -6,6 +6,7 @@ import {
   ensureInfra,
   infraDir,
   infraStatus,
+  killMongo,
   pauseMongo,
   pauseRabbit,
   prepareInfra,
@@ -29,6 +30,7 @@ const USAGE = `usage: node --import tsx tools/infra/src/cli.ts <command> [flags]
   build                 build/cache FerretDB and install rabbitmq-server if missing
   stop-rabbit | start-rabbit | restart-rabbit | stop-mongo | start-mongo
                         failure injection by hand: the server down (connections refused)
+  kill-mongo            the database crashes (SIGKILL; start-mongo brings it back)
   pause-rabbit | resume-rabbit | pause-mongo | resume-mongo
                         the server hung (SIGSTOP/SIGCONT): connections open, nothing answers
 
@@ -83,6 +85,9 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     case 'start-mongo':
       await startMongo();
+      return 0;
+    case 'kill-mongo':
+      await killMongo();
       return 0;
     case 'pause-rabbit':
       await pauseRabbit();

@@ -171,6 +171,18 @@ export async function stopContainer(kind: Kind, remove: boolean): Promise<void> 
   });
 }
 
+/** docker kill (SIGKILL: the server crashes, its connections are reset); the container stays, for startContainer to start again. */
+export async function killContainer(kind: Kind): Promise<void> {
+  const st = readState()[kind];
+  if (st?.source !== 'testcontainers') return;
+  const client = await dockerClient();
+  if (!client) throw new Error(`Cannot kill container ${st.containerId.slice(0, 12)}: the Docker engine does not answer any more.`);
+  await client.container.getById(st.containerId).kill({ signal: 'SIGKILL' });
+  updateState((s) => {
+    if (s[kind]?.source === 'testcontainers') s[kind]!.stopped = true;
+  });
+}
+
 /** docker pause / unpause (the server hangs: its connections stay open, nothing answers). */
 export async function pauseContainer(kind: Kind, paused: boolean): Promise<void> {
   const st = readState()[kind];

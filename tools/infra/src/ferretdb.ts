@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { mongoPing } from './probe.js';
 import { FERRET_POOL_MAX_CONNS, PostgresUnavailable, postgresAlive, startPostgres } from './pg-local.js';
 import { infraDir, isDefaultInstance, readState, repoRoot, updateState, type LocalMongoState } from './state.js';
-import { indent, log, notice, pickPort, pidAlive, pidIsOurs, run, sleep, spawnDetached, tailFile, terminate, which } from './util.js';
+import { indent, log, notice, pickPort, pidAlive, pidIsOurs, run, sleep, spawnDetached, tailFile, terminate, waitPidExit, which } from './util.js';
 
 const SOURCES = ['main.go', 'go.mod', 'go.sum'];
 
@@ -187,6 +187,24 @@ export async function startFerret(): Promise<LocalMongoState> {
 export function signalFerret(st: LocalMongoState, signal: 'SIGSTOP' | 'SIGCONT'): void {
   if (!pidIsOurs(st.pid, 'ferretdb')) throw new Error(`FerretDB (pid ${st.pid}) is not running: nothing to ${signal === 'SIGSTOP' ? 'pause' : 'resume'}`);
   process.kill(st.pid!, signal);
+}
+
+/**
+ * Our FerretDB crashes (killMongo): SIGKILL, so it closes nothing in order and its clients see
+ * their connections reset; resolves once the process is gone, recorded as stopped so that
+ * startMongo (or ensureInfra) starts it again over the same data. PostgreSQL under it runs on.
+ */
+export async function killFerret(): Promise<void> {
+  const st = readState().mongo;
+  if (st?.source !== 'local') return;
+  if (!st.stopped && !pidIsOurs(st.pid, 'ferretdb')) throw new Error(`FerretDB (pid ${st.pid}) is not running: nothing to kill`);
+  if (st.pid && pidIsOurs(st.pid, 'ferretdb')) {
+    process.kill(st.pid, 'SIGKILL');
+    if (!(await waitPidExit(st.pid, 5_000))) throw new Error(`FerretDB (pid ${st.pid}) still runs 5 s after SIGKILL`);
+  }
+  updateState((s) => {
+    if (s.mongo?.source === 'local') s.mongo.stopped = true;
+  });
 }
 
 /** Stop our FerretDB process (SIGTERM; data stays). PostgreSQL keeps running: see stopPostgres. */

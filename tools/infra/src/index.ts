@@ -6,8 +6,8 @@
 //   3. local processes on 127.0.0.1 ('local'): FerretDB on a private cluster of Debian's postgresql
 //      (SQLite when PostgreSQL cannot be installed), and Debian's rabbitmq-server
 // What we start is recorded in <repo>/.infra/state.json (or $CHAT_INFRA_DIR/state.json).
-import { containerHealthy, dockerAvailable, pauseContainer, startContainer, stopContainer, type Kind } from './docker.js';
-import { buildFerret, ferretHealthy, signalFerret, startFerret, stopFerret } from './ferretdb.js';
+import { containerHealthy, dockerAvailable, killContainer, pauseContainer, startContainer, stopContainer, type Kind } from './docker.js';
+import { buildFerret, ferretHealthy, killFerret, signalFerret, startFerret, stopFerret } from './ferretdb.js';
 import { ensurePostgresInstalled, PostgresUnavailable, stopPostgres } from './pg-local.js';
 import { ensureRabbitInstalled, rabbitHealthy, signalRabbitNode, startLocalRabbit, stopLocalRabbitApp, stopLocalRabbitNode } from './rabbit-local.js';
 import { infraDir, readState, repoRoot as root, statePath, updateState, withLock, type LocalMongoState, type MongoState, type RabbitState, type Source } from './state.js';
@@ -226,6 +226,23 @@ export async function restartRabbit(): Promise<void> {
 export async function stopMongo(): Promise<void> {
   assertControllable('mongo', 'stopMongo');
   await withLock('stopMongo', () => stopKind('mongo'));
+}
+/**
+ * MongoDB crashes: SIGKILL to the server (locally FerretDB, which is what the services talk to;
+ * the PostgreSQL under it runs on), or `docker kill`. Unlike stopMongo, the server shuts nothing
+ * down in order: its clients' connections are reset mid-command. startMongo brings it back on the
+ * same URL over the same data.
+ */
+export async function killMongo(): Promise<void> {
+  assertControllable('mongo', 'killMongo');
+  await withLock('killMongo', async () => {
+    const st = readState().mongo;
+    if (!st) throw new Error(`killMongo: no MongoDB is recorded in ${statePath()} (run ensureInfra first)`);
+    if (st.paused) throw new Error(`killMongo: MongoDB at ${st.url} is paused (pauseMongo): resume it first`);
+    if (st.source === 'testcontainers') await killContainer('mongo');
+    else await killFerret();
+    log(`MongoDB killed (SIGKILL; ${st.url} now refuses connections)`);
+  });
 }
 /** MongoDB back on the same URL with the same data; resolves once it answers ping. */
 export async function startMongo(): Promise<void> {

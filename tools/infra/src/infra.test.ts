@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import amqp from 'amqplib';
 import { MongoClient } from 'mongodb';
-import { canControl, ensureInfra, infraStatus, localDatabaseProcesses, pauseMongo, pauseRabbit, repoRoot, restartRabbit, resumeMongo, resumeRabbit, startMongo, startRabbit, stopInfra, stopMongo, stopRabbit, type Infra } from './index.js';
+import { canControl, ensureInfra, infraStatus, killMongo, localDatabaseProcesses, pauseMongo, pauseRabbit, repoRoot, restartRabbit, resumeMongo, resumeRabbit, startMongo, startRabbit, stopInfra, stopMongo, stopRabbit, type Infra } from './index.js';
 import { postgresBinDir, psqlOk } from './pg-local.js';
 import { amqpProbe, mongoPing } from './probe.js';
 import { readState } from './state.js';
@@ -245,6 +245,32 @@ describe('@chat/infra', { timeout: 240_000 }, () => {
       assert.equal(await mongoOk(infra.mongoUrl), true);
       // the existing client recovers by itself
       assert.equal((await col.findOne({ _id: 'persist' }))?.n, 42);
+    } finally {
+      await mc.close();
+    }
+  });
+
+  test('killMongo crashes the database (SIGKILL: open connections reset, nothing shut down in order); startMongo brings it back with its data', async (t) => {
+    if (!(await canControl('mongo'))) return t.skip('MONGO_URL is set');
+    const mc = new MongoClient(infra.mongoUrl, { serverSelectionTimeoutMS: 1500 });
+    try {
+      const col = mc.db('infra_test').collection<{ _id: string; n: number }>('t');
+      await col.updateOne({ _id: 'crashed' }, { $set: { n: 9 } }, { upsert: true });
+      const before = readState().mongo;
+      const pgBefore = readState().postgres?.pid;
+      let t0 = Date.now();
+      await killMongo();
+      console.log(`killMongo: ${Date.now() - t0} ms`);
+      if (before?.source === 'local') assert.equal(pidAlive(before.pid), false, 'the FerretDB process is gone');
+      assert.equal(readState().mongo?.stopped, true, 'recorded as stopped, so status says so and startMongo starts it');
+      assert.equal(await mongoOk(infra.mongoUrl), false);
+      await assert.rejects(col.findOne({ _id: 'crashed' }));
+      if (pgBefore) assert.ok(pidAlive(pgBefore), 'PostgreSQL kept running under the killed FerretDB');
+      t0 = Date.now();
+      await startMongo();
+      console.log(`startMongo after killMongo: ${Date.now() - t0} ms`);
+      assert.equal((await infraStatus()).find((e) => e.kind === 'mongo')?.url, infra.mongoUrl, 'the same URL');
+      assert.equal((await col.findOne({ _id: 'crashed' }))?.n, 9, 'the data survived the crash, and the existing client recovered by itself');
     } finally {
       await mc.close();
     }

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ApiError, describeError, newClientMsgId, retryDelay, UnreachableError } from '@chat/client-core';
+import { ApiError, describeError, newClientMsgId, retryAfterMs, retryDelay, UnreachableError } from '@chat/client-core';
 import type { Context } from '../context.ts';
 import { toCliError } from '../errors.ts';
 import { formatMessage } from '../format.ts';
@@ -16,8 +16,9 @@ function retryable(err: unknown): boolean {
 }
 
 /**
- * The longest a one-shot command waits for its one retry. A server asking for longer
- * (Retry-After) is reported with its wait instead: retrying sooner than it asked is refused again.
+ * The longest Retry-After a one-shot command waits out for its one retry (plus its jitter, up to
+ * half of it). A server asking for longer is reported with its wait instead: retrying sooner
+ * than it asked is refused again.
  */
 const MAX_RETRY_WAIT_MS = 5_000;
 
@@ -34,9 +35,10 @@ export async function send(ctx: Context): Promise<void> {
   try {
     result = await api.send(session.token, input);
   } catch (err) {
-    // As long as the server asked, else the first step of the reconnect backoff.
+    // As long as the server asked (jittered above it), else the first step of the reconnect
+    // backoff; whether to wait at all is decided on what the server asked, not on the draw.
     const wait = retryDelay(err, 0);
-    if (!retryable(err) || wait > MAX_RETRY_WAIT_MS) throw toCliError(err, { text });
+    if (!retryable(err) || (retryAfterMs(err) ?? 0) > MAX_RETRY_WAIT_MS) throw toCliError(err, { text });
     ctx.note(`${describeError(err).message} Trying once more (a message that did arrive is not stored twice).`);
     await sleep(wait);
     try {
