@@ -2,10 +2,12 @@
 // the running services. Traffic first, so labelled series that appear on first use exist, and
 // so the panels of issue 16's limits read counts that real refusals made: a registration over
 // the per-address rate (429), an upgrade over the per-user socket cap (429) and a text frame
-// that is not valid UTF-8 (cut by uWS) each move the series their panel plots.
+// that is not valid UTF-8 (cut by uWS) each move the series their panel plots. Issue 17's
+// admission panels likewise: a Chat and an Auth that admit one request at a time, under a burst
+// of sends and of logins, move every admission series (in flight, queued, shed, wait) for real.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { metricValue, registerAndLogin, request, startStack, uniqueName, waitFor, type Stack, type TestUser } from '@chat/testkit';
+import { metricValue, registerAndLogin, request, startStack, uniqueName, waitFor, type JsonResponse, type RunningService, type Stack, type TestUser } from '@chat/testkit';
 import { checkDashboardAgainstScrapes, dashboardExpressions } from '@chat/k8s-checks';
 import { request as httpRequest } from 'node:http';
 import WebSocket from 'ws';
@@ -100,4 +102,87 @@ test("the limits' panels plot real refusals: Auth by limit, upgrades and closed 
   first.send(Buffer.from([0x7b, 0xc3, 0x28, 0xff, 0x7d]), { binary: false });
   assert.equal(await closed, 1006);
   await waitFor('the invalid_utf8 close counted', async () => (await metricValue(stack.gateway, 'gateway_sockets_closed_total', { reason: 'invalid_utf8' })) === closedBefore + 1, 5_000);
+});
+
+/** The value of an unlabelled gauge in a /metrics body (NaN when absent). */
+function gauge(body: string, name: string): number {
+  const m = new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(body);
+  return m ? Number(m[1]) : NaN;
+}
+
+/**
+ * `groups` groups of `size` requests made by `fire` at once, one group every `everyMs`, while
+ * `/metrics` of `svc` is scraped back to back. A group arriving at once saturates one slot and its
+ * queue of 4 whatever the machine's speed; repeated, the saturation lasts long enough for scrapes
+ * to see it. The answers, and the highest in-flight and queued values seen.
+ */
+async function burstWatching(svc: RunningService, prefix: string, groups: number, size: number, everyMs: number, fire: () => Promise<JsonResponse>): Promise<{ answers: JsonResponse[]; peakInFlight: number; peakQueued: number; scrapes: number }> {
+  let done = false;
+  let peakInFlight = 0;
+  let peakQueued = 0;
+  let scrapes = 0;
+  const watcher = (async () => {
+    while (!done) {
+      const body = await (await fetch(`${svc.metricsUrl}/metrics`)).text();
+      scrapes++;
+      peakInFlight = Math.max(peakInFlight, gauge(body, `${prefix}_admission_in_flight`));
+      peakQueued = Math.max(peakQueued, gauge(body, `${prefix}_admission_queued`));
+    }
+  })();
+  const pending: Array<Promise<JsonResponse>> = [];
+  for (let g = 0; g < groups; g++) {
+    for (let i = 0; i < size; i++) pending.push(fire());
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+  const answers = await Promise.all(pending);
+  done = true;
+  await watcher;
+  return { answers, peakInFlight, peakQueued, scrapes };
+}
+
+test("the admission panels plot real saturation: a Chat and an Auth admitting one request at a time, in flight, queued, shed and waited", async () => {
+  const exprs = dashboardExpressions().join('\n');
+  for (const prefix of ['chat', 'auth'])
+    for (const metric of ['admission_in_flight', 'admission_limit', 'admission_queued', 'admission_shed_total', 'admission_wait_seconds_bucket']) assert.match(exprs, new RegExp(`${prefix}_${metric}`));
+
+  // One more Auth and Chat of this stack (its databases), each admitting one request at a time
+  // (the default wait budget and queue: 250 ms, 4 waiting). A fresh Auth process has its own
+  // per-address registration count, so the two users below fit under this stack's 3 an hour.
+  const auth = await stack.start('auth', { env: { ADMISSION_MAX_IN_FLIGHT: '1' } });
+  const chat = await stack.start('chat', { env: { ADMISSION_MAX_IN_FLIGHT: '1' } });
+  try {
+    const dave = await registerAndLogin(auth.url);
+    const erin = await registerAndLogin(auth.url);
+    for (const [svc, prefix, fire] of [
+      [chat, 'chat', () => request(`${chat.url}/chat/send`, { token: dave.token, body: { to: erin.username, text: 'overload' } })],
+      [auth, 'auth', () => request(`${auth.url}/login`, { body: { username: erin.username, password: erin.password } })],
+    ] as const) {
+      const shedBefore = await metricValue(svc, `${prefix}_admission_shed_total`);
+      const queueFullBefore = await metricValue(svc, `${prefix}_admission_shed_total`, { reason: 'queue_full' });
+      const waitedBefore = await metricValue(svc, `${prefix}_admission_wait_seconds_count`);
+      const { answers, peakInFlight, peakQueued, scrapes } = await burstWatching(svc, prefix, 30, 20, 50, fire);
+      const statuses = new Map<number, number>();
+      for (const a of answers) statuses.set(a.status, (statuses.get(a.status) ?? 0) + 1);
+      const ok = prefix === 'chat' ? 201 : 200;
+      const shed = answers.filter((a) => a.status === 503);
+      // Only successes and the admission's refusals: never a 500, never another status.
+      assert.deepEqual([...statuses.keys()].sort(), [ok, 503].sort(), `${prefix}: ${JSON.stringify(Object.fromEntries(statuses))}`);
+      for (const a of shed) {
+        assert.equal(a.body?.error?.code, 'unavailable', a.text);
+        assert.equal(a.headers.get('retry-after'), '1');
+      }
+      // The gauges, scraped during the burst: the limit held, and requests queued behind it.
+      assert.equal(await metricValue(svc, `${prefix}_admission_limit`), 1);
+      assert.equal(peakInFlight, 1, `${prefix}: the highest in-flight seen in ${scrapes} scrapes`);
+      assert.ok(peakQueued >= 1, `${prefix}: nothing seen queued in ${scrapes} scrapes`);
+      // Every 503 on the wire is one the shed counter counted, the queue's among them.
+      assert.equal((await metricValue(svc, `${prefix}_admission_shed_total`)) - shedBefore, shed.length, `${prefix} shed`);
+      assert.ok((await metricValue(svc, `${prefix}_admission_shed_total`, { reason: 'queue_full' })) > queueFullBefore, `${prefix} queue_full`);
+      // Requests that waited for the slot and then got it are what the wait histogram counts.
+      assert.ok((await metricValue(svc, `${prefix}_admission_wait_seconds_count`)) > waitedBefore, `${prefix}: no admitted request waited`);
+      await waitFor(`${prefix} idle`, async () => (await metricValue(svc, `${prefix}_admission_in_flight`)) === 0 && (await metricValue(svc, `${prefix}_admission_queued`)) === 0, 5_000);
+    }
+  } finally {
+    await Promise.all([chat.stop(), auth.stop()]);
+  }
 });

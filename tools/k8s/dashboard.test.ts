@@ -101,6 +101,24 @@ describe('dashboard panels', () => {
     assert.match(exprs, /sum by \(reason\) \(rate\(gateway_sockets_closed_total\{/);
   });
 
+  it("has issue 17's row: in flight vs the limit, queued, shed by reason and the wait p99, for Chat and Auth, with the outage beside them", () => {
+    const row = d.panels.findIndex((p: any) => p.type === 'row' && p.title === 'Overload and admission');
+    assert.ok(row >= 0, 'the row "Overload and admission"');
+    const next = d.panels.findIndex((p: any, i: number) => i > row && p.type === 'row');
+    const inRow = d.panels.slice(row + 1, next < 0 ? undefined : next) as any[];
+    const exprsOf = (title: string) => (inRow.find((p) => p.title === title)?.targets ?? []).map((t: any) => t.expr).join('\n');
+    for (const svc of ['chat', 'auth']) {
+      assert.match(exprsOf('Requests in flight vs the limit'), new RegExp(`sum by \\(pod\\) \\(${svc}_admission_in_flight\\{`), `${svc} in flight`);
+      assert.match(exprsOf('Requests in flight vs the limit'), new RegExp(`${svc}_admission_limit\\{`), `${svc} limit`);
+      assert.match(exprsOf('Requests waiting for a slot'), new RegExp(`sum by \\(pod\\) \\(${svc}_admission_queued\\{`), `${svc} queued`);
+      // By reason, so queue_full, wait_budget and draining are each a line of their own.
+      assert.match(exprsOf('Shed / s by reason'), new RegExp(`sum by \\(reason\\) \\(rate\\(${svc}_admission_shed_total\\{`), `${svc} shed`);
+      assert.match(exprsOf('Admission wait p99 (requests that waited)'), new RegExp(`histogram_quantile\\(0\\.99, sum by \\(le\\) \\(rate\\(${svc}_admission_wait_seconds_bucket\\{`), `${svc} wait p99`);
+    }
+    assert.match(exprsOf('Database outage: pods refusing database work'), /chat_database_unavailable/);
+    assert.match(exprsOf('chat: 503s / s by route'), /status="503"/);
+  });
+
   it('lays panels out without overlaps', () => {
     const cells = new Map<string, string>();
     for (const p of d.panels as any[]) {

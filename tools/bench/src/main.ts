@@ -4,8 +4,9 @@
  * count and time and the run as a whole has a deadline: 14 minutes for scenarios 1–7, 7 for
  * scenario 10 (the typing/presence layer on vs off), 3 for scenario 9 (a group) and 18 for
  * scenario 8 (local database), 2 + 2 + 1.5 + 2 with BENCH_QUICK=1, plus 6 (1.5) for scenario 11
- * (CPU per frame, issue 15); what does not fit is recorded as skipped, never left running.
- * BENCH_ONLY=local-db, group, signals or gateway-cpu runs scenario 8, 9, 10 or 11 alone.
+ * (CPU per frame, issue 15), plus 5 (1.7) for scenario 12 (overload, issue 17); what does not
+ * fit is recorded as skipped, never left running.
+ * BENCH_ONLY=local-db, group, signals, gateway-cpu or overload runs scenario 8, 9, 10, 11 or 12 alone.
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -35,15 +36,17 @@ import { localDbGoals } from './scenarios/local-db-plan.js';
 import { fanoutScaling } from './scenarios/fanout.js';
 import { gatewayCpuScenario, type GatewayCpuConfig } from './scenarios/gateway-cpu.js';
 import { gatewayCpuGoals, idleSocketCost, memoryCause, rejudgeStored, rssGoal, throughputGoal } from './scenarios/gateway-cpu-plan.js';
+import { overloadScenario } from './scenarios/overload.js';
+import { overloadGoals, type OverloadConfig } from './scenarios/overload-plan.js';
 import { round3 } from './stats.js';
 import { createTokenMinter, eventPairs, registerUsers, startOurs, startRawPush, startWsGateway, waitReady, type BenchUser, type Proc } from './stack.js';
 import type { Stack } from '@chat/testkit';
 
 const QUICK = process.env.BENCH_QUICK === '1';
-/** BENCH_ONLY=local-db, group, signals or gateway-cpu: scenario 8, 9, 10 or 11 alone (its own users and processes), nothing else. */
+/** BENCH_ONLY=local-db, group, signals, gateway-cpu or overload: scenario 8, 9, 10, 11 or 12 alone (its own users and processes), nothing else. */
 const ONLY = process.env.BENCH_ONLY || undefined;
-if (ONLY !== undefined && ONLY !== 'local-db' && ONLY !== 'group' && ONLY !== 'signals' && ONLY !== 'gateway-cpu') {
-  console.error(`BENCH_ONLY=${ONLY}: the scenarios that run alone are local-db (8), group (9), signals (10) and gateway-cpu (11)`);
+if (ONLY !== undefined && ONLY !== 'local-db' && ONLY !== 'group' && ONLY !== 'signals' && ONLY !== 'gateway-cpu' && ONLY !== 'overload') {
+  console.error(`BENCH_ONLY=${ONLY}: the scenarios that run alone are local-db (8), group (9), signals (10), gateway-cpu (11) and overload (12)`);
   process.exit(2);
 }
 const fdBefore = JSON.parse(process.env.CHAT_BENCH_FD_BEFORE ?? 'null') as { soft: number; hard: number } | null;
@@ -100,6 +103,9 @@ const cfg = QUICK
       } satisfies SignalsConfig,
       // Scenario 11 at smoke scale: two rates, 2 s steps, no profiled pass.
       gatewayCpu: { budgetMs: 90_000, rates: [1_000, 2_000], preferredRate: 2_000, stepMs: 2_000, profileOurs: false } satisfies GatewayCpuConfig,
+      // Scenario 12 at smoke scale: a coarse ramp of 2 s steps, 8 s at 3×; the 10 s after the drop
+      // stay, as the recovery goal is judged over them.
+      overload: { budgetMs: 100_000, users: 50, peersPerUser: 4, rampRates: [25, 50, 100, 200, 400, 800], refineSteps: 0, rampStepSeconds: 2, factor: 3, overloadSeconds: 8, recoveryShare: 0.5, recoverySeconds: 10 } satisfies OverloadConfig,
     }
   : {
       budgetMs: 14 * 60_000,
@@ -161,6 +167,10 @@ const cfg = QUICK
       // passed 15,000/s), 10 s per step so /proc's 10 ms ticks are under 1 % of the CPU measured;
       // then ours once more under --cpu-prof. About 5 of its 6 minutes.
       gatewayCpu: { budgetMs: 6 * 60_000, rates: [2_500, 5_000, 10_000], preferredRate: 5_000, stepMs: 10_000, profileOurs: true } satisfies GatewayCpuConfig,
+      // Scenario 12 (issue 17): the sustainable send rate by scenario 8's plan (5 s steps, two
+      // bisections), then 3× it for 20 s and ½× it for 10 s in one open-loop schedule, on a chat
+      // of its own with the service's default admission limits. About 3 of its 5 minutes.
+      overload: { budgetMs: 5 * 60_000, users: 200, peersPerUser: 6, rampRates: [25, 50, 100, 150, 225, 340, 500, 750, 1_100, 1_600], refineSteps: 2, rampStepSeconds: 5, factor: 3, overloadSeconds: 20, recoveryShare: 0.5, recoverySeconds: 10 } satisfies OverloadConfig,
     };
 
 const t0 = performance.now();
@@ -302,7 +312,9 @@ async function runScenarios(): Promise<void> {
           ? cfg.signals.budgetMs + 90_000
           : ONLY === 'gateway-cpu'
             ? cfg.gatewayCpu.budgetMs + 60_000
-            : cfg.budgetMs + cfg.signals.budgetMs + cfg.gatewayCpu.budgetMs + cfg.group.budgetMs + cfg.localDb.budgetMs;
+            : ONLY === 'overload'
+              ? cfg.overload.budgetMs
+              : cfg.budgetMs + cfg.signals.budgetMs + cfg.gatewayCpu.budgetMs + cfg.group.budgetMs + cfg.overload.budgetMs + cfg.localDb.budgetMs;
   log(`${QUICK ? 'QUICK smoke run' : 'full run'}${ONLY ? `, BENCH_ONLY=${ONLY}` : ''}: budget ${(budget / 60_000).toFixed(1)} min; MONGO ${infra.mongoSource}, AMQP ${infra.amqpSource}`);
 
   const has = (service: string) => existsSync(join(root, 'services', service, 'src', 'index.ts'));
@@ -313,8 +325,9 @@ async function runScenarios(): Promise<void> {
     group: { skipped: 'scenarios 1–8', scenario: 'scenario 9', services: ['auth', 'chat', 'gateway'], run: runGroup },
     signals: { skipped: 'scenarios 1–9', scenario: 'scenario 10', services: ['auth', 'chat', 'gateway'], run: runSignalsAlone },
     'gateway-cpu': { skipped: 'scenarios 1–10', scenario: 'scenario 11', services: ['auth', 'chat', 'gateway'], run: runGatewayCpuAlone },
+    overload: { skipped: 'scenarios 1–11', scenario: 'scenario 12', services: ['auth', 'chat'], run: runOverload },
   } as const;
-  if (ONLY === 'local-db' || ONLY === 'group' || ONLY === 'signals' || ONLY === 'gateway-cpu') {
+  if (ONLY === 'local-db' || ONLY === 'group' || ONLY === 'signals' || ONLY === 'gateway-cpu' || ONLY === 'overload') {
     const only = alone[ONLY];
     results.skipped[only.skipped] = `BENCH_ONLY=${ONLY}`;
     if (!only.services.every(has)) {
@@ -579,6 +592,10 @@ async function runScenarios(): Promise<void> {
   // Before scenario 8, which stores 100,000 messages; on a chat and a database of its own.
   await runGroup(stack, auth, lg, users, prefix);
 
+  // ---- 12. Overload -------------------------------------------------------------------------
+  // Before scenario 8 too; on a chat and a database of its own.
+  await runOverload(stack, auth, lg, users, prefix);
+
   // ---- 8. Local database: ours vs the origin --------------------------------------------------
   // Last: it stores 100,000 messages, which would slow every scenario after it.
   await runLocalDb(stack, auth, lg, users, prefix);
@@ -742,7 +759,7 @@ async function runGatewayCpuAlone(stack: Stack, auth: Proc, lg: LoadGen, _have: 
  */
 async function runLocalDb(stack: Stack, auth: Proc, lg: LoadGen, have: BenchUser[], prefix: string): Promise<void> {
   const c = cfg.localDb;
-  const ldDeadline = ONLY ? performance.now() + c.budgetMs : Math.min(performance.now() + c.budgetMs, t0 + cfg.budgetMs + cfg.signals.budgetMs + cfg.gatewayCpu.budgetMs + cfg.group.budgetMs + c.budgetMs);
+  const ldDeadline = ONLY ? performance.now() + c.budgetMs : Math.min(performance.now() + c.budgetMs, t0 + cfg.budgetMs + cfg.signals.budgetMs + cfg.gatewayCpu.budgetMs + cfg.group.budgetMs + cfg.overload.budgetMs + c.budgetMs);
   if (!existsSync(join(root, 'services', 'chat', 'src', 'index.ts'))) {
     results.skipped['scenario 8'] = 'services/chat not present';
     return;
@@ -789,6 +806,26 @@ async function runGroup(stack: Stack, auth: Proc, lg: LoadGen, have: BenchUser[]
     const run = await groupScenario({ stack, auth, lg, users, mint, cfg: c, deadline, track, log });
     results.scenarios.group = run.result;
     results.profiles.push(...(await run.finish()));
+  });
+}
+
+/**
+ * Scenario 12 under its own deadline (its budget from now, never past the run's budget plus its
+ * own). Users: the run's first ones, or registered here when there are too few (BENCH_ONLY=overload).
+ */
+async function runOverload(stack: Stack, auth: Proc, lg: LoadGen, have: BenchUser[], prefix: string): Promise<void> {
+  const c = cfg.overload;
+  const deadline = ONLY ? performance.now() + c.budgetMs : Math.min(performance.now() + c.budgetMs, t0 + cfg.budgetMs + cfg.signals.budgetMs + cfg.gatewayCpu.budgetMs + cfg.group.budgetMs + c.budgetMs);
+  if (deadline - performance.now() < c.budgetMs / 2) {
+    results.skipped['scenario 12'] = 'budget spent';
+    return;
+  }
+  await guarded('scenario 12', async () => {
+    const users = await usersFor('scenario 12', auth, have.slice(0, c.users), c.users, `${prefix}ov`, 10);
+    const mint = await createTokenMinter(auth.url, stack.env.JWT_PRIVATE_KEY!);
+    const run = await overloadScenario({ stack, auth, lg, users, mint, cfg: c, deadline, track, log });
+    results.scenarios.overload = run.result;
+    await run.finish();
   });
 }
 
@@ -890,6 +927,7 @@ function evaluateGoals(): GoalResult[] {
   if (ONLY === 'group') return groupGoals(s.group, results.skipped['scenario 9']);
   if (ONLY === 'signals') return signalsGoals(s.signals, results.skipped['scenario 10']);
   if (ONLY === 'gateway-cpu') return gatewayCpuGoals(s.gatewayCpu, results.skipped['scenario 11']);
+  if (ONLY === 'overload') return overloadGoals(s.overload, results.skipped['scenario 12']);
   const pp = s.publishPath;
   goals.push({
     id: 'publish-path',
@@ -943,6 +981,7 @@ function evaluateGoals(): GoalResult[] {
   goals.push(...groupGoals(s.group, results.skipped['scenario 9']));
   goals.push(...signalsGoals(s.signals, results.skipped['scenario 10']));
   goals.push(...gatewayCpuGoals(s.gatewayCpu, results.skipped['scenario 11']));
+  goals.push(...overloadGoals(s.overload, results.skipped['scenario 12']));
   return goals;
 }
 
@@ -995,6 +1034,7 @@ async function finish(): Promise<never> {
     `A group (scenario 9): ${cfg.group.members} users in one group created through POST /conversations, each with one socket on a gateway of the scenario's own (spread over the load generator's children), ${cfg.group.senders} of them sending open loop through POST /chat/send {conversationId} to a chat of its own on a database of its own. After one unmeasured message per sender (caches, and a check that the path delivers), the window: send latency is the 201's at the sender; "201 → last member" is, per message, the time from its 201 to the frame on the last member socket that got it (and "first member" to the first), over the messages every member got; each loadgen child tallies every message per socket, so a loss and a duplicate cannot cancel out; frames still missing 10 s after the last send count as lost. Round trips per group message are chat's chat_db_round_trips_per_request{route="/chat/send",method="POST",status="201"} Δsum/Δcount between two scrapes around the window; CPU per process over the window says what bounds it.`,
     `Typing and presence on vs off (scenario 10, issue 14): scenario 3's injected ramp and scenario 4's end to end run again on the same gateway and sockets, once with the layer's traffic and once without, in the same run. "On": every connected user sends {"type":"typing","conversationId"} once every ${cfg.signals.typingEveryMs / 1000} s (spread evenly; user i from load-generator child i mod 2) into its 1:1 conversation with user i xor 1, created beforehand by one POST /chat/send per pair, so each typing frame fans out over chat.ephemeral to the peer's 2 sockets; and ${(cfg.signals.reconnectSharePerMinute * 100).toFixed(0)} % of all sockets per minute close (1000) and reconnect after ${cfg.signals.reconnectDelayMs / 1000} s with the same token, a user's sockets together, evenly over the minute, which the gateway reports as offline/online presence signals (the ${'5'} s grace absorbs the flap, so contacts get no frame: the cost is the signals, the tables and the upgrades). The reconnecting users are those no measured message goes to (a reconnect has no resume here, so its gap would count as lost frames); the typers are every user. "Off" is the same sockets idle (the gateway's presence beats still run: they are not traffic). Delivery: at each rate the modes run back to back, first one alternating, each judged as in scenario 3 (a failure retried once); each mode stops at its first failure; ratio = on ÷ off of the highest passing delivered rate. End to end: windows at scenario 4's rate in ABBA order; ratio = on ÷ off of messages delivered per second (frames ÷ 4 over the sending time). The load generator's CPU (typing and reconnects included) is in each step's figures.`,
     `CPU per frame (scenario 11, issue 15): on scenario 3's socket layout, four servers in turn, each alone, at ${cfg.gatewayCpu.rates.map((r) => r.toLocaleString('en-US')).join(', ')} events/s (2 frames each) for ${cfg.gatewayCpu.stepMs / 1000} s per step: ours and the ws reference gateway fed by events injected into chat.events as in scenario 3 (after the same user-cache warm-up); the raw uWS and raw ws push servers (tools/bench/src/raw-push-uws.ts, raw-push-ws.ts: no broker, no JWT check, no logic; the token in the socket URL is only read for its user) pushing the same events on the same open-loop schedule (a tick every 2 ms), each one the same new_message frame to each of the target user's 2 sockets, on POST /push. CPU per frame = the server process's utime+stime (/proc) over the step ÷ the frames delivered; a step is judged as in scenario 3; one that lost frames is run once more (a p99 over the bound alone is reported, not retried: it does not change the CPU per frame). The goals are judged at ${cfg.gatewayCpu.preferredRate.toLocaleString('en-US')} events/s when ours, the ws reference and raw uWS all delivered every frame there (else the highest rate where they did). The measured passes run without a profiler; ours then runs the rates again under --cpu-prof, whose profile at the judged rate is the cause given for a missed goal. Events/s per gateway core = delivered events/s ÷ the gateway's cores at scenario 3's highest passing step (run alone: scenario 11's highest passing step of ours).`,
+    `Overload (scenario 12, issue 17): a chat of its own (the service's default admission limits, a database of its own, no gateway) and ${cfg.overload.users} users in about ${cfg.overload.users * cfg.overload.peersPerUser / 2} 1:1 conversations, each opened by one unmeasured message. The sustainable send rate is found in the same run by scenario 8's ramp plan (coarse rates while they hold, a failed rate tried once more, then ${cfg.overload.refineSteps} bisections) over scenario 4's open-loop steps of ${cfg.overload.rampStepSeconds} s (no error, a 503 included; nothing skipped at the client's in-flight cap; ≥ 95 % of the target; p99 send ≤ 100 ms). Then one open-loop schedule with no gap: ${cfg.overload.factor}× that rate for ${cfg.overload.overloadSeconds} s, then ${cfg.overload.recoveryShare}× it for ${cfg.overload.recoverySeconds} s; no retries (the offered rate is the arrival rate), a client timeout of 5 s and up to 4,096 requests in flight, so the client never skips a send for the server; "shed" in this scenario is always the server's 503. Every request is recorded (sent at, latency, status). Goodput = 201s answered during the overload per second of it ÷ the sustainable rate; "within 1 s" = a 201 or a 503 within 1 s, over every request sent during the overload (a timeout, a network error or any other status counts against it); the recovery time = from the drop to the end of the last second (by send time) whose 201s had p99 over 100 ms, or that had a 503 or a failure; not recovered when the last second still missed. Chat's own chat_admission_shed_total (by reason) and chat_admission_wait_seconds are scraped before and after.`,
     'The machine is shared by everything in the run: 2 cores for the broker, the database, the services and the load generator. The "whole machine" column is every process\'s CPU over the step (from /proc/stat): what it holds beyond the gateway, the loadgen and the broker was used by other processes, and a step near 2 cores had no CPU to spare. Absolute figures are for this machine; the ratios are measured in the same run and are the comparable part.',
   ];
   const stamp = results.startedAt.replace(/[:.]/g, '-').replace(/-\d{3}Z$/, 'Z');
@@ -1072,6 +1112,11 @@ function printTable(): void {
   if (s.gatewayCpu) {
     for (const c of s.gatewayCpu.comparisons)
       console.log(`11 CPU µs/frame @${c.rate}/s ours ${c.us.ours ?? '—'}, ws ${c.us.ws ?? '—'}, raw uWS ${c.us['raw-uws'] ?? '—'}, raw ws ${c.us['raw-ws'] ?? '—'}; ours/raw uWS ${c.oursOverRawUws ?? '—'}×, ours/ws ${c.oursOverWs ?? '—'}×`);
+  }
+  if (s.overload) {
+    const x = s.overload;
+    const o = x.overload;
+    console.log(`12 overload             sustainable ${x.ramp.sustainedRate}/s; at ${x.phases[0]?.rate ?? '—'}/s: ${o ? `${o.okPerSec} × 201/s (${x.goodputRatio}×), ${(o.shedShare * 100).toFixed(1)} % shed, ${(o.answeredWithinShare * 100).toFixed(2)} % within 1 s, 201 p99 ${o.okP99Ms} ms` : '—'}; recovered after ${x.recoverySeconds ?? '—'} s${x.notes.length ? `; ${x.notes.join('; ')}` : ''}`);
   }
   if (s.localDb) {
     const d = s.localDb;

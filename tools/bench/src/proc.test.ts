@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseStat, processTree, treeCpuSeconds, type ProcStat } from './proc.js';
+import { parseStat, parseTcpExt, processTree, treeCpuSeconds, type ProcStat } from './proc.js';
 
 test('parseStat reads pid, parent, a name with spaces and parentheses, and CPU in seconds', () => {
   const line = '4242 (postgres: bench (x)) S 4200 4200 4200 0 -1 4194560 100 0 0 0 250 50 30 20 20 0 1 0 100 0 0';
@@ -23,4 +23,10 @@ test('treeCpuSeconds counts a backend that exits between readings once (its CPU 
   const used = treeCpuSeconds([20], after).total - treeCpuSeconds([20], before).total;
   assert.ok(Math.abs(used - (0.1 + 0.25 + 0.05)) < 1e-9, String(used));
   assert.deepEqual(Object.keys(treeCpuSeconds([20], after).byComm), ['postgres']);
+});
+
+test('parseTcpExt pairs the TcpExt header line with its values, and ignores the other protocols', () => {
+  const text = 'TcpExt: SyncookiesSent ListenOverflows ListenDrops\nTcpExt: 3 165014 165020\nMPTcpExt: ListenOverflows\nMPTcpExt: 0\n';
+  assert.deepEqual(parseTcpExt(text), { SyncookiesSent: 3, ListenOverflows: 165014, ListenDrops: 165020 });
+  assert.deepEqual(parseTcpExt('IpExt: A\nIpExt: 1\n'), {});
 });

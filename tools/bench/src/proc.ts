@@ -229,3 +229,26 @@ export function treeCpuSeconds(roots: number[], table: Map<number, ProcStat>): {
   }
   return { total, byComm };
 }
+
+/**
+ * The kernel's TCP extension counters (`/proc/net/netstat`, the `TcpExt:` header and value lines)
+ * by name. Machine-wide and cumulative: a difference around a window says what happened on the
+ * whole machine meanwhile (ListenOverflows: connections dropped because a listener's accept
+ * queue was full, which the client sees as a SYN retried after 1 s, 3 s, 7 s…).
+ */
+export function parseTcpExt(text: string): Record<string, number> {
+  const lines = text.split('\n').filter((l) => l.startsWith('TcpExt:'));
+  if (lines.length < 2) return {};
+  const names = lines[0]!.split(/\s+/).slice(1);
+  const values = lines[1]!.split(/\s+/).slice(1).map(Number);
+  return Object.fromEntries(names.map((n, i) => [n, values[i] ?? NaN]));
+}
+
+/** The TcpExt counters now, or undefined where /proc/net/netstat cannot be read. */
+export function tcpExtCounters(): Record<string, number> | undefined {
+  try {
+    return parseTcpExt(readFileSync('/proc/net/netstat', 'utf8'));
+  } catch {
+    return undefined;
+  }
+}

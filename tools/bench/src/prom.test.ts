@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { histogramWindow, parseLabels, readHistogram } from './prom.js';
+import { histogramWindow, parseLabels, readCounter, readHistogram } from './prom.js';
 
 const scrape = (n201: number, sum201: number, le2: number, le3: number) => `# HELP chat_db_round_trips_per_request Database commands per request
 # TYPE chat_db_round_trips_per_request histogram
@@ -43,4 +43,18 @@ test('histogramWindow: mean is Δsum/Δcount, max is the smallest bucket holding
   assert.equal(w.maxLe, 5);
   assert.equal(histogramWindow(after, after), undefined);
   assert.equal(histogramWindow(undefined, after)!.count, 30);
+});
+
+test('readCounter sums the series whose labels match, by exact name, undefined when absent', () => {
+  const text = `# TYPE chat_admission_shed_total counter
+chat_admission_shed_total{reason="wait_budget",service="chat"} 12
+chat_admission_shed_total{reason="queue_full",service="chat"} 3
+chat_admission_shed_total_other{reason="wait_budget"} 100
+chat_admission_in_flight{service="chat"} 64
+`;
+  assert.equal(readCounter(text, 'chat_admission_shed_total', { reason: 'wait_budget' }), 12);
+  assert.equal(readCounter(text, 'chat_admission_shed_total'), 15);
+  assert.equal(readCounter(text, 'chat_admission_in_flight'), 64);
+  assert.equal(readCounter(text, 'chat_admission_shed_total', { reason: 'draining' }), undefined);
+  assert.equal(readCounter(text, 'chat_admission_queued'), undefined);
 });

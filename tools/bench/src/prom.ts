@@ -1,6 +1,7 @@
 /**
  * Prometheus text exposition, as far as the benchmark reads it: one histogram series (buckets,
- * sum, count) picked by its labels, and what a window of requests added to it (two scrapes).
+ * sum, count) or counter picked by its labels, and what a window of requests added to it (two
+ * scrapes).
  */
 
 export interface HistogramReading {
@@ -68,4 +69,21 @@ export function histogramWindow(before: HistogramReading | undefined, after: His
   const prior = new Map((before?.buckets ?? []).map((b) => [b.le, b.count]));
   const holding = after.buckets.find((b) => b.count - (prior.get(b.le) ?? 0) >= count);
   return { count, mean: sum / count, maxLe: holding?.le ?? Number.POSITIVE_INFINITY };
+}
+
+/**
+ * The counter (or gauge) `name` summed over the series whose labels include `match`; undefined when
+ * /metrics has no such series at all (a labelled counter appears on first use).
+ */
+export function readCounter(text: string, name: string, match: Record<string, string> = {}): number | undefined {
+  let total: number | undefined;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(name)) continue;
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{.*\})?\s+(\S+)/.exec(line);
+    if (!m || m[1] !== name) continue;
+    const labels = parseLabels(m[2] ?? '');
+    if (!Object.entries(match).every(([k, v]) => labels[k] === v)) continue;
+    total = (total ?? 0) + Number(m[3]);
+  }
+  return total;
 }

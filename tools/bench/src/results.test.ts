@@ -6,6 +6,8 @@ import { test } from 'node:test';
 import { benchmarkSources, mergePartial, renderMarkdown, writeJson, type BenchResults } from './results.js';
 import type { RampStep } from './scenarios/e2e.js';
 import { localDbGoals, type LocalDbResult } from './scenarios/local-db-plan.js';
+import { judgeRun, overloadGoals, type OverloadResult } from './scenarios/overload-plan.js';
+import type { SendRecord } from './loadgen/protocol.js';
 
 function sample(): BenchResults {
   return {
@@ -116,4 +118,49 @@ test('a partial run replaces only its own scenario in BENCHMARKS.md, and names i
   // Merging a newer run of the same scenario replaces the older one's source.
   const again = mergePartial(merged, partial, 'tools/bench/results/2026-01-04T00-00-00Z-group.json');
   assert.deepEqual(again.partials?.map((p) => p.json), ['tools/bench/results/2026-01-04T00-00-00Z-group.json']);
+});
+
+test('scenario 12 gets its row and section: goals, the ramp, both phases, every second; a partial run of it merges in', () => {
+  const cpu = { gateway: 0, loadgenReceivers: 0, loadgenReceiverMax: 0, loadgenSource: 0.2, broker: 0.05, others: { chat: 0.8, database: 0.9 }, machine: 1.9 };
+  const step = (targetRate: number, okPerSec: number, sustainable: boolean) =>
+    ({ targetRate, seconds: 5, attempted: 0, ok: 0, okPerSec, errors: sustainable ? {} : { http_503: 12 }, skipped: 0, sendP50Ms: 5, sendP99Ms: sustainable ? 40 : 300, sendMaxMs: 90, cpu, loadgenLimited: false, window: { fromUs: 0, toUs: 1 }, sustainable }) as RampStep;
+  const x: OverloadResult = {
+    ramp: { steps: [step(100, 100, true), step(200, 180, false), step(200, 181, false), step(141, 141, true)], sustainedRate: 141, p99BoundMs: 100, stepSeconds: 5 },
+    users: 200,
+    conversations: 600,
+    phases: [{ rate: 423, durationMs: 2_000 }, { rate: 71, durationMs: 2_000 }],
+    seconds: [],
+    recoverySeconds: null,
+    admissionEnv: {},
+    admissionShed: { wait_budget: 500, queue_full: 20, draining: 0 },
+    admissionWait: { admitted: 300, meanMs: 120, maxLeMs: 250 },
+    cpu: { overload: cpu, recovery: cpu },
+    notes: [],
+    elapsedSeconds: 150,
+  };
+  const records: SendRecord[] = [];
+  for (let i = 0; i < 846; i++) records.push([(i * 2_000) / 846, i % 3 === 0 ? 180 : 2, i % 3 === 0 ? 201 : 503]);
+  for (let i = 0; i < 142; i++) records.push([2_000 + (i * 2_000) / 142, i < 71 ? 150 : 12, 201]);
+  judgeRun(x, records);
+  const r = sample();
+  r.scenarios = { overload: x };
+  r.goals = overloadGoals(x);
+  const md = renderMarkdown(r, 'tools/bench/results/2026-01-02T03-04-05Z.json');
+  assert.match(md, /\| 12 \| Overload: 423\/s open loop for 2 s, then 71\/s for 2 s, on a chat with its default admission limits \| \*\*1\d\d × 201\/s\*\* of 423\/s offered \(sustainable: 141\/s\)/);
+  assert.match(md, /## Overload \(scenario 12\)/);
+  assert.match(md, /\| answers within 1 s at 3× \(201 or 503\) \| 100 % \| 100\.0 % \(846 of 846; slowest 180 ms; besides 201 and 503: nothing else\) \| \*\*met\*\* \|/);
+  assert.match(md, /\| after the drop to ½×, until p99 ≤ 100 ms and nothing shed \| ≤ 10 s \| 1 s /);
+  assert.match(md, /\| share shed \(503\) at 3× \| reported \(no target\) \| 66\.7 % \(564 of 846\); by chat's reason: wait_budget 500, queue_full 20, draining 0 \| \*\*figure\*\* \|/);
+  assert.match(md, /\| 200 \| 180 \| .* \| 12 × http_503 \| .* \| not sustained \|/);
+  assert.match(md, /\| overload \(2 s\) \| 423 \| 846 \| 282 \|/);
+  assert.match(md, /\| 2–3 \| 71 \| 71 \| 71 \| 0 \| 0 \| 150 ms \| no \|/);
+  assert.match(md, /\| 3–4 \| 71 \| 71 \| 71 \| 0 \| 0 \| 12\.\d ms \| yes \|/);
+  assert.match(md, /`chat_admission_shed_total` wait_budget 500, queue_full 20, draining 0; `chat_admission_wait_seconds`: 300 requests admitted, mean wait 120 ms/);
+
+  // BENCH_ONLY=overload BENCH_WRITE_MD=1: scenario 12 replaces only its own goals in a full run's page.
+  const partial = { ...r, command: 'BENCH_ONLY=overload make bench', skipped: { 'scenarios 1–11': 'BENCH_ONLY=overload' } };
+  const merged = mergePartial(sample(), partial, 'tools/bench/results/2026-01-03T00-00-00Z-overload.json');
+  assert.deepEqual([...new Set(merged.goals.map((g) => g.scenario))], [2, 4, 5, 12]);
+  assert.equal(merged.skipped['scenarios 1–11'], undefined);
+  assert.match(renderMarkdown(merged, 'tools/bench/results/2026-01-02T03-04-05Z.json'), /Scenario 12 comes from a separate run of `BENCH_ONLY=overload make bench`/);
 });

@@ -14,6 +14,7 @@ import type { FanoutResult } from './scenarios/fanout.js';
 import type { GroupResult } from './scenarios/group-plan.js';
 import type { LocalDbResult } from './scenarios/local-db-plan.js';
 import type { SignalsResult } from './scenarios/signals-plan.js';
+import type { OverloadResult } from './scenarios/overload-plan.js';
 import { CPU_SERVERS, idleSocketCost, SERVER_LABEL, type GatewayCpuResult } from './scenarios/gateway-cpu-plan.js';
 import type { GoalResult } from './goal.js';
 import type { MachineInfo } from './proc.js';
@@ -70,6 +71,8 @@ export interface BenchResults {
     signals?: SignalsResult;
     /** Scenario 11: CPU per delivered frame of ours, the ws reference and the raw push servers. */
     gatewayCpu?: GatewayCpuResult;
+    /** Scenario 12: 3× the sustainable send rate, then ½×: goodput, fast answers, recovery (issue 17). */
+    overload?: OverloadResult;
   };
   /**
    * Set only on a rendering (never stored): scenarios that come from separate partial runs
@@ -154,7 +157,7 @@ export function renderMarkdown(r: BenchResults, jsonPath: string): string {
   L.push('# Benchmarks', '');
   L.push(
     `One run of \`${r.command}\`, ${r.startedAt.slice(0, 19).replace('T', ' ')} UTC, ${Math.round(r.durationSeconds)} s${r.quick ? ' (BENCH_QUICK smoke run: small counts, not comparable with a full run)' : ''}. ` +
-      `Raw figures: [\`${jsonPath}\`](${jsonPath}). Rerun: \`make bench\` (at most 48 minutes on 2 cores), or \`BENCH_QUICK=1 make bench\` for an 8-minute smoke run.`,
+      `Raw figures: [\`${jsonPath}\`](${jsonPath}). Rerun: \`make bench\` (at most 53 minutes on 2 cores), or \`BENCH_QUICK=1 make bench\` for an 8-minute smoke run.`,
     '',
   );
   for (const p of r.partials ?? [])
@@ -228,6 +231,7 @@ export function renderMarkdown(r: BenchResults, jsonPath: string): string {
   if (s.group) L.push(groupRow(s.group));
   if (s.signals) L.push(...signalsRows(s.signals));
   if (s.gatewayCpu) L.push(gatewayCpuRow(s.gatewayCpu));
+  if (s.overload) L.push(overloadRow(s.overload));
   L.push('');
   if (s.fanout) L.push(`**Fanout ceiling (README, "Scaling and its ceiling").** ${s.fanout.conclusion}`, '');
   if (Object.keys(r.skipped).length) {
@@ -271,6 +275,7 @@ export function renderMarkdown(r: BenchResults, jsonPath: string): string {
   if (s.group) renderGroup(L, s.group);
   if (s.signals) renderSignals(L, r, s.signals);
   if (s.gatewayCpu) renderGatewayCpu(L, r, s.gatewayCpu);
+  if (s.overload) renderOverload(L, r, s.overload);
 
   if (r.profiles.length) {
     L.push('## Profiles', '');
@@ -467,4 +472,68 @@ function renderGatewayCpu(L: string[], r: BenchResults, x: GatewayCpuResult): vo
   }
   const errors = x.runs.filter((run) => run.error);
   if (x.notes.length || errors.length) L.push(`**Notes:** ${[...x.notes].join('; ')}.`, '');
+}
+
+/** Scenario 12's row of the Results table: the overload phase against the sustainable rate of the same run. */
+function overloadRow(x: OverloadResult): string {
+  const o = x.overload;
+  const [over, rec] = x.phases;
+  return (
+    `| 12 | Overload: ${over ? `${fmt(over.rate)}/s` : '3×'} open loop for ${over ? over.durationMs / 1000 : '—'} s, then ${rec ? `${fmt(rec.rate)}/s` : '½×'} for ${rec ? rec.durationMs / 1000 : '—'} s, on a chat with its default admission limits | ` +
+    (o
+      ? `**${fmt(o.okPerSec)} × 201/s** of ${fmt(o.rate)}/s offered (sustainable: ${fmt(x.ramp.sustainedRate)}/s); **${(o.answeredWithinShare * 100).toFixed(1)} % answered within 1 s** (slowest ${ms(o.slowestMs)}); 201 p99 ${ms(o.okP99Ms)}, 503 p99 ${ms(o.shedP99Ms)}; ${(o.shedShare * 100).toFixed(1)} % shed; **back to p99 ≤ ${x.ramp.p99BoundMs} ms with nothing shed ${x.recoverySeconds === null ? `not within ${rec ? rec.durationMs / 1000 : '—'} s` : `${x.recoverySeconds} s`} after the drop**`
+      : `not measured: ${x.notes.join('; ') || 'the overload run did not complete'}`) +
+    ` | goodput ${ratio(x.goodputRatio)} of the sustainable rate |`
+  );
+}
+
+/** Scenario 12's section: its goals, the ramp that found the sustainable rate, every second of the run. */
+function renderOverload(L: string[], r: BenchResults, x: OverloadResult): void {
+  L.push('## Overload (scenario 12)', '');
+  const env = Object.entries(x.admissionEnv);
+  L.push(
+    `Issue 17's benchmark: Chat driven past what it can do must refuse the rest at once (503 \`unavailable\`, \`Retry-After\`), keep storing at its sustainable rate, and come back by itself. A chat of its own (admission limits: ${env.length ? env.map(([k, v]) => `\`${k}=${v}\``).join(', ') : "the service's defaults"}; a database of its own; no gateway), ${fmt(x.users)} users in ${fmt(x.conversations)} 1:1 conversations. ` +
+      `The sustainable rate is found first in the same run; then one open-loop schedule, no retries, client timeout 5 s. The scenario took ${fmt(x.elapsedSeconds)} s.`,
+    '',
+  );
+  L.push('| Measure | Goal | Measured | Verdict |', '|---|---|---|---|');
+  for (const g of r.goals.filter((y) => y.scenario === 12)) L.push(`| ${g.what.replace(/^Overload: /, '')} | ${g.target} | ${g.value} | ${mark(g)}${g.met === false && g.cause ? ' (cause above)' : ''} |`);
+  L.push('');
+  if (x.ramp.steps.length) {
+    L.push(`**The sustainable rate**: scenario 8's ramp plan over steps of ${x.ramp.stepSeconds} s (no error, a 503 included; nothing skipped at the client's in-flight cap; ≥ 95 % of the target; p99 send ≤ ${x.ramp.p99BoundMs} ms; a failed step is tried once more, then bisection): **${fmt(x.ramp.sustainedRate)}/s**.`, '');
+    L.push('| target/s | 201/s | send p50 | send p99 | errors | skipped at the client | chat CPU | database server CPU | broker CPU | loadgen CPU | whole machine | verdict |', '|---|---|---|---|---|---|---|---|---|---|---|---|');
+    for (const st of x.ramp.steps)
+      L.push(
+        `| ${fmt(st.targetRate)} | ${fmt(st.okPerSec)} | ${ms(st.sendP50Ms)} | ${ms(st.sendP99Ms)} | ${Object.entries(st.errors).map(([k, v]) => `${v} × ${k}`).join(', ') || 0} | ${fmt(st.skipped)} | ${cores(st.cpu.others.chat)} | ${cores(st.cpu.others.database)} | ${cores(st.cpu.broker)} | ${cores(st.cpu.loadgenSource + st.cpu.loadgenReceivers)} | ${cores(st.cpu.machine)} | ${st.sustainable ? 'sustained' : 'not sustained'}${st.retry ? ' (second try)' : ''} |`,
+      );
+    L.push('');
+  }
+  const o = x.overload;
+  const c = x.recovery;
+  if (o && c) {
+    const failed = (f: Record<string, number>) => Object.entries(f).map(([k, v]) => `${fmt(v)} × ${k}`).join(', ') || '0';
+    L.push('| phase | offered/s | sent | 201 | 201s answered/s | 503 | other | within 1 s | 201 p50 | 201 p99 | 201 max | 503 p99 | chat CPU | database server CPU | loadgen CPU | whole machine |', '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+    for (const [name, p, cpu] of [['overload', o, x.cpu?.overload], ['after the drop', c, x.cpu?.recovery]] as const)
+      L.push(
+        `| ${name} (${p.seconds} s) | ${fmt(p.rate)} | ${fmt(p.attempted)} | ${fmt(p.ok)} | ${fmt(p.okPerSec)} | ${fmt(p.shed)} | ${failed(p.failed)} | ${(p.answeredWithinShare * 100).toFixed(2)} % | ${ms(p.okP50Ms)} | ${ms(p.okP99Ms)} | ${ms(p.okMaxMs)} | ${ms(p.shedP99Ms)} | ${cores(cpu?.others.chat)} | ${cores(cpu?.others.database)} | ${cores(cpu ? cpu.loadgenSource + cpu.loadgenReceivers : undefined)} | ${cores(cpu?.machine)} |`,
+      );
+    L.push('');
+    if (x.admissionShed || x.admissionWait)
+      L.push(
+        `**Chat's own account** (its /metrics before and after the run): ${x.admissionShed ? `\`chat_admission_shed_total\` ${Object.entries(x.admissionShed).map(([k, v]) => `${k} ${fmt(v)}`).join(', ')}` : 'no `chat_admission_shed_total`'}; ${x.admissionWait ? `\`chat_admission_wait_seconds\`: ${fmt(x.admissionWait.admitted)} requests admitted, mean wait ${ms(x.admissionWait.meanMs)}, the slowest ≤ ${Number.isFinite(x.admissionWait.maxLeMs) ? ms(x.admissionWait.maxLeMs) : 'beyond its largest bucket'}` : 'no `chat_admission_wait_seconds`'}.`,
+        '',
+      );
+    if (x.clientErrors || x.listenOverflows !== undefined)
+      L.push(
+        `**At the client and the kernel:** requests without an answer by the client's error: ${x.clientErrors ? Object.entries(x.clientErrors).map(([k, v]) => `${k} ${fmt(v)}`).join(', ') : 'none'}; connections the kernel dropped at a full accept queue over the run (TcpExt ListenOverflows, machine-wide): ${x.listenOverflows !== undefined ? fmt(x.listenOverflows) : 'not read'}.`,
+        '',
+      );
+    const dropS = (x.phases[0]?.durationMs ?? 0) / 1000;
+    L.push(`**Second by second** (by the time each request was sent; the drop at ${dropS} s; "meets" = 201 p99 ≤ ${x.ramp.p99BoundMs} ms, nothing shed, nothing failed):`, '');
+    L.push('| second | offered/s | sent | 201 | 503 | other | 201 p99 | meets |', '|---|---|---|---|---|---|---|---|');
+    for (const sec of x.seconds)
+      L.push(`| ${sec.fromS}–${sec.fromS + 1} | ${fmt(sec.fromS < dropS ? x.phases[0]?.rate : x.phases[1]?.rate)} | ${fmt(sec.sent)} | ${fmt(sec.ok)} | ${fmt(sec.shed)} | ${fmt(sec.failed)} | ${sec.okP99Ms === null ? '—' : ms(sec.okP99Ms)} | ${sec.meets ? 'yes' : 'no'} |`);
+    L.push('');
+  }
+  if (x.notes.length) L.push(`**Notes:** ${x.notes.join('; ')}.`, '');
 }

@@ -7,12 +7,18 @@ export const HTTP_METRICS = ['http_request_duration_seconds'] as const;
 /** A few of prom-client's default metrics the dashboard uses (all services export them). */
 export const DEFAULT_PROCESS_METRICS = ['process_cpu_seconds_total', 'process_resident_memory_bytes', 'nodejs_eventloop_lag_seconds'] as const;
 
+/** Admission control's metrics (issue 17), the same family in Auth and Chat under each one's prefix. */
+function admissionMetrics<P extends 'auth' | 'chat'>(prefix: P) {
+  return [`${prefix}_admission_in_flight`, `${prefix}_admission_limit`, `${prefix}_admission_queued`, `${prefix}_admission_shed_total`, `${prefix}_admission_wait_seconds`] as const;
+}
+
 export const SERVICE_METRICS = {
-  auth: ['auth_login_attempts_total', 'auth_registrations_total', 'auth_limit_refusals_total'],
+  auth: ['auth_login_attempts_total', 'auth_registrations_total', 'auth_limit_refusals_total', ...admissionMetrics('auth')],
   chat: [
     'chat_messages_stored_total', 'chat_events_published_total', 'chat_outbox_backlog', 'chat_db_round_trips_per_request', 'chat_fanout_recipients', 'chat_fanout_duration_seconds',
     'chat_read_marks_total', 'chat_presence_changes_total', 'chat_presence_writes_total', 'chat_presence_online_users', 'chat_signals_dropped_total',
     'chat_database_unavailable', 'chat_database_outages_total',
+    ...admissionMetrics('chat'),
   ],
   gateway: [
     'gateway_open_sockets',
@@ -36,7 +42,10 @@ export const SERVICE_METRICS = {
 } as const;
 
 /** Histograms of the contract (exposed as <name>_bucket, <name>_sum and <name>_count). */
-export const HISTOGRAMS = ['http_request_duration_seconds', 'gateway_delivery_latency_seconds', 'chat_db_round_trips_per_request', 'chat_fanout_recipients', 'chat_fanout_duration_seconds'] as const;
+export const HISTOGRAMS = [
+  'http_request_duration_seconds', 'gateway_delivery_latency_seconds', 'chat_db_round_trips_per_request', 'chat_fanout_recipients', 'chat_fanout_duration_seconds',
+  'chat_admission_wait_seconds', 'auth_admission_wait_seconds',
+] as const;
 
 export function contractMetricNames(): string[] {
   return [...HTTP_METRICS, ...DEFAULT_PROCESS_METRICS, ...Object.values(SERVICE_METRICS).flat()].sort();

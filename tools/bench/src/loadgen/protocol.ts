@@ -1,5 +1,6 @@
 /** Messages between the harness and its load-generator children (JSON over the IPC channel). */
 import type { HistogramSnapshot } from '../stats.js';
+import type { RatePhase } from './schedule.js';
 
 export interface ConnectCommand {
   op: 'connect';
@@ -44,7 +45,20 @@ export interface SendCommand {
   maxInFlight: number;
   /** Marks this run's texts so receivers can match frames to sends. */
   tag: string;
+  /** A schedule of phases back to back instead of `rate` for `durationMs` (the overload scenario's 3× then ½×). */
+  phases?: RatePhase[];
+  /** The client's timeout per request (default 10 s); a request not answered by then counts as `timeout`. */
+  timeoutMs?: number;
+  /** Return every request's SendRecord (the overload scenario judges them second by second). */
+  records?: boolean;
 }
+
+/**
+ * One request of a send run: when it was sent (ms from the run's start), how long until its answer
+ * or failure (ms), and the HTTP status; 0 when there was no answer (a network error or the client's
+ * timeout, named in `errors`); -1 for a send the client skipped at its in-flight cap (never sent).
+ */
+export type SendRecord = [startMs: number, latencyMs: number, status: number];
 
 /** Whom one send goes to: `to` for 1:1, `conversationId` for a group (POST /chat/send takes exactly one). */
 export type SendTarget = { token: string; to: string } | { token: string; conversationId: string };
@@ -136,6 +150,8 @@ export interface SendResult {
   elapsedMs: number;
   /** key → epoch ms when the 201 arrived (performance.timeOrigin + now()). */
   acked: Array<[string, number]>;
+  /** Every request, in the order sent, when the command asked for them. */
+  records?: SendRecord[];
 }
 
 /**

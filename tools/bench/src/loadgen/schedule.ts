@@ -16,3 +16,32 @@ export function dueSlots(prevMs: number, nowMs: number, n: number, periodMs: num
   for (let s = Math.max(first, last - n + 1); s <= last; s++) out.push(((s % n) + n) % n);
   return out;
 }
+
+/** One phase of an open-loop send schedule: `rate` requests per second for `durationMs`. */
+export interface RatePhase {
+  rate: number;
+  durationMs: number;
+}
+
+/**
+ * Requests due by `elapsedMs` into a schedule of phases run back to back (the overload scenario's
+ * 3× then ½× is one schedule, so the drop has no gap in it: a second send command would start
+ * only once every request of the first had been answered). Cumulative over the phases, so a
+ * phase boundary neither loses nor repeats a request; capped at the schedule's end.
+ */
+export function dueSends(phases: RatePhase[], elapsedMs: number): number {
+  let due = 0;
+  let start = 0;
+  for (const p of phases) {
+    const inPhase = Math.min(Math.max(elapsedMs - start, 0), p.durationMs);
+    due += (p.rate * inPhase) / 1000;
+    start += p.durationMs;
+  }
+  // A tiny epsilon: 3 phases of 1/3 s at 3/s must come to exactly 3, not 2.9999.
+  return Math.floor(due + 1e-9);
+}
+
+/** The schedule's length. */
+export function scheduleMs(phases: RatePhase[]): number {
+  return phases.reduce((a, p) => a + p.durationMs, 0);
+}

@@ -9,9 +9,9 @@ import http from 'node:http';
 import amqp from 'amqplib';
 import WebSocket from 'ws';
 import { encodeCursor } from '@chat/common/contracts';
-import { LatencyHistogram } from '../stats.js';
-import { dueSlots } from './schedule.js';
-import type { Command, ConnectCommand, ConnectResult, GroupTally, InjectCommand, InjectResult, LayerCommand, LayerCounts, Reply, SendCommand, SendResult, WindowStats } from './protocol.js';
+import { LatencyHistogram, round3 } from '../stats.js';
+import { dueSends, dueSlots, scheduleMs } from './schedule.js';
+import type { Command, ConnectCommand, ConnectResult, GroupTally, InjectCommand, InjectResult, LayerCommand, LayerCounts, Reply, SendCommand, SendRecord, SendResult, WindowStats } from './protocol.js';
 
 const sockets: WebSocket[] = [];
 const latency = new LatencyHistogram();
@@ -414,13 +414,17 @@ async function inject(cmd: InjectCommand): Promise<InjectResult> {
   return { sent, elapsedMs: Math.min(performance.now() - t0, cmd.durationMs), drains };
 }
 
-/** Open-loop HTTP sends to Chat: a fixed schedule, keep-alive connections, a cap on requests in flight. */
+/** Open-loop HTTP sends to Chat: a fixed schedule (one rate, or phases back to back), keep-alive connections, a cap on requests in flight. */
 async function send(cmd: SendCommand): Promise<SendResult> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: cmd.maxInFlight });
   const url = new URL('/chat/send', cmd.chatUrl);
+  const phases = cmd.phases ?? [{ rate: cmd.rate, durationMs: cmd.durationMs }];
+  const durationMs = scheduleMs(phases);
+  const timeoutMs = cmd.timeoutMs ?? 10_000;
   const sendLatency = new LatencyHistogram();
   const errors: Record<string, number> = {};
   const acked: Array<[string, number]> = [];
+  const records: SendRecord[] | undefined = cmd.records ? [] : undefined;
   let attempted = 0;
   let ok = 0;
   let skipped = 0;
@@ -433,6 +437,8 @@ async function send(cmd: SendCommand): Promise<SendResult> {
     const text = `${cmd.tag}:${key}`;
     const body = JSON.stringify('conversationId' in pair ? { conversationId: pair.conversationId, text } : { to: pair.to, text });
     const started = performance.now();
+    const record: SendRecord | undefined = records ? [round3(started - t0), 0, 0] : undefined;
+    if (record) records!.push(record);
     inFlight++;
     const p = new Promise<void>((resolve) => {
       const req = http.request(
@@ -442,6 +448,10 @@ async function send(cmd: SendCommand): Promise<SendResult> {
           res.resume();
           res.on('end', () => {
             const t = performance.now();
+            if (record) {
+              record[1] = round3(t - started);
+              record[2] = res.statusCode ?? 0;
+            }
             if (res.statusCode === 201) {
               ok++;
               sendLatency.record(t - started);
@@ -451,8 +461,9 @@ async function send(cmd: SendCommand): Promise<SendResult> {
           });
         },
       );
-      req.setTimeout(10_000, () => req.destroy(new Error('timeout')));
+      req.setTimeout(timeoutMs, () => req.destroy(new Error('timeout')));
       req.on('error', (err: NodeJS.ErrnoException) => {
+        if (record) record[1] = round3(performance.now() - started);
         errors[err.code ?? err.message] = (errors[err.code ?? err.message] ?? 0) + 1;
         resolve();
       });
@@ -466,11 +477,13 @@ async function send(cmd: SendCommand): Promise<SendResult> {
   let lastReport = 0;
   while (true) {
     const elapsed = performance.now() - t0;
-    if (elapsed >= cmd.durationMs) break;
-    const due = Math.floor((cmd.rate * elapsed) / 1000);
+    if (elapsed >= durationMs) break;
+    const due = dueSends(phases, elapsed);
     while (attempted < due) {
-      if (inFlight >= cmd.maxInFlight) skipped++;
-      else fire(attempted);
+      if (inFlight >= cmd.maxInFlight) {
+        skipped++;
+        records?.push([round3(elapsed), 0, -1]);
+      } else fire(attempted);
       attempted++;
     }
     if (performance.now() - lastReport > 500) {
@@ -481,7 +494,7 @@ async function send(cmd: SendCommand): Promise<SendResult> {
   }
   await Promise.all(pending);
   agent.destroy();
-  return { attempted, ok, errors, skipped, sendLatency: sendLatency.snapshot(), elapsedMs: performance.now() - t0, acked };
+  return { attempted, ok, errors, skipped, sendLatency: sendLatency.snapshot(), elapsedMs: performance.now() - t0, acked, ...(records ? { records } : {}) };
 }
 
 async function handle(cmd: Command): Promise<unknown> {

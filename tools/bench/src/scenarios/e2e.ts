@@ -17,6 +17,7 @@ import type { TimeWindow } from '../profile.js';
 import { LatencyHistogram, round3, type HistogramSnapshot } from '../stats.js';
 import type { Proc } from '../stack.js';
 import { loadgenLimited, waitCpuQuiet, waitQuiet, roundCpu, WindowMeters, type CpuSnapshot } from './common.js';
+import { sustainedRate, type RampPlan } from './local-db-plan.js';
 
 export interface SendRun {
   targetRate: number;
@@ -183,4 +184,20 @@ export async function sendRamp(o: SendOptions & { rates: number[]; seconds: numb
     if (!step.sustainable) break;
   }
   return steps;
+}
+
+/**
+ * One system's ramp on scenario 8's plan (coarse rates while they hold, a failed rate tried once
+ * more, then bisection between the last sustained and the first failed rate), each step a
+ * `sendStep`: the sustainable rate of scenario 12 (overload), found the way scenario 8 finds ours.
+ */
+export async function plannedRamp(o: SendOptions & { plan: RampPlan; seconds: number; deadline: number; p99BoundMs?: number; label?: string }): Promise<{ steps: Array<RampStep & { retry?: boolean }>; sustainedRate: number }> {
+  const steps: Array<RampStep & { retry?: boolean }> = [];
+  for (let rate = o.plan.next(); rate !== undefined; rate = o.plan.next()) {
+    if (performance.now() + o.seconds * 1000 + 5_000 > o.deadline) break;
+    const step = await sendStep(o, rate, o.seconds, o.deadline);
+    steps.push({ ...step, ...(steps.some((s) => s.targetRate === rate) ? { retry: true } : {}) });
+    o.plan.record(rate, step.sustainable);
+  }
+  return { steps, sustainedRate: sustainedRate(steps) };
 }
