@@ -51,6 +51,12 @@ export interface SendCommand {
   timeoutMs?: number;
   /** Return every request's SendRecord (the overload scenario judges them second by second). */
   records?: boolean;
+  /**
+   * A pool of this many kept-alive connections, opened before the schedule starts and used in
+   * turn, as an ingress reaches a pod; requests beyond it wait for one (counted in their latency).
+   * Unset: a new connection whenever every open one is busy (up to maxInFlight).
+   */
+  connections?: number;
 }
 
 /**

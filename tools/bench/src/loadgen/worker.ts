@@ -414,9 +414,32 @@ async function inject(cmd: InjectCommand): Promise<InjectResult> {
   return { sent, elapsedMs: Math.min(performance.now() - t0, cmd.durationMs), drains };
 }
 
+/**
+ * Opens `n` kept-alive connections on `agent` (concurrent GETs of `url`); each answer is read only
+ * once every request has its own, or the first sockets freed would be reused for the rest.
+ */
+async function openConnections(agent: http.Agent, url: URL, n: number): Promise<void> {
+  const answered: http.IncomingMessage[] = [];
+  await Promise.all(
+    Array.from(
+      { length: n },
+      () =>
+        new Promise<void>((resolve) => {
+          const req = http.get(url, { agent }, (res) => (answered.push(res), resolve()));
+          req.on('error', () => resolve());
+          req.setTimeout(5_000, () => req.destroy());
+        }),
+    ),
+  );
+  await Promise.all(answered.map((res) => new Promise<void>((resolve) => (res.on('end', resolve), res.on('error', () => resolve()), res.resume()))));
+}
+
 /** Open-loop HTTP sends to Chat: a fixed schedule (one rate, or phases back to back), keep-alive connections, a cap on requests in flight. */
 async function send(cmd: SendCommand): Promise<SendResult> {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: cmd.maxInFlight });
+  const pool = cmd.connections;
+  // A pool: FIFO so none idles out, and every idle socket kept (maxFreeSockets' default, 256, would close the rest).
+  const agent = new http.Agent(pool ? { keepAlive: true, maxSockets: pool, maxFreeSockets: pool, scheduling: 'fifo' } : { keepAlive: true, maxSockets: cmd.maxInFlight });
+  if (pool) await openConnections(agent, new URL('/healthz', cmd.chatUrl), pool);
   const url = new URL('/chat/send', cmd.chatUrl);
   const phases = cmd.phases ?? [{ rate: cmd.rate, durationMs: cmd.durationMs }];
   const durationMs = scheduleMs(phases);

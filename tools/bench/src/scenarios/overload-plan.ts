@@ -45,6 +45,15 @@ export const OVERLOAD_TARGETS = {
 export const OVERLOAD_CLIENT_TIMEOUT_MS = 5_000;
 /** Requests in flight at most: far above what answers within 1 s need at these rates, so the client never skips a send for the server. */
 export const OVERLOAD_MAX_IN_FLIGHT = 4_096;
+/**
+ * The overload reaches Chat over this many kept-alive connections opened before it, as an
+ * ingress reaches a pod (the system test tests/system/overload.integration.test.ts does the
+ * same): several times what 3× the rate keeps in flight when answers take their usual time. A
+ * connection per request in flight instead turns the overload into a storm of new connections,
+ * which measured the kernel's accept queue on a saturated machine (answers of 1–10 s on new
+ * connections only), not what Chat answers.
+ */
+export const OVERLOAD_CONNECTIONS = 512;
 /** Resolution of the recovery time: the requests after the drop are judged per second sent. */
 export const RECOVERY_BUCKET_MS = 1_000;
 

@@ -9,7 +9,9 @@
  *      `recoveryShare` (½) × it for `recoverySeconds` (10). Every request is recorded (sent at,
  *      latency, status) with the client timeout of the chaos test's senders (5 s) and an in-flight
  *      cap far above what 1 s answers need, so the client never skips a send for the server. No retries:
- *      the offered rate is the arrival rate, as from many independent clients.
+ *      the offered rate is the arrival rate, as from many independent clients. The requests reach
+ *      Chat over a pool of OVERLOAD_CONNECTIONS kept-alive connections opened before the schedule,
+ *      as through an ingress (overload-plan.ts says why).
  *   3. Judged as ratios in the same run (overload-plan.ts): goodput ÷ the sustainable rate, the
  *      share answered within 1 s, the 201s' p99, the shed share, and the seconds after the drop
  *      until p99 is back under the bound with nothing shed.
@@ -32,7 +34,7 @@ import { roundCpu, waitCpuQuiet, WindowMeters } from './common.js';
 import { plannedRamp, SUSTAINABLE_SEND_P99_MS } from './e2e.js';
 import { databaseRoots, scrape } from './local-db.js';
 import { conversationPlan, RampPlan } from './local-db-plan.js';
-import { judgeRun, OVERLOAD_CLIENT_TIMEOUT_MS, OVERLOAD_MAX_IN_FLIGHT, overloadPhases, type OverloadConfig, type OverloadResult } from './overload-plan.js';
+import { judgeRun, OVERLOAD_CLIENT_TIMEOUT_MS, OVERLOAD_CONNECTIONS, OVERLOAD_MAX_IN_FLIGHT, overloadPhases, type OverloadConfig, type OverloadResult } from './overload-plan.js';
 
 export interface OverloadOptions {
   stack: Stack;
@@ -141,7 +143,7 @@ export async function overloadScenario(o: OverloadOptions): Promise<OverloadRun>
     const ticker = setInterval(() => progress.update({ rate: (o.lg.sourceWorker().progress.sent ?? 0) / ((performance.now() - s0) / 1000), extra: `201s so far; ${performance.now() - s0 < over.durationMs ? `${over.rate}/s offered` : `${rec.rate}/s offered since the drop`}` }), 500);
     let res;
     try {
-      res = await o.lg.send({ chatUrl: chat.url, rate: over.rate, durationMs: scheduleMs(result.phases), phases: result.phases, pairs, maxInFlight: OVERLOAD_MAX_IN_FLIGHT, timeoutMs: OVERLOAD_CLIENT_TIMEOUT_MS, records: true, tag: `o${run}` });
+      res = await o.lg.send({ chatUrl: chat.url, rate: over.rate, durationMs: scheduleMs(result.phases), phases: result.phases, pairs, maxInFlight: OVERLOAD_MAX_IN_FLIGHT, connections: OVERLOAD_CONNECTIONS, timeoutMs: OVERLOAD_CLIENT_TIMEOUT_MS, records: true, tag: `o${run}` });
     } finally {
       clearTimeout(drop);
       clearInterval(ticker);
