@@ -19,6 +19,7 @@ export const SERVICE_METRICS = {
     'chat_read_marks_total', 'chat_presence_changes_total', 'chat_presence_writes_total', 'chat_presence_online_users', 'chat_signals_dropped_total',
     'chat_database_unavailable', 'chat_database_outages_total',
     ...admissionMetrics('chat'),
+    'chat_background_delays_total',
   ],
   gateway: [
     'gateway_open_sockets',
@@ -38,6 +39,8 @@ export const SERVICE_METRICS = {
     'gateway_presence_online_users',
     'gateway_signals_dropped_total',
     'gateway_presence_lookup_failures_total',
+    'gateway_replays_total',
+    'gateway_replay_retries_total',
   ],
 } as const;
 
