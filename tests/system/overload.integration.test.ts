@@ -38,9 +38,13 @@
  *
  * **The p99 goal is 50 ms**, scenario 8's "sustained sends/s with p99 ≤ 50 ms" on the local
  * default database, which is what this test runs on (scenario 4's 100 ms is the end-to-end
- * ramp's looser bound over 10,000 sockets). Sends are open-loop (open-loop-sends.ts) over 100
- * pairs, each its own conversation (Chat serializes a conversation's appends), with a keep-alive
- * agent and a client timeout of 10 s, so a slow answer is measured as slow rather than cut.
+ * ramp's looser bound over 10,000 sockets). Sends are open-loop (open-loop-sends.ts) over 400
+ * pairs, each its own conversation (Chat serializes a conversation's appends: with 100, the
+ * overload put 9 sends/s on each and the test measured that queue), with a client timeout of
+ * 10 s, so a slow answer is measured as slow rather than cut. The overload reaches Chat over a
+ * pool of kept-alive connections opened before it (POOL), as an ingress reaches a pod: without
+ * it every request beyond the open connections opened a new one, and what was measured was the
+ * accept queue of a process on a saturated machine (README, "Overload and recovery").
  *
  * It loads Chat and the database to the point of refusal, so it runs on a PRIVATE
  * infrastructure instance (`<repo>/.infra/overload-instance`, its own ports), never on the shared
