@@ -68,7 +68,7 @@ const givenDir = process.env.CHAT_INFRA_DIR;
 const ownInstance = !givenDir || resolve(repoRoot(), givenDir) === join(repoRoot(), '.infra');
 if (ownInstance) process.env.CHAT_INFRA_DIR = join(repoRoot(), '.infra', 'overload-instance');
 
-const PAIRS = Number(process.env.OVERLOAD_PAIRS ?? 400);
+const PAIRS = 400;
 /** Scenario 8's goal on the local default database (see the header). */
 const P99_GOAL_MS = 50;
 /** Issue 17: during the overload every answer within 1 s. */

@@ -56,26 +56,13 @@ test('a confirmed event whose mark failed is published again and marked once the
   await Promise.all([messages.ensureIndexes(), timeline.ensureIndexes()]);
   const metrics = createChatMetrics(new Registry());
   const outbox = new OutboxRelay({ messages, timeline, publisher, metrics, logger, delayMs: 0, intervalMs: 60_000, batchMax: 100 });
-  const _id = new ObjectId();
-  const [a, b] = [new ObjectId().toHexString(), new ObjectId().toHexString()];
-  const stored = await messages.insert({
-    _id,
-    conversationId: directConversationId(a, b),
-    fromId: a,
-    from: 'alice',
-    toId: b,
-    to: 'bob',
-    text: 'hello',
-    createdAt: new Date(),
-    idemKey: idempotencyKey(_id, undefined),
-    published: false,
-  });
-  assert.notEqual(stored, 'repeat');
+  const stored = await storeUnpublished(messages);
+  const _id = stored._id;
   const published = () => metrics.eventsPublished.get().then((m) => m.values.reduce((n, v) => n + v.value, 0));
 
   relay.cut(); // the database goes away after the store, before the mark
   outbox.claim(_id);
-  outbox.dispatch(stored as MessageDoc, {});
+  outbox.dispatch(stored, {});
   await waitFor('the event confirmed', async () => (await published()) === 1, 10_000);
   // The mark runs within 100 ms of the confirm and fails once no server is selected (1 s).
   await sleep(2_500);

@@ -18,22 +18,9 @@ import { LatencyHistogram, round3, type HistogramSnapshot } from '../stats.js';
 import type { Proc } from '../stack.js';
 import { loadgenLimited, waitCpuQuiet, waitQuiet, roundCpu, WindowMeters, type CpuSnapshot } from './common.js';
 import { sustainedRate, type RampPlan } from './local-db-plan.js';
+import type { RampStep, SendRun } from './send-run.js';
 
-export interface SendRun {
-  targetRate: number;
-  seconds: number;
-  attempted: number;
-  ok: number;
-  okPerSec: number;
-  errors: Record<string, number>;
-  skipped: number;
-  sendP50Ms: number;
-  sendP99Ms: number;
-  sendMaxMs: number;
-  cpu: CpuSnapshot;
-  loadgenLimited: boolean;
-  window: TimeWindow;
-}
+export type { RampStep, SendRun };
 
 export interface E2EResult extends SendRun {
   framesPerMessage: number;
@@ -48,9 +35,6 @@ export interface E2EResult extends SendRun {
   framesBefore201: number;
 }
 
-export interface RampStep extends SendRun {
-  sustainable: boolean;
-}
 
 export interface SendOptions {
   lg: LoadGen;

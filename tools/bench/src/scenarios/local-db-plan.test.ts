@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { conversationPlan, localDbGoals, RampPlan, seedMessage, sustainedRate, type LocalDbResult } from './local-db-plan.js';
-import type { RampStep } from './e2e.js';
+import type { RampStep } from './send-run.js';
 
 test('conversationPlan: no self-conversation, no duplicate, about peersPerUser peers each, deterministic', () => {
   const plan = conversationPlan(1_000, 10);

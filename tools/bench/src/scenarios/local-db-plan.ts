@@ -4,7 +4,7 @@
  * and the first that was not), the result's shape, and the five goals judged from it.
  */
 import type { GoalResult } from '../goal.js';
-import type { RampStep } from './e2e.js';
+import type { RampStep } from './send-run.js';
 import type { FerretProfile } from '../ferretdb-profile.js';
 
 // ---- The conversation mix ----------------------------------------------------------------

@@ -11,7 +11,7 @@ import type { SendRecord } from '../loadgen/protocol.js';
 import type { RatePhase } from '../loadgen/schedule.js';
 import { LatencyHistogram, round3 } from '../stats.js';
 import type { CpuSnapshot } from './common.js';
-import type { RampStep } from './e2e.js';
+import type { RampStep } from './send-run.js';
 
 export interface OverloadConfig {
   /** The scenario's own budget from its start (setup, the ramp, the overload run, teardown). */
