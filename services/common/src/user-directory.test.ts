@@ -9,8 +9,12 @@ import { RequestError } from './errors.js';
 // chat and gateway integration tests; this one checks caching and coalescing, which those
 // cannot observe.
 let calls = 0;
+let concurrent = 0;
+let peakConcurrent = 0;
 const server = createServer((req, res) => {
   calls++;
+  peakConcurrent = Math.max(peakConcurrent, ++concurrent);
+  res.on('finish', () => concurrent--);
   const name = decodeURIComponent(req.url!.split('/').pop()!);
   if (req.headers.authorization !== 'Bearer svc') return void res.writeHead(401).end();
   setTimeout(() => {
@@ -62,4 +66,14 @@ test('an unreachable or failing directory is a 503, not a crash', async () => {
   await assert.rejects(down.resolve('alice'), (e: unknown) => e instanceof RequestError && e.status === 503);
   const refused = createUserDirectory({ authUrl, credential: async () => 'wrong' });
   await assert.rejects(refused.resolve('alice'), (e: unknown) => e instanceof RequestError && e.status === 503);
+});
+
+test('lookups of many new names go to Auth a bounded number at a time, and all resolve', async () => {
+  calls = 0;
+  peakConcurrent = 0;
+  const dir = createUserDirectory({ authUrl, credential: async () => 'svc', maxConcurrent: 4 });
+  const results = await Promise.all(Array.from({ length: 40 }, (_, i) => dir.resolve(`member${i}`)));
+  assert.equal(calls, 40);
+  assert.ok(results.every((u) => u === null), 'each name answered (404: nobody)');
+  assert.equal(peakConcurrent, 4, 'never more than maxConcurrent at once, and the bound was reached');
 });

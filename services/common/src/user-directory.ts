@@ -22,6 +22,12 @@ export interface UserDirectoryOptions {
   /** Unknown users are remembered for less time, so a fresh registration is seen quickly. */
   negativeTtlMs?: number;
   timeoutMs?: number;
+  /**
+   * Lookups in flight to Auth at once (default 16); more wait their turn. Auth bounds the
+   * requests it works on (admission, 32 per process by default) and sheds a burst beyond them
+   * with 503: a group of 1,000 new members resolved at once would be refused, not slowed.
+   */
+  maxConcurrent?: number;
   onHit?: () => void;
   onMiss?: () => void;
 }
@@ -45,6 +51,21 @@ export function createUserDirectory(opts: UserDirectoryOptions): UserDirectory {
   // own, so it counts as a hit. (lru-cache's `has` is false until the fetch settles, so without
   // this a burst for a new name counted neither as hits nor as misses, by timing.)
   const inFlight = new Set<string>();
+  const maxConcurrent = opts.maxConcurrent ?? 16;
+  let running = 0;
+  const waiting: Array<() => void> = [];
+  /** Runs `task` when fewer than maxConcurrent lookups are running (FIFO). */
+  async function inTurn<T>(task: () => Promise<T>): Promise<T> {
+    if (running >= maxConcurrent) await new Promise<void>((resolve) => waiting.push(resolve));
+    else running++;
+    try {
+      return await task();
+    } finally {
+      const next = waiting.shift();
+      if (next) next(); // the slot passes on; `running` is unchanged
+      else running--;
+    }
+  }
   const cache = new LRUCache<string, Entry>({
     max: opts.max ?? 50_000,
     ttl: opts.ttlMs ?? 60_000,
@@ -52,7 +73,7 @@ export function createUserDirectory(opts: UserDirectoryOptions): UserDirectory {
       opts.onMiss?.();
       inFlight.add(key);
       try {
-        return await lookup(key, options);
+        return await inTurn(() => lookup(key, options));
       } finally {
         inFlight.delete(key);
       }

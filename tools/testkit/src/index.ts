@@ -221,10 +221,25 @@ export interface TestUser {
   token: string;
 }
 
+/**
+ * A request retried as a client is told to (README, "How a client should reconnect"): a 503
+ * (Auth shedding a burst of registrations beyond its admission bound, or its bcrypt queue) is
+ * tried again after its Retry-After, jittered, up to 10 times; any other answer is returned.
+ */
+async function withRetryAfter(call: () => Promise<JsonResponse>): Promise<JsonResponse> {
+  for (let attempt = 1; ; attempt++) {
+    const res = await call();
+    if (res.status !== 503 || attempt >= 10) return res;
+    const retryAfterS = Number(res.headers.get('retry-after') ?? '1') || 1;
+    await sleep(retryAfterS * 1000 * (1 + Math.random() / 2));
+  }
+}
+
 export async function registerAndLogin(authUrl: string, username = uniqueName(), password = 'correct horse battery'): Promise<TestUser> {
-  const reg = await request(`${authUrl}/register`, { body: { username, password } });
+  // A 503 is refused before anything is stored (admission, the bcrypt queue), so registering again is safe.
+  const reg = await withRetryAfter(() => request(`${authUrl}/register`, { body: { username, password } }));
   if (reg.status !== 201) throw new Error(`register ${username}: ${reg.status} ${reg.text}`);
-  const login = await request(`${authUrl}/login`, { body: { username, password } });
+  const login = await withRetryAfter(() => request(`${authUrl}/login`, { body: { username, password } }));
   if (login.status !== 200) throw new Error(`login ${username}: ${login.status} ${login.text}`);
   return { id: reg.body.id, username: reg.body.username, password, token: login.body.token };
 }
