@@ -16,3 +16,4 @@ export * from './lifecycle.js';
 export * from './queue-name.js';
 export * from './client-address.js';
 export * from './backoff.js';
+export * from './concurrency-limiter.js';

@@ -2,9 +2,10 @@
  * @chat/common/user-directory — username to user through Auth, for Chat and the gateway (Auth
  * owns the users). One file, so it is its own entry point.
  *
- * Package: lru-cache. Imports contracts.
+ * Package: lru-cache. Imports contracts and the concurrency limiter (no package).
  */
 import { LRUCache } from 'lru-cache';
+import { ConcurrencyLimiter } from './concurrency-limiter.js';
 import { RequestError } from './errors.js';
 import { isUsername, usernameKey } from './username.js';
 
@@ -52,20 +53,7 @@ export function createUserDirectory(opts: UserDirectoryOptions): UserDirectory {
   // this a burst for a new name counted neither as hits nor as misses, by timing.)
   const inFlight = new Set<string>();
   const maxConcurrent = opts.maxConcurrent ?? 16;
-  let running = 0;
-  const waiting: Array<() => void> = [];
-  /** Runs `task` when fewer than maxConcurrent lookups are running (FIFO). */
-  async function inTurn<T>(task: () => Promise<T>): Promise<T> {
-    if (running >= maxConcurrent) await new Promise<void>((resolve) => waiting.push(resolve));
-    else running++;
-    try {
-      return await task();
-    } finally {
-      const next = waiting.shift();
-      if (next) next(); // the slot passes on; `running` is unchanged
-      else running--;
-    }
-  }
+  const lookups = new ConcurrencyLimiter(maxConcurrent);
   const cache = new LRUCache<string, Entry>({
     max: opts.max ?? 50_000,
     ttl: opts.ttlMs ?? 60_000,
@@ -73,7 +61,7 @@ export function createUserDirectory(opts: UserDirectoryOptions): UserDirectory {
       opts.onMiss?.();
       inFlight.add(key);
       try {
-        return await inTurn(() => lookup(key, options));
+        return await lookups.run(() => lookup(key, options));
       } finally {
         inFlight.delete(key);
       }

@@ -1,5 +1,5 @@
 import { decodeCursor, encodeCursor, type ChatMessage } from '@chat/common/contracts';
-import { backoffDelay, type BackoffPolicy, type Logger } from '@chat/common/config';
+import { backoffDelay, ConcurrencyLimiter, type BackoffPolicy, type Logger } from '@chat/common/config';
 import { SyncError, type ReadSyncPage, type SyncPage } from './chat-sync-client.js';
 import type { LiveFrame } from './delivery.js';
 import { errorFrame, messageFrame, messageFrameHead, RESYNC_REQUIRED_FRAME, syncedFrame, type ParsedClientFrame } from './frames.js';
@@ -103,36 +103,6 @@ function newSocketStream(ws: GatewaySocket): SocketStream {
   };
 }
 
-/** A small FIFO semaphore. */
-class Limiter {
-  private active = 0;
-  private readonly queue: (() => void)[] = [];
-  private idleWaiters: (() => void)[] = [];
-
-  constructor(private readonly max: number) {}
-
-  async run<T>(task: () => Promise<T>): Promise<T> {
-    if (this.active >= this.max) await new Promise<void>((resolve) => this.queue.push(resolve));
-    this.active++;
-    try {
-      return await task();
-    } finally {
-      this.active--;
-      const next = this.queue.shift();
-      if (next) next();
-      else if (this.active === 0) for (const w of this.idleWaiters.splice(0)) w();
-    }
-  }
-
-  get busy(): boolean {
-    return this.active > 0 || this.queue.length > 0;
-  }
-
-  idle(): Promise<void> {
-    return this.busy ? new Promise((resolve) => this.idleWaiters.push(resolve)) : Promise.resolve();
-  }
-}
-
 /**
  * One ordered stream per socket, which every live frame to that socket goes through: gap-free,
  * without duplicates, with replays from Chat for what the socket missed.
@@ -153,7 +123,7 @@ class Limiter {
  * So a client that stores the cursor of each frame it processes can always resume from it.
  */
 export class SocketStreams implements SocketHooks {
-  private readonly limiter: Limiter;
+  private readonly limiter: ConcurrencyLimiter;
   /**
    * Each socket's stream, made on first use and dropped when it holds nothing any more. Weak: a
    * socket that is gone takes its stream along.
@@ -164,7 +134,7 @@ export class SocketStreams implements SocketHooks {
 
   constructor(private readonly deps: SocketStreamsDeps) {
     this.retry = deps.retry ?? REPLAY_RETRY;
-    this.limiter = new Limiter(deps.maxConcurrentReplays);
+    this.limiter = new ConcurrencyLimiter(deps.maxConcurrentReplays);
     this.windows = new ResumeWindows({ windowMs: deps.resumeWindowMs, onEnd: (stream) => this.endResumeWindow(stream) });
   }
 
