@@ -1,15 +1,17 @@
 /**
- * What each service image installs: services/Dockerfile's `pnpm deploy --prod --legacy` run into
- * a temporary folder (from the local store, offline), then its node_modules read. The gateway's
- * has neither Koa nor the MongoDB driver; Auth's and Chat's have both, where the deployed
- * @chat/common finds them (they are its optional peer dependencies, installed by the services
- * that import its koa and mongo entry points). The gateway's module graph is checked in
- * services/gateway/src/loaded-modules.test.ts. The Dockerfile's uWebSockets.js step then runs on
- * each tree with sh (this node is the image's major, so the binary it keeps is the image's).
- */
+ * What each service image installs: services/Dockerfile's `pnpm deploy` step, as written there,
+ * run into a temporary folder (packages from the local store), then its node_modules read. The
+ * legacy deploy resolves the workspace packages' dependencies again, so it reads package
+ * metadata: from pnpm's cache when it has them, from the registry on a machine whose cache is
+ * cold (`--offline` failed there with ERR_PNPM_NO_OFFLINE_META: `pnpm install` from the lockfile
+ * fetches none). The gateway's has neither Koa nor the MongoDB driver; Auth's and Chat's have both,
+ * where the deployed @chat/common finds them (they are its optional peer dependencies, installed
+ * by the services that import its koa and mongo entry points). The gateway's module graph is
+ * checked in services/gateway/src/loaded-modules.test.ts. The Dockerfile's uWebSockets.js step
+ * then runs on each tree with sh (this node is the image's major, so the binary it keeps is the image's). */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, realpathSync, rmSync, unlinkSync } from 'node:fs';
+import { mkdtempSync, readdirSync, realpathSync, rmSync, unlinkSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,7 +25,6 @@ const KOA_AND_MONGO = ['koa', '@koa/router', 'koa-bodyparser', 'mongodb'];
 const COMMON_DEPENDENCIES = ['jose', 'lru-cache', 'pino', 'prom-client'];
 const USES_KOA_AND_MONGO: Record<ServiceName, boolean> = { auth: true, chat: true, gateway: false };
 
-const PNPM = existsSync(join(BIN, 'pnpm')) ? join(BIN, 'pnpm') : 'pnpm';
 const work = mkdtempSync(join(tmpdir(), 'image-deps-'));
 after(() => rmSync(work, { recursive: true, force: true }));
 
@@ -41,6 +42,22 @@ function resolvesFromCommon(out: string, name: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** The build stage's RUN that deploys, as written: the pnpm command, before the store option's cache mount matters. */
+const deployRun = readDockerfile(join(ROOT, SERVICES_DOCKERFILE))
+  .stages.find((s) => s.name === 'build')
+  ?.instructions.find((i) => i.cmd === 'RUN' && / deploy --legacy \/out$/.test(i.args))?.args;
+
+/** Runs the Dockerfile's deploy of `svc` into `out`, with this machine's store, offline where pnpm's cache allows. */
+function runDeploy(svc: ServiceName, out: string) {
+  assert.ok(deployRun, `${SERVICES_DOCKERFILE} has a RUN ending in "deploy --legacy /out" in its build stage`);
+  const command = deployRun
+    .slice(deployRun.indexOf('pnpm '))
+    .replace(' --store-dir /pnpm/store', ' --prefer-offline')
+    .replace(/\/out$/, out);
+  assert.match(command, /^pnpm .* --prefer-offline .*deploy --legacy /, command);
+  return spawnSync('sh', ['-c', command], { cwd: ROOT, env: { ...process.env, PATH: `${BIN}:${process.env.PATH}`, ...serviceBuildArgs(svc) }, encoding: 'utf8', timeout: 120_000 });
 }
 
 /** The build stage's RUN that prunes the uWebSockets.js binaries, as written (the shell expands its build args). */
@@ -65,7 +82,7 @@ function uwsBinaries(out: string): string[] {
 for (const svc of SERVICES) {
   describe(`the ${svc} image's production dependencies (pnpm deploy --prod)`, () => {
     const out = join(work, svc);
-    const deploy = spawnSync(PNPM, ['--filter', `@chat/${svc}`, '--prod', '--offline', 'deploy', '--legacy', out], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
+    const deploy = runDeploy(svc, out);
 
     it('deploys', () => {
       assert.equal(deploy.status, 0, `${deploy.error ?? ''}${deploy.stdout}${deploy.stderr}`);
