@@ -419,7 +419,7 @@ function chatView(a: MetricsSnapshot | undefined, b: MetricsSnapshot | undefined
   };
   const admitted = d('chat_admission_wait_seconds_count');
   return (
-    `sends ${['201', '503', '500'].map(sends).join(', ')}; shed ${['queue_full', 'wait_budget', 'draining'].map((r) => `${r} ${d('chat_admission_shed_total', { reason: r })}`).join(', ')}; ` +
+    `sends ${['201', '503', '500'].map(sends).join(', ')}; shed ${['queue_full', 'wait_budget', 'deadline', 'draining'].map((r) => `${r} ${d('chat_admission_shed_total', { reason: r })}`).join(', ')}; ` +
     `admitted ${admitted}, mean wait ${admitted ? ms((1000 * d('chat_admission_wait_seconds_sum')) / admitted) : '-'}`
   );
 }

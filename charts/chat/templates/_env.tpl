@@ -138,6 +138,8 @@ empty list visibly means "no CORS" rather than "whatever the image defaults to".
   value: {{ int .Values.chat.admission.maxInFlight | quote }}
 - name: ADMISSION_MAX_WAIT_MS
   value: {{ int .Values.chat.admission.maxWaitMs | quote }}
+- name: ADMISSION_ANSWER_WITHIN_MS
+  value: {{ int .Values.chat.admission.answerWithinMs | quote }}
 {{ include "chat.env.presence" . | trim }}
 {{- end }}
 

@@ -3,7 +3,7 @@ import Router from '@koa/router';
 import type { Lifecycle, Logger, ServiceMetrics } from '@chat/common/config';
 import type { VerifyUserToken } from '@chat/common/jwt';
 import type { UserDirectory } from '@chat/common/user-directory';
-import { createKoaApp, healthRouter, koaAdmission, koaRequireAuth, type Admission, type ReadinessCheck } from '@chat/common/koa';
+import { createKoaApp, healthRouter, jsonBody, koaAdmission, koaRequireAuth, type Admission, type ReadinessCheck } from '@chat/common/koa';
 import { koaDatabaseGate, koaDatabaseUnavailable, type DatabaseOutage } from '@chat/common/mongo';
 import type { ContactsOf } from './contacts.js';
 import type { ConversationsRepository } from './conversations-repo.js';
@@ -46,8 +46,22 @@ export interface ChatAppDeps {
   outage?: DatabaseOutage;
   /** The bound on requests doing database work (admission.ts): past it, and past its wait budget, 503 at once. */
   admission?: Admission;
+  /** ADMISSION_ANSWER_WITHIN_MS: a retry-safe request (see {@link isRetrySafe}) still running this long after it arrived gets 503. */
+  answerWithinMs?: number;
   /** Readiness checks by name (database, broker); draining is always checked. */
   readiness: Record<string, ReadinessCheck>;
+}
+
+/**
+ * Whether a client may repeat this request harmlessly, so that the admission may answer it 503
+ * at its deadline while its work goes on: every read, and a send with a `clientMsgId` (its
+ * repeat is answered with the stored original, once the first has stored it, or stores it). A
+ * send without one, and the other writes (a new group, a member change), are answered when done.
+ */
+export function isRetrySafe(ctx: Koa.ParameterizedContext): boolean {
+  if (ctx.method === 'GET') return true;
+  const { clientMsgId } = jsonBody(ctx);
+  return ctx.method === 'POST' && ctx.path === '/chat/send' && typeof clientMsgId === 'string' && clientMsgId !== '';
 }
 
 /** The Chat HTTP app, built from its dependencies so tests and index.ts wire it the same way. */
@@ -61,7 +75,7 @@ export function createChatApp(deps: ChatAppDeps): Koa {
   // Every authenticated route reads or writes the database (presence's last-seen times included):
   // after the token check (no database), a known outage answers 503 at once, and then the
   // request waits its turn for one of the admission's slots (or is refused with 503).
-  const guards = [deps.outage && koaDatabaseGate(deps.outage), deps.admission && koaAdmission(deps.admission)].filter((m): m is Koa.Middleware => m !== undefined);
+  const guards = [deps.outage && koaDatabaseGate(deps.outage), deps.admission && koaAdmission(deps.admission, { answerWithinMs: deps.answerWithinMs, retrySafe: isRetrySafe })].filter((m): m is Koa.Middleware => m !== undefined);
   // auth, then each guard in order, then the route.
   const gated = (auth: Koa.Middleware): Koa.Middleware => guards.reduce<Koa.Middleware>((outer, guard) => (ctx, next) => outer(ctx, () => guard(ctx, next)), auth);
   const requireUser = gated(koaRequireAuth(deps.verifyUser));

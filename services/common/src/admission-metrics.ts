@@ -1,7 +1,7 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { Admission, type AdmissionOptions, type AdmissionShedReason } from './admission.js';
 
-const SHED_REASONS: readonly AdmissionShedReason[] = ['queue_full', 'wait_budget', 'draining'];
+const SHED_REASONS: readonly AdmissionShedReason[] = ['queue_full', 'wait_budget', 'deadline', 'draining'];
 
 /**
  * An Admission with its metrics, `<prefix>_admission_*`: the gauges are read at scrape (nothing
@@ -12,7 +12,7 @@ const SHED_REASONS: readonly AdmissionShedReason[] = ['queue_full', 'wait_budget
 export function createMeasuredAdmission(registry: Registry, prefix: string, opts: Omit<AdmissionOptions, 'observer'>): Admission {
   const shed = new Counter({
     name: `${prefix}_admission_shed_total`,
-    help: 'Requests refused with 503 by admission control, by reason (queue_full: at arrival; wait_budget: waited ADMISSION_MAX_WAIT_MS; draining: shutting down)',
+    help: 'Requests refused with 503 by admission control, by reason (queue_full: at arrival; wait_budget: waited ADMISSION_MAX_WAIT_MS; deadline: a retry-safe request still running after ADMISSION_ANSWER_WITHIN_MS, its work going on; draining: shutting down)',
     labelNames: ['reason'] as const,
     registers: [registry],
   });

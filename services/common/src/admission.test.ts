@@ -132,6 +132,29 @@ describe('Admission', () => {
     assert.equal(admission.abandonRunning(), 0, 'finished work is no longer tracked');
   });
 
+  it('track with a deadline refuses work that outlives it, which goes on holding its slot; work that ends first is answered', async () => {
+    const { admission, clock, shed } = admissionWith({ maxInFlight: 1, maxWaitMs: 0 });
+    const release = await admission.acquire();
+    let finish!: (v: string) => void;
+    const slow = refusal(admission.track(new Promise<string>((r) => (finish = r)), 700));
+    clock.advance(699);
+    await settle();
+    assert.deepEqual(shed, [], 'not before the deadline');
+    clock.advance(1);
+    assert.equal(await slow, 'deadline');
+    assert.equal(admission.abandonRunning(), 0, 'a refused request is no longer tracked');
+    assert.equal(admission.inFlight, 1, 'its slot is still held: the work goes on');
+    finish('late');
+    release();
+    assert.equal(admission.inFlight, 0);
+
+    const quick = admission.track(Promise.resolve('done'), 700);
+    assert.equal(await quick, 'done');
+    clock.advance(1_000);
+    await settle();
+    assert.deepEqual(shed, ['deadline'], 'the answered one is not refused later');
+  });
+
   it('idle resolves when the last running request ends', async () => {
     const { admission } = admissionWith({ maxInFlight: 2, maxWaitMs: 0 });
     const a = await admission.acquire();

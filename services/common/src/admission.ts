@@ -19,17 +19,32 @@
  * requests still running with the same refusal, so that a process about to close its database
  * client answers 503, never a 500 from work cut short.
  *
+ * Deadline: the wait is bounded, the work is not. When the database stalls, 64 admitted
+ * requests hold their slots for as long as it stalls, and their clients with them (issue 17's
+ * overload test saw answers of 1.0-1.25 s at a budget of 150 ms). `track(work, answerWithinMs)`
+ * answers such a request with a refusal ('deadline') once that time is up; its work goes on
+ * and keeps its slot until it ends, since the bound is on database work, not on answers. Only
+ * for requests a client may repeat harmlessly (the caller decides which): the refusal does not
+ * say whether the work took effect.
+ *
  * Cost: O(1) per request admitted at once; a waiting one costs a timer and a place in a FIFO of
  * at most `maxQueued` (its shift and the timeout's splice are O(maxQueued), a few hundred at
  * most). The hold-time mean is an exponentially weighted average over about the last 32 requests.
  */
 
 /** Why a request was refused: the label of `<service>_admission_shed_total`. */
-export type AdmissionShedReason = 'queue_full' | 'wait_budget' | 'draining';
+export type AdmissionShedReason = 'queue_full' | 'wait_budget' | 'deadline' | 'draining';
+
+const REFUSAL_MESSAGES: Record<AdmissionShedReason, string> = {
+  queue_full: 'the service is at capacity, retry shortly',
+  wait_budget: 'the service is at capacity, retry shortly',
+  deadline: 'the service could not finish in time, retry shortly (a repeat with the same clientMsgId is answered with the original)',
+  draining: 'the service is shutting down, retry shortly',
+};
 
 export class AdmissionRefusedError extends Error {
   constructor(readonly reason: AdmissionShedReason) {
-    super(reason === 'draining' ? 'the service is shutting down, retry shortly' : 'the service is at capacity, retry shortly');
+    super(REFUSAL_MESSAGES[reason]);
     this.name = 'AdmissionRefusedError';
   }
 }
@@ -137,16 +152,30 @@ export class Admission {
   }
 
   /**
-   * Runs `work` (an admitted request) so that `abandonRunning()` can end it with a refusal.
-   * The work itself goes on (its outcome is ignored once abandoned); only its answer changes.
+   * Runs `work` (an admitted request) so that `abandonRunning()` can end it with a refusal, and,
+   * with `answerWithinMs`, so that it is refused ('deadline') when it has not ended by then. The
+   * work itself goes on (its outcome is ignored once refused); only its answer changes. The
+   * caller releases the slot when the work ends, not when the answer does.
    */
-  track<T>(work: Promise<T>): Promise<T> {
+  track<T>(work: Promise<T>, answerWithinMs?: number): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      const entry: Running = { abandon: reject };
+      let timer: unknown;
+      const untrack = () => {
+        this.running.delete(entry);
+        if (timer !== undefined) this.clock.clearTimeout(timer);
+      };
+      const entry: Running = { abandon: (err) => (untrack(), reject(err)) };
       this.running.add(entry);
+      if (answerWithinMs !== undefined) {
+        timer = this.clock.setTimeout(() => {
+          untrack();
+          this.opts.observer?.shed?.('deadline');
+          reject(new AdmissionRefusedError('deadline'));
+        }, Math.max(0, answerWithinMs));
+      }
       work.then(
-        (value) => (this.running.delete(entry), resolve(value)),
-        (err: unknown) => (this.running.delete(entry), reject(err)),
+        (value) => (untrack(), resolve(value)),
+        (err: unknown) => (untrack(), reject(err)),
       );
     });
   }

@@ -1,13 +1,15 @@
 /**
  * @chat/common/jwt — tokens: user-token verification against Auth's key set (under the policy in
  * token-policy.ts), the service-to-service token (minted and verified), and reading a bearer
- * token. One file, so it is its own entry point.
+ * token; and the cache of checked tokens (verified-token-cache.ts). Its own entry point.
  *
  * Package: jose. Imports contracts.
  */
 import { createRemoteJWKSet, decodeProtectedHeader, errors as joseErrors, jwtVerify, SignJWT, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { RequestError } from './errors.js';
 import { CLOCK_TOLERANCE_SECONDS, isUserTokenType, USER_TOKEN_POLICY, type TokenPins } from './token-policy.js';
+
+export { cachingTokenVerifier, type VerifiedTokenCacheOptions } from './verified-token-cache.js';
 
 /** What a verified user token tells us. `id` is the token's `sub`. */
 export interface TokenUser {

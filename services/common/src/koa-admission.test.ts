@@ -17,7 +17,7 @@ import { createMetrics } from './metrics.js';
  * go (or for ever), so the answers of refused, admitted and drained requests are what a client
  * gets on the wire.
  */
-async function serverWith(admission: Admission, opts: { drainMs?: number } = {}) {
+async function serverWith(admission: Admission, opts: { drainMs?: number; answerWithinMs?: number } = {}) {
   const logs: string[] = [];
   const logger = createLogger({ service: 't', destination: new Writable({ write: (c, _e, cb) => (logs.push(String(c)), cb()) }) });
   const metrics = createMetrics('t');
@@ -25,6 +25,12 @@ async function serverWith(admission: Admission, opts: { drainMs?: number } = {})
   const held: Array<() => void> = [];
   const router = new Router();
   router.get('/work', koaAdmission(admission), async (ctx) => {
+    await new Promise<void>((r) => held.push(r));
+    ctx.body = { done: true };
+  });
+  // With an answer deadline; requests carrying ?retry-safe may be refused at it.
+  const withDeadline = koaAdmission(admission, { answerWithinMs: opts.answerWithinMs, retrySafe: (ctx) => 'retry-safe' in ctx.query });
+  router.get('/deadline', withDeadline, async (ctx) => {
     await new Promise<void>((r) => held.push(r));
     ctx.body = { done: true };
   });
@@ -88,6 +94,27 @@ describe('koaAdmission on a real server', () => {
     await drained;
     await new Promise((r) => setTimeout(r, 20));
     assert.ok(!s.logs.some((l) => l.includes('a 500 is a bug')), s.logs.join(''));
+  });
+
+  it('the answer deadline: a retry-safe request still running gets 503 with Retry-After and keeps its slot; another one waits for its answer', { timeout: 10_000 }, async () => {
+    const admission = new Admission({ maxInFlight: 2, maxWaitMs: 0 });
+    const s = await serverWith(admission, { answerWithinMs: 200 });
+    const started = performance.now();
+    const safe = s.get('/deadline?retry-safe');
+    const unsafe = s.get('/deadline');
+    await until(() => s.held.length === 2);
+    const refused = await safe;
+    const took = performance.now() - started;
+    assert.equal(refused.status, 503);
+    assert.equal(refused.body.error?.code, 'unavailable');
+    assert.equal(refused.retryAfter, '1');
+    assert.ok(took >= 190 && took < 1_000, `answered at the deadline (${Math.round(took)} ms)`);
+    assert.equal(admission.inFlight, 2, "the refused request's work still holds its slot");
+    assert.equal((await s.get('/work')).status, 503, 'so the bound still refuses a third');
+    s.releaseAll();
+    assert.equal((await unsafe).status, 200, 'the other waited for its work');
+    await until(() => admission.inFlight === 0);
+    await s.lifecycle.shutdown();
   });
 
   it('a drain lets running requests finish when they can', async () => {

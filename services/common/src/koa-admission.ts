@@ -1,5 +1,5 @@
-import type { Middleware } from 'koa';
-import { AdmissionRefusedError, type Admission } from './admission.js';
+import type { Middleware, ParameterizedContext } from 'koa';
+import { AdmissionRefusedError, type Admission, type ReleaseSlot } from './admission.js';
 import { env } from './env-config.js';
 import { RequestError } from './errors.js';
 
@@ -28,26 +28,39 @@ export function admissionRefusal(err: AdmissionRefusedError): RequestError {
   return new RequestError(503, 'unavailable', err.message, { headers });
 }
 
+export interface KoaAdmissionOptions {
+  /**
+   * ADMISSION_ANSWER_WITHIN_MS: a request that `retrySafe` accepts and that is still running this
+   * long after it arrived (its wait included) is answered 503 `unavailable` with Retry-After,
+   * while its work goes on and keeps its slot (admission.ts, "Deadline"). 0 or absent: never.
+   */
+  answerWithinMs?: number;
+  /** Whether a client may repeat this request harmlessly: a read, or a write with an idempotency key. */
+  retrySafe?: (ctx: ParameterizedContext) => boolean;
+}
+
 /**
  * Admission for database-backed routes (admission.ts): run after the token check, so a bad
  * token is a 401 whatever the load, and before any database work. A refused request answers
- * 503 at once; an admitted one holds its slot until its handler is done, and a drain can end
- * it with the same 503 before the database client closes.
+ * 503 at once; an admitted one holds its slot until its handler is done, also when its answer
+ * was a refusal (the answer deadline, a drain ending it before the database client closes).
  */
-export function koaAdmission(admission: Admission): Middleware {
-  return async (_ctx, next) => {
-    let release;
+export function koaAdmission(admission: Admission, opts: KoaAdmissionOptions = {}): Middleware {
+  return async (ctx, next) => {
+    const arrivedAt = performance.now();
+    let release: ReleaseSlot;
     try {
       release = await admission.acquire();
     } catch (err) {
       throw err instanceof AdmissionRefusedError ? admissionRefusal(err) : err;
     }
+    const work = next();
+    void work.then(release, release);
+    const answerWithin = opts.answerWithinMs && opts.retrySafe?.(ctx) ? opts.answerWithinMs - (performance.now() - arrivedAt) : undefined;
     try {
-      await admission.track(next());
+      await admission.track(work, answerWithin);
     } catch (err) {
       throw err instanceof AdmissionRefusedError ? admissionRefusal(err) : err;
-    } finally {
-      release();
     }
   };
 }

@@ -57,9 +57,9 @@ export interface OverloadRun {
 /** Chat's admission metrics (issue 17's contract): refusals by reason and the wait of admitted requests. */
 const SHED_METRIC = 'chat_admission_shed_total';
 const WAIT_METRIC = 'chat_admission_wait_seconds';
-const SHED_REASONS = ['wait_budget', 'queue_full', 'draining'] as const;
+const SHED_REASONS = ['wait_budget', 'queue_full', 'deadline', 'draining'] as const;
 /** The admission variables chat reads; the scenario runs with whatever the stack gives (its defaults). */
-const ADMISSION_VARS = ['ADMISSION_MAX_IN_FLIGHT', 'ADMISSION_MAX_WAIT_MS'] as const;
+const ADMISSION_VARS = ['ADMISSION_MAX_IN_FLIGHT', 'ADMISSION_MAX_WAIT_MS', 'ADMISSION_ANSWER_WITHIN_MS'] as const;
 
 export async function overloadScenario(o: OverloadOptions): Promise<OverloadRun> {
   const { cfg, log, stack } = o;
