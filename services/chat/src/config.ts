@@ -17,13 +17,13 @@ export const chatConfigSpec = {
    * Admission control: at most this many requests do database work at once; a request that cannot
    * start within ADMISSION_MAX_WAIT_MS gets 503. 32, not 64: in the overload test on 2026-12-01
    * (600-1,176 sends/s offered), 64 gave a slowest answer over 1 s in 5 of 6 runs, 32 in none of
-   * 3 (579-890 ms) for about the same 201s per second (391-496 against 417-606).
+   * 5 (535-890 ms) for a little fewer 201s per second (391-524 against 417-606).
    */
   ...admissionConfigSpec(32),
   /**
    * The answer deadline of a retry-safe request (a read, a send with a clientMsgId): still running
    * this long after it arrived, it gets 503 with Retry-After while its work goes on. 700 ms: the
-   * issue 17 bound is 1 s at the client, and under overload Chat's event loop lagged up to 280 ms
+   * issue 17 bound is 1 s at the client, and under overload Chat's event loop lagged up to 355 ms
    * before a request reached it.
    */
   ADMISSION_ANSWER_WITHIN_MS: env.int({ default: 700, min: 0, max: 60_000, doc: 'a read, or a send with a clientMsgId, still running this long after it arrived gets 503 with Retry-After while its work goes on; 0: never' }),
