@@ -16,7 +16,7 @@ export const chatConfigSpec = {
   /**
    * Admission control: at most this many requests do database work at once; a request that cannot
    * start within ADMISSION_MAX_WAIT_MS gets 503. 32, not 64: in the overload test on 2026-12-01
-   * (600-1,176 sends/s offered), 64 gave a slowest answer over 1 s in 5 of 6 runs, 32 in none of
+   * (600-1,646 sends/s offered), 64 gave a slowest answer over 1 s in 6 of 8 runs, 32 in none of
    * 5 (535-890 ms) for a little fewer 201s per second (391-524 against 417-606).
    */
   ...admissionConfigSpec(32),
