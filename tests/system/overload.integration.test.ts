@@ -55,6 +55,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { ADMISSION_SHED_REASONS } from '@chat/common/koa';
 import { canControl, ensureInfra, infraDir, infraStatus, localDatabaseProcesses, repoRoot, stopInfra } from '@chat/infra';
 import { sleep, startStack, type RunningService, type Stack } from '@chat/testkit';
 import { MetricsSnapshot, scrape } from './metrics-snapshot.ts';
@@ -419,7 +420,7 @@ function chatView(a: MetricsSnapshot | undefined, b: MetricsSnapshot | undefined
   };
   const admitted = d('chat_admission_wait_seconds_count');
   return (
-    `sends ${['201', '503', '500'].map(sends).join(', ')}; shed ${['queue_full', 'wait_budget', 'deadline', 'draining'].map((r) => `${r} ${d('chat_admission_shed_total', { reason: r })}`).join(', ')}; ` +
+    `sends ${['201', '503', '500'].map(sends).join(', ')}; shed ${ADMISSION_SHED_REASONS.map((r) => `${r} ${d('chat_admission_shed_total', { reason: r })}`).join(', ')}; ` +
     `admitted ${admitted}, mean wait ${admitted ? ms((1000 * d('chat_admission_wait_seconds_sum')) / admitted) : '-'}`
   );
 }

@@ -220,7 +220,13 @@ describe('receipts, typing and presence across two gateways', () => {
     // One group of 101: every user is the observer's contact. (TYPING_MAX_MEMBERS does not matter here.)
     await group(observer, users);
     const watch = await TestClient.connect(gwB.url, observer.token);
-    const connectAll = (url: string) => Promise.all(users.flatMap((u) => Array.from({ length: 20 }, () => TestClient.connect(url, u.token))));
+    /** 20 sockets per user on `url`; `ready(username)` as each opens. */
+    const connectAll = (url: string, ready?: (username: string) => void) =>
+      Promise.all(users.flatMap((u) => Array.from({ length: 20 }, async () => {
+        const c = await TestClient.connect(url, u.token);
+        ready?.(u.username);
+        return c;
+      })));
     let sockets = await connectAll(gwA.url);
     assert.equal(sockets.length, 2_000);
     await waitFor('100 online frames', () => watch.ofType('presence').length >= 100, 20_000);
@@ -238,11 +244,9 @@ describe('receipts, typing and presence across two gateways', () => {
     const closedAt = Date.now();
     for (const c of sockets) c.close();
     const backAfter = new Map<string, number>();
-    sockets = await Promise.all(users.flatMap((u) => Array.from({ length: 20 }, async () => {
-      const c = await TestClient.connect(gwB.url, u.token);
-      if (!backAfter.has(u.username)) backAfter.set(u.username, Date.now() - closedAt);
-      return c;
-    })));
+    sockets = await connectAll(gwB.url, (name) => {
+      if (!backAfter.has(name)) backAfter.set(name, Date.now() - closedAt);
+    });
     const stormMs = Math.max(...backAfter.values());
     t.diagnostic(`storm: 100 users back on the other pod after ${Math.min(...backAfter.values())}-${stormMs} ms`);
     await sleep(GRACE_MS + 2_000);

@@ -8,7 +8,8 @@
  * where the deployed @chat/common finds them (they are its optional peer dependencies, installed
  * by the services that import its koa and mongo entry points). The gateway's module graph is
  * checked in services/gateway/src/loaded-modules.test.ts. The Dockerfile's uWebSockets.js step
- * then runs on each tree with sh (this node is the image's major, so the binary it keeps is the image's). */
+ * then runs on each tree with sh (this node is the image's major, so the binary it keeps is the image's).
+ */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, realpathSync, rmSync, unlinkSync } from 'node:fs';
@@ -44,10 +45,12 @@ function resolvesFromCommon(out: string, name: string): boolean {
   }
 }
 
+/** The arguments of the build stage's first RUN that `matches`, as written in the Dockerfile. */
+const buildRuns = readDockerfile(join(ROOT, SERVICES_DOCKERFILE)).stages.find((s) => s.name === 'build')?.instructions.filter((i) => i.cmd === 'RUN') ?? [];
+const buildRun = (matches: (args: string) => boolean) => buildRuns.find((i) => matches(i.args))?.args;
+
 /** The build stage's RUN that deploys, as written: the pnpm command, before the store option's cache mount matters. */
-const deployRun = readDockerfile(join(ROOT, SERVICES_DOCKERFILE))
-  .stages.find((s) => s.name === 'build')
-  ?.instructions.find((i) => i.cmd === 'RUN' && / deploy --legacy \/out$/.test(i.args))?.args;
+const deployRun = buildRun((args) => / deploy --legacy \/out$/.test(args));
 
 /** Runs the Dockerfile's deploy of `svc` into `out`, with this machine's store, offline where pnpm's cache allows. */
 function runDeploy(svc: ServiceName, out: string) {
@@ -61,9 +64,7 @@ function runDeploy(svc: ServiceName, out: string) {
 }
 
 /** The build stage's RUN that prunes the uWebSockets.js binaries, as written (the shell expands its build args). */
-const pruneUws = readDockerfile(join(ROOT, SERVICES_DOCKERFILE))
-  .stages.find((s) => s.name === 'build')
-  ?.instructions.find((i) => i.cmd === 'RUN' && i.args.includes('uws-js-unofficial'))?.args;
+const pruneUws = buildRun((args) => args.includes('uws-js-unofficial'));
 const KEEP = `uws_${process.platform}_${process.arch}_${process.versions.modules}.node`;
 
 /** Runs the pruning step on a deployed tree at `out` instead of /out, with the service's build args in its environment. */

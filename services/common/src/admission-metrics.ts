@@ -1,7 +1,8 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { Admission, type AdmissionOptions, type AdmissionShedReason } from './admission.js';
 
-const SHED_REASONS: readonly AdmissionShedReason[] = ['queue_full', 'wait_budget', 'deadline', 'draining'];
+/** Every reason, in the order the metric's series are created (each starts at 0). */
+export const ADMISSION_SHED_REASONS: readonly AdmissionShedReason[] = ['queue_full', 'wait_budget', 'deadline', 'draining'];
 
 /**
  * An Admission with its metrics, `<prefix>_admission_*`: the gauges are read at scrape (nothing
@@ -16,7 +17,7 @@ export function createMeasuredAdmission(registry: Registry, prefix: string, opts
     labelNames: ['reason'] as const,
     registers: [registry],
   });
-  for (const reason of SHED_REASONS) shed.inc({ reason }, 0);
+  for (const reason of ADMISSION_SHED_REASONS) shed.inc({ reason }, 0);
   const waited = new Histogram({
     name: `${prefix}_admission_wait_seconds`,
     help: 'Time admitted requests waited for a slot (requests admitted at once are not counted)',

@@ -21,8 +21,8 @@
  *
  * Deadline: the wait is bounded, the work is not. When the database stalls, every admitted
  * request holds its slot for as long as it stalls, and its client with it (a CI run of issue
- * 17's overload test: 64 answers over 1 s by Chat's own clock at a wait budget of 150 ms). `track(work, answerWithinMs)`
- * answers such a request with a refusal ('deadline') once that time is up; its work goes on
+ * 17's overload test: 64 answers over 1 s by Chat's own clock at a wait budget of 150 ms).
+ * `track(work, answerWithinMs)` answers such a request with a refusal ('deadline') once that time is up; its work goes on
  * and keeps its slot until it ends, since the bound is on database work, not on answers. Only
  * for requests a client may repeat harmlessly (the caller decides which): the refusal does not
  * say whether the work took effect.

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
 import Router from '@koa/router';
+import type Koa from 'koa';
 import { Admission } from './admission.js';
 import { createMeasuredAdmission } from './admission-metrics.js';
 import { koaAdmission } from './koa-admission.js';
@@ -24,16 +25,13 @@ async function serverWith(admission: Admission, opts: { drainMs?: number; answer
   const app = createKoaApp({ logger, metrics, bodyLimitBytes: 1024 });
   const held: Array<() => void> = [];
   const router = new Router();
-  router.get('/work', koaAdmission(admission), async (ctx) => {
+  const heldWork: Koa.Middleware = async (ctx) => {
     await new Promise<void>((r) => held.push(r));
     ctx.body = { done: true };
-  });
+  };
+  router.get('/work', koaAdmission(admission), heldWork);
   // With an answer deadline; requests carrying ?retry-safe may be refused at it.
-  const withDeadline = koaAdmission(admission, { answerWithinMs: opts.answerWithinMs, retrySafe: (ctx) => 'retry-safe' in ctx.query });
-  router.get('/deadline', withDeadline, async (ctx) => {
-    await new Promise<void>((r) => held.push(r));
-    ctx.body = { done: true };
-  });
+  router.get('/deadline', koaAdmission(admission, { answerWithinMs: opts.answerWithinMs, retrySafe: (ctx) => 'retry-safe' in ctx.query }), heldWork);
   router.get('/fails-after-close', koaAdmission(admission), async () => {
     await new Promise<void>((r) => held.push(r));
     throw new Error('MongoClientClosedError-like failure after the drain answered');
